@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WORKSPACE ?= workspace/sample.gpkg
+PORT ?= 8501
+
+.PHONY: run test install install-test sample bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(WORKSPACE): $(VENV)/.installed
+	$(BIN)/closuremap init $(WORKSPACE) --sample
+
+sample: $(WORKSPACE)
+
+run: $(VENV)/.installed $(WORKSPACE)
+	CLOSUREMAP_WORKSPACE=$${CLOSUREMAP_WORKSPACE:-$(WORKSPACE)} \
+	  $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_import.py
+
+clean:
+	rm -rf $(VENV) workspace .pytest_cache

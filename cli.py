@@ -1,0 +1,215 @@
+"""The shell entry: ``closuremap …``. Parses arguments and calls geo/ and layers/; no logic here.
+
+Errors the user can fix print one line on stderr and exit 2; ``--json`` output is exactly one JSON
+document on stdout; progress goes to stderr so it never mixes with the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from geo.crs import bng_to_lonlat
+from geo.errors import ClosuremapError
+
+EXIT_USER_ERROR = 2
+
+
+def _user(args: argparse.Namespace) -> str:
+    if getattr(args, "user", None):
+        return str(args.user)
+    try:
+        return os.environ.get("CLOSUREMAP_USER") or getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+class _Progress:
+    """Progress lines on stderr: one per stage, so logs stay readable."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.last = ""
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.quiet or message == self.last:
+            return
+        self.last = message
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(text)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from layers.sample import build_sample_workspace
+    from layers.store import GeoPackageStore
+
+    progress = _Progress(args.quiet or args.json)
+    if args.sample:
+        store = build_sample_workspace(args.workspace, overwrite=args.force, progress=progress)
+    else:
+        store = GeoPackageStore.create(args.workspace, overwrite=args.force)
+    _emit({"workspace": store.location, "sample": bool(args.sample)}, args.json,
+          f"created workspace {store.location}" + (" with the sample estate" if args.sample else ""))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from layers.importer import import_file
+    from layers.model import get_kind
+    from layers.store import open_workspace
+
+    get_kind(args.kind)
+    store = open_workspace(args.workspace)
+    result = import_file(
+        store, args.kind, args.file, user=_user(args), rejects_path=args.rejects, layer=args.layer,
+        crs=args.crs, repair_geometry=args.repair, progress=_Progress(args.quiet or args.json),
+    )
+    summary = result.summary()
+    lines = [f"{args.file}: read {result.read}, imported {result.imported}, rejected {len(result.rejected)}"]
+    lines += [f"  note: {n}" for n in result.notes]
+    if len(result.rejected):
+        lines.append(f"  rejected rows written to {result.rejects_path}")
+        for reason, count in list(summary["reasons"].items())[:8]:
+            lines.append(f"  {count} x {reason}")
+        unit = "row" if "row" in result.rejected.columns else "feature"
+        first = result.rejected.iloc[0]
+        lines.append(f"  e.g. {unit} {first[unit]}: {first['reason']}")
+    _emit(summary, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from layers.exporter import FORMATS, export_layer
+    from layers.model import get_kind
+    from layers.store import open_workspace
+
+    get_kind(args.kind)
+    store = open_workspace(args.workspace)
+    count = export_layer(store, args.kind, args.out, crs=args.crs)
+    driver, default_crs = FORMATS[Path(args.out).suffix.lower()]
+    data = {"kind": args.kind, "file": str(args.out), "count": count, "format": driver, "crs": args.crs or default_crs}
+    _emit(data, args.json, f"wrote {count} {args.kind} to {args.out} ({driver}, {data['crs']})")
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from layers.model import KINDS
+    from layers.store import open_workspace
+
+    store = open_workspace(args.workspace)
+    rows = []
+    for kind in KINDS.values():
+        b = store.bounds(kind.name)
+        entry: dict[str, Any] = {
+            "kind": kind.name, "title": kind.title, "geometry_type": kind.storage_geometry_type,
+            "count": store.count(kind.name),
+            "bounds": None if b is None else [round(v, 1) for v in b],
+            "bounds_lonlat": None,
+        }
+        if b is not None:
+            lon, lat = bng_to_lonlat([b[0], b[2]], [b[1], b[3]])
+            entry["bounds_lonlat"] = [round(float(lon[0]), 6), round(float(lat[0]), 6),
+                                      round(float(lon[1]), 6), round(float(lat[1]), 6)]
+        rows.append(entry)
+    data = {"workspace": store.location, "name": store.get_meta("name"), "crs": "EPSG:27700", "layers": rows}
+    width = max(len(r["kind"]) for r in rows)
+    text = [f"{store.location} ({data['name']}), EPSG:27700"]
+    for r in rows:
+        extent = "empty" if r["bounds"] is None else "E {0:.0f}-{2:.0f}, N {1:.0f}-{3:.0f}".format(*r["bounds"])
+        text.append(f"  {r['kind']:<{width}}  {r['count']:>7}  {extent}")
+    _emit(data, args.json, "\n".join(text))
+    return 0
+
+
+def cmd_kinds(args: argparse.Namespace) -> int:
+    from layers.model import KINDS
+
+    data = {"kinds": [
+        {"kind": k.name, "title": k.title, "geometry_types": list(k.geometry_types), "description": k.description,
+         "fields": [{"name": f.name, "type": f.kind, "required": f.required, "choices": list(f.choices),
+                     "aliases": list(f.aliases)} for f in k.fields]}
+        for k in KINDS.values()]}
+    text = []
+    for k in data["kinds"]:
+        fields = ", ".join(f["name"] + ("*" if f["required"] else "") for f in k["fields"])
+        text.append(f"{k['kind']} ({'/'.join(k['geometry_types'])}): {fields}")
+    _emit(data, args.json, "\n".join(text) + "\n(* required)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+        p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    p = sub.add_parser("init", help="create a workspace (a .gpkg file)")
+    p.add_argument("workspace")
+    p.add_argument("--sample", action="store_true", help="fill it with the bundled sample estate")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    common(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("import", help="import a file into a layer; prints counts imported/rejected")
+    p.add_argument("workspace")
+    p.add_argument("kind")
+    p.add_argument("file")
+    p.add_argument("--rejects", help="where to write rejected rows (CSV); default beside the workspace")
+    p.add_argument("--layer", help="the layer to read, for files with several")
+    p.add_argument("--crs", help="the file's coordinate system when it has none or a wrong one, e.g. EPSG:27700")
+    p.add_argument("--repair", action="store_true", help="repair invalid geometries instead of rejecting them")
+    p.add_argument("--user", help="who is importing (for the audit trail); default your login name")
+    common(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export a layer; the format comes from the extension")
+    p.add_argument("workspace")
+    p.add_argument("kind")
+    p.add_argument("--out", required=True, help=".geojson .gpkg .shp .zip .kml .fgb or .csv")
+    p.add_argument("--crs", help="coordinate system for formats that allow a choice (default BNG)")
+    common(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("layers", help="the workspace's layers: kinds, counts, bounds")
+    p.add_argument("workspace")
+    common(p)
+    p.set_defaults(func=cmd_layers)
+
+    p = sub.add_parser("kinds", help="the layer kinds and their fields")
+    common(p)
+    p.set_defaults(func=cmd_kinds)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ClosuremapError as exc:
+        print(f"closuremap: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except PermissionError as exc:
+        print(f"closuremap: error: permission denied: {exc.filename}; choose a folder you can write to",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
+    except FileNotFoundError as exc:
+        print(f"closuremap: error: {exc.filename}: no such file or folder", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""Coordinates in British National Grid, and the few places they cross to and from WGS84.
+
+Inside closuremap every geometry is in EPSG:27700 (metres). WGS84/ETRS89 longitude and latitude
+appear only at the edges: files coming in, the web map, files going out. Between the two we use
+the OSTN15 grid transformation (via ``convertbng``), which agrees with Ordnance Survey's own
+published test points to the millimetre; pyproj's wheel lacks the OSTN15 grid and falls back to a
+Helmert transform that is 0.5-3.2 m out (1.75 m in London), too coarse for a stairwell.
+
+GPS (WGS84) coordinates are treated as ETRS89, as Ordnance Survey does for mapping-grade work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from convertbng.cutil import convert_bng, convert_lonlat
+from numpy.typing import ArrayLike, NDArray
+from pyproj import CRS, Transformer
+from pyproj.transformer import TransformerGroup
+
+from geo.errors import CoordinateError
+
+BNG = CRS.from_epsg(27700)
+WGS84 = CRS.from_epsg(4326)
+
+#: Great Britain and its islands in BNG: (min easting, min northing, max easting, max northing).
+GB_BOUNDS_EN = (0.0, 0.0, 700_000.0, 1_300_000.0)
+#: The same in longitude/latitude: (west, south, east, north), degrees.
+GB_BOUNDS_LONLAT = (-9.0, 49.0, 2.5, 61.5)
+
+
+def lonlat_to_bng(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Easting and northing (m) of WGS84/ETRS89 longitudes and latitudes, by OSTN15.
+
+    Points outside the OSTN15 grid (off the coast of Great Britain) come back as NaN.
+
+    >>> e, n = lonlat_to_bng([-0.128329], [51.503992])
+    >>> round(float(e[0])), round(float(n[0]))
+    (530000, 180000)
+    """
+    lon_a = np.asarray(lon, dtype="float64")
+    lat_a = np.asarray(lat, dtype="float64")
+    if lon_a.size == 0:
+        return lon_a.copy(), lat_a.copy()
+    easting, northing = convert_bng(lon_a, lat_a)
+    return np.asarray(easting, dtype="float64"), np.asarray(northing, dtype="float64")
+
+
+def bng_to_lonlat(easting: ArrayLike, northing: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """WGS84/ETRS89 longitude and latitude (degrees) of BNG eastings and northings, by OSTN15."""
+    e_a = np.asarray(easting, dtype="float64")
+    n_a = np.asarray(northing, dtype="float64")
+    if e_a.size == 0:
+        return e_a.copy(), n_a.copy()
+    lon, lat = convert_lonlat(e_a, n_a)
+    return np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
+
+
+def _pinned_transformer(source: CRS, target: CRS) -> Transformer:
+    """One transformation for every point, so a layer never mixes operations (stack-notes)."""
+    group = TransformerGroup(source, target, always_xy=True)
+    if not group.transformers:
+        raise CoordinateError(f"no transformation from {source.name} to {target.name} is available")
+    return group.transformers[0]
+
+
+def crs_kind(crs: CRS) -> str:
+    """Say how a CRS reaches BNG: ``"bng"``, ``"lonlat"`` (WGS84/ETRS89) or ``"other"``."""
+    epsg = crs.to_epsg(min_confidence=70)
+    if epsg == 27700 or crs.equals(BNG, ignore_axis_order=True):
+        return "bng"
+    if crs.is_geographic and epsg in (4326, 4258, 4937, 4979, 4936, 4230) or (
+        crs.is_geographic and crs.ellipsoid is not None and crs.ellipsoid.name in ("WGS 84", "GRS 1980")
+    ):
+        return "lonlat"
+    return "other"
+
+
+def _transform_xy(
+    x: NDArray[np.float64], y: NDArray[np.float64], source: CRS
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    kind = crs_kind(source)
+    if kind == "bng":
+        return x, y
+    if kind == "lonlat":
+        return lonlat_to_bng(x, y)
+    # Anything else: to WGS84 with one pinned pyproj operation, then OSTN15 to BNG. OSGB36
+    # geographic (EPSG:4277) goes straight to BNG: same datum, only the projection differs.
+    if source.to_epsg() == 4277:
+        return tuple(np.asarray(a) for a in _pinned_transformer(source, BNG).transform(x, y))  # type: ignore[return-value]
+    lon, lat = _pinned_transformer(source, WGS84).transform(x, y)
+    return lonlat_to_bng(lon, lat)
+
+
+def geometries_to_bng(geoms: ArrayLike, source: CRS) -> NDArray[np.object_]:
+    """The same geometries in BNG. Coordinates outside the OSTN15 grid become NaN."""
+    arr = np.asarray(geoms, dtype=object)
+    if crs_kind(source) == "bng":
+        return arr
+
+    def _fn(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+        e, n = _transform_xy(coords[:, 0].copy(), coords[:, 1].copy(), source)
+        return np.column_stack([e, n])
+
+    return shapely.transform(arr, _fn)
+
+
+def geometries_to_lonlat(geoms: ArrayLike) -> NDArray[np.object_]:
+    """BNG geometries as WGS84 longitude/latitude: only for the web map and export edges."""
+
+    def _fn(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+        lon, lat = bng_to_lonlat(coords[:, 0].copy(), coords[:, 1].copy())
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(np.asarray(geoms, dtype=object), _fn)
+
+
+@dataclass(frozen=True)
+class CrsGuess:
+    """A CRS inferred from coordinate ranges, with the reason to tell the user."""
+
+    crs: CRS
+    reason: str
+
+
+def _share(mask: NDArray[np.bool_]) -> float:
+    return float(mask.mean()) if mask.size else 0.0
+
+
+def in_lonlat_range(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
+    w, s, e, n = GB_BOUNDS_LONLAT
+    return (x >= w) & (x <= e) & (y >= s) & (y <= n)
+
+
+def in_bng_range(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
+    w, s, e, n = GB_BOUNDS_EN
+    # Small values are far likelier to be degrees than metres near the false origin.
+    return (x >= w) & (x <= e) & (y >= s) & (y <= n) & ~((np.abs(x) < 200) & (np.abs(y) < 200))
+
+
+def infer_crs(x: ArrayLike, y: ArrayLike) -> CrsGuess:
+    """Infer the CRS of coordinates that came without one, from their ranges.
+
+    Longitude/latitude in Great Britain and BNG eastings/northings do not overlap, so the
+    majority decides. Raises :class:`CoordinateError` when neither fits, naming the ranges.
+    """
+    xa = np.asarray(x, dtype="float64")
+    ya = np.asarray(y, dtype="float64")
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya = xa[ok], ya[ok]
+    if xa.size == 0:
+        raise CoordinateError("no usable coordinates to infer the coordinate system from")
+    lonlat = _share(in_lonlat_range(xa, ya))
+    swapped = _share(in_lonlat_range(ya, xa))
+    bng = _share(in_bng_range(xa, ya))
+    best = max(lonlat, swapped, bng)
+    if best < 0.5:
+        raise CoordinateError(
+            f"cannot tell the coordinate system: x runs {xa.min():g} to {xa.max():g}, y runs "
+            f"{ya.min():g} to {ya.max():g}, which is neither longitude/latitude nor British "
+            "National Grid in Great Britain; state it with --crs (e.g. --crs EPSG:27700)"
+        )
+    if bng == best:
+        return CrsGuess(BNG, f"no CRS in the file; {bng:.0%} of coordinates are BNG eastings/northings")
+    if lonlat >= swapped:
+        return CrsGuess(WGS84, f"no CRS in the file; {lonlat:.0%} of coordinates are WGS84 longitude/latitude")
+    return CrsGuess(
+        WGS84,
+        f"no CRS in the file; {swapped:.0%} of coordinates read as latitude/longitude in the wrong "
+        "order (rows with swapped pairs are rejected with that reason)",
+    )
+
+
+def coordinate_problems(bounds: NDArray[np.float64], source: CRS) -> list[str | None]:
+    """Per geometry, why its source coordinates cannot be placed in Great Britain (or None).
+
+    ``bounds`` is shapely's (minx, miny, maxx, maxy) per geometry in the source CRS. Catches the
+    lat/lon swap, degrees in a metric file (and the reverse), and points far outside Great Britain
+    (including police.uk's zeroed coordinates).
+    """
+    kind = crs_kind(source)
+    reasons: list[str | None] = []
+    for minx, miny, maxx, maxy in np.asarray(bounds, dtype="float64").reshape(-1, 4):
+        if not np.isfinite([minx, miny, maxx, maxy]).all():
+            reasons.append(None)  # empty geometries are reported elsewhere
+            continue
+        xs = np.array([minx, maxx])
+        ys = np.array([miny, maxy])
+        if kind == "lonlat":
+            if in_lonlat_range(xs, ys).all():
+                reasons.append(None)
+            elif in_lonlat_range(ys, xs).all():
+                reasons.append(
+                    f"latitude and longitude look swapped ({minx:g}, {miny:g} reads as lat, lon); "
+                    "swap the two columns or coordinates"
+                )
+            elif in_bng_range(xs, ys).all():
+                reasons.append(
+                    f"coordinates {minx:g}, {miny:g} look like BNG eastings/northings but the file "
+                    "says longitude/latitude; fix the file's CRS or pass --crs EPSG:27700"
+                )
+            else:
+                reasons.append(f"point {minx:g}, {miny:g} (lon, lat) is far outside Great Britain")
+        elif kind == "bng":
+            if in_bng_range(xs, ys).all():
+                reasons.append(None)
+            elif in_lonlat_range(xs, ys).all() or in_lonlat_range(ys, xs).all():
+                reasons.append(
+                    f"coordinates {minx:g}, {miny:g} look like degrees but the file says British "
+                    "National Grid; fix the file's CRS or pass --crs EPSG:4326"
+                )
+            else:
+                reasons.append(f"point E {minx:.0f}, N {miny:.0f} is outside Great Britain")
+        else:
+            reasons.append(None)  # checked after transformation, in BNG
+    return reasons
+
+
+def bng_problems(geoms: ArrayLike) -> list[str | None]:
+    """Per geometry already in BNG, why it cannot be in Great Britain (or None)."""
+    arr = np.asarray(geoms, dtype=object)
+    b = shapely.bounds(arr)
+    out: list[str | None] = []
+    for g, (minx, miny, maxx, maxy) in zip(arr, b):
+        if g is None or shapely.is_empty(g):
+            out.append(None)
+        elif not np.isfinite([minx, miny, maxx, maxy]).all():
+            out.append("coordinates fall outside the OSTN15 grid, i.e. outside Great Britain")
+        elif not in_bng_range(np.array([minx, maxx]), np.array([miny, maxy])).all():
+            out.append(f"point E {minx:.0f}, N {miny:.0f} is outside Great Britain")
+        else:
+            out.append(None)
+    return out
+
+
+def parse_crs(text: str) -> CRS:
+    """A CRS from what a user typed (``EPSG:27700``, ``27700``, ``bng``, ``wgs84``)."""
+    aliases = {"bng": "EPSG:27700", "osgb": "EPSG:27700", "wgs84": "EPSG:4326", "lonlat": "EPSG:4326"}
+    value = aliases.get(text.strip().lower(), text.strip())
+    if value.isdigit():
+        value = f"EPSG:{value}"
+    try:
+        return CRS.from_user_input(value)
+    except Exception as exc:  # pyproj raises CRSError with a terse message
+        raise CoordinateError(f"'{text}' is not a coordinate system I know; try EPSG:27700 or EPSG:4326") from exc

@@ -1,0 +1,32 @@
+"""The problems a user can fix, one exception each.
+
+Every message says what is wrong, where (file, row, feature) and how to fix it. The command line
+and the pages catch :class:`ClosuremapError` in one place and show ``str(error)``; anything else is
+a bug and should look like one.
+
+    ClosuremapError
+    ├── InputFileError      a file cannot be read, or is not in a format we read
+    ├── CoordinateError     the coordinates' CRS cannot be determined or is not usable
+    ├── SchemaError         an unknown layer kind, or a column mapping that cannot work
+    └── WorkspaceError      a workspace that is missing, not ours, or cannot be written
+"""
+
+
+class ClosuremapError(Exception):
+    """Base class for every error the user can fix."""
+
+
+class InputFileError(ClosuremapError):
+    """A file that cannot be read, or is not in a format we read."""
+
+
+class CoordinateError(ClosuremapError):
+    """Coordinates whose reference system cannot be determined or used."""
+
+
+class SchemaError(ClosuremapError):
+    """An unknown layer kind, or data that cannot be mapped onto its schema."""
+
+
+class WorkspaceError(ClosuremapError):
+    """A workspace that is missing, not a closuremap workspace, or cannot be written."""

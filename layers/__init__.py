@@ -1,0 +1,1 @@
+"""The layer model, the workspace stores, file import/export and map rendering."""

@@ -1,0 +1,281 @@
+"""Reading a user's file into one table of attributes and source-CRS geometries.
+
+Vector formats go through pyogrio (GeoJSON, GeoPackage, Shapefile plain or zipped, KML,
+FlatGeobuf); tables (CSV, TSV, XLSX) through the csv module or openpyxl, with their coordinates in
+easting/northing, x/y, lat/lon or longitude/latitude columns, or a WKT column. Nothing is
+validated against a layer schema here: that is :mod:`layers.importer`'s job.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo.crs import BNG, WGS84, infer_crs, parse_crs
+from geo.errors import CoordinateError, InputFileError
+from layers.model import normalise_column
+
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml", ".fgb", ".geojsonl", ".geojsons"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
+SUPPORTED = ", ".join(sorted(VECTOR_SUFFIXES | TABLE_SUFFIXES))
+
+# Coordinate column names, normalised (see layers.model.normalise_column), most specific first.
+WKT_NAMES = ("wkt", "geometry_wkt", "geom_wkt", "the_geom", "geometry", "geom", "shape")
+EASTING_NAMES = ("easting", "eastings", "bng_easting", "grid_easting", "os_easting", "x_bng", "east")
+NORTHING_NAMES = ("northing", "northings", "bng_northing", "grid_northing", "os_northing", "y_bng", "north")
+LON_NAMES = ("longitude", "lon", "lng", "long", "wgs84_longitude", "lon_wgs84")
+LAT_NAMES = ("latitude", "lat", "wgs84_latitude", "lat_wgs84")
+X_NAMES = ("x", "x_coord", "x_coordinate", "xcoord", "point_x")
+Y_NAMES = ("y", "y_coord", "y_coordinate", "ycoord", "point_y")
+
+
+@dataclass
+class SourceTable:
+    """A file's records: original attributes, geometries in ``crs``, and problems met on reading."""
+
+    path: Path
+    attributes: pd.DataFrame
+    geometry: np.ndarray
+    crs: CRS
+    unit: str  # "row" for tables, "feature" for vector files
+    notes: list[str] = field(default_factory=list)
+    problems: list[str | None] = field(default_factory=list)
+    geometry_columns: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+
+def read_source(path: str | Path, *, layer: str | None = None, crs: str | None = None,
+                prefer_layer: str | None = None) -> SourceTable:
+    """Read a file of features or a table of rows. ``crs`` overrides what the file says."""
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputFileError(f"{p} is a folder; give the file inside it (e.g. the .shp)")
+    suffix = p.suffix.lower()
+    override = parse_crs(crs) if crs else None
+    if suffix in TABLE_SUFFIXES:
+        table = _read_table(p)
+        return _table_to_source(p, table, override)
+    if suffix in VECTOR_SUFFIXES:
+        return _read_vector(p, layer=layer, override=override, prefer_layer=prefer_layer)
+    raise InputFileError(f"{p}: '{suffix or 'no extension'}' is not a format I read; use one of {SUPPORTED}")
+
+
+# -- vector files ---------------------------------------------------------------------------------
+def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_layer: str | None) -> SourceTable:
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(p)]
+    except Exception as exc:
+        raise InputFileError(
+            f"{p}: not a readable {p.suffix} file ({_short(exc)}); check it opens in QGIS, or export it "
+            f"again as GeoJSON or GeoPackage"
+        ) from None
+    if layer is not None:
+        if layer not in layers:
+            raise InputFileError(f"{p}: no layer '{layer}'; its layers are {', '.join(layers)}")
+        chosen = [layer]
+    elif len(layers) == 1:
+        chosen = layers
+    elif prefer_layer in layers:
+        chosen = [str(prefer_layer)]
+    elif p.suffix.lower() == ".kml":
+        chosen = layers  # KML folders are one collection to the user
+    else:
+        raise InputFileError(f"{p} has several layers ({', '.join(layers)}); choose one with --layer NAME")
+    frames = []
+    for name in chosen:
+        try:
+            frames.append(pyogrio.read_dataframe(p, layer=name))
+        except Exception as exc:
+            raise InputFileError(f"{p}: layer '{name}' cannot be read ({_short(exc)})") from None
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    geoms = np.asarray(frame.geometry.values, dtype=object) if "geometry" in frame else np.full(len(frame), None)
+    attrs = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
+    notes: list[str] = []
+    if len(chosen) > 1:
+        notes.append(f"read {len(chosen)} layers: {', '.join(chosen)}")
+    if shapely.has_z(geoms[pd.notna(geoms)]).any():
+        geoms = shapely.force_2d(geoms)
+        notes.append("heights (Z) dropped: closuremap works in 2D")
+    file_crs = getattr(frame, "crs", None)
+    if override is not None:
+        src_crs = override
+        notes.append(f"coordinates read as {override.to_string()} (as you said with --crs)")
+    elif file_crs is not None:
+        src_crs = CRS.from_user_input(file_crs)
+        notes.append(f"coordinates read as {src_crs.to_string()} (from the file)")
+    else:
+        b = shapely.bounds(geoms)
+        ok = np.isfinite(b).all(axis=1)
+        guess = infer_crs(np.concatenate([b[ok, 0], b[ok, 2]]), np.concatenate([b[ok, 1], b[ok, 3]]))
+        src_crs = guess.crs
+        notes.append(guess.reason)
+    return SourceTable(p, attrs, geoms, src_crs, "feature", notes, [None] * len(attrs))
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).split(";")[0].strip()
+    return text[:200]
+
+
+# -- tables ---------------------------------------------------------------------------------------
+def _decode(raw: bytes, p: Path) -> str:
+    if b"\x00" in raw[:4096]:
+        raise InputFileError(f"{p}: this is a binary file, not a text table; save it as CSV (UTF-8)")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _read_table(p: Path) -> pd.DataFrame:
+    """All cells as text, one record per line (blank lines too, so row numbers match lines)."""
+    if p.suffix.lower() == ".xlsx":
+        try:
+            frame = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
+        except Exception as exc:
+            raise InputFileError(f"{p}: not a readable Excel workbook ({_short(exc)})") from None
+        return frame.astype(str).replace({"nan": "", "None": ""})
+    text = _decode(p.read_bytes(), p)
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise InputFileError(f"{p}: the file is empty or its first line (the header) is blank")
+    head = lines[0]
+    delimiter = "\t" if head.count("\t") > head.count(",") else (";" if head.count(";") > head.count(",") else ",")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputFileError(f"{p}: not a well-formed CSV ({exc}); save it again as CSV (UTF-8)") from None
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise InputFileError(f"{p}: the header repeats column name(s) {', '.join(dupes)}; rename them")
+    width = len(header)
+    records, ragged = [], []
+    for line_no, row in enumerate(rows[1:], start=2):
+        if len(row) != width and any(c.strip() for c in row):
+            ragged.append(f"has {len(row)} fields where the header has {width}")
+            row = (row + [""] * width)[:width]
+        else:
+            ragged.append("")
+            row = (row + [""] * width)[:width]
+        records.append(row)
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    frame.attrs["ragged"] = ragged
+    return frame
+
+
+def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
+    for n in names:
+        if n in columns:
+            return columns[n]
+    return None
+
+
+def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    out = np.full(len(values), np.nan)
+    problems: list[str | None] = []
+    for i, v in enumerate(values.astype(str)):
+        v = v.strip()
+        if not v:
+            problems.append("")
+            continue
+        try:
+            out[i] = float(v)
+            problems.append(None if np.isfinite(out[i]) else f"'{v}' is not a number")
+        except ValueError:
+            problems.append(f"'{v}' is not a number")
+    return out, problems
+
+
+def _table_to_source(p: Path, table: pd.DataFrame, override: CRS | None) -> SourceTable:
+    cols = {normalise_column(c): c for c in table.columns}
+    wkt_col = _find(cols, WKT_NAMES)
+    e_col, n_col = _find(cols, EASTING_NAMES), _find(cols, NORTHING_NAMES)
+    lon_col, lat_col = _find(cols, LON_NAMES), _find(cols, LAT_NAMES)
+    x_col, y_col = _find(cols, X_NAMES), _find(cols, Y_NAMES)
+    notes: list[str] = []
+    problems: list[str | None] = []
+    ragged = table.attrs.get("ragged", [""] * len(table))
+    blank = ~table.astype(str).apply(lambda c: c.str.strip().ne("")).any(axis=1)
+
+    if wkt_col:
+        used: tuple[str, ...] = (wkt_col,)
+        geoms = np.full(len(table), None, dtype=object)
+        for i, text in enumerate(table[wkt_col].astype(str)):
+            text = text.strip()
+            if not text:
+                problems.append(f"no geometry in column '{wkt_col}'")
+                continue
+            try:
+                geoms[i] = shapely.from_wkt(text)
+                problems.append(None)
+            except Exception:
+                problems.append(f"'{text[:40]}' in column '{wkt_col}' is not WKT geometry")
+        default_crs, default_why = None, "WKT"
+    else:
+        if e_col and n_col:
+            xs_col, ys_col, default_crs = e_col, n_col, BNG
+            default_why = f"columns '{e_col}'/'{n_col}' are BNG eastings/northings"
+        elif lon_col and lat_col:
+            xs_col, ys_col, default_crs = lon_col, lat_col, WGS84
+            default_why = f"columns '{lon_col}'/'{lat_col}' are WGS84 longitude/latitude"
+        elif x_col and y_col:
+            xs_col, ys_col, default_crs = x_col, y_col, None
+            default_why = f"columns '{x_col}'/'{y_col}'"
+        else:
+            raise InputFileError(
+                f"{p}: no coordinate columns found (columns are: {', '.join(map(str, table.columns))}); "
+                "name them easting/northing, longitude/latitude, x/y, or give a WKT column"
+            )
+        used = (xs_col, ys_col)
+        xs, px = _to_float(table[xs_col])
+        ys, py = _to_float(table[ys_col])
+        geoms = np.full(len(table), None, dtype=object)
+        for i in range(len(table)):
+            if px[i] == "" and py[i] == "":
+                problems.append(f"no coordinates in '{xs_col}'/'{ys_col}'")
+            elif px[i] or py[i]:
+                bad = "; ".join(f"{c}: {m}" for c, m in ((xs_col, px[i]), (ys_col, py[i])) if m)
+                problems.append(bad or f"coordinate missing in '{xs_col}' or '{ys_col}'")
+            else:
+                geoms[i] = shapely.Point(xs[i], ys[i])
+                problems.append(None)
+        if e_col and n_col and lon_col and lat_col:
+            notes.append(f"both easting/northing and longitude/latitude present: used '{e_col}'/'{n_col}'")
+
+    for i in range(len(table)):
+        if blank.iloc[i]:
+            problems[i] = "blank row"
+        elif ragged[i]:
+            problems[i] = ragged[i] + (f"; {problems[i]}" if problems[i] else "")
+
+    if override is not None:
+        src_crs = override
+        notes.append(f"coordinates read as {override.to_string()} (as you said with --crs)")
+    elif default_crs is not None:
+        src_crs = default_crs
+        notes.append(f"coordinates read as {default_crs.to_string()}: {default_why}")
+    else:
+        present = np.asarray([g for g in geoms if g is not None], dtype=object)
+        if present.size == 0:
+            raise CoordinateError(f"{p}: no row has usable coordinates ({default_why})")
+        b = shapely.bounds(present)
+        guess = infer_crs(np.concatenate([b[:, 0], b[:, 2]]), np.concatenate([b[:, 1], b[:, 3]]))
+        src_crs = guess.crs
+        notes.append(f"{guess.reason} ({default_why})")
+    return SourceTable(p, table.reset_index(drop=True), geoms, src_crs, "row", notes, problems, used)

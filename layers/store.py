@@ -1,0 +1,385 @@
+"""Workspace stores: where an estate's layers live, behind one interface.
+
+A workspace is one GeoPackage file by default (QGIS opens it too), geometry in EPSG:27700. Every
+write is one SQLite transaction: an import lands whole or not at all. Changes to features are
+recorded in ``closuremap_audit`` (who, when, before/after). A PostGIS store for shared editing
+implements the same :class:`WorkspaceStore` protocol, so callers do not change.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo.crs import BNG
+from geo.errors import WorkspaceError
+from geo.validate import to_multipolygon
+from layers import gpkg_blob
+from layers.model import FEATURE_ID, KINDS, SOURCE_ROW, LayerKind, get_kind
+
+SCHEMA_VERSION = "1"
+SRS_ID = 27700
+META_TABLE = "closuremap_meta"
+AUDIT_TABLE = "closuremap_audit"
+_SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "datetime": "TEXT", "date": "TEXT"}
+_PANDAS_TYPES = {"str": "object", "int": "int64", "float": "float64", "datetime": "object", "date": "object"}
+#: Kinds whose every added feature gets its own audit row (scopes are court evidence).
+AUDIT_EACH_ADD = {"orders"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class WorkspaceStore(Protocol):
+    """What every store offers. Geometry in and out is EPSG:27700."""
+
+    location: str
+
+    def read(self, kind: str, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame: ...
+
+    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "") -> list[str]: ...
+
+    def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
+               attributes: Mapping[str, Any] | None = None) -> None: ...
+
+    def delete(self, kind: str, feature_ids: Sequence[str], *, user: str) -> int: ...
+
+    def count(self, kind: str) -> int: ...
+
+    def bounds(self, kind: str) -> tuple[float, float, float, float] | None: ...
+
+    def history(self, kind: str | None = None, feature_id: str | None = None) -> pd.DataFrame: ...
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
+def _empty_frame(kind: LayerKind) -> gpd.GeoDataFrame:
+    cols: dict[str, pd.Series] = {}
+    for name in kind.columns:
+        f_kind = "int" if name == SOURCE_ROW else ("str" if name not in {f.name for f in kind.fields}
+                                                   else kind.field(name).kind)
+        cols[name] = pd.Series([], dtype=_PANDAS_TYPES[f_kind])
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=BNG))
+
+
+def _column_kind(kind: LayerKind, name: str) -> str:
+    if name == SOURCE_ROW:
+        return "int"
+    try:
+        return kind.field(name).kind
+    except KeyError:
+        return "str"
+
+
+def _sql_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    return value
+
+
+def _feature_json(row: Mapping[str, Any], geometry: shapely.Geometry | None) -> str:
+    props = {k: _sql_value(v) for k, v in row.items() if k != "geometry"}
+    return json.dumps({"properties": props, "wkt": None if geometry is None else geometry.wkt}, default=str)
+
+
+class GeoPackageStore:
+    """A workspace in one GeoPackage file: the single-user default, no server needed."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        if not self.path.exists():
+            raise WorkspaceError(
+                f"workspace {self.path} does not exist; create it with `closuremap init {self.path}`"
+            )
+        with self._connect() as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if META_TABLE not in tables:
+            raise WorkspaceError(
+                f"{self.path} is not a closuremap workspace (no {META_TABLE} table); create one with "
+                f"`closuremap init NEW.gpkg` and import this file's layers into it"
+            )
+        missing = [k for k in KINDS.values() if k.name not in tables]
+        if missing:  # a workspace made before a kind existed: add its empty table
+            self._create_layers(missing)
+
+    # -- creation -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, *, name: str = "", overwrite: bool = False) -> GeoPackageStore:
+        """A new, empty workspace with a table for every layer kind."""
+        p = Path(path)
+        if p.suffix.lower() != ".gpkg":
+            raise WorkspaceError(f"a workspace is a GeoPackage: give a path ending in .gpkg, not {p.name}")
+        if p.exists():
+            if not overwrite:
+                raise WorkspaceError(f"{p} already exists; choose another path or delete it first")
+            p.unlink()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        cls._create_layers_at(p, list(KINDS.values()))
+        with closing(sqlite3.connect(p)) as conn, conn:
+            conn.execute(f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+            conn.execute(
+                f"CREATE TABLE {AUDIT_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
+                "user TEXT NOT NULL, kind TEXT NOT NULL, feature_id TEXT, action TEXT NOT NULL, "
+                "before TEXT, after TEXT, note TEXT)"
+            )
+            conn.executemany(
+                f"INSERT INTO {META_TABLE} VALUES (?, ?)",
+                [("schema_version", SCHEMA_VERSION), ("created_at", _now()), ("name", name or p.stem)],
+            )
+        return cls(p)
+
+    @staticmethod
+    def _create_layers_at(path: Path, kinds: Iterable[LayerKind]) -> None:
+        for kind in kinds:
+            pyogrio.write_dataframe(
+                _empty_frame(kind), path, layer=kind.name, driver="GPKG",
+                geometry_type=kind.storage_geometry_type, promote_to_multi=False,
+            )
+
+    def _create_layers(self, kinds: Iterable[LayerKind]) -> None:
+        self._create_layers_at(self.path, kinds)
+
+    # -- connections ----------------------------------------------------------------------------
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30)
+        gpkg_blob.register_functions(conn)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    # -- meta -----------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self._connect() as conn:
+            row = conn.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._connect() as conn, conn:
+            conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", (key, value))
+
+    # -- reading --------------------------------------------------------------------------------
+    def read(self, kind: str, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+        """Every feature of a kind (or those whose envelope meets ``bbox``), in EPSG:27700."""
+        k = get_kind(kind)
+        cols = ", ".join(f'"{c}"' for c in k.columns)
+        sql = f'SELECT geom, {cols} FROM "{k.name}"'
+        params: tuple[float, ...] = ()
+        if bbox is not None:
+            minx, miny, maxx, maxy = bbox
+            sql += (f' WHERE fid IN (SELECT id FROM "rtree_{k.name}_geom" WHERE maxx >= ? AND minx <= ? '
+                    "AND maxy >= ? AND miny <= ?)")
+            params = (minx, maxx, miny, maxy)
+        sql += " ORDER BY fid"
+        with self._connect() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        if not rows:
+            return _empty_frame(k)
+        geoms = gpkg_blob.decode([r[0] for r in rows])
+        data = {c: [r[i + 1] for r in rows] for i, c in enumerate(k.columns)}
+        frame = pd.DataFrame(data)
+        for c in k.columns:
+            ck = _column_kind(k, c)
+            if ck == "int":
+                frame[c] = pd.array(frame[c], dtype="Int64")
+            elif ck == "float":
+                frame[c] = pd.to_numeric(frame[c]).astype("float64")
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=BNG))
+
+    def count(self, kind: str) -> int:
+        k = get_kind(kind)
+        with self._connect() as conn:
+            return int(conn.execute(f'SELECT count(*) FROM "{k.name}"').fetchone()[0])
+
+    def bounds(self, kind: str) -> tuple[float, float, float, float] | None:
+        """(min easting, min northing, max easting, max northing) of a kind, or None if empty."""
+        k = get_kind(kind)
+        with self._connect() as conn:
+            row = conn.execute(
+                f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{k.name}_geom"'
+            ).fetchone()
+        return None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
+
+    def history(self, kind: str | None = None, feature_id: str | None = None) -> pd.DataFrame:
+        """The audit trail, newest first: who changed what, when, with before/after."""
+        sql = f"SELECT id, at, user, kind, feature_id, action, before, after, note FROM {AUDIT_TABLE}"
+        where, params = [], []
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if feature_id:
+            where.append("feature_id = ?")
+            params.append(feature_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        with self._connect() as conn:
+            return pd.read_sql_query(sql, conn, params=params)
+
+    # -- writing --------------------------------------------------------------------------------
+    def _prepared(self, k: LayerKind, features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        if features.crs is None or not features.crs.equals(BNG):
+            raise WorkspaceError(
+                f"features for '{k.name}' must be in EPSG:27700 before they are stored "
+                f"(got {features.crs}); import them with `closuremap import`, which converts"
+            )
+        out = features.copy()
+        if FEATURE_ID not in out.columns:
+            out[FEATURE_ID] = None
+        ids = out[FEATURE_ID].astype(object)
+        missing = ids.isna() | (ids.astype(str).str.len() == 0)
+        out.loc[missing, FEATURE_ID] = [uuid.uuid4().hex for _ in range(int(missing.sum()))]
+        if k.storage_geometry_type == "MultiPolygon":
+            out = out.set_geometry(gpd.GeoSeries(to_multipolygon(out.geometry.values), index=out.index, crs=BNG))
+        return out
+
+    def _update_extent(self, conn: sqlite3.Connection, k: LayerKind) -> None:
+        row = conn.execute(
+            f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{k.name}_geom"'
+        ).fetchone()
+        conn.execute(
+            "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? WHERE table_name=?",
+            (*row, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"), k.name),
+        )
+
+    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "") -> list[str]:
+        """Store new features in one transaction; returns their feature ids."""
+        k = get_kind(kind)
+        if len(features) == 0:
+            return []
+        prepared = self._prepared(k, features)
+        cols = [c for c in k.columns if c in prepared.columns]
+        blobs = gpkg_blob.encode(prepared.geometry.values, SRS_ID)
+        records = prepared[cols].astype(object).where(prepared[cols].notna(), None).values.tolist()
+        rows = [[blob, *(_sql_value(v) for v in rec)] for blob, rec in zip(blobs, records)]
+        sql = (f'INSERT INTO "{k.name}" (geom, {", ".join(chr(34) + c + chr(34) for c in cols)}) '
+               f"VALUES (?{', ?' * len(cols)})")
+        ids = prepared[FEATURE_ID].astype(str).tolist()
+        with self._connect() as conn:
+            try:
+                with conn:
+                    dup = self._existing_ids(conn, k, ids)
+                    if dup:
+                        raise WorkspaceError(
+                            f"{len(dup)} feature id(s) already exist in '{k.name}' (e.g. {dup[0]}); "
+                            "drop the feature_id column to import them as new features"
+                        )
+                    conn.executemany(sql, rows)
+                    self._update_extent(conn, k)
+                    if k.name in AUDIT_EACH_ADD:
+                        conn.executemany(
+                            f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
+                            "VALUES (?, ?, ?, ?, 'add', NULL, ?, ?)",
+                            [(_now(), user, k.name, fid, _feature_json(dict(zip(cols, rec)), g), note)
+                             for fid, rec, g in zip(ids, records, prepared.geometry.values)],
+                        )
+                    else:
+                        conn.execute(
+                            f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
+                            "VALUES (?, ?, ?, NULL, 'add', NULL, ?, ?)",
+                            (_now(), user, k.name, json.dumps({"count": len(ids)}), note),
+                        )
+            except sqlite3.Error as exc:
+                raise WorkspaceError(f"could not write to {self.path}: {exc}; nothing was saved") from exc
+        return ids
+
+    @staticmethod
+    def _existing_ids(conn: sqlite3.Connection, k: LayerKind, ids: list[str]) -> list[str]:
+        found: list[str] = []
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            q = f'SELECT feature_id FROM "{k.name}" WHERE feature_id IN ({",".join("?" * len(chunk))})'
+            found += [r[0] for r in conn.execute(q, chunk)]
+        return found
+
+    def _one(self, conn: sqlite3.Connection, k: LayerKind, feature_id: str) -> tuple[dict[str, Any], Any]:
+        cols = ", ".join(f'"{c}"' for c in k.columns)
+        row = conn.execute(f'SELECT geom, {cols} FROM "{k.name}" WHERE feature_id = ?', (feature_id,)).fetchone()
+        if row is None:
+            raise WorkspaceError(f"no feature with id {feature_id} in '{k.name}'")
+        return dict(zip(k.columns, row[1:])), gpkg_blob.decode([row[0]])[0]
+
+    def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
+               attributes: Mapping[str, Any] | None = None) -> None:
+        """Change one feature's geometry and/or attributes; its feature id stays the same."""
+        k = get_kind(kind)
+        attributes = dict(attributes or {})
+        unknown = set(attributes) - {f.name for f in k.fields}
+        if unknown:
+            raise WorkspaceError(f"'{k.name}' has no field(s) {', '.join(sorted(unknown))}")
+        with self._connect() as conn, conn:
+            before_attrs, before_geom = self._one(conn, k, feature_id)
+            sets, params = [], []
+            for name, value in attributes.items():
+                sets.append(f'"{name}" = ?')
+                params.append(_sql_value(value))
+            after_geom = before_geom
+            if geometry is not None:
+                if k.storage_geometry_type == "MultiPolygon":
+                    geometry = to_multipolygon([geometry])[0]
+                sets.append("geom = ?")
+                params.append(gpkg_blob.encode([geometry], SRS_ID)[0])
+                after_geom = geometry
+            if not sets:
+                return
+            conn.execute(f'UPDATE "{k.name}" SET {", ".join(sets)} WHERE feature_id = ?', (*params, feature_id))
+            self._update_extent(conn, k)
+            after_attrs = {**before_attrs, **{n: _sql_value(v) for n, v in attributes.items()}}
+            conn.execute(
+                f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after) "
+                "VALUES (?, ?, ?, ?, 'update', ?, ?)",
+                (_now(), user, k.name, feature_id, _feature_json(before_attrs, before_geom),
+                 _feature_json(after_attrs, after_geom)),
+            )
+
+    def delete(self, kind: str, feature_ids: Sequence[str], *, user: str) -> int:
+        """Remove features; each removal is recorded with what was removed."""
+        k = get_kind(kind)
+        with self._connect() as conn, conn:
+            for fid in feature_ids:
+                before_attrs, before_geom = self._one(conn, k, fid)
+                conn.execute(f'DELETE FROM "{k.name}" WHERE feature_id = ?', (fid,))
+                conn.execute(
+                    f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after) "
+                    "VALUES (?, ?, ?, ?, 'delete', ?, NULL)",
+                    (_now(), user, k.name, fid, _feature_json(before_attrs, before_geom)),
+                )
+            self._update_extent(conn, k)
+        return len(feature_ids)
+
+
+def open_workspace(location: str | Path) -> WorkspaceStore:
+    """The store for a workspace location: a ``.gpkg`` path (PostGIS URLs follow)."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        raise WorkspaceError("PostGIS workspaces are not available yet; use a .gpkg workspace path")
+    if not text.lower().endswith(".gpkg"):
+        raise WorkspaceError(f"a workspace is a .gpkg file; '{text}' is not")
+    return GeoPackageStore(text)
