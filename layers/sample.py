@@ -45,6 +45,13 @@ ATTRIBUTION = (
 )
 
 
+#: The same, short enough for the map's attribution control.
+ATTRIBUTION_SHORT = (
+    "© OpenStreetMap contributors (ODbL)", "police.uk (OGL v3.0)", "OS Code-Point Open © Crown copyright 2025",
+    "synthetic communal areas, addresses, incidents",
+)
+
+
 def _osm(name: str) -> gpd.GeoDataFrame:
     frame = gpd.read_file(OSM_DIR / name)
     return frame.set_geometry(gpd.GeoSeries(geometries_to_bng(frame.geometry.values, WGS84), crs=BNG))
@@ -121,6 +128,7 @@ def build_sample_workspace(path: str | Path, *, overwrite: bool = False,
     say = progress or (lambda f, m: None)
     store = GeoPackageStore.create(path, name="Sample estate: St George's Circus, Southwark", overwrite=overwrite)
     store.set_meta("attribution", json.dumps(ATTRIBUTION))
+    store.set_meta("attribution_short", json.dumps(ATTRIBUTION_SHORT))
     say(0.05, "blocks from OpenStreetMap")
     premises = sample_premises()
     store.add("premises", premises, user=SAMPLE_USER, note="sample: OSM building footprints")

@@ -1,0 +1,12 @@
+"""The browser entry: page config, navigation over app_pages/, run. Nothing else."""
+
+import streamlit as st
+
+# No :material/…: icons: Streamlit fetches those from a font CDN, and we are offline.
+st.set_page_config(page_title="closuremap", layout="wide")
+page = st.navigation([
+    st.Page("app_pages/map.py", title="Map", default=True),
+    st.Page("app_pages/layers.py", title="Layers: import & export"),
+    st.Page("app_pages/about.py", title="About the data"),
+])
+page.run()

@@ -1,0 +1,1 @@
+"""Streamlit pages: widgets, session state and cache wrappers; no geometry logic."""

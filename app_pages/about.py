@@ -1,0 +1,21 @@
+"""About page: where the data came from, its licences, and what is synthetic."""
+
+import streamlit as st
+
+from app_pages.common import attribution, open_current
+from geo.errors import ClosuremapError
+
+try:
+    store = open_current()
+except ClosuremapError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.title("About the data")
+st.write(f"Workspace **{store.get_meta('name')}** at `{store.location}`, created {store.get_meta('created_at')}. "
+         "All geometry is stored in British National Grid (EPSG:27700); the map converts to WGS84 with OSTN15.")
+st.subheader("Attribution")
+for line in attribution(store) or ["(none recorded)"]:
+    st.markdown(f"- {line}")
+st.subheader("Recent changes")
+st.dataframe(store.history().drop(columns=["before", "after"]).head(50), hide_index=True, use_container_width=True)

@@ -1,0 +1,71 @@
+"""Layers page: counts and extents, import a file with progress, export a layer."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import open_current, read_layers, user_name
+from geo.errors import ClosuremapError
+from layers.exporter import FORMATS, export_layer
+from layers.importer import import_file
+from layers.model import KINDS
+
+try:
+    store = open_current()
+except ClosuremapError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.title("Layers")
+frames = read_layers(store)
+st.dataframe(
+    pd.DataFrame([{"kind": k.name, "layer": k.title, "features": len(frames[k.name]),
+                   "geometry": "/".join(k.geometry_types), "what it is": k.description} for k in KINDS.values()]),
+    hide_index=True, use_container_width=True,
+)
+
+st.header("Import a file")
+st.caption("GeoJSON, GeoPackage, Shapefile (zipped), KML, FlatGeobuf, CSV or XLSX with easting/northing, "
+           "lat/lon or WKT columns. Rows that cannot be used are kept in a rejects file with the reason.")
+kind = st.selectbox("Into layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="import_kind")
+upload = st.file_uploader("File", key="import_file")
+crs = st.text_input("Coordinate system, if the file has none (e.g. EPSG:27700)", key="import_crs")
+repair = st.checkbox("Repair invalid geometries instead of rejecting them", key="import_repair")
+if upload is not None and st.button("Import", type="primary"):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / upload.name
+        path.write_bytes(upload.getvalue())
+        bar = st.progress(0.0, text="Starting…")
+        try:
+            result = import_file(store, kind, path, user=user_name(), crs=crs or None, repair_geometry=repair,
+                                 rejects_path=Path(tmp) / f"{path.stem}.rejects.csv",
+                                 progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+        except ClosuremapError as exc:
+            bar.empty()
+            st.error(str(exc))
+        else:
+            rejected = len(result.rejected)
+            (st.warning if rejected else st.success)(
+                f"{upload.name}: read {result.read}, imported {result.imported}, rejected {rejected}")
+            for note in result.notes:
+                st.caption(note)
+            if rejected:
+                st.dataframe(result.rejected, hide_index=True, use_container_width=True)
+                st.download_button("Download the rejected rows (CSV)", result.rejected.to_csv(index=False),
+                                   file_name=f"{path.stem}.rejects.csv", mime="text/csv")
+
+st.header("Export a layer")
+col1, col2 = st.columns(2)
+export_kind = col1.selectbox("Layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="export_kind")
+suffix = col2.selectbox("Format", [s for s in FORMATS if s != ".json"], key="export_format")
+if st.button("Prepare export"):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{export_kind}{suffix}"
+        try:
+            count = export_layer(store, export_kind, out)
+        except ClosuremapError as exc:
+            st.error(str(exc))
+        else:
+            st.download_button(f"Download {count} {export_kind} ({suffix})", out.read_bytes(), file_name=out.name)

@@ -1,0 +1,202 @@
+"""The web map: every layer of a workspace, drawn with Leaflet, with no tiles from the internet.
+
+The model comes first (GeoDataFrames in BNG); this is the one place that converts to WGS84 and
+knows folium's ``[lat, lon]`` order. Every string that reaches the page is HTML-escaped here,
+before it is put into the GeoJSON: incident text is free text typed by members of the public.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.plugins import MeasureControl
+from jinja2 import Template
+
+from geo.crs import bng_to_lonlat, geometries_to_lonlat
+from layers.assets import STATIC_URL, localise
+from layers.model import KINDS, SYSTEM_FIELDS
+from layers.styles import STYLES, feature_style
+
+#: Drawing order, bottom to top.
+LAYER_ORDER = ("basemap", "open_space", "premises", "access_routes", "communal_areas", "orders",
+               "addresses", "entrances", "incidents", "breaches")
+#: Layers shown when the map opens; the others are one click away in the layer control.
+SHOWN = {"basemap", "open_space", "premises", "access_routes", "communal_areas", "orders", "entrances",
+         "incidents", "breaches"}
+#: Fields that name a feature in its tooltip, by kind.
+LABEL_FIELDS = {"premises": "name", "communal_areas": "name", "access_routes": "name", "open_space": "name",
+                "entrances": "name", "addresses": "address", "incidents": "category", "breaches": "order_id",
+                "orders": "name", "basemap": "name"}
+MAX_ZOOM = 22
+BACKGROUND = "#f2efe9"
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """An online tile layer: an option for networks that have one, never the default."""
+
+    url: str
+    attribution: str
+
+
+class _Attribution(MacroElement):  # type: ignore[misc]
+    """Data attributions in Leaflet's attribution control (no tile layer brings its own)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.setPrefix('Leaflet');
+        {% for a in this.items %}{{ this._parent.get_name() }}.attributionControl.addAttribution({{ a|tojson }});
+        {% endfor %}{% endmacro %}"""
+    )
+
+    def __init__(self, items: Sequence[str]) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.items = [html.escape(a) for a in items]
+
+
+def _text(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def popup_html(kind: str, row: Mapping[str, Any]) -> str:
+    """A feature's popup: its kind and fields as a table, every value escaped."""
+    spec = KINDS[kind]
+    cells = []
+    for f in spec.fields:
+        value = _text(row.get(f.name))
+        if value:
+            cells.append(f"<tr><th>{html.escape(f.name)}</th><td>{html.escape(value)}</td></tr>")
+    for extra in ("area_m2", "length_m"):
+        if extra in row:
+            cells.append(f"<tr><th>{extra}</th><td>{html.escape(_text(row[extra]))}</td></tr>")
+    title = html.escape(spec.title)
+    return f"<b>{title}</b><table class='cm-popup'>{''.join(cells)}</table>"
+
+
+def layer_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """A BNG layer as a WGS84 GeoJSON dict whose properties are escaped text and style keys only."""
+    if len(frame) == 0:
+        return {"type": "FeatureCollection", "features": []}
+    geoms = geometries_to_lonlat(frame.geometry.values)
+    geoms = shapely.set_precision(geoms, 1e-7)
+    label_field = LABEL_FIELDS.get(kind)
+    polygonal = KINDS[kind].storage_geometry_type == "MultiPolygon"
+    features = []
+    records = frame.drop(columns=frame.geometry.name).to_dict("records")
+    areas = frame.geometry.area.round(1).tolist() if polygonal else [None] * len(frame)
+    for rec, g, area in zip(records, geoms, areas):
+        if g is None or shapely.is_empty(g):
+            continue
+        row = {k: v for k, v in rec.items() if k not in SYSTEM_FIELDS}
+        if area is not None:
+            row["area_m2"] = area
+        props = {
+            "popup": popup_html(kind, row),
+            "label": html.escape(_text(rec.get(label_field))) if label_field else "",
+            "feature_id": html.escape(_text(rec.get("feature_id"))),
+            "style_key": html.escape(_text(rec.get("area_type") or rec.get("feature_class") or "")),
+        }
+        features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(g)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _style_function(kind: str):  # noqa: ANN202 - folium wants a plain callable
+    key = "area_type" if kind == "communal_areas" else "feature_class"
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        return feature_style(kind, {key: html.unescape(feature["properties"].get("style_key", ""))})
+
+    return style
+
+
+def _bounds_lonlat(frames: Mapping[str, gpd.GeoDataFrame]) -> list[list[float]] | None:
+    for preferred in (("orders", "premises", "communal_areas"), tuple(frames)):
+        boxes = [f.total_bounds for k, f in frames.items() if k in preferred and len(f)]
+        if boxes:
+            b = np.array(boxes)
+            lon, lat = bng_to_lonlat([b[:, 0].min(), b[:, 2].max()], [b[:, 1].min(), b[:, 3].max()])
+            return [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
+    return None
+
+
+def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[str] = (),
+              tiles: TileSource | None = None, static_url: str = STATIC_URL,
+              height: str = "100%") -> folium.Map:
+    """A Leaflet map of the given layers (BNG GeoDataFrames by kind), ready for st_folium.
+
+    No tiles unless ``tiles`` is given; the workspace's own basemap layer makes it readable.
+    A scale bar, a measuring tool (metres, m²) and a layer control are always there.
+    """
+    bounds = _bounds_lonlat(frames)
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [51.5, -0.12]
+    m = folium.Map(location=centre, zoom_start=17, tiles=None, control_scale=True, max_zoom=MAX_ZOOM,
+                   maxZoom=MAX_ZOOM, height=height, prefer_canvas=False)
+    m.get_root().header.add_child(Element(
+        f"<style>.leaflet-container{{background:{BACKGROUND};}} .cm-popup th{{padding-right:6px;"
+        "text-align:left;vertical-align:top;color:#555} .cm-popup td{max-width:260px} "
+        ".leaflet-control-attribution{font-size:10px;max-width:70%}</style>"
+    ))
+    if tiles is not None:
+        folium.TileLayer(tiles=tiles.url, attr=html.escape(tiles.attribution), name="Online tiles",
+                         max_zoom=MAX_ZOOM, max_native_zoom=19, overlay=False, control=True).add_to(m)
+    for kind in LAYER_ORDER:
+        frame = frames.get(kind)
+        if frame is None:
+            continue
+        data = layer_geojson(kind, frame)
+        title = f"{KINDS[kind].title} ({len(data['features'])})"
+        group = folium.FeatureGroup(name=title, show=kind in SHOWN, control=True)
+        common: dict[str, Any] = {"name": title, "style_function": _style_function(kind)}
+        if data["features"]:
+            if kind != "basemap":
+                common["popup"] = folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False)
+            if kind not in ("basemap", "addresses", "incidents"):
+                common["tooltip"] = folium.GeoJsonTooltip(fields=["label"], labels=False, localize=False)
+            if KINDS[kind].storage_geometry_type == "Point":
+                style = STYLES[kind]
+                common["marker"] = folium.CircleMarker(radius=style["radius"])
+            folium.GeoJson(data, **common).add_to(group)
+        group.add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    MeasureControl(position="topleft", primary_length_unit="meters", secondary_length_unit=None,
+                   primary_area_unit="sqmeters", secondary_area_unit=None).add_to(m)
+    _Attribution(list(attribution) + ([] if tiles is None else [tiles.attribution])).add_to(m)
+    if bounds:
+        m.fit_bounds(bounds, padding=(20, 20))
+    return localise(m, static_url)
+
+
+def map_summary(m: folium.Map) -> dict[str, Any]:
+    """Layer names and asset URLs of a built map: what tests and the page assert on."""
+    html_text = m.get_root().render()
+    return {"html": html_text, "external": [u for u in _asset_urls(m) if u.startswith(("http:", "https:", "//"))]}
+
+
+def _asset_urls(m: folium.Map) -> list[str]:
+    urls: list[str] = []
+
+    def walk(element: object) -> None:
+        for _, url in getattr(element, "default_js", []) + getattr(element, "default_css", []):
+            urls.append(url)
+        for child in getattr(element, "_children", {}).values():
+            walk(child)
+
+    walk(m)
+    return urls
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
