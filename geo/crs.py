@@ -104,7 +104,17 @@ def geometries_to_bng(geoms: ArrayLike, source: CRS) -> NDArray[np.object_]:
         e, n = _transform_xy(coords[:, 0].copy(), coords[:, 1].copy(), source)
         return np.column_stack([e, n])
 
-    return shapely.transform(arr, _fn)
+    try:
+        return shapely.transform(arr, _fn)
+    except shapely.errors.GEOSException:
+        # a polygon partly off the OSTN15 grid cannot be rebuilt: convert one by one, None for those
+        out = np.empty(len(arr), dtype=object)
+        for i, g in enumerate(arr):
+            try:
+                out[i] = shapely.transform(g, _fn)
+            except shapely.errors.GEOSException:
+                out[i] = None
+        return out
 
 
 def geometries_to_lonlat(geoms: ArrayLike) -> NDArray[np.object_]:
@@ -219,12 +229,17 @@ def coordinate_problems(bounds: NDArray[np.float64], source: CRS) -> list[str | 
 
 
 def bng_problems(geoms: ArrayLike) -> list[str | None]:
-    """Per geometry already in BNG, why it cannot be in Great Britain (or None)."""
+    """Per geometry converted to BNG, why it cannot be in Great Britain (or None).
+
+    ``None`` in the input is a geometry the conversion could not rebuild (off the OSTN15 grid).
+    """
     arr = np.asarray(geoms, dtype=object)
     b = shapely.bounds(arr)
     out: list[str | None] = []
     for g, (minx, miny, maxx, maxy) in zip(arr, b):
-        if g is None or shapely.is_empty(g):
+        if g is None:
+            out.append("coordinates fall outside the OSTN15 grid, i.e. outside Great Britain")
+        elif shapely.is_empty(g):
             out.append(None)
         elif not np.isfinite([minx, miny, maxx, maxy]).all():
             out.append("coordinates fall outside the OSTN15 grid, i.e. outside Great Britain")

@@ -185,7 +185,7 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
     if convertible.any():
         geoms[convertible] = geometries_to_bng(np.asarray(geoms_src[convertible], dtype=object), source.crs)
     for i, why in enumerate(bng_problems(geoms)):
-        if why and convertible[i]:
+        if why and convertible[i]:  # rows not converted are None here and already explained
             reasons[i].append(why)
             geoms[i] = None
 
@@ -217,16 +217,20 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
             f"{', '.join(map(str, source.attributes.columns))}"
         )
     values: dict[str, list[Any]] = {f.name: [None] * n for f in kind.fields}
+    blank = {i for i, p in enumerate(source.problems) if p == "blank row"}  # one reason is enough
     attrs = source.attributes
     for f in kind.fields:
         col = mapping.get(f.name)
         if col is None:
             if f.required:
-                for r in reasons:
-                    r.append(f"missing required field '{f.name}'")
+                for i, r in enumerate(reasons):
+                    if i not in blank:
+                        r.append(f"missing required field '{f.name}'")
             continue
         column = attrs[col].tolist()
         for i, raw in enumerate(column):
+            if i in blank:
+                continue
             v, why = _coerce(raw, f)
             if why:
                 reasons[i].append(why)

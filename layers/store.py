@@ -35,6 +35,7 @@ META_TABLE = "closuremap_meta"
 AUDIT_TABLE = "closuremap_audit"
 _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "datetime": "TEXT", "date": "TEXT"}
 _PANDAS_TYPES = {"str": "object", "int": "int64", "float": "float64", "datetime": "object", "date": "object"}
+_UNIQUE_ID = 'CREATE UNIQUE INDEX IF NOT EXISTS "idx_{kind}_feature_id" ON "{kind}" (feature_id)'
 #: Kinds whose every added feature gets its own audit row (scopes are court evidence).
 AUDIT_EACH_ADD = {"orders"}
 
@@ -142,6 +143,8 @@ class GeoPackageStore:
         p.parent.mkdir(parents=True, exist_ok=True)
         cls._create_layers_at(p, list(KINDS.values()))
         with closing(sqlite3.connect(p)) as conn, conn:
+            for kind in KINDS:
+                conn.execute(_UNIQUE_ID.format(kind=kind))
             conn.execute(f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
             conn.execute(
                 f"CREATE TABLE {AUDIT_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
@@ -164,6 +167,9 @@ class GeoPackageStore:
 
     def _create_layers(self, kinds: Iterable[LayerKind]) -> None:
         self._create_layers_at(self.path, kinds)
+        with closing(sqlite3.connect(self.path)) as conn, conn:
+            for kind in kinds:
+                conn.execute(_UNIQUE_ID.format(kind=kind.name))
 
     # -- connections ----------------------------------------------------------------------------
     @contextmanager
@@ -282,6 +288,10 @@ class GeoPackageStore:
         sql = (f'INSERT INTO "{k.name}" (geom, {", ".join(chr(34) + c + chr(34) for c in cols)}) '
                f"VALUES (?{', ?' * len(cols)})")
         ids = prepared[FEATURE_ID].astype(str).tolist()
+        repeated = prepared[FEATURE_ID][prepared[FEATURE_ID].duplicated()].tolist()
+        if repeated:
+            raise WorkspaceError(f"feature id {repeated[0]} appears more than once in what is being added; "
+                                 "drop the feature_id column to import them as new features")
         with self._connect() as conn:
             try:
                 with conn:

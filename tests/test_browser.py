@@ -1,0 +1,141 @@
+"""The real thing: the app served by Streamlit, opened in Debian's Chromium with the network cut
+to everything but localhost. The map must draw, and no request may leave the machine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from layers.store import GeoPackageStore
+from tests.conftest import ROOT, require
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+LOCAL = ("http://localhost", "http://127.0.0.1", "ws://localhost", "ws://127.0.0.1", "data:", "blob:", "about:")
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Iterator[str]:
+    workspace = tmp_path_factory.mktemp("browser") / "sample.gpkg"
+    shutil.copy(sample_path, workspace)
+    port = _free_port()
+    env = {**os.environ, "CLOSUREMAP_WORKSPACE": str(workspace)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {proc.stdout.read() if proc.stdout else ''}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    require(Path(CHROMIUM).exists(), "Debian chromium (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[tuple[object, list[str]]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    left: list[str] = []
+
+    def only_localhost(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(LOCAL):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            left.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    context.route("**/*", only_localhost)
+    pg = context.new_page()
+    yield pg, left
+    context.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    target = Path(os.environ.get("CLOSUREMAP_SCREENSHOTS", tmp_path))
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def test_map_page_draws_every_layer_offline(server: str, page: tuple, tmp_path: Path) -> None:
+    pg, left = page
+    pg.goto(server)
+    pg.wait_for_selector(MAP_FRAME, timeout=60_000)
+    frame = pg.frame_locator(MAP_FRAME)
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    paths = frame.locator("path.leaflet-interactive").count()
+    # basemap + open space + blocks + routes + communal areas + order + entrances + incidents, as SVG
+    assert paths > 500
+    assert frame.locator(".leaflet-control-scale").count() == 1
+    assert frame.locator(".leaflet-control-measure").count() == 1
+    assert "Blocks (premises) (7)" in frame.locator(".leaflet-control-layers").inner_text()
+    assert "OpenStreetMap contributors" in frame.locator(".leaflet-control-attribution").inner_text()
+    pg.wait_for_timeout(500)
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "map.png"), full_page=True)
+    assert left == [], f"requests left localhost: {left}"
+
+
+def test_a_popup_shows_a_blocks_details(server: str, page: tuple) -> None:
+    pg, left = page
+    pg.goto(server)
+    frame = pg.frame_locator(MAP_FRAME)
+    frame.locator(".leaflet-control-layers").wait_for(timeout=60_000)
+    # hide the busy layers so the click lands on a block
+    for name in ("Incidents", "Communal areas", "Access routes", "Closure orders", "Entrances", "Breaches"):
+        frame.locator(".leaflet-control-layers label", has_text=name).locator("input").uncheck()
+    blocks = frame.locator("path.leaflet-interactive[stroke='#1f3a93']")
+    blocks.first.click(force=True)
+    popup = frame.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=10_000)
+    text = popup.inner_text()
+    assert "Blocks (premises)" in text and "block_id" in text and "area_m2" in text
+    assert left == []
+
+
+def test_layers_page_shows_counts(server: str, page: tuple, tmp_path: Path) -> None:
+    pg, left = page
+    pg.goto(f"{server}/layers")
+    pg.get_by_text("Import a file").wait_for(timeout=60_000)
+    pg.wait_for_timeout(500)
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "layers.png"), full_page=True)
+    assert left == []

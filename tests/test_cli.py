@@ -1,0 +1,107 @@
+"""The command line as users' scripts call it: a real subprocess, exit codes, one JSON document."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import DATA
+
+EXE = shutil.which("closuremap", path=str(Path(sys.executable).parent))
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    assert EXE, "the closuremap console script is not installed (pip install -e .)"
+    return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_init_sample_then_layers_json(tmp_path: Path) -> None:
+    ws = tmp_path / "ws.gpkg"
+    done = run("init", ws, "--sample")
+    assert done.returncode == 0, done.stderr
+    assert "sample estate" in done.stdout and "[100%]" in done.stderr  # progress on stderr
+    out = run("layers", ws, "--json")
+    assert out.returncode == 0
+    data = json.loads(out.stdout)  # exactly one JSON document
+    assert data["crs"] == "EPSG:27700"
+    layers = {row["kind"]: row for row in data["layers"]}
+    assert layers["premises"]["count"] == 7
+    assert set(layers["premises"]) >= {"kind", "count", "bounds", "bounds_lonlat"}
+    e0, n0, e1, n1 = layers["premises"]["bounds"]
+    assert 531000 < e0 < e1 < 532500 and 178500 < n0 < n1 < 179800
+    assert layers["breaches"]["count"] == 1
+    assert layers["premises"]["bounds_lonlat"][1] == pytest.approx(51.494, abs=0.01)
+
+
+def test_import_prints_counts_and_writes_rejects(tmp_path: Path) -> None:
+    ws = tmp_path / "ws.gpkg"
+    assert run("init", ws).returncode == 0
+    src = pd.read_csv(DATA / "synthetic" / "addresses.csv", dtype=str)
+    src.loc[3, "easting"] = "not a number"
+    src.loc[7, "uprn"] = ""
+    bad = tmp_path / "addresses.csv"
+    src.to_csv(bad, index=False)
+    rejects = tmp_path / "rej.csv"
+    done = run("import", ws, "addresses", bad, "--rejects", rejects)
+    assert done.returncode == 0, done.stderr
+    assert f"read {len(src)}, imported {len(src) - 2}, rejected 2" in done.stdout
+    assert "row 4" in done.stdout
+    assert len(pd.read_csv(rejects)) == 2
+    as_json = run("import", ws, "addresses", bad, "--rejects", rejects, "--json")
+    summary = json.loads(as_json.stdout)
+    assert summary["read"] == len(src) and summary["imported"] == len(src) - 2 and summary["rejected"] == 2
+    assert summary["rejects_file"] == str(rejects)
+
+
+def test_default_rejects_file_is_beside_the_workspace(tmp_path: Path) -> None:
+    ws = tmp_path / "ws.gpkg"
+    run("init", ws)
+    done = run("import", ws, "premises", DATA / "synthetic" / "addresses.csv", "--json")
+    path = Path(json.loads(done.stdout)["rejects_file"])
+    assert path.parent == tmp_path / "ws-rejects" and path.exists()
+
+
+def test_export_then_json(tmp_path: Path) -> None:
+    ws = tmp_path / "ws.gpkg"
+    run("init", ws, "--sample")
+    out = tmp_path / "blocks.geojson"
+    done = run("export", ws, "premises", "--out", out, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"kind": "premises", "file": str(out), "count": 7, "format": "GeoJSON",
+                                       "crs": "EPSG:4326"}
+    assert json.loads(out.read_text())["features"][0]["geometry"]["type"] == "MultiPolygon"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("layers", "missing.gpkg"), "does not exist; create it with `closuremap init"),
+    (("import", "{ws}", "bogus", "x.csv"), "unknown layer kind 'bogus'; the kinds are"),
+    (("import", "{ws}", "incidents", "nope.csv"), "nope.csv: no such file"),
+    (("import", "{ws}", "incidents", "{junk}"), "not a readable .geojson file"),
+    (("export", "{ws}", "premises", "--out", "x.docx"), "cannot tell the format"),
+    (("init", "{ws}"), "already exists"),
+])
+def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    ws = tmp_path / "ws.gpkg"
+    run("init", ws)
+    junk = tmp_path / "junk.geojson"
+    junk.write_text("{ not json")
+    done = run(*(a.format(ws=ws, junk=junk) for a in args))
+    assert done.returncode == 2
+    assert message in done.stderr
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("[")]  # progress lines aside
+    assert "Traceback" not in done.stderr and len(errors) == 1 and errors[0].startswith("closuremap: error: ")
+
+
+def test_kinds_lists_schemas() -> None:
+    data = json.loads(run("kinds", "--json").stdout)
+    kinds = {k["kind"]: k for k in data["kinds"]}
+    assert {"premises", "communal_areas", "access_routes", "open_space", "entrances", "addresses", "incidents",
+            "breaches", "orders"} <= set(kinds)
+    assert {"name": "block_id", "required": True} .items() <= next(
+        f for f in kinds["communal_areas"]["fields"] if f["name"] == "block_id").items()

@@ -1,0 +1,80 @@
+"""The web map: offline assets only, every layer drawn, every text escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import shapely
+
+from geo.crs import BNG
+from layers.assets import LOCAL_ASSETS, STATIC_DIR
+from layers.model import KINDS
+from layers.store import GeoPackageStore
+from layers.webmap import TileSource, build_map, map_summary
+
+
+def _frames(store: GeoPackageStore) -> dict[str, gpd.GeoDataFrame]:
+    return {k: store.read(k) for k in KINDS}
+
+
+def test_every_shipped_asset_exists() -> None:
+    for path in filter(None, LOCAL_ASSETS.values()):
+        assert (STATIC_DIR / path).is_file(), path
+
+
+def test_no_script_or_stylesheet_comes_from_the_internet(sample_store: GeoPackageStore) -> None:
+    m = build_map(_frames(sample_store), attribution=["© OpenStreetMap contributors"])
+    summary = map_summary(m)
+    assert summary["external"] == []
+    refs = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', summary["html"])
+    assert refs and all(r.startswith("/app/static/vendor/") for r in refs)
+    assert "tile.openstreetmap" not in summary["html"] and "L.tileLayer" not in summary["html"]
+
+
+def test_every_layer_is_in_the_layer_control(sample_store: GeoPackageStore) -> None:
+    html_text = map_summary(build_map(_frames(sample_store)))["html"]
+    for kind in KINDS.values():
+        assert f"{kind.title} ({sample_store.count(kind.name)})" in html_text
+    assert "L.control.scale" in html_text and "L.control.measure" in html_text.replace("L.Control.Measure", "L.control.measure")
+
+
+def test_attribution_is_on_the_map(sample_store: GeoPackageStore) -> None:
+    html_text = map_summary(build_map(_frames(sample_store), attribution=["© OpenStreetMap contributors <ODbL>"]))["html"]
+    assert "addAttribution" in html_text and "OpenStreetMap contributors" in html_text
+    assert "<ODbL>" not in html_text
+
+
+def test_incident_text_is_escaped_in_popups_and_never_raw_in_the_page() -> None:
+    evil = '<img src=x onerror=alert(1)></script><script>alert("x")</script>'
+    incidents = gpd.GeoDataFrame(
+        {"feature_id": ["f1"], "category": [evil], "description": [evil], "location_text": ["o/s Flat 12 & co"]},
+        geometry=[shapely.Point(531750, 179100)], crs=BNG)
+    html_text = map_summary(build_map({"incidents": incidents}))["html"]
+    assert "<img src=x" not in html_text and "<script>alert" not in html_text
+    props = _layer_data(html_text)[0]["properties"]
+    # what the popup's innerHTML receives is escaped text: it shows, it does not run
+    assert "<td>&lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;&lt;script&gt;" in props["popup"]
+    assert "o/s Flat 12 &amp; co" in props["popup"]
+    assert props["label"].startswith("&lt;img")
+
+
+def _layer_data(html_text: str) -> list[dict]:
+    """The features handed to Leaflet, decoded from the page's script."""
+    start = html_text.index('({"features"') + 1
+    data, _ = json.JSONDecoder().raw_decode(html_text, start)
+    return data["features"]
+
+
+def test_tiles_only_when_asked(sample_store: GeoPackageStore) -> None:
+    frames = {"premises": sample_store.read("premises")}
+    assert "tileLayer" not in map_summary(build_map(frames))["html"]
+    with_tiles = map_summary(build_map(frames, tiles=TileSource("https://tiles.example/{z}/{x}/{y}.png", "Example")))
+    assert "https://tiles.example/{z}/{x}/{y}.png" in with_tiles["html"]
+
+
+def test_map_is_centred_on_the_blocks(sample_store: GeoPackageStore) -> None:
+    m = build_map(_frames(sample_store))
+    lat, lon = m.location
+    assert 51.49 < lat < 51.50 and -0.106 < lon < -0.100
