@@ -188,43 +188,38 @@ def coordinate_problems(bounds: NDArray[np.float64], source: CRS) -> list[str | 
 
     ``bounds`` is shapely's (minx, miny, maxx, maxy) per geometry in the source CRS. Catches the
     lat/lon swap, degrees in a metric file (and the reverse), and points far outside Great Britain
-    (including police.uk's zeroed coordinates).
+    (including police.uk's zeroed coordinates). Rows with NaN bounds (no geometry) get None.
     """
+    b = np.asarray(bounds, dtype="float64").reshape(-1, 4)
+    minx, miny, maxx, maxy = b.T
     kind = crs_kind(source)
-    reasons: list[str | None] = []
-    for minx, miny, maxx, maxy in np.asarray(bounds, dtype="float64").reshape(-1, 4):
-        if not np.isfinite([minx, miny, maxx, maxy]).all():
-            reasons.append(None)  # empty geometries are reported elsewhere
-            continue
-        xs = np.array([minx, maxx])
-        ys = np.array([miny, maxy])
+    reasons: list[str | None] = [None] * len(b)
+    if kind == "other" or len(b) == 0:
+        return reasons  # checked after transformation, in BNG
+    finite = np.isfinite(b).all(axis=1)
+
+    def both(test, xa, ya, xb, yb):  # noqa: ANN001, ANN202 - both corners of the envelope pass
+        return test(xa, ya) & test(xb, yb)
+
+    lonlat = both(in_lonlat_range, minx, miny, maxx, maxy)
+    swapped = both(in_lonlat_range, miny, minx, maxy, maxx)
+    bng = both(in_bng_range, minx, miny, maxx, maxy)
+    for i in np.flatnonzero(finite & ~(lonlat if kind == "lonlat" else bng)):
+        x, y = minx[i], miny[i]
         if kind == "lonlat":
-            if in_lonlat_range(xs, ys).all():
-                reasons.append(None)
-            elif in_lonlat_range(ys, xs).all():
-                reasons.append(
-                    f"latitude and longitude look swapped ({minx:g}, {miny:g} reads as lat, lon); "
-                    "swap the two columns or coordinates"
-                )
-            elif in_bng_range(xs, ys).all():
-                reasons.append(
-                    f"coordinates {minx:g}, {miny:g} look like BNG eastings/northings but the file "
-                    "says longitude/latitude; fix the file's CRS or pass --crs EPSG:27700"
-                )
+            if swapped[i]:
+                reasons[i] = (f"latitude and longitude look swapped ({x:g}, {y:g} reads as lat, lon); "
+                              "swap the two columns or coordinates")
+            elif bng[i]:
+                reasons[i] = (f"coordinates {x:g}, {y:g} look like BNG eastings/northings but the file says "
+                              "longitude/latitude; fix the file's CRS or pass --crs EPSG:27700")
             else:
-                reasons.append(f"point {minx:g}, {miny:g} (lon, lat) is far outside Great Britain")
-        elif kind == "bng":
-            if in_bng_range(xs, ys).all():
-                reasons.append(None)
-            elif in_lonlat_range(xs, ys).all() or in_lonlat_range(ys, xs).all():
-                reasons.append(
-                    f"coordinates {minx:g}, {miny:g} look like degrees but the file says British "
-                    "National Grid; fix the file's CRS or pass --crs EPSG:4326"
-                )
-            else:
-                reasons.append(f"point E {minx:.0f}, N {miny:.0f} is outside Great Britain")
+                reasons[i] = f"point {x:g}, {y:g} (lon, lat) is far outside Great Britain"
+        elif lonlat[i] or swapped[i]:
+            reasons[i] = (f"coordinates {x:g}, {y:g} look like degrees but the file says British National "
+                          "Grid; fix the file's CRS or pass --crs EPSG:4326")
         else:
-            reasons.append(None)  # checked after transformation, in BNG
+            reasons[i] = f"point E {x:.0f}, N {y:.0f} is outside Great Britain"
     return reasons
 
 
@@ -234,19 +229,18 @@ def bng_problems(geoms: ArrayLike) -> list[str | None]:
     ``None`` in the input is a geometry the conversion could not rebuild (off the OSTN15 grid).
     """
     arr = np.asarray(geoms, dtype=object)
+    missing = np.array([g is None for g in arr], dtype=bool)
     b = shapely.bounds(arr)
-    out: list[str | None] = []
-    for g, (minx, miny, maxx, maxy) in zip(arr, b):
-        if g is None:
-            out.append("coordinates fall outside the OSTN15 grid, i.e. outside Great Britain")
-        elif shapely.is_empty(g):
-            out.append(None)
-        elif not np.isfinite([minx, miny, maxx, maxy]).all():
-            out.append("coordinates fall outside the OSTN15 grid, i.e. outside Great Britain")
-        elif not in_bng_range(np.array([minx, maxx]), np.array([miny, maxy])).all():
-            out.append(f"point E {minx:.0f}, N {miny:.0f} is outside Great Britain")
+    minx, miny, maxx, maxy = b.T
+    empty = shapely.is_empty(arr) & ~missing
+    finite = np.isfinite(b).all(axis=1)
+    inside = in_bng_range(minx, miny) & in_bng_range(maxx, maxy)
+    out: list[str | None] = [None] * len(arr)
+    for i in np.flatnonzero(missing | (~empty & ~(finite & inside))):
+        if missing[i] or not finite[i]:
+            out[i] = "coordinates fall outside the OSTN15 grid, i.e. outside Great Britain"
         else:
-            out.append(None)
+            out[i] = f"point E {minx[i]:.0f}, N {miny[i]:.0f} is outside Great Britain"
     return out
 
 

@@ -13,6 +13,10 @@ LINEAR = ("LineString", "MultiLineString")
 PUNTAL = ("Point",)
 
 
+_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
+               5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
+
+
 def geometry_problems(geoms: ArrayLike, allowed: Sequence[str]) -> list[str | None]:
     """For each geometry, the reason it cannot be stored as a layer of ``allowed`` types, or None.
 
@@ -20,22 +24,22 @@ def geometry_problems(geoms: ArrayLike, allowed: Sequence[str]) -> list[str | No
     GEOS's own explanation (e.g. ``Self-intersection[530012 179870]``).
     """
     arr = np.asarray(geoms, dtype=object)
-    out: list[str | None] = []
     types = shapely.get_type_id(arr)
-    names = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
-             5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
-    valid_reason = shapely.is_valid_reason(arr)
-    for g, t, why in zip(arr, types, valid_reason):
-        if g is None or t < 0:
-            out.append("no geometry")
-        elif shapely.is_empty(g):
-            out.append("empty geometry")
-        elif names.get(int(t)) not in allowed:
-            out.append(f"wrong geometry type: {names.get(int(t), t)}, expected {' or '.join(allowed)}")
-        elif why != "Valid Geometry":
-            out.append(f"invalid geometry: {why}; fix it in the source or import with --repair")
+    allowed_ids = [t for t, name in _TYPE_NAMES.items() if name in allowed]
+    empty = shapely.is_empty(arr)
+    valid = shapely.is_valid(arr)
+    wrong = ~np.isin(types, allowed_ids)
+    out: list[str | None] = [None] * len(arr)
+    for i in np.flatnonzero((types < 0) | empty | wrong | ~valid):
+        if types[i] < 0:
+            out[i] = "no geometry"
+        elif empty[i]:
+            out[i] = "empty geometry"
+        elif wrong[i]:
+            out[i] = f"wrong geometry type: {_TYPE_NAMES.get(int(types[i]), types[i])}, expected {' or '.join(allowed)}"
         else:
-            out.append(None)
+            why = shapely.is_valid_reason(arr[i])
+            out[i] = f"invalid geometry: {why}; fix it in the source or import with --repair"
     return out
 
 

@@ -22,13 +22,14 @@ def encode(geoms: Iterable[shapely.Geometry | None], srs_id: int) -> list[bytes 
     """GeoPackage blobs (little-endian, XY envelope) for the geometries."""
     arr = np.asarray(list(geoms), dtype=object)
     wkbs = shapely.to_wkb(arr, byte_order=1, output_dimension=2)
-    bounds = shapely.bounds(arr)
+    bounds = shapely.bounds(arr).tolist()
+    empty = shapely.is_empty(arr).tolist()
     out: list[bytes | None] = []
     srs = struct.pack("<i", srs_id)
-    for g, wkb, (minx, miny, maxx, maxy) in zip(arr, wkbs, bounds):
+    for g, wkb, is_empty, (minx, miny, maxx, maxy) in zip(arr, wkbs, empty, bounds):
         if g is None:
             out.append(None)
-        elif shapely.is_empty(g):
+        elif is_empty:
             out.append(b"GP\x00\x11" + srs + wkb)  # empty flag, no envelope
         else:
             out.append(b"GP\x00\x03" + srs + struct.pack("<4d", minx, maxx, miny, maxy) + wkb)

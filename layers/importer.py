@@ -76,6 +76,21 @@ _DATETIME_FORMATS = (
 )
 
 
+def _formats_for(sample: pd.Series) -> list[str]:
+    """The date formats to try, the one the first value matches first: exports are consistent."""
+    formats = list(_DATETIME_FORMATS)
+    if len(sample):
+        first = str(sample.iloc[0])
+        for fmt in formats:
+            try:
+                datetime.strptime(first, fmt)
+            except ValueError:
+                continue
+            formats.remove(fmt)
+            return [fmt, *formats]
+    return formats
+
+
 def parse_when(text: str, kind: str) -> str:
     """ISO text for a date or date-time as found in UK exports (day first), or ValueError.
 
@@ -103,40 +118,67 @@ def parse_when(text: str, kind: str) -> str:
     raise ValueError(f"'{text}' is not a date I can read (use YYYY-MM-DD or DD/MM/YYYY HH:MM)")
 
 
-def _coerce(value: Any, f: Field) -> tuple[Any, str | None]:
-    """A cell as the field's type, or the reason it cannot be."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None, None
-    text = str(value).strip()
-    if text == "" or text.lower() in ("nan", "none", "null"):
-        return None, None
-    if f.kind == "int":
-        try:
-            number = float(text)
-        except ValueError:
-            return None, f"{f.name}: '{text}' is not a whole number"
-        if not number.is_integer():
-            return None, f"{f.name}: '{text}' is not a whole number"
-        return int(number), None
-    if f.kind == "float":
-        try:
-            number = float(text)
-        except ValueError:
-            return None, f"{f.name}: '{text}' is not a number"
-        return (number, None) if np.isfinite(number) else (None, f"{f.name}: '{text}' is not a number")
+_NULL_TEXT = {"", "nan", "none", "null", "nat", "<na>"}
+
+
+def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]]:
+    """A column's cells as the field's type, and per cell the reason it cannot be (or None).
+
+    Vectorised: a 100k-row import must not parse dates one strptime at a time.
+    """
+    n = len(raw)
+    reasons: list[str | None] = [None] * n
+    values = pd.Series([None] * n, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        ok = raw.notna().to_numpy()
+        fmt = "%Y-%m-%d" if f.kind == "date" else "%Y-%m-%dT%H:%M:%S"
+        values[ok] = raw[ok].dt.strftime(fmt).to_numpy()
+        return values.tolist(), reasons
+    text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip().reset_index(drop=True)
+    null = text.str.lower().isin(_NULL_TEXT).to_numpy()
+    bad = np.zeros(n, dtype=bool)
+    if f.kind in ("int", "float"):
+        number = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+        finite = np.isfinite(number)
+        whole = finite & (np.mod(number, 1) == 0) if f.kind == "int" else finite
+        bad = ~null & ~whole
+        ok = ~null & whole
+        values[ok] = [int(v) for v in number[ok]] if f.kind == "int" else number[ok].tolist()
+        what = "a whole number" if f.kind == "int" else "a number"
+        for i in np.flatnonzero(bad):
+            reasons[i] = f"{f.name}: '{text.iloc[i]}' is not {what}"
+        return values.tolist(), reasons
     if f.kind in ("datetime", "date"):
-        if isinstance(value, (pd.Timestamp, datetime)):
-            return (value.date().isoformat() if f.kind == "date" else value.isoformat(timespec="seconds")), None
-        try:
-            return parse_when(text, f.kind), None
-        except ValueError as exc:
-            return None, f"{f.name}: {exc}"
+        remaining = ~null
+        month = remaining & text.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
+        values[month] = text[month].to_numpy()
+        remaining &= ~month
+        clean = text.str.replace(r"(Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+        for fmt in _formats_for(clean[remaining]):
+            if not remaining.any():
+                break
+            parsed = pd.to_datetime(clean[remaining], format=fmt, errors="coerce")
+            hit = parsed.notna()
+            if not hit.any():
+                continue
+            out = "%Y-%m-%d" if (f.kind == "date" or "%H" not in fmt) else "%Y-%m-%dT%H:%M:%S"
+            idx = parsed.index[hit.to_numpy()]
+            values[idx] = parsed[hit].dt.strftime(out).to_numpy()
+            remaining[idx] = False
+        for i in np.flatnonzero(remaining):
+            reasons[i] = (f"{f.name}: '{text.iloc[i]}' is not a date I can read "
+                          "(use YYYY-MM-DD or DD/MM/YYYY HH:MM)")
+        return values.tolist(), reasons
     if f.choices:
-        folded = normalise_column(text)
-        if folded not in f.choices:
-            return None, f"{f.name}: '{text}' is not one of {', '.join(f.choices)}"
-        return folded, None
-    return text, None
+        folded = text.str.lower().str.replace(r"[^0-9a-z]+", "_", regex=True).str.strip("_")
+        known = folded.isin(f.choices).to_numpy()
+        ok = ~null & known
+        values[ok] = folded[ok].to_numpy()
+        for i in np.flatnonzero(~null & ~known):
+            reasons[i] = f"{f.name}: '{text.iloc[i]}' is not one of {', '.join(f.choices)}"
+        return values.tolist(), reasons
+    values[~null] = text[~null].to_numpy()
+    return values.tolist(), reasons
 
 
 def map_columns(columns: list[str], kind: LayerKind, exclude: tuple[str, ...] = ()) -> dict[str, str]:
@@ -227,16 +269,15 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
                     if i not in blank:
                         r.append(f"missing required field '{f.name}'")
             continue
-        column = attrs[col].tolist()
-        for i, raw in enumerate(column):
-            if i in blank:
-                continue
-            v, why = _coerce(raw, f)
-            if why:
-                reasons[i].append(why)
-            elif v is None and f.required:
-                reasons[i].append(f"missing required field '{f.name}' (column '{col}' is empty)")
-            values[f.name][i] = v
+        column, whys = coerce_column(attrs[col], f)
+        values[f.name] = column
+        for i in np.flatnonzero([w is not None for w in whys]):
+            if i not in blank:
+                reasons[i].append(str(whys[i]))
+        if f.required:
+            for i in np.flatnonzero([v is None for v in column]):
+                if i not in blank and whys[i] is None:
+                    reasons[i].append(f"missing required field '{f.name}' (column '{col}' is empty)")
 
     used = set(mapping.values()) | set(exclude)
     extra_cols = [c for c in attrs.columns if c not in used]
@@ -247,7 +288,7 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
         {name: pd.Series(vals, dtype=object)[ok].tolist() for name, vals in values.items()},
         geometry=gpd.GeoSeries(list(geoms[ok]), crs=BNG),
     )
-    accepted.insert(0, SOURCE_ATTRS, [_extra_json(attrs, extra_cols, i) for i in np.flatnonzero(ok)])
+    accepted.insert(0, SOURCE_ATTRS, _extra_json(attrs.loc[ok, extra_cols]))
     accepted.insert(0, SOURCE_ROW, row_numbers[ok])
     accepted.insert(0, SOURCE_FILE, source.path.name)
     if keep_feature_ids and FEATURE_ID in mapping:
@@ -276,16 +317,16 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
     return ImportResult(kind.name, source.path, n, accepted, rejected, notes, mapping)
 
 
-def _extra_json(attrs: pd.DataFrame, cols: list[str], i: int) -> str | None:
-    if not cols:
-        return None
-    data = {}
-    for c in cols:
-        v = attrs.iloc[i][c]
-        if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
-            continue
-        data[str(c)] = v if isinstance(v, (str, int, float, bool)) else str(v)
-    return json.dumps(data, ensure_ascii=False) if data else None
+def _extra_json(extra: pd.DataFrame) -> list[str | None]:
+    """Each row's columns that have no field here, as JSON (None when all are empty)."""
+    if extra.shape[1] == 0:
+        return [None] * len(extra)
+    out: list[str | None] = []
+    for record in extra.to_dict("records"):
+        data = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in record.items()
+                if v is not None and not (isinstance(v, float) and np.isnan(v)) and not (isinstance(v, str) and not v.strip())}
+        out.append(json.dumps(data, ensure_ascii=False) if data else None)
+    return out
 
 
 def write_rejects(result: ImportResult, path: Path) -> Path:

@@ -65,8 +65,8 @@ def read_source(path: str | Path, *, layer: str | None = None, crs: str | None =
     suffix = p.suffix.lower()
     override = parse_crs(crs) if crs else None
     if suffix in TABLE_SUFFIXES:
-        table = _read_table(p)
-        return _table_to_source(p, table, override)
+        table, ragged = _read_table(p)
+        return _table_to_source(p, table, ragged, override)
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(p, layer=layer, override=override, prefer_layer=prefer_layer)
     raise InputFileError(f"{p}: '{suffix or 'no extension'}' is not a format I read; use one of {SUPPORTED}")
@@ -141,14 +141,16 @@ def _decode(raw: bytes, p: Path) -> str:
     return raw.decode("latin-1")
 
 
-def _read_table(p: Path) -> pd.DataFrame:
-    """All cells as text, one record per line (blank lines too, so row numbers match lines)."""
+def _read_table(p: Path) -> tuple[pd.DataFrame, list[str]]:
+    """All cells as text, one record per line (blank lines too, so row numbers match lines),
+    and for each record why its field count is wrong ("" when it is right)."""
     if p.suffix.lower() == ".xlsx":
         try:
             frame = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
         except Exception as exc:
             raise InputFileError(f"{p}: not a readable Excel workbook ({_short(exc)})") from None
-        return frame.astype(str).replace({"nan": "", "None": ""})
+        frame = frame.astype(str).replace({"nan": "", "None": ""})
+        return frame, [""] * len(frame)
     text = _decode(p.read_bytes(), p)
     lines = text.splitlines()
     if not lines or not lines[0].strip():
@@ -174,9 +176,7 @@ def _read_table(p: Path) -> pd.DataFrame:
             ragged.append("")
             row = (row + [""] * width)[:width]
         records.append(row)
-    frame = pd.DataFrame(records, columns=header, dtype=object)
-    frame.attrs["ragged"] = ragged
-    return frame
+    return pd.DataFrame(records, columns=header, dtype=object), ragged
 
 
 def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
@@ -187,22 +187,17 @@ def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
 
 
 def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
-    out = np.full(len(values), np.nan)
-    problems: list[str | None] = []
-    for i, v in enumerate(values.astype(str)):
-        v = v.strip()
-        if not v:
-            problems.append("")
-            continue
-        try:
-            out[i] = float(v)
-            problems.append(None if np.isfinite(out[i]) else f"'{v}' is not a number")
-        except ValueError:
-            problems.append(f"'{v}' is not a number")
+    """Numbers from text cells; per cell None (fine), "" (empty) or why it is not a number."""
+    text = values.astype(str).str.strip()
+    out = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+    problems: list[str | None] = [None] * len(text)
+    empty = (text == "").to_numpy()
+    for i in np.flatnonzero(~np.isfinite(out)):
+        problems[i] = "" if empty[i] else f"'{text.iloc[i]}' is not a number"
     return out, problems
 
 
-def _table_to_source(p: Path, table: pd.DataFrame, override: CRS | None) -> SourceTable:
+def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: CRS | None) -> SourceTable:
     cols = {normalise_column(c): c for c in table.columns}
     wkt_col = _find(cols, WKT_NAMES)
     e_col, n_col = _find(cols, EASTING_NAMES), _find(cols, NORTHING_NAMES)
@@ -210,8 +205,7 @@ def _table_to_source(p: Path, table: pd.DataFrame, override: CRS | None) -> Sour
     x_col, y_col = _find(cols, X_NAMES), _find(cols, Y_NAMES)
     notes: list[str] = []
     problems: list[str | None] = []
-    ragged = table.attrs.get("ragged", [""] * len(table))
-    blank = ~table.astype(str).apply(lambda c: c.str.strip().ne("")).any(axis=1)
+    blank = ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy()
 
     if wkt_col:
         used: tuple[str, ...] = (wkt_col,)
@@ -245,21 +239,20 @@ def _table_to_source(p: Path, table: pd.DataFrame, override: CRS | None) -> Sour
         used = (xs_col, ys_col)
         xs, px = _to_float(table[xs_col])
         ys, py = _to_float(table[ys_col])
-        geoms = np.full(len(table), None, dtype=object)
-        for i in range(len(table)):
+        geoms = shapely.points(xs, ys).astype(object)
+        problems = [None] * len(table)
+        for i in np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys))):
+            geoms[i] = None
             if px[i] == "" and py[i] == "":
-                problems.append(f"no coordinates in '{xs_col}'/'{ys_col}'")
-            elif px[i] or py[i]:
-                bad = "; ".join(f"{c}: {m}" for c, m in ((xs_col, px[i]), (ys_col, py[i])) if m)
-                problems.append(bad or f"coordinate missing in '{xs_col}' or '{ys_col}'")
+                problems[i] = f"no coordinates in '{xs_col}'/'{ys_col}'"
             else:
-                geoms[i] = shapely.Point(xs[i], ys[i])
-                problems.append(None)
+                bad = "; ".join(f"{c}: {m}" for c, m in ((xs_col, px[i]), (ys_col, py[i])) if m)
+                problems[i] = bad or f"coordinate missing in '{xs_col}' or '{ys_col}'"
         if e_col and n_col and lon_col and lat_col:
             notes.append(f"both easting/northing and longitude/latitude present: used '{e_col}'/'{n_col}'")
 
     for i in range(len(table)):
-        if blank.iloc[i]:
+        if blank[i]:
             problems[i] = "blank row"
         elif ragged[i]:
             problems[i] = ragged[i] + (f"; {problems[i]}" if problems[i] else "")
