@@ -149,6 +149,79 @@ def cmd_kinds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_text(result: dict[str, Any], notes: list[str]) -> str:
+    lines = [
+        f"verdict: {result['verdict']}",
+        f"scope {result['scope_area_m2']:.1f} m²: premises {result['premises_area_m2']:.1f} m² "
+        f"({result['premises_fraction']:.1%}), open space {result['open_space_area_m2']:.1f} m² "
+        f"({result['open_space_fraction']:.1%}), other {result['other_area_m2']:.1f} m² ({result['other_fraction']:.1%})"
+        f"; tolerance {result['tolerance_m2']:.1f} m²",
+    ]
+    for part in result["parts"]:
+        lines.append(f"  on {part['name'] or part['block_id']} ({part['block_id']}): {part['area_m2']:.1f} m²")
+    if "incidents_total" in result:
+        lines.append(f"incidents: {result['incidents_inside']} of {result['incidents_total']} inside "
+                     f"({result['rate_inside_per_ha']} per ha) vs {result['incidents_ring']} in the "
+                     f"{result['ring_m']:.0f} m ring ({result['rate_ring_per_ha']} per ha)")
+    for f in result["findings"]:
+        lines.append(f"  [{f['severity']}] {f['code']}: {f['message']}")
+    lines += [f"  note: {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def cmd_check_scope(args: argparse.Namespace) -> int:
+    from geo.errors import SchemaError
+    from layers.orders import FileInputs, check_files, check_order
+    from layers.store import open_workspace
+
+    notes: list[str] = []
+    if args.workspace:
+        if not args.order:
+            raise SchemaError("with a workspace, name the order: closuremap check-scope WS.gpkg --order ID")
+        check = check_order(open_workspace(args.workspace), args.order, tolerance_m2=args.tolerance_m2)
+    else:
+        if not (args.scope and args.premises):
+            raise SchemaError("give a workspace and --order ID, or files: --scope FILE --premises FILE [...]")
+        check, notes = check_files(FileInputs(
+            scope=Path(args.scope), premises=Path(args.premises),
+            communal=Path(args.communal) if args.communal else None,
+            routes=Path(args.routes) if args.routes else None,
+            open_space=Path(args.open_space) if args.open_space else None,
+            incidents=Path(args.incidents) if args.incidents else None,
+            entrances=Path(args.entrances) if args.entrances else None,
+            highways=Path(args.highways) if args.highways else None,
+            boroughs=Path(args.boroughs) if args.boroughs else None,
+            other_orders=Path(args.other_orders) if args.other_orders else None,
+        ), tolerance_m2=args.tolerance_m2)
+    result = check.as_dict()
+    result["notes"] = notes
+    _emit(result, args.json, _check_text(result, notes))
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from geo.timeline import parse_date, parse_datetime, timeline
+
+    if (args.order_made is None) != (args.order_months is None):
+        from geo.timeline import TimelineError
+        raise TimelineError("give --order-made and --order-months together")
+    t = timeline(
+        notice_issued=parse_datetime(args.notice_issued, "--notice-issued"),
+        notice_served=parse_datetime(args.notice_served, "--notice-served") if args.notice_served else None,
+        notice_hours=args.notice_hours, authorised_by=args.authorised_by,
+        notice_extension_hours=args.notice_extension_hours,
+        hearing_at=parse_datetime(args.hearing, "--hearing") if args.hearing else None,
+        order_made=parse_date(args.order_made, "--order-made") if args.order_made else None,
+        order_months=args.order_months, extension_months=args.extension_months or [],
+    )
+    data = t.as_dict()
+    text = [f"{k.replace('_', ' ')}: {v}" for k, v in data.items() if k not in ("violations", "notes") and v]
+    text += [f"VIOLATION {v['rule']} ({v['section']}): {v['message']}" for v in data["violations"]]
+    text += [f"note: {n}" for n in data["notes"]]
+    _emit(data, args.json, "\n".join(text) or "nothing to report")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -188,6 +261,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workspace")
     common(p)
     p.set_defaults(func=cmd_layers)
+
+    p = sub.add_parser("check-scope", help="how much of a scope is defined premises, open space, other")
+    p.add_argument("workspace", nargs="?", help="a workspace .gpkg (with --order), or none with --scope files")
+    p.add_argument("--order", help="the order_id of an order in the workspace")
+    p.add_argument("--scope", help="the scope: a file of one or more polygons (any supported format and CRS)")
+    p.add_argument("--premises", help="block footprints")
+    p.add_argument("--communal", help="communal areas (with block_id)")
+    p.add_argument("--routes", help="access routes (those with a block_id count as premises)")
+    p.add_argument("--open-space", dest="open_space", help="mapped open space")
+    p.add_argument("--incidents", help="incident points, for coverage")
+    p.add_argument("--entrances", help="entrances (with block_id), to flag doors the scope leaves out")
+    p.add_argument("--highways", help="street lines, to flag a scope crossing a highway")
+    p.add_argument("--boroughs", help="borough polygons, to flag a scope crossing a boundary")
+    p.add_argument("--other-orders", dest="other_orders", help="other orders' scopes, to flag overlaps")
+    p.add_argument("--tolerance-m2", dest="tolerance_m2", type=float,
+                   help="area within which the verdict ignores a part (default max(1 m², 1%% of the scope))")
+    common(p)
+    p.set_defaults(func=cmd_check_scope)
+
+    p = sub.add_parser("timeline", help="deadlines of a notice and order, and the rules they break")
+    p.add_argument("--notice-issued", dest="notice_issued", required=True, help="YYYY-MM-DDTHH:MM")
+    p.add_argument("--notice-served", dest="notice_served", help="YYYY-MM-DDTHH:MM")
+    p.add_argument("--notice-hours", dest="notice_hours", type=int, default=24, help="24 (default) or 48")
+    p.add_argument("--notice-extension-hours", dest="notice_extension_hours", type=int, default=0,
+                   help="hours a 24-hour notice was extended by (s.77(4))")
+    p.add_argument("--authorised-by", dest="authorised_by", help="rank or authority, e.g. Superintendent")
+    p.add_argument("--hearing", help="when the application was heard, YYYY-MM-DDTHH:MM")
+    p.add_argument("--order-made", dest="order_made", help="YYYY-MM-DD")
+    p.add_argument("--order-months", dest="order_months", type=int, help="length of the order in months")
+    p.add_argument("--extension-months", dest="extension_months", type=int, action="append",
+                   help="an extension in months (repeat for each)")
+    common(p)
+    p.set_defaults(func=cmd_timeline)
 
     p = sub.add_parser("kinds", help="the layer kinds and their fields")
     common(p)

@@ -203,6 +203,50 @@ def map_columns(columns: list[str], kind: LayerKind, exclude: tuple[str, ...] = 
 
 
 # -- validation -----------------------------------------------------------------------------------
+def place_in_bng(source: SourceTable, reasons: list[list[str]]) -> np.ndarray:
+    """Each record's geometry in BNG, or None with the reason appended to ``reasons``."""
+    n = len(source)
+    has_geom = np.array([g is not None and not reasons[i] for i, g in enumerate(source.geometry)], dtype=bool)
+    bounds = np.full((n, 4), np.nan)
+    if has_geom.any():
+        bounds[has_geom] = shapely.bounds(np.asarray(source.geometry[has_geom], dtype=object))
+    for i, why in enumerate(coordinate_problems(bounds, source.crs)):
+        if why and has_geom[i]:
+            reasons[i].append(why)
+    convertible = np.array([has_geom[i] and not reasons[i] for i in range(n)], dtype=bool)
+    geoms = np.full(n, None, dtype=object)
+    if convertible.any():
+        geoms[convertible] = geometries_to_bng(np.asarray(source.geometry[convertible], dtype=object), source.crs)
+    for i, why in enumerate(bng_problems(geoms)):
+        if why and convertible[i]:  # rows not converted are None here and already explained
+            reasons[i].append(why)
+            geoms[i] = None
+    return geoms
+
+
+def read_features(path: str | Path, kind: str | None = None, *, layer: str | None = None,
+                  crs: str | None = None) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """A file's features in BNG for analysis (no store, no required fields): columns are renamed to
+    the kind's field names where they match; features that cannot be placed are left out and
+    counted in the notes."""
+    source = read_source(path, layer=layer, crs=crs, prefer_layer=kind)
+    reasons: list[list[str]] = [[p] if p else [] for p in source.problems]
+    geoms = place_in_bng(source, reasons)
+    notes = list(source.notes)
+    attrs = source.attributes.drop(columns=list(source.geometry_columns), errors="ignore")
+    if kind is not None:
+        mapping = map_columns(list(attrs.columns), get_kind(kind))
+        attrs = attrs.rename(columns={col: name for name, col in mapping.items() if col != name})
+        attrs = attrs.loc[:, ~attrs.columns.duplicated()]
+    ok = np.array([not r and g is not None and not shapely.is_empty(g) for r, g in zip(reasons, geoms)], dtype=bool)
+    if (~ok).any():
+        first = next(i for i in range(len(ok)) if not ok[i])
+        notes.append(f"{int((~ok).sum())} of {len(ok)} {source.unit}s of {source.path.name} left out "
+                     f"(e.g. {source.unit} {first + 1}: {'; '.join(reasons[first]) or 'no geometry'})")
+    frame = gpd.GeoDataFrame(attrs[ok].reset_index(drop=True), geometry=list(geoms[ok]), crs=BNG)
+    return frame, notes
+
+
 def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: bool = False,
                     keep_feature_ids: bool = False, progress: Progress = _no_progress) -> ImportResult:
     """Split a file's records into accepted features (BNG, schema fields) and reasoned rejects."""
@@ -211,25 +255,8 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
     reasons: list[list[str]] = [[p] if p else [] for p in source.problems]
     notes = list(source.notes)
 
-    progress(0.2, "checking coordinates")
-    has_geom = np.array([g is not None and not reasons[i] for i, g in enumerate(source.geometry)])
-    geoms_src = source.geometry
-    bounds = np.full((n, 4), np.nan)
-    if has_geom.any():
-        bounds[has_geom] = shapely.bounds(np.asarray(geoms_src[has_geom], dtype=object))
-    for i, why in enumerate(coordinate_problems(bounds, source.crs)):
-        if why and has_geom[i]:
-            reasons[i].append(why)
-
-    progress(0.4, "converting to British National Grid")
-    convertible = np.array([has_geom[i] and not reasons[i] for i in range(n)], dtype=bool)
-    geoms = np.full(n, None, dtype=object)
-    if convertible.any():
-        geoms[convertible] = geometries_to_bng(np.asarray(geoms_src[convertible], dtype=object), source.crs)
-    for i, why in enumerate(bng_problems(geoms)):
-        if why and convertible[i]:  # rows not converted are None here and already explained
-            reasons[i].append(why)
-            geoms[i] = None
+    progress(0.2, "checking coordinates and converting to British National Grid")
+    geoms = place_in_bng(source, reasons)
 
     progress(0.6, "checking geometries")
     check = np.array([not reasons[i] for i in range(n)], dtype=bool)

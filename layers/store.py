@@ -128,6 +128,7 @@ class GeoPackageStore:
         missing = [k for k in KINDS.values() if k.name not in tables]
         if missing:  # a workspace made before a kind existed: add its empty table
             self._create_layers(missing)
+        self._add_missing_columns([k for k in KINDS.values() if k.name in tables])
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -170,6 +171,16 @@ class GeoPackageStore:
         with closing(sqlite3.connect(self.path)) as conn, conn:
             for kind in kinds:
                 conn.execute(_UNIQUE_ID.format(kind=kind.name))
+
+    def _add_missing_columns(self, kinds: Iterable[LayerKind]) -> None:
+        """A workspace made before a field existed gains the column, empty."""
+        with closing(sqlite3.connect(self.path)) as conn, conn:
+            for kind in kinds:
+                have = {r[1] for r in conn.execute(f'PRAGMA table_info("{kind.name}")')}
+                for name in kind.columns:
+                    if name not in have:
+                        conn.execute(f'ALTER TABLE "{kind.name}" ADD COLUMN "{name}" '
+                                     f"{_SQL_TYPES[_column_kind(kind, name)]}")
 
     # -- connections ----------------------------------------------------------------------------
     @contextmanager

@@ -149,3 +149,10 @@ def test_an_older_workspace_gains_new_kinds(store: GeoPackageStore) -> None:
         conn.execute("DROP TABLE basemap")
     reopened = GeoPackageStore(store.path)
     assert reopened.count("basemap") == 0
+
+
+def test_an_older_workspace_gains_new_fields(store: GeoPackageStore) -> None:
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("ALTER TABLE orders DROP COLUMN scope_parts")
+    reopened = GeoPackageStore(store.path)
+    assert "scope_parts" in reopened.read("orders").columns

@@ -1,0 +1,268 @@
+"""The legal timeline of a closure notice and order (ASBCPA 2014 ss.76-90).
+
+Pure functions of the dates given: nothing here reads the clock (style: I/O at the edges). Every
+rule cites its section; ``shared/domain/closure-powers.md`` holds the rules table (IDs N1-C3).
+Not legal advice: where the reference marks a rule UNCONFIRMED, we implement the plain reading and
+say so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from geo.errors import ClosuremapError
+
+# Police ranks in order of seniority (s.76(1), s.77(2)); Met titles sit beside their equivalents.
+_POLICE_RANKS: list[tuple[int, tuple[str, ...]]] = [
+    (1, ("constable", "pc", "police constable")),
+    (2, ("sergeant", "ps", "police sergeant")),
+    (3, ("inspector", "insp")),
+    (4, ("chief inspector", "ci", "chief insp")),
+    (5, ("superintendent", "supt", "superintendant")),
+    (6, ("chief superintendent", "ch supt", "chief supt")),
+    (7, ("assistant chief constable", "acc", "commander", "cmdr")),
+    (8, ("deputy chief constable", "dcc", "deputy assistant commissioner", "dac")),
+    (9, ("chief constable", "assistant commissioner", "deputy commissioner", "commissioner")),
+]
+INSPECTOR, SUPERINTENDENT = 3, 5
+LOCAL_AUTHORITY = "local authority"
+LA_CHIEF_EXECUTIVE = "local authority chief executive"
+
+NOTICE_DEFAULT_HOURS = 24  # s.77(1)
+NOTICE_MAX_HOURS = 48  # s.77(2), s.77(4)
+HEARING_HOURS = 48  # s.80(3)
+ADJOURN_MAX_DAYS = 14  # s.81(3)
+ORDER_MAX_MONTHS = 3  # s.80(6)
+EXTENSION_MAX_MONTHS = 3  # s.82(7)
+ORDER_TOTAL_MAX_MONTHS = 6  # s.82(8)
+APPEAL_DAYS = 21  # s.84
+COMPENSATION_MONTHS = 3  # s.90
+
+
+class TimelineError(ClosuremapError):
+    """Dates or a rank that cannot be read."""
+
+
+@dataclass(frozen=True)
+class Authority:
+    """Who authorised a notice: a police rank (level 1-9) or a local authority (and whether its
+    chief executive or their designate signed)."""
+
+    text: str
+    police_level: int | None
+    local_authority: bool
+    chief_executive: bool
+
+    @property
+    def may_issue(self) -> bool:
+        """s.76(1): an inspector or above, or the local authority."""
+        return self.local_authority or (self.police_level or 0) >= INSPECTOR
+
+    @property
+    def may_authorise_48h(self) -> bool:
+        """s.77(2): a superintendent or above, or the LA's chief executive or their designate."""
+        return (self.police_level or 0) >= SUPERINTENDENT or (self.local_authority and self.chief_executive)
+
+
+def parse_authority(text: str) -> Authority:
+    """A rank or authority as typed: 'Supt', 'Inspector', 'Chief Superintendent', 'local authority',
+    'LA chief executive', 'council (designate of the chief executive)'."""
+    t = re.sub(r"[^a-z ]+", " ", text.lower()).strip()
+    t = re.sub(r"\s+", " ", t)
+    if re.search(r"\b(local authority|council|la|borough)\b", t):
+        chief = bool(re.search(r"chief executive|\bceo\b|designate|designated", t))
+        return Authority(text, None, True, chief)
+    for level, names in sorted(_POLICE_RANKS, key=lambda r: -max(len(n) for n in r[1])):
+        for name in sorted(names, key=len, reverse=True):
+            if re.fullmatch(rf"(acting |a )?{re.escape(name)}", t) or t == name:
+                return Authority(text, level, False, False)
+    raise TimelineError(
+        f"'{text}' is not a rank or authority I know; use e.g. Inspector, Chief Inspector, Superintendent, "
+        "Chief Superintendent, 'local authority' or 'local authority chief executive'"
+    )
+
+
+def parse_datetime(text: str, what: str) -> datetime:
+    """An ISO date-time (or date, taken as 00:00) from the command line."""
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
+                "%d/%m/%Y %H:%M", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+    raise TimelineError(f"{what}: '{text}' is not a date-time I can read; use YYYY-MM-DDTHH:MM")
+
+
+def parse_date(text: str, what: str) -> date:
+    return parse_datetime(text, what).date()
+
+
+def _christmas_overlap(start: datetime, end: datetime) -> timedelta:
+    total = timedelta(0)
+    for year in range(start.year, end.year + 1):
+        c0 = datetime(year, 12, 25)
+        c1 = c0 + timedelta(days=1)
+        lo, hi = max(start, c0), min(end, c1)
+        if hi > lo:
+            total += hi - lo
+    return total
+
+
+def add_hours_skipping_christmas(start: datetime, hours: float) -> datetime:
+    """``start`` plus ``hours``, with Christmas Day disregarded (s.77(3), s.80(4)).
+
+    >>> add_hours_skipping_christmas(datetime(2024, 12, 24, 12), 24)
+    datetime.datetime(2024, 12, 26, 12, 0)
+    """
+    end = start + timedelta(hours=hours)
+    while True:
+        extended = start + timedelta(hours=hours) + _christmas_overlap(start, end)
+        if extended == end:
+            return end
+        end = extended
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    section: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "section": self.section, "message": self.message}
+
+
+@dataclass
+class Timeline:
+    """The deadlines that follow from a notice and order, and any rule they break."""
+
+    notice_expires: datetime | None = None
+    notice_extended_until: datetime | None = None
+    hearing_deadline: datetime | None = None
+    adjournment_limit: datetime | None = None
+    order_expires: date | None = None
+    latest_possible_end: date | None = None
+    appeal_deadline: date | None = None
+    compensation_deadline: date | None = None
+    violations: list[Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(v: date | datetime | None) -> str | None:
+            return None if v is None else v.isoformat(timespec="minutes") if isinstance(v, datetime) else v.isoformat()
+
+        return {
+            "notice_expires": iso(self.notice_expires),
+            "notice_extended_until": iso(self.notice_extended_until),
+            "hearing_deadline": iso(self.hearing_deadline),
+            "adjournment_limit": iso(self.adjournment_limit),
+            "order_expires": iso(self.order_expires),
+            "latest_possible_end": iso(self.latest_possible_end),
+            "appeal_deadline": iso(self.appeal_deadline),
+            "compensation_deadline": iso(self.compensation_deadline),
+            "violations": [v.as_dict() for v in self.violations],
+            "notes": self.notes,
+        }
+
+
+def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, notice_hours: int = 24,
+             authorised_by: str | None = None, notice_extension_hours: int = 0,
+             extension_authorised_by: str | None = None, hearing_at: datetime | None = None,
+             order_made: date | None = None, order_months: int | None = None,
+             extension_months: list[int] | None = None) -> Timeline:
+    """Every deadline that follows from the dates given, with the rules they break."""
+    t = Timeline()
+    add = t.violations.append
+    authority = parse_authority(authorised_by) if authorised_by else None
+
+    # -- the notice ---------------------------------------------------------------------------
+    if authority is None:
+        t.notes.append("no issuing rank or authority given: s.76(1) and s.77(2) not checked")
+    elif not authority.may_issue:
+        add(Violation("N1", "s.76(1)", f"a closure notice is issued by an inspector or above, or the local "
+                                      f"authority; '{authority.text}' may not issue one"))
+    if notice_hours <= 0 or notice_hours > NOTICE_MAX_HOURS:
+        add(Violation("N3", "s.77(1)-(2)", f"a notice lasts 24 hours, or up to 48 with authority; "
+                                           f"{notice_hours} hours is not allowed"))
+    elif notice_hours > NOTICE_DEFAULT_HOURS and authority is not None and not authority.may_authorise_48h:
+        add(Violation("N4", "s.77(2)", f"a notice of more than 24 hours needs a superintendent or above (or the "
+                                       f"LA chief executive or designate); '{authority.text}' is not enough"))
+    # s.77(3): Christmas Day is disregarded in the 48-hour period of subsection (2); a 24-hour notice
+    # runs by the clock (our reading of the Act's text: the rule names only the 48 hours).
+    if notice_hours > NOTICE_DEFAULT_HOURS:
+        t.notice_expires = add_hours_skipping_christmas(notice_issued, notice_hours)
+    else:
+        t.notice_expires = notice_issued + timedelta(hours=notice_hours)
+    if notice_extension_hours:
+        ext_auth = parse_authority(extension_authorised_by) if extension_authorised_by else authority
+        if notice_hours + notice_extension_hours > NOTICE_MAX_HOURS:
+            add(Violation("N5", "s.77(4)", f"an extension may take a notice to 48 hours in all; "
+                                           f"{notice_hours} + {notice_extension_hours} hours is more"))
+        if ext_auth is not None and not ext_auth.may_authorise_48h:
+            add(Violation("N5", "s.77(4)", f"extending a notice needs a superintendent or above (or the LA chief "
+                                           f"executive or designate); '{ext_auth.text}' is not enough"))
+        t.notice_extended_until = add_hours_skipping_christmas(notice_issued, notice_hours + notice_extension_hours)
+
+    # -- service and hearing ------------------------------------------------------------------
+    if notice_served is not None:
+        if notice_served < notice_issued:
+            add(Violation("N12", "s.79", "the notice is recorded as served before it was issued"))
+        end = t.notice_extended_until or t.notice_expires
+        if end is not None and notice_served >= end:
+            add(Violation("N12", "s.79", "the notice is recorded as served after it had expired"))
+        t.hearing_deadline = add_hours_skipping_christmas(notice_served, HEARING_HOURS)  # s.80(3)-(4)
+        t.adjournment_limit = t.hearing_deadline + timedelta(days=ADJOURN_MAX_DAYS)  # s.81(3)
+        if hearing_at is not None and hearing_at > t.hearing_deadline:
+            add(Violation("O2", "s.80(3)", f"the application must be heard within 48 hours of service (Christmas "
+                                           f"Day disregarded): by {t.hearing_deadline:%Y-%m-%d %H:%M}"))
+    elif hearing_at is not None or order_made is not None:
+        t.notes.append("no service time given: the 48-hour hearing deadline (s.80(3)) cannot be checked")
+
+    # -- the order ----------------------------------------------------------------------------
+    if order_made is not None:
+        if order_made < notice_issued.date():
+            add(Violation("O1", "s.80(1)", "the order is recorded as made before the notice was issued"))
+        if t.hearing_deadline is not None and order_made > t.adjournment_limit.date():
+            add(Violation("O8", "s.81(3)", f"an order follows the hearing, or an adjournment of at most 14 days: "
+                                           f"by {t.adjournment_limit:%Y-%m-%d}"))
+        months = order_months if order_months is not None else ORDER_MAX_MONTHS
+        if order_months is None:
+            t.notes.append("no order length given: taken as the 3-month maximum (s.80(6))")
+        if months <= 0 or months > ORDER_MAX_MONTHS:
+            add(Violation("O4", "s.80(6)", f"an order lasts at most 3 months; {months} months is not allowed"))
+        t.order_expires = order_made + relativedelta(months=months)
+        total = months
+        for n in extension_months or []:
+            if n <= 0 or n > EXTENSION_MAX_MONTHS:
+                add(Violation("O9", "s.82(7)", f"each extension is at most 3 months; {n} months is not allowed"))
+            total += n
+        if total > ORDER_TOTAL_MAX_MONTHS:
+            add(Violation("O9", "s.82(8)", f"an order with its extensions lasts at most 6 months in all; "
+                                           f"{total} months is more"))
+        t.order_expires = order_made + relativedelta(months=total)
+        t.latest_possible_end = order_made + relativedelta(months=ORDER_TOTAL_MAX_MONTHS)
+        t.appeal_deadline = order_made + timedelta(days=APPEAL_DAYS)  # s.84
+        t.compensation_deadline = t.order_expires + relativedelta(months=COMPENSATION_MONTHS)  # s.90
+    elif extension_months:
+        add(Violation("O9", "s.82", "an order can be extended only once it has been made: give --order-made"))
+    return t
+
+
+def next_deadline(t: Timeline, now: datetime) -> tuple[str, datetime] | None:
+    """The next deadline after ``now``, for the urgency list."""
+    items: list[tuple[str, datetime]] = []
+    for name in ("notice_expires", "notice_extended_until", "hearing_deadline"):
+        v = getattr(t, name)
+        if v is not None:
+            items.append((name, v))
+    for name in ("order_expires", "appeal_deadline"):
+        v = getattr(t, name)
+        if v is not None:
+            items.append((name, datetime.combine(v, time.min)))
+    future = [(n, v) for n, v in items if v > now]
+    return min(future, key=lambda x: x[1]) if future else None

@@ -1,0 +1,172 @@
+"""Closure orders in a workspace: their scope checked against its layers, their timeline, urgency.
+
+The rules live in geo/ (scope, timeline, permitted access); this module only fetches what they need
+from a store or from files and hands it over.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.errors import InputFileError, WorkspaceError
+from geo.scope import ScopeCheck, check_scope, scope_from_parts
+from geo.timeline import Timeline, next_deadline, parse_date, parse_datetime, timeline
+from layers.importer import read_features
+from layers.store import WorkspaceStore
+
+URGENT_DAYS = 14
+
+
+def order_row(store: WorkspaceStore, order_id: str) -> pd.Series:
+    orders = store.read("orders")
+    match = orders[orders["order_id"].astype(str) == str(order_id)]
+    if match.empty:
+        known = ", ".join(orders["order_id"].astype(str)) or "none yet"
+        raise WorkspaceError(f"no order '{order_id}' in {store.location}; the orders are: {known}")
+    return match.iloc[0]
+
+
+def _highways(basemap: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return basemap[basemap["feature_class"].astype(str).str.startswith("street:")]
+
+
+def check_order(store: WorkspaceStore, order_id: str, *, tolerance_m2: float | None = None) -> ScopeCheck:
+    """An order's scope checked against the workspace's blocks, communal areas, routes, open space,
+    entrances, streets, incidents and the other orders."""
+    row = order_row(store, order_id)
+    orders = store.read("orders")
+    return check_scope(
+        row.geometry,
+        premises=store.read("premises"),
+        communal_areas=store.read("communal_areas"),
+        access_routes=store.read("access_routes"),
+        open_space=store.read("open_space"),
+        entrances=store.read("entrances"),
+        incidents=store.read("incidents"),
+        other_orders=orders[orders["order_id"].astype(str) != str(order_id)],
+        highways=_highways(store.read("basemap")),
+        tolerance_m2=tolerance_m2,
+    )
+
+
+@dataclass
+class FileInputs:
+    scope: Path
+    premises: Path
+    communal: Path | None = None
+    routes: Path | None = None
+    open_space: Path | None = None
+    incidents: Path | None = None
+    entrances: Path | None = None
+    highways: Path | None = None
+    boroughs: Path | None = None
+    other_orders: Path | None = None
+
+
+def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tuple[ScopeCheck, list[str]]:
+    """The same check on files in any supported format and CRS (no workspace)."""
+    notes: list[str] = []
+
+    def load(path: Path | None, kind: str | None) -> gpd.GeoDataFrame | None:
+        if path is None:
+            return None
+        frame, more = read_features(path, kind)
+        notes.extend(more)
+        return frame
+
+    scope_frame = load(inputs.scope, "orders")
+    if scope_frame is None or scope_frame.empty:
+        raise InputFileError(f"{inputs.scope}: no usable scope geometry")
+    if len(scope_frame) > 1:
+        notes.append(f"the scope file has {len(scope_frame)} features: checked as their union")
+    scope = scope_from_parts(scope_frame.geometry.values)
+    premises = load(inputs.premises, "premises")
+    if "block_id" not in premises.columns:
+        premises["block_id"] = [f"P{i + 1}" for i in range(len(premises))]
+        notes.append("the premises file has no block_id column: blocks numbered P1, P2, … in file order")
+    return check_scope(
+        scope, premises=premises, communal_areas=load(inputs.communal, "communal_areas"),
+        access_routes=load(inputs.routes, "access_routes"), open_space=load(inputs.open_space, "open_space"),
+        incidents=load(inputs.incidents, "incidents"), entrances=load(inputs.entrances, "entrances"),
+        highways=load(inputs.highways, "basemap"), boroughs=load(inputs.boroughs, None),
+        other_orders=load(inputs.other_orders, "orders"), tolerance_m2=tolerance_m2,
+    ), notes
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def order_timeline(row: pd.Series) -> Timeline | None:
+    """The timeline of a stored order, or None before a notice is issued."""
+    issued = _text(row.get("notice_issued_at"))
+    if issued is None:
+        return None
+    served = _text(row.get("notice_served_at"))
+    hearing = _text(row.get("hearing_at"))
+    made = _text(row.get("order_made_on"))
+    months = row.get("order_months")
+    extensions = [int(x) for x in (_text(row.get("extension_months")) or "").replace(",", ";").split(";") if x.strip()]
+    hours = row.get("notice_hours")
+    return timeline(
+        notice_issued=parse_datetime(issued, "notice_issued_at"),
+        notice_served=parse_datetime(served, "notice_served_at") if served else None,
+        notice_hours=int(hours) if _text(hours) else 24,
+        authorised_by=_text(row.get("authorised_by")),
+        hearing_at=parse_datetime(hearing, "hearing_at") if hearing else None,
+        order_made=parse_date(made, "order_made_on") if made else None,
+        order_months=int(months) if _text(months) else None,
+        extension_months=extensions,
+    )
+
+
+def orders_by_urgency(store: WorkspaceStore, now: datetime) -> pd.DataFrame:
+    """Every order with its next deadline, soonest first; flags what falls due within 14 days."""
+    rows = []
+    for _, row in store.read("orders").iterrows():
+        t = order_timeline(row)
+        nxt = next_deadline(t, now) if t else None
+        days = None if nxt is None else (nxt[1] - now).total_seconds() / 86400
+        rows.append({
+            "order_id": row["order_id"], "name": row["name"], "status": row.get("status") or "draft",
+            "next_deadline": None if nxt is None else nxt[0].replace("_", " "),
+            "due": None if nxt is None else nxt[1].strftime("%Y-%m-%d %H:%M"),
+            "days_left": None if days is None else round(days, 1),
+            "urgent": days is not None and days <= URGENT_DAYS,
+            "violations": len(t.violations) if t else 0,
+        })
+    frame = pd.DataFrame(rows, columns=["order_id", "name", "status", "next_deadline", "due", "days_left", "urgent",
+                                        "violations"])
+    return frame.sort_values("days_left", na_position="last", kind="stable").reset_index(drop=True)
+
+
+def build_scope(store: WorkspaceStore, picks: dict[str, list[str]]) -> tuple[shapely.Geometry, list[dict[str, str]]]:
+    """The union of the picked features ({kind: [feature_id, ...]}) and a record of where each part
+    came from (kind, feature_id, block_id, name), kept with the order."""
+    geoms, parts = [], []
+    for kind, ids in picks.items():
+        if not ids:
+            continue
+        frame = store.read(kind)
+        chosen = frame[frame["feature_id"].isin(ids)]
+        for row in chosen.itertuples():
+            geoms.append(row.geometry)
+            parts.append({"kind": kind, "feature_id": row.feature_id, "block_id": getattr(row, "block_id", None),
+                          "name": getattr(row, "name", None)})
+    if not geoms:
+        raise WorkspaceError("pick at least one block, communal area or access route for the scope")
+    return scope_from_parts(geoms), parts
+
+
+def parts_json(parts: list[dict[str, str]]) -> str:
+    return json.dumps(parts, ensure_ascii=False)
