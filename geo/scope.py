@@ -19,6 +19,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.errors import ClosuremapError
+
 DEFAULT_TOLERANCE_FRACTION = 0.01  # 1 % of the scope …
 DEFAULT_TOLERANCE_M2 = 1.0  # … or 1 m², whichever is larger
 SLIVER_WIDTH_M = 0.5
@@ -27,6 +29,10 @@ RING_M = 50.0
 WHOLE_BLOCK_SHARE = 0.99
 VEHICLE_HIGHWAYS = ("trunk", "primary", "secondary", "tertiary", "residential", "unclassified", "living_street",
                     "trunk_link", "primary_link", "secondary_link", "tertiary_link")
+
+
+class ScopeError(ClosuremapError):
+    """A scope that cannot be checked at all (empty, or nothing polygonal in it)."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,7 @@ def check_scope(
     findings: list[Finding] = []
     add = findings.append
     if scope is None or scope.is_empty:
-        raise ValueError("the scope is empty: draw it or pick the blocks and communal areas it covers")
+        raise ScopeError("the scope is empty: draw it, or pick the blocks and communal areas it covers")
     if not scope.is_valid:
         add(Finding("SCOPE_INVALID", "error",
                     f"the scope's outline is invalid ({shapely.is_valid_reason(scope)}); it was repaired to be "
@@ -157,6 +163,8 @@ def check_scope(
         scope = shapely.make_valid(scope)
     scope = _polygonal(scope)
     scope_area = scope.area
+    if scope_area <= 0:
+        raise ScopeError("the scope has no area: a closure scope is a polygon (draw lines with a width)")
     tol = tolerance_m2 if tolerance_m2 is not None else max(DEFAULT_TOLERANCE_M2, DEFAULT_TOLERANCE_FRACTION * scope_area)
 
     routes = access_routes
