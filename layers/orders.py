@@ -41,9 +41,15 @@ def check_order(store: WorkspaceStore, order_id: str, *, tolerance_m2: float | N
     """An order's scope checked against the workspace's blocks, communal areas, routes, open space,
     entrances, streets, incidents and the other orders."""
     row = order_row(store, order_id)
+    return check_in_workspace(store, row.geometry, order_id=order_id, tolerance_m2=tolerance_m2)
+
+
+def check_in_workspace(store: WorkspaceStore, scope: shapely.Geometry, *, order_id: str | None = None,
+                       tolerance_m2: float | None = None) -> ScopeCheck:
+    """A scope (saved or not) checked against the workspace; ``order_id`` is left out of the overlaps."""
     orders = store.read("orders")
     return check_scope(
-        row.geometry,
+        scope,
         premises=store.read("premises"),
         communal_areas=store.read("communal_areas"),
         access_routes=store.read("access_routes"),

@@ -139,3 +139,27 @@ def test_layers_page_shows_counts(server: str, page: tuple, tmp_path: Path) -> N
     pg.wait_for_timeout(500)
     pg.screenshot(path=str(screenshot_dir(tmp_path) / "layers.png"), full_page=True)
     assert left == []
+
+
+def test_scope_from_two_blocks_gets_a_verdict(server: str, page: tuple, tmp_path: Path) -> None:
+    pg, left = page
+    pg.goto(f"{server}/orders")
+    pg.get_by_text("Scope builder").wait_for(timeout=60_000)
+    blocks = pg.locator("div[data-testid='stMultiSelect']").filter(has_text="Whole blocks")
+    for name in ("Laurie House", "Wardroper House"):
+        blocks.locator("input").click()
+        pg.keyboard.type(name)
+        pg.keyboard.press("Enter")
+        pg.keyboard.press("Escape")
+    pg.get_by_role("button", name="Check scope").click()
+    verdict = pg.get_by_text("Verdict: premises")
+    verdict.wait_for(timeout=30_000)
+    on_premises = pg.locator("[data-testid='stMetric']").filter(has_text="On premises")
+    assert "100.0%" in on_premises.inner_text()
+    pg.wait_for_selector('iframe[title="streamlit_folium.st_folium"]', timeout=30_000)
+    pg.wait_for_timeout(1500)
+    pg.get_by_role("button", name="Check scope").scroll_into_view_if_needed()
+    pg.mouse.wheel(0, 250)
+    pg.wait_for_timeout(500)
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "orders.png"))
+    assert left == []
