@@ -222,6 +222,56 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exhibit(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from geo.errors import SchemaError
+    from layers.orders import exhibit_input, exhibit_input_from_files, order_version
+    from layers.store import open_workspace
+    from reports.exhibit import ExhibitOptions, render_exhibit
+    from reports.mapsheet import SheetError
+
+    notes: list[str] = []
+    version = args.version
+    if args.workspace:
+        if not args.order:
+            raise SchemaError("with a workspace, name the order: closuremap exhibit WS.gpkg --order ID ...")
+        store = open_workspace(args.workspace)
+        data = exhibit_input(store, args.order)
+        version = version or order_version(store, args.order)
+    else:
+        if not (args.scope and args.premises and args.title):
+            raise SchemaError("give a workspace and --order ID, or files: --scope FILE --premises FILE --title TEXT")
+        data, notes = exhibit_input_from_files(
+            title=args.title, scope=Path(args.scope), premises=Path(args.premises),
+            communal=Path(args.communal) if args.communal else None,
+            incidents=Path(args.incidents) if args.incidents else None,
+            routes=Path(args.routes) if args.routes else None,
+            entrances=Path(args.entrances) if args.entrances else None,
+            open_space=Path(args.open_space) if args.open_space else None,
+            attribution=args.attribution or [],
+        )
+    from geo.timeline import parse_date
+
+    opts = ExhibitOptions(
+        exhibit_ref=args.exhibit_ref, prepared_by=args.prepared_by,
+        prepared_on=parse_date(args.date, "--date") if args.date else date.today(), version=version or 1,
+        paper=args.paper, orientation=args.orientation, scale=args.scale, atlas=args.atlas,
+        evidence_from=parse_date(args.evidence_from, "--evidence-from") if args.evidence_from else None,
+        evidence_to=parse_date(args.evidence_to, "--evidence-to") if args.evidence_to else None,
+    )
+    try:
+        result = render_exhibit(data, opts, args.out)
+    except SheetError as exc:
+        raise SchemaError(str(exc)) from None
+    out = {"file": str(result.path), "pages": result.pages, "scale": result.scale, "paper": opts.paper,
+           "orientation": opts.orientation, "scale_statement": result.scale_statement,
+           "scope_sha256": result.scope_sha256, "version": opts.version, "notes": notes}
+    _emit(out, args.json, f"wrote {result.path}: {result.pages} pages, {result.scale_statement}, "
+                          f"scope SHA-256 {result.scope_sha256[:16]}…")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -294,6 +344,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an extension in months (repeat for each)")
     common(p)
     p.set_defaults(func=cmd_timeline)
+
+    p = sub.add_parser("exhibit", help="the court map exhibit PDF of an order")
+    p.add_argument("workspace", nargs="?", help="a workspace .gpkg (with --order), or none with --scope files")
+    p.add_argument("--order", help="the order_id of an order in the workspace")
+    p.add_argument("--scope", help="the scope file (any supported format and CRS)")
+    p.add_argument("--premises", help="block footprints")
+    p.add_argument("--communal", help="communal areas")
+    p.add_argument("--routes", help="access routes")
+    p.add_argument("--entrances", help="entrances")
+    p.add_argument("--open-space", dest="open_space", help="open space")
+    p.add_argument("--incidents", help="incidents, for the summary sheet")
+    p.add_argument("--title", help="the order's name (files mode)")
+    p.add_argument("--attribution", action="append", help="a data attribution line (repeat)")
+    p.add_argument("--exhibit-ref", dest="exhibit_ref", required=True, help="e.g. AB/1")
+    p.add_argument("--prepared-by", dest="prepared_by", required=True)
+    p.add_argument("--out", required=True, help="the PDF to write")
+    p.add_argument("--paper", choices=["A4", "A3"], default="A4")
+    p.add_argument("--orientation", choices=["landscape", "portrait"], default="landscape")
+    p.add_argument("--scale", type=int, choices=[500, 1250, 2500], help="default: fit, rounded to a standard scale")
+    p.add_argument("--atlas", action="store_true", help="add one map sheet per block")
+    p.add_argument("--date", help="date on the title block (default today), YYYY-MM-DD")
+    p.add_argument("--version", type=int, help="version number (default: times the order was saved)")
+    p.add_argument("--evidence-from", dest="evidence_from", help="start of the evidence window, YYYY-MM-DD")
+    p.add_argument("--evidence-to", dest="evidence_to", help="end of the evidence window, YYYY-MM-DD")
+    common(p)
+    p.set_defaults(func=cmd_exhibit)
 
     p = sub.add_parser("kinds", help="the layer kinds and their fields")
     common(p)

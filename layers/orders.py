@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -20,6 +21,9 @@ from geo.scope import ScopeCheck, check_scope, scope_from_parts
 from geo.timeline import Timeline, next_deadline, parse_date, parse_datetime, timeline
 from layers.importer import read_features
 from layers.store import WorkspaceStore
+
+if TYPE_CHECKING:
+    from reports.exhibit import ExhibitInput
 
 URGENT_DAYS = 14
 
@@ -176,3 +180,56 @@ def build_scope(store: WorkspaceStore, picks: dict[str, list[str]]) -> tuple[sha
 
 def parts_json(parts: list[dict[str, str]]) -> str:
     return json.dumps(parts, ensure_ascii=False)
+
+
+def exhibit_input(store: WorkspaceStore, order_id: str) -> ExhibitInput:
+    """Everything the court exhibit of a stored order shows."""
+    from reports.exhibit import ExhibitInput
+
+    row = order_row(store, order_id)
+    raw = store.get_meta("attribution")
+    return ExhibitInput(
+        title=str(row["name"]), scope=row.geometry, order_id=str(row["order_id"]),
+        premises=store.read("premises"), communal_areas=store.read("communal_areas"),
+        access_routes=store.read("access_routes"), entrances=store.read("entrances"),
+        open_space=store.read("open_space"), basemap=store.read("basemap"), addresses=store.read("addresses"),
+        incidents=store.read("incidents"), attribution=json.loads(raw) if raw else [],
+    )
+
+
+def order_version(store: WorkspaceStore, order_id: str) -> int:
+    """How many times the order has been saved: the exhibit's version number."""
+    row = order_row(store, order_id)
+    return max(1, len(store.history(kind="orders", feature_id=str(row["feature_id"]))))
+
+
+def exhibit_input_from_files(*, title: str, scope: Path, premises: Path, communal: Path | None = None,
+                             incidents: Path | None = None, routes: Path | None = None,
+                             entrances: Path | None = None, open_space: Path | None = None,
+                             attribution: list[str] | None = None) -> tuple[ExhibitInput, list[str]]:
+    """The exhibit's input from files in any supported format and CRS (no workspace)."""
+    from reports.exhibit import ExhibitInput
+
+    notes: list[str] = []
+
+    def load(path: Path | None, kind: str) -> gpd.GeoDataFrame | None:
+        if path is None:
+            return None
+        frame, more = read_features(path, kind)
+        notes.extend(more)
+        return frame
+
+    scope_frame = load(scope, "orders")
+    if scope_frame is None or scope_frame.empty:
+        raise InputFileError(f"{scope}: no usable scope geometry")
+    prem = load(premises, "premises")
+    if "block_id" not in prem.columns:
+        prem["block_id"] = [f"P{i + 1}" for i in range(len(prem))]
+    if "name" not in prem.columns:
+        prem["name"] = prem["block_id"]
+    return ExhibitInput(
+        title=title, scope=scope_from_parts(scope_frame.geometry.values), premises=prem,
+        communal_areas=load(communal, "communal_areas"), access_routes=load(routes, "access_routes"),
+        entrances=load(entrances, "entrances"), open_space=load(open_space, "open_space"),
+        incidents=load(incidents, "incidents"), attribution=attribution or [],
+    ), notes
