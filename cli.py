@@ -210,6 +210,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         notice_served=parse_datetime(args.notice_served, "--notice-served") if args.notice_served else None,
         notice_hours=args.notice_hours, authorised_by=args.authorised_by,
         notice_extension_hours=args.notice_extension_hours,
+        extension_authorised_by=args.extension_authorised_by,
         hearing_at=parse_datetime(args.hearing, "--hearing") if args.hearing else None,
         order_made=parse_date(args.order_made, "--order-made") if args.order_made else None,
         order_months=args.order_months, extension_months=args.extension_months or [],
@@ -269,6 +270,72 @@ def cmd_exhibit(args: argparse.Namespace) -> int:
            "scope_sha256": result.scope_sha256, "version": opts.version, "notes": notes}
     _emit(out, args.json, f"wrote {result.path}: {result.pages} pages, {result.scale_statement}, "
                           f"scope SHA-256 {result.scope_sha256[:16]}…")
+    return 0
+
+
+def _today(args: argparse.Namespace) -> Any:
+    from datetime import date
+
+    from geo.timeline import parse_date
+
+    return parse_date(args.date, "--date") if getattr(args, "date", None) else date.today()
+
+
+def cmd_briefing(args: argparse.Namespace) -> int:
+    from layers.documents import briefing_input
+    from layers.store import open_workspace
+    from reports.briefing import render_briefing
+
+    store = open_workspace(args.workspace)
+    path = render_briefing(briefing_input(store, args.order), args.out, prepared_on=_today(args),
+                           minimum=args.min_count)
+    _emit({"file": str(path), "min_count": args.min_count}, args.json, f"wrote {path}")
+    return 0
+
+
+def cmd_letters(args: argparse.Namespace) -> int:
+    import time
+
+    from layers.documents import letter_fields
+    from layers.store import open_workspace
+    from reports.letters import DEFAULT_TEMPLATE, TemplateError, render_letters
+
+    store = open_workspace(args.workspace)
+    template = Path(args.template).read_text() if args.template else (store.get_meta("letter_template")
+                                                                     or DEFAULT_TEMPLATE)
+    recipients, fields = letter_fields(store, args.order, today=_today(args), contact=args.contact,
+                                       signatory=args.signatory)
+    started = time.perf_counter()
+    try:
+        run = render_letters(recipients, fields, args.out, template=template, letterhead=args.letterhead or "")
+    except TemplateError as exc:
+        from geo.errors import SchemaError
+        raise SchemaError(str(exc)) from None
+    seconds = time.perf_counter() - started
+    csv_path = Path(args.recipients) if args.recipients else Path(args.out).with_suffix(".recipients.csv")
+    recipients.to_csv(csv_path, index=False)
+    _emit({"file": str(run.path), "letters": run.pages, "recipients_file": str(csv_path),
+           "seconds": round(seconds, 3)}, args.json,
+          f"wrote {run.pages} letters to {run.path} in {seconds:.2f} s; recipients in {csv_path}")
+    return 0
+
+
+def cmd_service_pack(args: argparse.Namespace) -> int:
+    from layers.documents import order_blocks
+    from layers.orders import order_row
+    from layers.store import open_workspace
+    from reports.service_pack import render_service_pack
+
+    store = open_workspace(args.workspace)
+    row = order_row(store, args.order)
+    blocks = order_blocks(store, args.order)
+    entrances = store.read("entrances")
+    entrances = entrances[entrances["block_id"].isin(blocks["block_id"])]
+    csv_path = Path(args.csv) if args.csv else Path(args.out).with_suffix(".csv")
+    pack = render_service_pack(title=str(row["name"]), scope=row.geometry, premises=blocks, entrances=entrances,
+                               basemap=store.read("basemap"), out=args.out, prepared_on=_today(args), csv_out=csv_path)
+    _emit({"file": str(pack.pdf), "csv": str(csv_path), "entrances": len(pack.checklist)}, args.json,
+          f"wrote {pack.pdf} and {csv_path}: {len(pack.checklist)} entrances")
     return 0
 
 
@@ -337,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notice-extension-hours", dest="notice_extension_hours", type=int, default=0,
                    help="hours a 24-hour notice was extended by (s.77(4))")
     p.add_argument("--authorised-by", dest="authorised_by", help="rank or authority, e.g. Superintendent")
+    p.add_argument("--extension-authorised-by", dest="extension_authorised_by",
+                   help="who authorised the notice's extension (default: the issuer)")
     p.add_argument("--hearing", help="when the application was heard, YYYY-MM-DDTHH:MM")
     p.add_argument("--order-made", dest="order_made", help="YYYY-MM-DD")
     p.add_argument("--order-months", dest="order_months", type=int, help="length of the order in months")
@@ -370,6 +439,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evidence-to", dest="evidence_to", help="end of the evidence window, YYYY-MM-DD")
     common(p)
     p.set_defaults(func=cmd_exhibit)
+
+    p = sub.add_parser("briefing", help="the ward-member briefing PDF (no personal data)")
+    p.add_argument("workspace")
+    p.add_argument("--order", help="one order (default: every order in the workspace)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--min-count", dest="min_count", type=int, default=5, help="counts below this show as <N")
+    p.add_argument("--date", help="date on the briefing, YYYY-MM-DD (default today)")
+    common(p)
+    p.set_defaults(func=cmd_briefing)
+
+    p = sub.add_parser("letters", help="consultation letters to every address in an order's blocks")
+    p.add_argument("workspace")
+    p.add_argument("--order", required=True)
+    p.add_argument("--out", required=True, help="the PDF of letters, one page each")
+    p.add_argument("--recipients", help="CSV of recipients (default beside the PDF)")
+    p.add_argument("--template", help="a text template with $fields (default: the workspace's, or the built-in)")
+    p.add_argument("--contact", required=True, help="whom residents contact, e.g. a team, phone and e-mail")
+    p.add_argument("--signatory", required=True)
+    p.add_argument("--letterhead", help="a line at the top of each letter")
+    p.add_argument("--date", help="date on the letters, YYYY-MM-DD (default today)")
+    common(p)
+    p.set_defaults(func=cmd_letters)
+
+    p = sub.add_parser("service-pack", help="the notice-service checklist of every entrance, PDF and CSV")
+    p.add_argument("workspace")
+    p.add_argument("--order", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--csv", help="the checklist as CSV (default beside the PDF)")
+    p.add_argument("--date", help="YYYY-MM-DD (default today)")
+    common(p)
+    p.set_defaults(func=cmd_service_pack)
 
     p = sub.add_parser("kinds", help="the layer kinds and their fields")
     common(p)

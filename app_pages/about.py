@@ -18,4 +18,4 @@ st.subheader("Attribution")
 for line in attribution(store) or ["(none recorded)"]:
     st.markdown(f"- {line}")
 st.subheader("Recent changes")
-st.dataframe(store.history().drop(columns=["before", "after"]).head(50), hide_index=True, use_container_width=True)
+st.dataframe(store.history().drop(columns=["before", "after"]).head(50), hide_index=True, width="stretch")

@@ -23,7 +23,7 @@ frames = read_layers(store)
 st.dataframe(
     pd.DataFrame([{"kind": k.name, "layer": k.title, "features": len(frames[k.name]),
                    "geometry": "/".join(k.geometry_types), "what it is": k.description} for k in KINDS.values()]),
-    hide_index=True, use_container_width=True,
+    hide_index=True, width="stretch",
 )
 
 st.header("Import a file")
@@ -52,7 +52,7 @@ if upload is not None and st.button("Import", type="primary"):
             for note in result.notes:
                 st.caption(note)
             if rejected:
-                st.dataframe(result.rejected, hide_index=True, use_container_width=True)
+                st.dataframe(result.rejected, hide_index=True, width="stretch")
                 st.download_button("Download the rejected rows (CSV)", result.rejected.to_csv(index=False),
                                    file_name=f"{path.stem}.rejects.csv", mime="text/csv")
 

@@ -25,7 +25,7 @@ st.title("Closure orders")
 
 st.subheader("By urgency")
 urgency = orders_by_urgency(store, datetime.now())
-st.dataframe(urgency, hide_index=True, use_container_width=True)
+st.dataframe(urgency, hide_index=True, width="stretch")
 
 st.subheader("Scope builder")
 orders = frames["orders"]
@@ -79,7 +79,7 @@ if "scope_result" in st.session_state:
     c3.metric("Other", f"{data['other_area_m2']:.1f} m²", f"{data['other_fraction']:.1%}", delta_color="off")
     if data["findings"]:
         st.dataframe(pd.DataFrame(data["findings"]).drop(columns=["geometry_wkt"], errors="ignore"),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
     if "incidents_total" in data:
         st.caption(f"Incidents: {data['incidents_inside']} inside ({data['rate_inside_per_ha']} per ha) vs "
                    f"{data['incidents_ring']} in the {data['ring_m']:.0f} m ring ({data['rate_ring_per_ha']} per ha)")

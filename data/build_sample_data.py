@@ -24,6 +24,7 @@ from shapely import affinity
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from geo.crs import BNG, bng_to_lonlat  # noqa: E402
+from geo.permitted_access import PermittedClass, default_classes, to_json  # noqa: E402
 from layers.sample import DATA_DIR, SYNTHETIC_DIR, _osm, sample_open_space, sample_premises  # noqa: E402
 
 RNG = random.Random(20240101)
@@ -113,8 +114,8 @@ def main() -> None:
         entrances.append(dict(block_id=b.block_id, entrance_type="service", name="Bin store door",
                               notes="synthetic", geometry=rear))
 
-        # flats: about one per 42 m² of footprint on each floor above the ground
-        per_floor = max(2, min(20, round(fp.area / 42)))
+        # flats: about one per 37 m² of footprint on each floor above the ground
+        per_floor = max(2, min(20, round(fp.area / 37)))
         d2 = (postcodes["Eastings"] - fp.centroid.x) ** 2 + (postcodes["Northings"] - fp.centroid.y) ** 2
         postcode = postcodes.loc[d2.idxmin(), "Postcode"]
         spot = fp.representative_point()
@@ -209,8 +210,9 @@ def main() -> None:
     per_parts = list(communal_g[communal_g.block_id == "PER"].geometry) + list(routes_g[routes_g.block_id == "PER"].geometry)
     orders = gpd.GeoDataFrame([dict(
         order_id="ORD-001", name="Perronet House communal areas", status="draft", block_ids="PER",
-        authorised_by="Superintendent", permitted_access="Residents of Perronet House and their invited visitors; "
-        "housing staff; contractors; emergency services; post and utilities", notes="synthetic",
+        authorised_by="Superintendent",
+        permitted_access=to_json([PermittedClass("residents", detail="Perronet House"), *default_classes()[1:]]),
+        notes="synthetic",
         geometry=shapely.union_all(per_parts))], crs=BNG)
     breaches = pd.DataFrame([
         dict(order_id="ORD-001", occurred_at="14/08/2024 23:10", description="Two males found in stairwell A",

@@ -63,7 +63,9 @@ def from_json(text: str | None) -> list[PermittedClass]:
 
 def access_violations(classes: list[PermittedClass], *, stage: str) -> list[Violation]:
     """Why these terms cannot be used at this stage (``notice`` or ``order``)."""
-    if stage != "notice":
+    if stage not in ("notice", "order"):
+        raise ValueError(f"stage is 'notice' or 'order', not {stage!r}")
+    if stage == "order":
         return []  # s.80(7): an order may bar all persons; the court weighs it (Article 8)
     out = []
     for code in MUST_PERMIT_ON_NOTICE:

@@ -69,18 +69,28 @@ class Authority:
         return (self.police_level or 0) >= SUPERINTENDENT or (self.local_authority and self.chief_executive)
 
 
+_RANK_ABBREVIATIONS = {"di": "inspector", "dci": "chief inspector", "ds": "sergeant", "dc": "constable",
+                       "dsupt": "superintendent", "dcsupt": "chief superintendent"}
+
+
 def parse_authority(text: str) -> Authority:
-    """A rank or authority as typed: 'Supt', 'Inspector', 'Chief Superintendent', 'local authority',
-    'LA chief executive', 'council (designate of the chief executive)'."""
+    """A rank or authority as typed: 'Supt', 'DI', 'T/Insp', 'Borough Commander', 'local authority',
+    'LA chief executive', 'council (designate of the chief executive)'.
+
+    Police ranks are read first, so 'Borough Commander' is a commander; detective and temporary or
+    acting ranks are the same ranks in law.
+    """
     t = re.sub(r"[^a-z ]+", " ", text.lower()).strip()
     t = re.sub(r"\s+", " ", t)
+    words = [w for w in t.split(" ") if w not in ("detective", "det", "acting", "temporary", "t", "a")]
+    bare = " ".join(_RANK_ABBREVIATIONS.get(w, w) for w in words)
+    names = sorted(((name, level) for level, group in _POLICE_RANKS for name in group), key=lambda x: -len(x[0]))
+    for name, level in names:
+        if re.search(rf"(^| ){re.escape(name)}( |$)", bare):
+            return Authority(text, level, False, False)
     if re.search(r"\b(local authority|council|la|borough)\b", t):
         chief = bool(re.search(r"chief executive|\bceo\b|designate|designated", t))
         return Authority(text, None, True, chief)
-    for level, names in sorted(_POLICE_RANKS, key=lambda r: -max(len(n) for n in r[1])):
-        for name in sorted(names, key=len, reverse=True):
-            if re.fullmatch(rf"(acting |a )?{re.escape(name)}", t) or t == name:
-                return Authority(text, level, False, False)
     raise TimelineError(
         f"'{text}' is not a rank or authority I know; use e.g. Inspector, Chief Inspector, Superintendent, "
         "Chief Superintendent, 'local authority' or 'local authority chief executive'"

@@ -134,6 +134,8 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
         fmt = "%Y-%m-%d" if f.kind == "date" else "%Y-%m-%dT%H:%M:%S"
         values[ok] = raw[ok].dt.strftime(fmt).to_numpy()
         return values.tolist(), reasons
+    # nested GeoJSON properties (lists, objects) are kept as JSON text, not as Python's repr
+    raw = raw.map(lambda v: json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (list, dict)) else v)
     text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip().reset_index(drop=True)
     null = text.str.lower().isin(_NULL_TEXT).to_numpy()
     bad = np.zeros(n, dtype=bool)

@@ -32,6 +32,7 @@ from layers.model import FEATURE_ID, KINDS, SOURCE_ROW, LayerKind, get_kind
 SCHEMA_VERSION = "1"
 SRS_ID = 27700
 META_TABLE = "closuremap_meta"
+OBJECTIONS_TABLE = "closuremap_objections"
 AUDIT_TABLE = "closuremap_audit"
 _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "datetime": "TEXT", "date": "TEXT"}
 _PANDAS_TYPES = {"str": "object", "int": "int64", "float": "float64", "datetime": "object", "date": "object"}
@@ -67,6 +68,11 @@ class WorkspaceStore(Protocol):
     def get_meta(self, key: str, default: str | None = None) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+    def add_objection(self, order_id: str, *, who: str, summary: str, received_on: str, recorded_by: str,
+                      response: str = "") -> int: ...
+
+    def objections(self, order_id: str | None = None) -> pd.DataFrame: ...
 
 
 def _empty_frame(kind: LayerKind) -> gpd.GeoDataFrame:
@@ -201,6 +207,35 @@ class GeoPackageStore:
     def set_meta(self, key: str, value: str) -> None:
         with self._connect() as conn, conn:
             conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", (key, value))
+
+    # -- objections log (consultation, s.76(7)) ------------------------------------------------
+    def _ensure_objections(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {OBJECTIONS_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT "
+            "NULL, received_on TEXT NOT NULL, who TEXT NOT NULL, summary TEXT NOT NULL, response TEXT, "
+            "recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL)"
+        )
+
+    def add_objection(self, order_id: str, *, who: str, summary: str, received_on: str, recorded_by: str,
+                      response: str = "") -> int:
+        """Log a resident's or partner's objection or view on an order; returns its number."""
+        if not who.strip() or not summary.strip():
+            raise WorkspaceError("an objection needs who made it and a summary of what they said")
+        with self._connect() as conn, self._transaction(conn):
+            self._ensure_objections(conn)
+            cur = conn.execute(
+                f"INSERT INTO {OBJECTIONS_TABLE} (order_id, received_on, who, summary, response, recorded_by, "
+                "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (order_id, received_on, who.strip(), summary.strip(), response.strip() or None, recorded_by, _now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def objections(self, order_id: str | None = None) -> pd.DataFrame:
+        with self._connect() as conn:
+            self._ensure_objections(conn)
+            conn.commit()
+            sql = f"SELECT * FROM {OBJECTIONS_TABLE}" + (" WHERE order_id = ?" if order_id else "") + " ORDER BY id"
+            return pd.read_sql_query(sql, conn, params=[order_id] if order_id else [])
 
     # -- reading --------------------------------------------------------------------------------
     def read(self, kind: str, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:

@@ -107,3 +107,30 @@ def test_a_notice_that_excludes_residents_is_refused(app: AppTest, sample_store:
     at.button(key="save_order_button").click().run()
     assert any("s.76(4)" in e.value for e in at.error)
     assert "ORD-003" not in set(sample_store.read("orders")["order_id"])
+
+
+def test_briefing_page_shows_no_incident_points_or_text(app: AppTest, sample_store: GeoPackageStore) -> None:
+    at = app.run()
+    at.switch_page("app_pages/briefing.py").run()
+    assert not at.exception
+    args = _component_args(at)
+    incidents = sample_store.read("incidents")
+    page_text = " ".join(str(e.value) for e in at.markdown) + " ".join(str(c.value) for c in at.caption)
+    page_text += " ".join(df.value.to_csv() for df in at.dataframe) + args["script"]
+    assert "Incidents (" not in args["script"] and "Addresses (" not in args["script"]
+    for ref in incidents["reference"].dropna().head(100):
+        assert ref not in page_text
+    for desc in incidents["description"].dropna().unique()[:30]:
+        assert desc not in page_text
+    # no point of any kind on the briefing map: blocks, orders, streets and open space only
+    assert '"type": "Point"' not in args["script"] and "circleMarker" not in args["script"]
+    assert '"type": "MultiPolygon"' in args["script"]
+
+
+def test_documents_page_makes_letters(app: AppTest) -> None:
+    at = app.run()
+    at.switch_page("app_pages/documents.py").run()
+    assert not at.exception
+    at.button(key="make_letters").click().run()
+    assert not at.exception
+    assert any("letters, one page each" in s.value for s in at.success)

@@ -1,0 +1,44 @@
+"""Ward-member briefing, read-only: counts per block and month with small counts suppressed, a map of
+blocks and proposed orders; no incident points, references, descriptions or addresses."""
+
+import geopandas as gpd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages.common import attribution, open_current
+from geo.aggregate import DEFAULT_MINIMUM
+from geo.errors import ClosuremapError
+from layers.documents import briefing_input
+from layers.webmap import build_map
+from reports.briefing import LEGAL_BASIS, briefing_tables
+
+try:
+    store = open_current()
+    data = briefing_input(store)
+except ClosuremapError as exc:
+    st.error(str(exc))
+    st.stop()
+
+minimum = st.sidebar.number_input("Suppress counts below", min_value=2, max_value=20, value=DEFAULT_MINIMUM,
+                                  key="briefing_minimum")
+tables = briefing_tables(data, int(minimum))
+st.title(f"Ward member briefing: {data.title}")
+st.caption(f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}.")
+st.subheader("What is proposed")
+st.dataframe(tables.proposals, hide_index=True, width="stretch")
+st.subheader("Where")
+blocks = data.premises.merge(tables.per_block[["block_id", "incidents", "band"]], on="block_id")
+blocks = gpd.GeoDataFrame(blocks[["block_id", "name", "geometry"]].assign(notes="incidents: " + blocks["incidents"]),
+                          geometry="geometry", crs=data.premises.crs)
+st_folium(build_map({"basemap": data.basemap, "open_space": data.open_space, "premises": blocks,
+                     "orders": data.orders[["order_id", "name", "status", "geometry"]]},
+                    attribution=attribution(store, short=True)),
+          height=420, use_container_width=True, returned_objects=[], key="briefing_map")
+st.subheader("Why: incidents in or at each block")
+st.dataframe(tables.per_block[["name", "block_id", "incidents"]], hide_index=True, width="stretch")
+st.subheader("Incidents per month, whole area")
+st.dataframe(tables.per_month[["month", "shown"]].rename(columns={"shown": "incidents"}), hide_index=True,
+             width="stretch")
+st.subheader("Legal basis in plain words")
+st.write(LEGAL_BASIS)
+st.caption("Partners: " + ", ".join(data.partners))

@@ -1,0 +1,152 @@
+"""The ward-member briefing: what is proposed, where, why, on what legal basis, when, with whom.
+
+It carries no personal data and no exact incident points: incidents appear only as counts per block
+and per month, each count of 1-4 shown as "<5" (the minimum is a setting), on a map of blocks shaded
+by band. Nothing from an incident's reference, description or location text is used.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+
+from geo.aggregate import DEFAULT_MINIMUM, counts_by_block, counts_by_month, shade_classes, suppress
+from reports import mapsheet
+
+LEGAL_BASIS = (
+    "A closure notice and order are powers under the Anti-social Behaviour, Crime and Policing Act 2014 "
+    "(Part 4, Chapter 3). The police (an inspector or above) or the council may issue a closure notice for up "
+    "to 24 hours (48 with a superintendent's or the chief executive's authority) where the use of premises has "
+    "caused, or is likely soon to cause, nuisance to the public or disorder nearby (s.76). A notice cannot keep "
+    "out people who live there or the owner. The magistrates' court must then hear an application within 48 "
+    "hours of the notice being served (s.80); it may make a closure order for up to 3 months if there has been "
+    "disorderly, offensive or criminal behaviour, serious nuisance or disorder, and the order is necessary. An "
+    "order can be extended to 6 months in all (s.82). Breaking a notice or order is a criminal offence (s.86). "
+    "Here the orders close only the shared parts of the blocks (stairwells, landings, corridors, access paths): "
+    "residents keep full access to their homes."
+)
+
+
+@dataclass
+class BriefingInput:
+    """What the briefing draws on: blocks, orders and incidents (incidents only to be counted)."""
+
+    title: str
+    premises: gpd.GeoDataFrame
+    orders: gpd.GeoDataFrame
+    incidents: gpd.GeoDataFrame
+    basemap: gpd.GeoDataFrame | None = None
+    open_space: gpd.GeoDataFrame | None = None
+    partners: list[str] = field(default_factory=lambda: ["Metropolitan Police Service", "the council's ASB team",
+                                                         "the housing provider"])
+    attribution: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BriefingTables:
+    per_block: pd.DataFrame
+    per_month: pd.DataFrame
+    proposals: pd.DataFrame
+    minimum: int
+
+
+def briefing_tables(data: BriefingInput, minimum: int = DEFAULT_MINIMUM) -> BriefingTables:
+    """The aggregated, suppressed tables the PDF and the page both show."""
+    blocks = counts_by_block(data.incidents, data.premises)
+    blocks["band"] = shade_classes(blocks["incidents"], minimum)
+    blocks["incidents"] = suppress(blocks["incidents"], minimum)
+    months = counts_by_month(data.incidents)
+    per_month = pd.DataFrame({"month": months.index, "incidents": months.to_numpy()})
+    per_month["shown"] = suppress(per_month["incidents"], minimum) if len(per_month) else []
+    proposals = pd.DataFrame({
+        "order": data.orders.get("name", pd.Series(dtype=str)).astype(str).tolist(),
+        "blocks": data.orders.get("block_ids", pd.Series(dtype=str)).fillna("").astype(str).tolist(),
+        "status": data.orders.get("status", pd.Series(dtype=str)).fillna("draft").astype(str).tolist(),
+        "order made": data.orders.get("order_made_on", pd.Series(dtype=str)).fillna("-").astype(str).tolist(),
+    })
+    return BriefingTables(blocks, per_month, proposals, minimum)
+
+
+BAND_COLOURS = {"none": "#f2f2f2", "1-4": "#fde0c5", "5-9": "#facba6", "10-24": "#f59e72", "25+": "#e4572e"}
+
+
+def render_briefing(data: BriefingInput, out: str | Path, *, prepared_on: date,
+                    minimum: int = DEFAULT_MINIMUM) -> Path:
+    """Write the two-page briefing PDF."""
+    tables = briefing_tables(data, minimum)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sh = mapsheet.sheet("A4", "portrait", legend_mm=0)
+    with PdfPages(path, metadata={"Title": f"Ward member briefing: {data.title}"}) as pdf:
+        fig = mapsheet.new_figure(sh)
+        fig.text(0.07, 0.955, f"Ward member briefing: {data.title}", fontsize=14, weight="bold")
+        fig.text(0.07, 0.935, f"Prepared {prepared_on:%d %B %Y}. No personal data; counts of 1-{minimum - 1} shown "
+                              f"as <{minimum}.", fontsize=7.5)
+        fig.text(0.07, 0.905, "What is proposed", fontsize=11, weight="bold")
+        lines = [f"- {r.order} (blocks {r.blocks or '-'}): {r.status.replace('_', ' ')}"
+                 for r in tables.proposals.itertuples()] or ["- no orders yet"]
+        fig.text(0.07, 0.895, "\n".join(lines[:8]), fontsize=8, va="top")
+        ax = fig.add_axes((0.07, 0.36, 0.86, 0.45))
+        if data.open_space is not None and len(data.open_space):
+            data.open_space.plot(ax=ax, color="#dcebd3", linewidth=0)
+        if data.basemap is not None and len(data.basemap):
+            streets = data.basemap[data.basemap["feature_class"].astype(str).str.startswith("street:")]
+            streets.plot(ax=ax, color="#cfcac0", linewidth=0.6)
+        shaded = data.premises.merge(tables.per_block[["block_id", "band", "incidents"]], on="block_id", how="left")
+        shaded.plot(ax=ax, color=[BAND_COLOURS.get(b, "#f2f2f2") for b in shaded["band"].fillna("none")],
+                    edgecolor="#1f3a93", linewidth=0.6)
+        if len(data.orders):
+            data.orders.boundary.plot(ax=ax, color="#d00000", linewidth=1.0)
+        for row in shaded.itertuples():
+            p = row.geometry.representative_point()
+            ax.text(p.x, p.y, f"{row.name}\n{row.incidents}", fontsize=5.5, ha="center", va="center")
+        minx, miny, maxx, maxy = data.premises.total_bounds
+        pad = max(maxx - minx, maxy - miny) * 0.15
+        ax.set_xlim(minx - pad, maxx + pad)
+        ax.set_ylim(miny - pad, maxy + pad)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_title("Where: the blocks, shaded by incidents in or at them; proposed orders edged red", fontsize=8,
+                     loc="left")
+        fig.text(0.07, 0.335, "Legal basis in plain words", fontsize=11, weight="bold")
+        fig.text(0.07, 0.325, "\n".join(textwrap.wrap(LEGAL_BASIS, 118)), fontsize=7.2, va="top")
+        fig.text(0.07, 0.06, "Partners: " + ", ".join(data.partners), fontsize=8)
+        fig.text(0.07, 0.035, "\n".join(textwrap.wrap(" ".join(data.attribution), 170)[:3]), fontsize=4.5)
+        pdf.savefig(fig)
+        mapsheet.close(fig)
+
+        fig = mapsheet.new_figure(sh)
+        fig.text(0.07, 0.955, "Why: the harm recorded", fontsize=12, weight="bold")
+        chart = fig.add_axes((0.1, 0.62, 0.82, 0.3))
+        if len(tables.per_month):
+            visible = tables.per_month["incidents"].where(tables.per_month["incidents"] >= minimum, 0)
+            chart.bar(tables.per_month["month"], visible, color="#4a6fa5")
+            for x, (shown, v) in enumerate(zip(tables.per_month["shown"], visible)):
+                chart.text(x, v, shown, ha="center", va="bottom", fontsize=6)
+            chart.tick_params(axis="x", rotation=90, labelsize=6)
+        chart.set_title(f"Incidents per month, whole area (months under {minimum} shown as <{minimum})", fontsize=8,
+                        loc="left")
+        table_ax = fig.add_axes((0.07, 0.3, 0.86, 0.25))
+        table_ax.axis("off")
+        cells = tables.per_block[["name", "block_id", "incidents"]].astype(str).values.tolist()
+        t = table_ax.table(cellText=cells, colLabels=["Block", "Ref", "Incidents in or at the block"],
+                           loc="upper left", cellLoc="left")
+        t.auto_set_font_size(False)
+        t.set_fontsize(7)
+        t.scale(1, 1.3)
+        fig.text(0.07, 0.25, "Timeline", fontsize=11, weight="bold")
+        fig.text(0.07, 0.24, "A notice lasts up to 48 hours; the court hears the case within 48 hours of service; an "
+                             "order lasts up to 3 months, 6 with extensions. Dates of each order: see 'What is "
+                             "proposed'.", fontsize=7.5, va="top", wrap=True)
+        pdf.savefig(fig)
+        mapsheet.close(fig)
+    return path

@@ -1,0 +1,97 @@
+"""Consultation letters: one page per address in the order's blocks, merged into one PDF, with a CSV
+of recipients. The template is plain text with $fields, editable in the app and kept in the workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from string import Template
+
+import pandas as pd
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfgen import canvas
+
+DEFAULT_TEMPLATE = """$date
+
+The Resident
+$address
+
+Dear Resident,
+
+$order_name: the shared areas of your block
+
+Why we are writing. Police and the council are concerned about anti-social behaviour and crime in the shared parts of $blocks. In the twelve months to the latest records we have: $issues. We are considering asking the magistrates' court for a closure order.
+
+What a closure order is. A closure order is made by the magistrates' court under the Anti-social Behaviour, Crime and Policing Act 2014. It makes it a criminal offence for anyone not permitted to enter the closed area. It can last up to three months, and up to six months if the court extends it. It would cover only the shared areas: $scope_words.
+
+What it means for you. You keep full access to your home at all times, and so do your visitors. The order would permit:
+$permitted_access
+
+Who to contact. If you have questions, or want to tell us what you think before $respond_by, contact $contact. We will record your views and reply.
+
+Yours faithfully,
+
+$signatory
+"""
+
+FIELDS = ("date", "address", "order_name", "blocks", "issues", "scope_words", "permitted_access", "contact",
+          "respond_by", "signatory")
+
+
+class TemplateError(ValueError):
+    """A letter template with a $field we do not fill."""
+
+
+def check_template(template: str) -> None:
+    """Refuse a template with unknown $fields, naming them and the ones there are."""
+    unknown = sorted({m.group("named") or m.group("braced") for m in Template.pattern.finditer(template)
+                      if (m.group("named") or m.group("braced")) and (m.group("named") or m.group("braced")) not in FIELDS})
+    if unknown:
+        raise TemplateError(f"the letter template uses unknown field(s) {', '.join('$' + u for u in unknown)}; "
+                            f"the fields are {', '.join('$' + f for f in FIELDS)}")
+
+
+@dataclass
+class LetterRun:
+    path: Path
+    recipients: pd.DataFrame
+    pages: int
+
+
+def render_letters(recipients: pd.DataFrame, common: dict[str, str], out: str | Path,
+                   template: str = DEFAULT_TEMPLATE, letterhead: str = "") -> LetterRun:
+    """One A4 page per recipient (columns uprn, address, ...), each naming its address."""
+    check_template(template)
+    tpl = Template(template)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), pagesize=A4, pageCompression=1)
+    c.setTitle(f"Consultation letters: {common.get('order_name', '')}")
+    width, height = A4
+    left, right, top = 22 * mm, width - 22 * mm, height - 22 * mm
+    for row in recipients.itertuples():
+        text = tpl.safe_substitute({**common, "address": str(row.address).replace(", ", "\n")})
+        y = top
+        if letterhead:
+            c.setFont("Helvetica-Bold", 11)
+            c.drawString(left, y, letterhead)
+            y -= 10 * mm
+        c.setFont("Helvetica", 10)
+        for paragraph in text.split("\n"):
+            lines = simpleSplit(paragraph, "Helvetica", 10, right - left) or [""]
+            for line in lines:
+                c.drawString(left, y, line)
+                y -= 4.6 * mm
+        c.setFont("Helvetica", 7)
+        c.drawString(left, 12 * mm, f"UPRN {row.uprn}")
+        c.showPage()
+    c.save()
+    return LetterRun(path, recipients, len(recipients))
+
+
+def plain_date(d: date) -> str:
+    return f"{d.day} {d:%B %Y}"

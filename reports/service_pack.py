@@ -1,0 +1,85 @@
+"""The notice-service pack: every entrance of the order's premises on a map and in a checklist, so
+a copy of the notice is fixed at each normal means of access (s.79(2)) and the record shows when, by
+whom, with which photograph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+
+from reports import mapsheet
+from reports.mapsheet import SCOPE_COLOUR
+
+CHECK_COLUMNS = ("time_fixed", "officer", "photo_ref")
+
+
+@dataclass
+class ServicePack:
+    pdf: Path
+    checklist: pd.DataFrame
+
+
+def checklist(entrances: gpd.GeoDataFrame, premises: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One row a door: number, block, entrance, type, where; blank columns to fill in on the day."""
+    names = dict(zip(premises["block_id"], premises["name"]))
+    rows = []
+    for i, e in enumerate(entrances.sort_values(["block_id", "name"]).itertuples(), start=1):
+        rows.append({"no": i, "block": f"{names.get(e.block_id, e.block_id)} ({e.block_id})",
+                     "entrance": e.name or "door", "type": e.entrance_type or "-",
+                     "easting": round(e.geometry.x, 1), "northing": round(e.geometry.y, 1),
+                     **{c: "" for c in CHECK_COLUMNS}})
+    return pd.DataFrame(rows, columns=["no", "block", "entrance", "type", "easting", "northing", *CHECK_COLUMNS])
+
+
+def render_service_pack(*, title: str, scope, premises: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame,
+                        basemap: gpd.GeoDataFrame | None, out: str | Path, prepared_on: date,
+                        csv_out: str | Path | None = None) -> ServicePack:
+    """A map page with numbered doors and a checklist page; the checklist also as CSV."""
+    table = checklist(entrances, premises)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sh = mapsheet.sheet("A4", "landscape")
+    minx, miny, maxx, maxy = premises.total_bounds
+    scale = mapsheet.fit_scale((maxx - minx, maxy - miny), (sh.frame[2], sh.frame[3]))
+    with PdfPages(path, metadata={"Title": f"Service pack: {title}"}) as pdf:
+        fig = mapsheet.new_figure(sh)
+        ax = mapsheet.map_axes(fig, sh, ((minx + maxx) / 2, (miny + maxy) / 2), scale)
+        mapsheet.draw_basemap(ax, basemap, None)
+        premises.plot(ax=ax, color="#e3e8f6", edgecolor="#1f3a93", linewidth=0.8)
+        gpd.GeoSeries([scope]).boundary.plot(ax=ax, color=SCOPE_COLOUR, linewidth=1.0)
+        entrances.plot(ax=ax, color="white", edgecolor="black", markersize=30, zorder=5)
+        lookup = {(r.block, r.entrance): r.no for r in table.itertuples()}
+        names = dict(zip(premises["block_id"], premises["name"]))
+        for e in entrances.itertuples():
+            no = lookup.get((f"{names.get(e.block_id, e.block_id)} ({e.block_id})", e.name or "door"))
+            ax.annotate(str(no), (e.geometry.x, e.geometry.y), ha="center", va="center", fontsize=5.5, zorder=6)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        mapsheet.grid_ticks(ax, scale)
+        mapsheet.scale_bar(ax, scale)
+        mapsheet.north_point(ax)
+        fig.text(0.05, 0.1, f"Service pack: {title}. Fix a copy of the notice at every entrance below "
+                            f"(s.79(2)); record the time, officer and photograph. Prepared {prepared_on:%d %B %Y}.",
+                 fontsize=8)
+        pdf.savefig(fig)
+        mapsheet.close(fig)
+        fig = mapsheet.new_figure(sh)
+        ax = fig.add_axes((0.05, 0.1, 0.9, 0.82))
+        ax.axis("off")
+        ax.set_title(f"Entrances of {title}: notice-fixing record", loc="left", fontsize=11, weight="bold")
+        t = ax.table(cellText=table.astype(str).values.tolist(),
+                     colLabels=["No", "Block", "Entrance", "Type", "Easting", "Northing", "Time fixed", "Officer",
+                                "Photo ref"], loc="upper left", cellLoc="left")
+        t.auto_set_font_size(False)
+        t.set_fontsize(7)
+        t.scale(1, 1.8)
+        pdf.savefig(fig)
+        mapsheet.close(fig)
+    if csv_out is not None:
+        table.to_csv(csv_out, index=False)
+    return ServicePack(path, table)
