@@ -339,6 +339,20 @@ def cmd_service_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_breaches(args: argparse.Namespace) -> int:
+    from layers.orders import check_breaches
+    from layers.store import open_workspace
+
+    table = check_breaches(open_workspace(args.workspace), args.order)
+    records = json.loads(table.to_json(orient="records"))
+    flagged = sum(1 for r in records if r["flags"])
+    text = [f"{len(records)} breaches, {flagged} flagged"]
+    text += [f"  {r['order_id']} {r['occurred_at']}: {r['flags'] or 'in scope, in force (' + str(r['in_force']) + ')'}"
+             for r in records]
+    _emit({"breaches": records, "flagged": flagged}, args.json, "\n".join(text))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -470,6 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="YYYY-MM-DD (default today)")
     common(p)
     p.set_defaults(func=cmd_service_pack)
+
+    p = sub.add_parser("check-breaches", help="check recorded breaches against their order's scope and dates")
+    p.add_argument("workspace")
+    p.add_argument("--order", help="one order (default: all)")
+    common(p)
+    p.set_defaults(func=cmd_check_breaches)
 
     p = sub.add_parser("kinds", help="the layer kinds and their fields")
     common(p)

@@ -209,15 +209,22 @@ def main() -> None:
     # one draft order: the communal parts and routes of Perronet House
     per_parts = list(communal_g[communal_g.block_id == "PER"].geometry) + list(routes_g[routes_g.block_id == "PER"].geometry)
     orders = gpd.GeoDataFrame([dict(
-        order_id="ORD-001", name="Perronet House communal areas", status="draft", block_ids="PER",
-        authorised_by="Superintendent",
+        order_id="ORD-001", name="Perronet House communal areas", status="order_made", block_ids="PER",
+        authorised_by="Superintendent", notice_issued_at="2024-06-28T09:00:00", notice_served_at="2024-06-28T11:30:00",
+        notice_hours=48, hearing_at="2024-06-30T10:00:00", order_made_on="2024-06-30", order_months=3,
+        court="Camberwell Green Magistrates' Court (synthetic)", case_reference="SYN-2024-001",
         permitted_access=to_json([PermittedClass("residents", detail="Perronet House"), *default_classes()[1:]]),
         notes="synthetic",
         geometry=shapely.union_all(per_parts))], crs=BNG)
+    stair = communal_g[communal_g.block_id == "PER"].geometry.iloc[0].centroid
+    road = shapely.Point(stair.x + 60, stair.y + 40)  # on the street outside, not in the scope
     breaches = pd.DataFrame([
         dict(order_id="ORD-001", occurred_at="14/08/2024 23:10", description="Two males found in stairwell A",
-             outcome="Arrested", easting=round(communal_g[communal_g.block_id == "PER"].geometry.iloc[0].centroid.x, 1),
-             northing=round(communal_g[communal_g.block_id == "PER"].geometry.iloc[0].centroid.y, 1)),
+             outcome="Arrested", easting=round(stair.x, 1), northing=round(stair.y, 1)),
+        dict(order_id="ORD-001", occurred_at="02/09/2024 21:40", description="Male stopped in the street outside",
+             outcome="Advice given", easting=round(road.x, 1), northing=round(road.y, 1)),
+        dict(order_id="ORD-001", occurred_at="20/11/2024 22:05", description="Youths in stairwell A after expiry",
+             outcome="No further action", easting=round(stair.x + 0.5, 1), northing=round(stair.y, 1)),
     ])
 
     SYNTHETIC_DIR.mkdir(exist_ok=True)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.categories import standardise
 from geo.crs import BNG, bng_problems, coordinate_problems, geometries_to_bng
 from geo.validate import geometry_problems, repair
 from layers.model import (FEATURE_ID, SOURCE_ATTRS, SOURCE_FILE, SOURCE_ROW, Field, LayerKind, get_kind,
@@ -373,6 +374,23 @@ def default_rejects_path(source: Path, workspace: str) -> Path:
     return folder / f"{source.stem}.{stamp}.rejects.csv"
 
 
+POLICE_UK_COLUMNS = {"Crime ID", "Month", "Falls within", "LSOA code", "Crime type"}
+
+
+def prepare_incidents(accepted: gpd.GeoDataFrame, source: SourceTable) -> gpd.GeoDataFrame:
+    """Standard categories with the original kept; police.uk street files marked as such, their
+    points being anonymised street snap points (precision 'street'), never a premises location."""
+    out = accepted.copy()
+    out["category_original"] = out["category"]
+    out["category"] = standardise(out["category"].astype("object"))
+    if POLICE_UK_COLUMNS <= set(map(str, source.attributes.columns)):
+        out["source"] = "police.uk"
+        out["precision"] = "street"
+    elif "precision" in out:
+        out["precision"] = out["precision"].fillna("exact" if source.unit == "row" else "as drawn")
+    return out
+
+
 def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str,
                 rejects_path: str | Path | None = None, layer: str | None = None, crs: str | None = None,
                 repair_geometry: bool = False, progress: Progress = _no_progress) -> ImportResult:
@@ -380,6 +398,8 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
     progress(0.0, f"reading {Path(path).name}")
     source = read_source(path, layer=layer, crs=crs, prefer_layer=kind)
     result = validate_source(source, kind, repair_geometry=repair_geometry, progress=progress)
+    if kind == "incidents":
+        result.accepted = prepare_incidents(result.accepted, source)
     progress(0.92, f"storing {result.imported} features")
     result.feature_ids = store.add(kind, result.accepted, user=user, note=f"import of {source.path.name}")
     if len(result.rejected):

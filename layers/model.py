@@ -157,7 +157,9 @@ KINDS: dict[str, LayerKind] = {
             (
                 Field("occurred_at", "datetime", aliases=("date", "datetime", "date_time", "time", "month",
                                                            "reported_at", "created", "incident_date")),
-                Field("category", aliases=("crime_type", "type", "incident_type", "asb_type")),
+                Field("category", aliases=("crime_type", "type", "incident_type", "asb_type"),
+                      help="standard category (geo.categories); the file's own text is kept in category_original"),
+                Field("category_original"),
                 Field("source", aliases=("reported_by", "system"), help="cad, crime, housing, police.uk, other"),
                 Field("reference", aliases=("crime_id", "ref", "incident_ref", "cad_ref", "reference_number", "id")),
                 Field("description", aliases=("details", "summary", "context", "narrative")),

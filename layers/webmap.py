@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
-from folium.plugins import MeasureControl
+from folium.plugins import FastMarkerCluster, HeatMap, MeasureControl
 from jinja2 import Template
 
 from geo.crs import bng_to_lonlat, geometries_to_lonlat
@@ -39,6 +39,29 @@ LABEL_FIELDS = {"premises": "name", "communal_areas": "name", "access_routes": "
                 "orders": "name", "basemap": "name"}
 MAX_ZOOM = 22
 BACKGROUND = "#f2efe9"
+#: Above this many incidents the map clusters them instead of drawing each one.
+CLUSTER_ABOVE = 3000
+HOTSPOT_FILL = {"hot 99%": "#b2182b", "hot 95%": "#ef8a62", "hot 90%": "#fddbc7"}
+COUNT_FILL = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
+
+_CLUSTER_CALLBACK = """function (row) {
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: 4, color: '#8a0000', fillColor: '#e34a33', fillOpacity: 0.7, weight: 1});
+    marker.bindPopup(row[2]);
+    return marker;
+}"""
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """An analysis layer drawn over the workspace's own: a frame, how to colour each feature, and
+    which of its columns the popup shows."""
+
+    name: str
+    frame: gpd.GeoDataFrame
+    fill: Any  # callable(row dict) -> colour, or a colour
+    fields: tuple[str, ...] = ()
+    show: bool = True
 
 
 @dataclass(frozen=True)
@@ -132,13 +155,61 @@ def _bounds_lonlat(frames: Mapping[str, gpd.GeoDataFrame]) -> list[list[float]] 
     return None
 
 
+def _incident_layer(frame: gpd.GeoDataFrame, mode: str, title: str) -> folium.FeatureGroup:
+    """Incidents as clusters (fast at 100k) or as a heat map; every popup escaped."""
+    group = folium.FeatureGroup(name=title, show=True)
+    if not len(frame):
+        return group
+    pts = geometries_to_lonlat(frame.geometry.values)
+    lat, lon = shapely.get_y(pts), shapely.get_x(pts)
+    if mode == "heat":
+        HeatMap(np.column_stack([lat, lon]).round(6).tolist(), radius=14, blur=18, min_opacity=0.3).add_to(group)
+        return group
+    def short(column: str, width: int) -> list[str]:
+        if column not in frame:
+            return [""] * len(frame)
+        return [html.escape(_text(v)[:width]) for v in frame[column].tolist()]
+
+    # compact popups: 100k full tables would make a 40 MB page
+    rows = [[round(float(a), 6), round(float(b), 6), f"<b>{c}</b> {w}<br>{loc}<br>{d}"]
+            for a, b, c, w, loc, d in zip(lat, lon, short("category", 40), short("occurred_at", 16),
+                                          short("location_text", 60), short("description", 80))]
+    FastMarkerCluster(rows, callback=_CLUSTER_CALLBACK, options={"maxClusterRadius": 40}).add_to(group)
+    return group
+
+
+def _overlay_layer(overlay: Overlay) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=overlay.name, show=overlay.show)
+    if not len(overlay.frame):
+        return group
+    frame = overlay.frame
+    geoms = shapely.set_precision(geometries_to_lonlat(frame.geometry.values), 1e-7)
+    features = []
+    for rec, g in zip(frame.drop(columns=frame.geometry.name).to_dict("records"), geoms):
+        cells = "".join(f"<tr><th>{html.escape(f)}</th><td>{html.escape(_text(rec.get(f)))}</td></tr>"
+                        for f in overlay.fields)
+        colour = overlay.fill(rec) if callable(overlay.fill) else overlay.fill
+        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
+            "popup": f"<b>{html.escape(overlay.name)}</b><table class='cm-popup'>{cells}</table>",
+            "fill": colour}})
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features}, name=overlay.name,
+        style_function=lambda f: {"color": "#444444", "weight": 0.5, "fillColor": f["properties"]["fill"],
+                                  "fillOpacity": 0.6},
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False),
+    ).add_to(group)
+    return group
+
+
 def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[str] = (),
               tiles: TileSource | None = None, static_url: str = STATIC_URL,
-              height: str = "100%") -> folium.Map:
+              height: str = "100%", incident_mode: str = "auto",
+              overlays: Sequence[Overlay] = ()) -> folium.Map:
     """A Leaflet map of the given layers (BNG GeoDataFrames by kind), ready for st_folium.
 
     No tiles unless ``tiles`` is given; the workspace's own basemap layer makes it readable.
-    A scale bar, a measuring tool (metres, m²) and a layer control are always there.
+    A scale bar, a measuring tool (metres, m²) and a layer control are always there. Incidents are
+    drawn one by one (``points``), clustered (``clusters``; ``auto`` above 3,000) or as ``heat``.
     """
     bounds = _bounds_lonlat(frames)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [51.5, -0.12]
@@ -156,6 +227,11 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
         frame = frames.get(kind)
         if frame is None:
             continue
+        if kind == "incidents" and (incident_mode in ("clusters", "heat") or
+                                    (incident_mode == "auto" and len(frame) > CLUSTER_ABOVE)):
+            mode = "heat" if incident_mode == "heat" else "clusters"
+            _incident_layer(frame, mode, f"{KINDS[kind].title} ({len(frame)})").add_to(m)
+            continue
         data = layer_geojson(kind, frame)
         title = f"{KINDS[kind].title} ({len(data['features'])})"
         group = folium.FeatureGroup(name=title, show=kind in SHOWN, control=True)
@@ -170,6 +246,8 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
                 common["marker"] = folium.CircleMarker(radius=style["radius"])
             folium.GeoJson(data, **common).add_to(group)
         group.add_to(m)
+    for overlay in overlays:
+        _overlay_layer(overlay).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     MeasureControl(position="topleft", primary_length_unit="meters", secondary_length_unit=None,
                    primary_area_unit="sqmeters", secondary_area_unit=None).add_to(m)

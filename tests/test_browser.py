@@ -163,3 +163,40 @@ def test_scope_from_two_blocks_gets_a_verdict(server: str, page: tuple, tmp_path
     pg.wait_for_timeout(500)
     pg.screenshot(path=str(screenshot_dir(tmp_path) / "orders.png"))
     assert left == []
+
+
+def _map(pg):  # noqa: ANN001, ANN202 - the map's frame once a rerun has replaced the old one
+    pg.wait_for_function("document.querySelectorAll('iframe[title=\"streamlit_folium.st_folium\"]').length == 1", timeout=30_000)
+    return pg.locator(MAP_FRAME).last.content_frame
+
+
+def _incident_count(frame) -> int:  # noqa: ANN001 - a Playwright FrameLocator
+    label = frame.locator(".leaflet-control-layers label", has_text="Incidents (").inner_text()
+    return int(label.split("Incidents (")[1].split(")")[0])
+
+
+def test_incident_filters_change_what_the_map_draws(server: str, page: tuple, tmp_path: Path) -> None:
+    pg, left = page
+    pg.goto(server)
+    frame = _map(pg)
+    frame.locator(".leaflet-control-layers").wait_for(timeout=60_000)
+    total = _incident_count(frame)
+    assert total == 1348
+    markers_before = frame.locator("path.leaflet-interactive[stroke='#8a0000']").count()
+    assert markers_before == total  # drawn one by one below the clustering threshold
+    # keep only police.uk rows: the source filter
+    sources = pg.locator("div[data-testid='stMultiSelect']").filter(has_text="Source")
+    for name in ("cad", "crime", "housing"):
+        sources.get_by_role("button", name=f"Remove {name}").click()
+        pg.wait_for_timeout(300)
+    pg.get_by_text("148 of 1348 incidents shown").wait_for(timeout=30_000)
+    frame = _map(pg)
+    frame.locator(".leaflet-control-layers label", has_text="Incidents (148)").wait_for(timeout=30_000)
+    assert frame.locator("path.leaflet-interactive[stroke='#8a0000']").count() == 148
+    # heat map mode draws a canvas instead of markers
+    pg.get_by_text("heat", exact=True).click()
+    frame = _map(pg)
+    frame.locator("canvas.leaflet-heatmap-layer").wait_for(timeout=30_000)
+    pg.wait_for_timeout(800)
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "incidents.png"))
+    assert left == []

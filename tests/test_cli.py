@@ -35,7 +35,7 @@ def test_init_sample_then_layers_json(tmp_path: Path) -> None:
     assert set(layers["premises"]) >= {"kind", "count", "bounds", "bounds_lonlat"}
     e0, n0, e1, n1 = layers["premises"]["bounds"]
     assert 531000 < e0 < e1 < 532500 and 178500 < n0 < n1 < 179800
-    assert layers["breaches"]["count"] == 1
+    assert layers["breaches"]["count"] == 3
     assert layers["premises"]["bounds_lonlat"][1] == pytest.approx(51.494, abs=0.01)
 
 

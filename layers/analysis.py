@@ -1,0 +1,66 @@
+"""Analysis layers for the map: incident counts per block and communal area, hot spots.
+
+The numbers come from geo/ (counts, kernel density, Gi*); this module turns them into overlays.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.aggregate import counts_by_block
+from geo.hotspots import HotspotParams, hotspots
+from geo.incidents import counts_in
+from layers.webmap import COUNT_FILL, HOTSPOT_FILL, Overlay
+
+
+def _band_colour(count: int, top: int) -> str:
+    if count <= 0:
+        return "#ffffff"
+    edges = np.linspace(0, max(top, 1), len(COUNT_FILL) + 1)[1:]
+    return COUNT_FILL[int(np.searchsorted(edges, count))] if count < edges[-1] else COUNT_FILL[-1]
+
+
+def count_tables(premises: gpd.GeoDataFrame, communal: gpd.GeoDataFrame,
+                 incidents: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Incidents per block (in or within 10 m, nearest block) and per communal area (inside)."""
+    blocks = counts_by_block(incidents, premises)
+    areas = communal[["block_id", "name", "area_type", "floor_from", "floor_to"]].copy()
+    areas["incidents"] = counts_in(communal, incidents).to_numpy() if len(communal) else []
+    return blocks, areas.sort_values("incidents", ascending=False).reset_index(drop=True)
+
+
+def count_overlays(premises: gpd.GeoDataFrame, communal: gpd.GeoDataFrame,
+                   incidents: gpd.GeoDataFrame) -> list[Overlay]:
+    blocks, _ = count_tables(premises, communal, incidents)
+    shaded = premises[["block_id", "name", "geometry"]].merge(blocks[["block_id", "incidents"]], on="block_id")
+    top = int(shaded["incidents"].max()) if len(shaded) else 0
+    areas = communal[["block_id", "name", "area_type", "geometry"]].copy()
+    areas["incidents"] = counts_in(communal, incidents).to_numpy() if len(communal) else []
+    top_a = int(areas["incidents"].max()) if len(areas) else 0
+    return [
+        Overlay("Incidents per block", gpd.GeoDataFrame(shaded, geometry="geometry", crs=premises.crs),
+                lambda r: _band_colour(int(r["incidents"]), top), ("name", "block_id", "incidents")),
+        Overlay("Incidents per communal area", gpd.GeoDataFrame(areas, geometry="geometry", crs=communal.crs),
+                lambda r: _band_colour(int(r["incidents"]), top_a), ("name", "block_id", "area_type", "incidents")),
+    ]
+
+
+def hotspot_overlays(incidents: gpd.GeoDataFrame, params: HotspotParams) -> tuple[list[Overlay], str]:
+    cells = hotspots(incidents, params)
+    hot = cells[cells["hotspot"].str.startswith("hot")].copy()
+    dense = cells[cells["density_per_ha"] > 0].copy()
+    dense["density_per_ha"] = dense["density_per_ha"].round(1)
+    hot["z"] = hot["z"].round(2)
+    top = float(dense["density_per_ha"].max()) if len(dense) else 1.0
+    ramp = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
+
+    def density_colour(r: dict) -> str:
+        return ramp[min(int(r["density_per_ha"] / top * len(ramp)), len(ramp) - 1)]
+
+    return [
+        Overlay("Kernel density (incidents per ha)", dense, density_colour, ("density_per_ha", "count"), show=False),
+        Overlay("Gi* hot spots", hot, lambda r: HOTSPOT_FILL.get(r["hotspot"], "#fddbc7"),
+                ("hotspot", "z", "p", "count")),
+    ], str(cells.attrs.get("params", params.describe()))
