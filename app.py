@@ -6,6 +6,7 @@ import streamlit as st
 st.set_page_config(page_title="closuremap", layout="wide")
 page = st.navigation([
     st.Page("app_pages/map.py", title="Map", default=True),
+    st.Page("app_pages/draw.py", title="Draw and edit"),
     st.Page("app_pages/orders.py", title="Closure orders"),
     st.Page("app_pages/documents.py", title="Documents"),
     st.Page("app_pages/briefing.py", title="Ward briefing"),

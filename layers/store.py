@@ -52,12 +52,13 @@ class WorkspaceStore(Protocol):
 
     def read(self, kind: str, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame: ...
 
-    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "") -> list[str]: ...
+    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "",
+            audit_each: bool = False) -> list[str]: ...
 
     def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
-               attributes: Mapping[str, Any] | None = None) -> None: ...
+               attributes: Mapping[str, Any] | None = None, note: str | None = None) -> None: ...
 
-    def delete(self, kind: str, feature_ids: Sequence[str], *, user: str) -> int: ...
+    def delete(self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None) -> int: ...
 
     def count(self, kind: str) -> int: ...
 
@@ -321,8 +322,10 @@ class GeoPackageStore:
             (*row, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"), k.name),
         )
 
-    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "") -> list[str]:
-        """Store new features in one transaction; returns their feature ids."""
+    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "",
+            audit_each: bool = False) -> list[str]:
+        """Store new features in one transaction; returns their feature ids. ``audit_each`` records
+        each feature (drawn shapes, order scopes) rather than one line for a bulk import."""
         k = get_kind(kind)
         if len(features) == 0:
             return []
@@ -348,7 +351,7 @@ class GeoPackageStore:
                 )
             self._bulk_insert(conn, k, sql, rows, shapely.bounds(np.asarray(geoms, dtype=object)))
             self._update_extent(conn, k)
-            if k.name in AUDIT_EACH_ADD:
+            if k.name in AUDIT_EACH_ADD or audit_each:
                 records = list(zip(*columns))
                 conn.executemany(
                     f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
@@ -424,7 +427,7 @@ class GeoPackageStore:
         return dict(zip(k.columns, row[1:])), gpkg_blob.decode([row[0]])[0]
 
     def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
-               attributes: Mapping[str, Any] | None = None) -> None:
+               attributes: Mapping[str, Any] | None = None, note: str | None = None) -> None:
         """Change one feature's geometry and/or attributes; its feature id stays the same."""
         k = get_kind(kind)
         attributes = dict(attributes or {})
@@ -450,13 +453,13 @@ class GeoPackageStore:
             self._update_extent(conn, k)
             after_attrs = {**before_attrs, **{n: _sql_value(v) for n, v in attributes.items()}}
             conn.execute(
-                f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after) "
-                "VALUES (?, ?, ?, ?, 'update', ?, ?)",
+                f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
+                "VALUES (?, ?, ?, ?, 'update', ?, ?, ?)",
                 (_now(), user, k.name, feature_id, _feature_json(before_attrs, before_geom),
-                 _feature_json(after_attrs, after_geom)),
+                 _feature_json(after_attrs, after_geom), note),
             )
 
-    def delete(self, kind: str, feature_ids: Sequence[str], *, user: str) -> int:
+    def delete(self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None) -> int:
         """Remove features; each removal is recorded with what was removed."""
         k = get_kind(kind)
         with self._connect() as conn, self._transaction(conn):
@@ -464,9 +467,9 @@ class GeoPackageStore:
                 before_attrs, before_geom = self._one(conn, k, fid)
                 conn.execute(f'DELETE FROM "{k.name}" WHERE feature_id = ?', (fid,))
                 conn.execute(
-                    f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after) "
-                    "VALUES (?, ?, ?, ?, 'delete', ?, NULL)",
-                    (_now(), user, k.name, fid, _feature_json(before_attrs, before_geom)),
+                    f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
+                    "VALUES (?, ?, ?, ?, 'delete', ?, NULL, ?)",
+                    (_now(), user, k.name, fid, _feature_json(before_attrs, before_geom), note),
                 )
             self._update_extent(conn, k)
         return len(feature_ids)

@@ -204,7 +204,7 @@ def _overlay_layer(overlay: Overlay) -> folium.FeatureGroup:
 def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[str] = (),
               tiles: TileSource | None = None, static_url: str = STATIC_URL,
               height: str = "100%", incident_mode: str = "auto",
-              overlays: Sequence[Overlay] = ()) -> folium.Map:
+              overlays: Sequence[Overlay] = (), layer_control: bool = True) -> folium.Map:
     """A Leaflet map of the given layers (BNG GeoDataFrames by kind), ready for st_folium.
 
     No tiles unless ``tiles`` is given; the workspace's own basemap layer makes it readable.
@@ -248,7 +248,8 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
         group.add_to(m)
     for overlay in overlays:
         _overlay_layer(overlay).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    if layer_control:  # callers that add layers afterwards add the control after them
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
     MeasureControl(position="topleft", primary_length_unit="meters", secondary_length_unit=None,
                    primary_area_unit="sqmeters", secondary_area_unit=None).add_to(m)
     _Attribution(list(attribution) + ([] if tiles is None else [tiles.attribution])).add_to(m)

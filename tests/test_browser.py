@@ -27,6 +27,14 @@ MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 pytestmark = pytest.mark.browser
 
 
+SERVED: dict[str, Path] = {}
+
+
+def server_workspace(url: str) -> Path:
+    """The workspace file the server at ``url`` opened."""
+    return SERVED[url]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,6 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Itera
     else:
         proc.kill()
         pytest.fail(f"streamlit did not start: {proc.stdout.read() if proc.stdout else ''}")
+    SERVED[url] = workspace
     yield url
     proc.terminate()
     proc.wait(timeout=10)
@@ -199,4 +208,141 @@ def test_incident_filters_change_what_the_map_draws(server: str, page: tuple, tm
     frame.locator("canvas.leaflet-heatmap-layer").wait_for(timeout=30_000)
     pg.wait_for_timeout(800)
     pg.screenshot(path=str(screenshot_dir(tmp_path) / "incidents.png"))
+    assert left == []
+
+
+def _leaflet_frame(pg):  # noqa: ANN001, ANN202 - the map's own frame, to run Leaflet calls in it
+    _map(pg).locator(".leaflet-control-layers").wait_for(timeout=60_000)
+    return next(f for f in pg.frames if "streamlit_folium" in f.url)
+
+
+def _click_lonlat(pg, frame, box: dict, lon: float, lat: float, *, down_only: bool = False) -> tuple[float, float]:  # noqa: ANN001
+    p = frame.evaluate(f"(() => {{ const p = window.map.latLngToContainerPoint([{lat}, {lon}]); "
+                       f"return [p.x, p.y]; }})()")
+    x, y = box["x"] + p[0], box["y"] + p[1]
+    if not down_only:
+        pg.mouse.click(x, y)
+        pg.wait_for_timeout(250)
+    return x, y
+
+
+def _draw_rectangle_as_polygon(pg, frame, box, corners_bng) -> None:  # noqa: ANN001
+    from geo.crs import bng_to_lonlat
+
+    lons, lats = bng_to_lonlat([c[0] for c in corners_bng], [c[1] for c in corners_bng])
+    _map(pg).locator(".leaflet-draw-draw-polygon").click()
+    pg.wait_for_timeout(300)
+    for lon, lat in zip(lons, lats):
+        _click_lonlat(pg, frame, box, lon, lat)
+    _click_lonlat(pg, frame, box, lons[0], lats[0])  # close it on the first vertex
+
+
+def _ring(geom) -> list:  # noqa: ANN001 - the outline of a one-part (multi)polygon
+    part = geom.geoms[0] if geom.geom_type == "MultiPolygon" else geom
+    return list(part.exterior.coords)
+
+
+def _free_spot(store: GeoPackageStore, block_id: str, w: float, h: float):  # noqa: ANN202
+    """A w x h rectangle inside the block that touches no communal area, with room east of it."""
+    import shapely
+
+    block = store.read("premises").set_index("block_id").geometry[block_id].buffer(-1.0)
+    taken = shapely.union_all(store.read("communal_areas").geometry.values).buffer(2.0)
+    minx, miny, maxx, maxy = block.bounds
+    for x in range(int(minx), int(maxx)):
+        for y in range(int(miny), int(maxy)):
+            both = shapely.box(x, y, x + 2 * w, y + h)
+            if block.contains(both) and not both.intersects(taken):
+                return x, y
+    raise AssertionError("no free spot in the block")
+
+
+def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: Path, tmp_path: Path) -> None:
+    import shapely
+
+    pg, left = page
+    store = GeoPackageStore(Path(server_workspace(server)))
+    x0, y0 = _free_spot(store, "PER", 3.0, 4.0)
+    pg.goto(f"{server}/draw")
+    frame = _leaflet_frame(pg)
+    from geo.crs import bng_to_lonlat
+
+    lon, lat = bng_to_lonlat([x0 + 3.0], [y0 + 2.0])
+    frame.evaluate(f"window.map.setView([{lat[0]}, {lon[0]}], 21, {{animate: false}})")
+    pg.wait_for_timeout(800)
+    pg.locator(MAP_FRAME).scroll_into_view_if_needed()
+    pg.evaluate("window.scrollTo(0, 0)")
+    pg.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'start'})")
+    pg.wait_for_timeout(300)
+    box = pg.locator(MAP_FRAME).bounding_box()
+    first = [(x0, y0), (x0 + 3, y0), (x0 + 3, y0 + 4), (x0, y0 + 4)]
+    _draw_rectangle_as_polygon(pg, frame, box, first)
+    pg.get_by_text("New shape", exact=True).wait_for(timeout=30_000)
+    pg.get_by_role("textbox", name="Name", exact=True).fill("Test stairwell")
+    pg.get_by_role("button", name="Save the new shape").click()
+    pg.get_by_text("saved Test stairwell").wait_for(timeout=30_000)
+    stored = store.read("communal_areas").set_index("name").geometry["Test stairwell"]
+    assert stored.area == pytest.approx(12.0, abs=1.0)
+    assert stored.difference(store.read("premises").set_index("block_id").geometry["PER"]).area < 0.01
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "draw-before-edit.png"))
+
+    # it is there after a reload, as an editable shape with its stable id
+    pg.reload()
+    frame = _leaflet_frame(pg)
+    labels = frame.evaluate("window.drawnItems.toGeoJSON().features.map(f => f.properties.label)")
+    assert "Test stairwell" in labels
+    fid = store.read("communal_areas").set_index("name")["feature_id"]["Test stairwell"]
+
+    # edit one vertex: drag the north-west corner 1 m west
+    frame.evaluate(f"window.map.setView([{lat[0]}, {lon[0]}], 21, {{animate: false}})")
+    pg.wait_for_timeout(800)
+    pg.locator(MAP_FRAME).scroll_into_view_if_needed()
+    pg.evaluate("window.scrollTo(0, 0)")
+    pg.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'start'})")
+    pg.wait_for_timeout(300)
+    box = pg.locator(MAP_FRAME).bounding_box()
+    _map(pg).locator(".leaflet-draw-edit-edit").click()
+    pg.wait_for_timeout(400)
+    nw = min(_ring(stored), key=lambda c: c[0] - c[1])  # west-most, north-most corner
+    nw_lon, nw_lat = bng_to_lonlat([nw[0]], [nw[1]])
+    west_lon, _ = bng_to_lonlat([nw[0] - 1.0], [nw[1]])
+    sx, sy = _click_lonlat(pg, frame, box, nw_lon[0], nw_lat[0], down_only=True)
+    tx, ty = _click_lonlat(pg, frame, box, west_lon[0], nw_lat[0], down_only=True)
+    pg.mouse.move(sx, sy)
+    pg.mouse.down()
+    pg.mouse.move((sx + tx) / 2, sy, steps=5)
+    pg.mouse.move(tx, ty, steps=5)
+    pg.mouse.up()
+    pg.wait_for_timeout(300)
+    _map(pg).locator(".leaflet-draw-actions a", has_text="Save").first.click()
+    pg.get_by_role("button", name="Save the edited outlines").click()
+    pg.get_by_text("saved Test stairwell").wait_for(timeout=30_000)
+    edited = store.read("communal_areas").set_index("feature_id").geometry[fid]
+    assert edited.area == pytest.approx(stored.area + 0.5 * 1.0 * 4.0, abs=0.8)  # a trapezoid now
+    assert not edited.equals(stored)
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "draw-after-edit.png"))
+
+    # a second stairwell drawn against the first's east wall snaps to it: a shared edge, no overlap
+    east = sorted(_ring(edited)[:-1], key=lambda c: -c[0])[:2]
+    (ex1, ey1), (ex2, ey2) = sorted(east, key=lambda c: c[1])
+    second = [(ex1 + 0.1, ey1 + 0.05), (ex1 + 3, ey1), (ex2 + 3, ey2), (ex2 + 0.1, ey2 - 0.05)]
+    frame = _leaflet_frame(pg)
+    frame.evaluate(f"window.map.setView([{lat[0]}, {lon[0]}], 21, {{animate: false}})")
+    pg.wait_for_timeout(800)
+    pg.locator(MAP_FRAME).scroll_into_view_if_needed()
+    pg.evaluate("window.scrollTo(0, 0)")
+    pg.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'start'})")
+    pg.wait_for_timeout(300)
+    box = pg.locator(MAP_FRAME).bounding_box()
+    _draw_rectangle_as_polygon(pg, frame, box, second)
+    pg.get_by_text("New shape", exact=True).wait_for(timeout=30_000)
+    pg.get_by_role("textbox", name="Name", exact=True).fill("Test landing")
+    pg.get_by_role("button", name="Save the new shape").click()
+    pg.get_by_text("saved Test landing").wait_for(timeout=30_000)
+    areas = store.read("communal_areas").set_index("name").geometry
+    a, b = areas["Test stairwell"], areas["Test landing"]
+    shared = shapely.line_merge(a.boundary.intersection(b.boundary))
+    wall = shapely.LineString([(ex1, ey1), (ex2, ey2)]).length
+    assert shared.geom_type == "LineString" and shared.length == pytest.approx(wall, abs=1e-6)
+    assert a.intersection(b).area < 1e-6
     assert left == []

@@ -1,0 +1,177 @@
+"""Draw page: draw, edit and delete blocks, communal areas, routes, open space and entrances, with
+snapping, checks on save, floors, versions and undo. Geometry work is in layers/ and geo/."""
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages.common import attribution, open_current, read_layers, user_name
+from geo.drawing import floors_of, on_floor, repair_drawing
+from geo.errors import ClosuremapError
+from layers.drawmap import build_draw_map, drawings_to_bng
+from layers.editing import prepare_drawing, restore_version, save_new, undo_last
+from layers.model import COMMUNAL_AREA_TYPES, KINDS
+
+EDITABLE = ("communal_areas", "premises", "access_routes", "open_space", "entrances")
+MOVED_M = 0.01  # a shape whose outline moved less than this came back unchanged (rounding on the way)
+
+try:
+    store = open_current()
+    frames = dict(read_layers(store))
+except ClosuremapError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.title("Draw and edit")
+state = st.session_state
+state.setdefault("draw_round", 0)
+kind = st.selectbox("Layer to draw or edit", EDITABLE, format_func=lambda k: KINDS[k].title, key="draw_kind")
+c1, c2, c3 = st.columns(3)
+floors = sorted({int(f) for col in ("floor_from", "floor_to") for f in frames["communal_areas"][col].dropna()})
+floor = c1.selectbox("Floor", ["all", *floors], key="draw_floor")
+tolerance = c2.number_input("Snap tolerance (m)", 0.0, 5.0, 0.5, 0.1, key="snap_tolerance")
+min_width = c3.number_input("Sliver width (m)", 0.0, 5.0, 0.3, 0.1, key="sliver_width")
+if floor != "all":
+    frames["communal_areas"] = on_floor(frames["communal_areas"], int(floor))
+
+out = st_folium(build_draw_map(frames, kind, attribution=attribution(store, short=True)), height=600,
+                use_container_width=True, returned_objects=["all_drawings"], key=f"draw_map_{kind}_{state.draw_round}")
+drawn = drawings_to_bng(out.get("all_drawings") if out else None)
+saved = frames[kind].set_index("feature_id")
+
+
+def done(message: str) -> None:
+    state.draw_round += 1  # a fresh map: the saved shape now comes from the store
+    state.draw_message = message
+    st.cache_data.clear()
+    st.rerun()
+
+
+if state.get("draw_message"):
+    st.success(state.pop("draw_message"))
+
+def show(problems: list) -> None:
+    for p in problems:
+        (st.error if p.severity == "error" else st.warning)(f"{p.code}: {p.message}")
+
+
+new = drawn[drawn["feature_id"].isna()]
+if len(new):
+    geometry = new.geometry.iloc[-1]
+    st.subheader("New shape")
+    blocks = frames["premises"]["block_id"].tolist()
+    with st.form("new_shape"):
+        attrs = {"name": st.text_input("Name", key="new_name")}
+        if kind == "premises":
+            attrs["block_id"] = st.text_input("Block reference (block_id)", key="new_block_ref")
+            attrs["floors"] = st.number_input("Floors", 1, 60, 4, key="new_floors")
+        elif kind in ("communal_areas", "access_routes", "entrances"):
+            attrs["block_id"] = st.selectbox("Block", blocks, key="new_block")
+        if kind == "communal_areas":
+            attrs["area_type"] = st.selectbox("Type", COMMUNAL_AREA_TYPES, key="new_area_type")
+            attrs["floor_from"] = st.number_input("From floor", 0, 60, 0, key="new_floor_from")
+            attrs["floor_to"] = st.number_input("To floor", 0, 60, 0, key="new_floor_to")
+        if kind == "access_routes":
+            attrs["width_m"] = st.number_input("Width (m)", 0.5, 20.0, 2.0, 0.5, key="new_width")
+        if kind == "entrances":
+            attrs["entrance_type"] = st.selectbox("Type", ["door", "gate", "car_park", "service", "emergency", "other"],
+                                                  key="new_entrance_type")
+        if kind == "open_space":
+            attrs["open_space_type"] = st.text_input("Type (park, grass, playground…)", key="new_space_type")
+        attrs["notes"] = st.text_input("Notes", key="new_notes")
+        save = st.form_submit_button("Save the new shape", key="save_new")
+        repair = st.form_submit_button("Repair and save", key="repair_new")
+    if save or repair:
+        try:
+            shape = repair_drawing(geometry) if repair else geometry
+            snapped, moved, problems = prepare_drawing(store, kind, shape, attrs, tolerance_m=tolerance,
+                                                       min_width_m=min_width)
+            if any(p.severity == "error" for p in problems):
+                show(problems)
+                st.info("Nothing was saved. Redraw the shape, or use 'Repair and save'.")
+            else:
+                show(problems)
+                fid = save_new(store, kind, snapped, attrs, user=user_name())
+                done(f"saved {attrs.get('name') or kind} ({fid[:8]}); {moved} vertices snapped" +
+                     (f"; {len(problems)} warning(s): " + "; ".join(p.message for p in problems) if problems else ""))
+        except ClosuremapError as exc:
+            st.error(str(exc))
+
+changed = []
+for row in drawn[drawn["feature_id"].notna()].itertuples():
+    if row.feature_id in saved.index and row.geometry.hausdorff_distance(saved.geometry[row.feature_id]) > MOVED_M:
+        changed.append(row)
+if changed:
+    st.subheader("Edited outlines")
+    st.write(", ".join(str(saved.loc[r.feature_id].get("name") or r.feature_id[:8]) for r in changed))
+    if st.button("Save the edited outlines", key="save_edits"):
+        messages = []
+        for r in changed:
+            attrs = saved.loc[r.feature_id].drop(labels=["geometry"]).to_dict()
+            snapped, moved, problems = prepare_drawing(store, kind, r.geometry, attrs, tolerance_m=tolerance,
+                                                       min_width_m=min_width, feature_id=r.feature_id)
+            if any(p.severity == "error" for p in problems):
+                show(problems)
+                continue
+            store.update(kind, r.feature_id, user=user_name(), geometry=snapped)
+            messages.append(f"{attrs.get('name') or r.feature_id[:8]} ({moved} vertices snapped)")
+        if messages:
+            done("saved " + ", ".join(messages))
+
+if out and out.get("all_drawings") is not None:
+    gone = [fid for fid in saved.index if fid not in set(drawn["feature_id"].dropna())]
+    if gone:
+        st.subheader("Deleted on the map")
+        st.write(", ".join(str(saved.loc[f].get("name") or f[:8]) for f in gone))
+        if st.button(f"Delete {len(gone)} feature(s)", key="confirm_delete"):
+            store.delete(kind, gone, user=user_name())
+            done(f"deleted {len(gone)}")
+
+st.subheader("Attributes of a saved feature")
+if len(saved):
+    pick = st.selectbox("Feature", list(saved.index), key="attr_pick",
+                        format_func=lambda f: f"{saved.loc[f].get('name') or kind} ({f[:8]})")
+    fields = [f for f in KINDS[kind].fields if f.kind in ("str", "int", "float")]
+    with st.form("attributes"):
+        values = {}
+        for f in fields:
+            current = saved.loc[pick].get(f.name)
+            text = "" if current is None or pd.isna(current) else str(current)
+            values[f.name] = st.text_input(f.name, value=text, key=f"attr_{f.name}")
+        if st.form_submit_button("Save attributes", key="save_attrs"):
+            try:
+                typed = {n: (None if v == "" else int(float(v)) if KINDS[kind].field(n).kind == "int"
+                             else float(v) if KINDS[kind].field(n).kind == "float" else v) for n, v in values.items()}
+                store.update(kind, pick, user=user_name(), attributes=typed)
+            except (ClosuremapError, ValueError) as exc:
+                st.error(str(exc))
+            else:
+                done("attributes saved")
+
+st.subheader("History")
+history = store.history(kind=kind)
+st.dataframe(history[["id", "at", "user", "action", "feature_id", "note"]].head(30), hide_index=True, width="stretch")
+h1, h2 = st.columns(2)
+if h1.button("Undo the last change", key="undo"):
+    try:
+        done(undo_last(store, kind, user=user_name()))
+    except ClosuremapError as exc:
+        st.error(str(exc))
+versions = history[history["after"].notna() & history["feature_id"].notna()]["id"].tolist()
+if versions:
+    version = h2.selectbox("Version", versions, key="restore_pick")
+    if h2.button("Restore this version", key="restore"):
+        try:
+            restore_version(store, kind, int(version), user=user_name())
+        except ClosuremapError as exc:
+            st.error(str(exc))
+        else:
+            done(f"restored version #{version}")
+
+st.subheader("Floors of a block")
+block_names = dict(zip(frames["premises"]["block_id"], frames["premises"]["name"]))
+if block_names:
+    block = st.selectbox("Block", list(block_names), format_func=lambda b: block_names[b], key="floors_block")
+    listing = floors_of(read_layers(store)["communal_areas"], block)
+    st.dataframe(pd.DataFrame([{"floor": f, "communal parts": ", ".join(parts)} for f, parts in listing.items()]),
+                 hide_index=True, width="stretch")

@@ -1,0 +1,108 @@
+"""The drawing map: the workspace as context, one kind's features editable, Leaflet.draw tools.
+
+Saved features go into Leaflet.draw's own feature group one by one, each carrying its
+``feature_id``, so an edited vertex comes back to Python with the id it had: the edit reaches the
+store, not a copy. Returned drawings are GeoJSON in WGS84; the page converts them to BNG.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import folium
+import geopandas as gpd
+import shapely
+from branca.element import MacroElement
+from folium.plugins import Draw
+from jinja2 import Template
+
+from geo.crs import WGS84, geometries_to_bng, geometries_to_lonlat
+from layers.assets import STATIC_URL, localise
+from layers.model import KINDS
+from layers.styles import feature_style
+from layers.webmap import build_map
+
+EDIT_COLOUR = "#0066ff"
+
+
+class _EditableFeatures(MacroElement):  # type: ignore[misc]
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        // Leaflet writes GeoJSON to 6 decimals (0.1 m) unless told: edits must come back to the
+        // millimetre, or every untouched shape would look moved.
+        (function (group) {
+            var toGeoJSON = group.toGeoJSON;
+            group.toGeoJSON = function (precision) {
+                return toGeoJSON.call(this, precision === undefined ? 9 : precision);
+            };
+        })({{ this.group }});
+        L.geoJSON({{ this.data|tojson }}, {
+            style: function (f) { return {{ this.style|tojson }}; },
+            pointToLayer: function (f, latlng) { return L.marker(latlng); },
+            onEachFeature: function (f, layer) {
+                layer.bindTooltip(f.properties.label || '', {sticky: true});
+                {{ this.group }}.addLayer(layer);
+            }
+        });
+        {% endmacro %}"""
+    )
+
+    def __init__(self, group: folium.FeatureGroup, data: dict[str, Any], style: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "EditableFeatures"
+        self.group = group.get_name()
+        self.data = data
+        self.style = style
+
+
+def editable_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The features to edit, in WGS84, with their ids and an escaped label only."""
+    geoms = shapely.set_precision(geometries_to_lonlat(frame.geometry.values), 1e-8)
+    features = []
+    for fid, name, g in zip(frame["feature_id"], frame.get("name", [None] * len(frame)), geoms):
+        if g is None or g.is_empty:
+            continue
+        if g.geom_type == "MultiPolygon" and len(g.geoms) == 1:
+            g = g.geoms[0]  # Leaflet.draw edits polygons, not multipolygons
+        label = html.escape(str(name or kind))
+        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g),
+                         "properties": {"feature_id": str(fid), "label": label}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def build_draw_map(frames: Mapping[str, gpd.GeoDataFrame], kind: str, *, attribution: Sequence[str] = (),
+                   static_url: str = STATIC_URL) -> folium.Map:
+    """The workspace map with ``kind`` editable and the drawing tools that suit it."""
+    context = {k: f for k, f in frames.items() if k != kind and k not in ("incidents", "addresses", "breaches")}
+    m = build_map(context, attribution=attribution, static_url=static_url, layer_control=False)
+    group = folium.FeatureGroup(name=f"Editing: {KINDS[kind].title}", show=True)
+    group.add_to(m)
+    point = kind == "entrances"
+    Draw(
+        feature_group=group,
+        draw_options={
+            "polyline": kind == "access_routes", "polygon": not point, "rectangle": not point,
+            "circle": False, "circlemarker": False, "marker": point,
+        },
+        edit_options={"edit": True, "remove": True},
+    ).add_to(m)
+    style = dict(feature_style(kind, {}))
+    style.update({"color": EDIT_COLOUR, "weight": 2})
+    _EditableFeatures(group, editable_geojson(kind, frames[kind]), style).add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    return localise(m, static_url)
+
+
+def drawings_to_bng(features: Sequence[Mapping[str, Any]] | None) -> gpd.GeoDataFrame:
+    """st_folium's ``all_drawings`` as BNG features, with the feature_id of those already saved."""
+    rows = []
+    for f in features or []:
+        geom = shapely.geometry.shape(f["geometry"])
+        props = f.get("properties") or {}
+        rows.append({"feature_id": props.get("feature_id"), "geometry": geom})
+    if not rows:
+        return gpd.GeoDataFrame({"feature_id": []}, geometry=gpd.GeoSeries([], crs="EPSG:27700"))
+    geoms = geometries_to_bng([r["geometry"] for r in rows], WGS84)
+    return gpd.GeoDataFrame({"feature_id": [r["feature_id"] for r in rows]}, geometry=list(geoms), crs="EPSG:27700")

@@ -1,0 +1,139 @@
+"""Drawing and editing features in a workspace: save with snapping and checks, versions, undo.
+
+Every save is a version in the audit trail (who, when, before, after); undo restores the state
+before the latest change exactly, and any earlier version of a feature can be restored. The checks
+report, they do not fix: the page offers the repair.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.crs import BNG
+from geo.errors import WorkspaceError
+from layers.model import get_kind
+from layers.store import WorkspaceStore
+
+UNDO_NOTE = "undo of #"
+RESTORE_NOTE = "restore of #"
+
+
+@dataclass
+class SaveResult:
+    feature_id: str
+    snapped_vertices: int = 0
+    problems: list[Any] = field(default_factory=list)
+
+
+def _context(store: WorkspaceStore) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    return store.read("premises"), store.read("communal_areas")
+
+
+def _snap_targets(store: WorkspaceStore, kind: str, block_id: object, exclude: str | None) -> list[shapely.Geometry]:
+    """What a shape may snap to: a block to other blocks; a communal area, route or door to its own
+    block and that block's parts; open space to blocks and other open space. A block edited next to
+    its stairwells must not be pulled inward onto them."""
+    if kind == "premises":
+        sources = {"premises": None}
+    elif kind == "open_space":
+        sources = {"premises": None, "open_space": None}
+    else:
+        sources = {"premises": block_id, "communal_areas": block_id, "access_routes": block_id}
+    targets = []
+    for other, only_block in sources.items():
+        frame = store.read(other)
+        if exclude is not None and other == kind:
+            frame = frame[frame["feature_id"] != exclude]
+        if only_block is not None and "block_id" in frame:
+            frame = frame[frame["block_id"] == only_block]
+        targets += list(frame.geometry.values)
+    return targets
+
+
+def prepare_drawing(store: WorkspaceStore, kind: str, geometry: shapely.Geometry, attrs: dict[str, Any], *,
+                    tolerance_m: float = 0.5, min_width_m: float = 0.3,
+                    feature_id: str | None = None) -> tuple[shapely.Geometry, int, list[Any]]:
+    """The drawn shape snapped to its neighbours, and the problems the checks find in it."""
+    from geo.drawing import check_drawing, route_to_polygon, snap_to_existing
+
+    if kind == "access_routes" and geometry.geom_type in ("LineString", "MultiLineString"):
+        width = float(attrs.get("width_m") or 2.0)
+        geometry = route_to_polygon(shapely.line_merge(geometry) if geometry.geom_type == "MultiLineString"
+                                    else geometry, width)
+    targets = _snap_targets(store, kind, attrs.get("block_id"), feature_id)
+    snapped, moved = snap_to_existing(geometry, targets, tolerance_m)
+    blocks, communal = _context(store)
+    problems = check_drawing(kind, snapped, attrs, blocks=blocks, communal=communal, min_width_m=min_width_m,
+                             exclude_feature_id=feature_id)
+    return snapped, moved, problems
+
+
+def save_new(store: WorkspaceStore, kind: str, geometry: shapely.Geometry, attrs: dict[str, Any], *,
+             user: str) -> str:
+    """Store a drawn feature (already prepared); returns its new stable id."""
+    spec = get_kind(kind)
+    known = {f.name for f in spec.fields}
+    data = {k: [v] for k, v in attrs.items() if k in known}
+    frame = gpd.GeoDataFrame(data, geometry=[geometry], crs=BNG)
+    return store.add(kind, frame, user=user, note="drawn on the map", audit_each=True)[0]
+
+
+def _state(text: str | None) -> tuple[dict[str, Any], shapely.Geometry | None]:
+    data = json.loads(text or "{}")
+    wkt = data.get("wkt")
+    return data.get("properties", {}), (shapely.from_wkt(wkt) if wkt else None)
+
+
+def undoable(store: WorkspaceStore, kind: str | None = None) -> pd.DataFrame:
+    """Changes that can still be undone, newest first: feature-level entries not yet undone."""
+    h = store.history(kind=kind)
+    h = h[h["feature_id"].notna()]
+    undone = {int(n[len(UNDO_NOTE):]) for n in h["note"].dropna() if str(n).startswith(UNDO_NOTE)}
+    is_undo = h["note"].fillna("").astype(str).str.startswith(UNDO_NOTE)
+    return h[~is_undo & ~h["id"].isin(undone)]
+
+
+def undo_last(store: WorkspaceStore, kind: str, *, user: str) -> str:
+    """Undo the latest change to a feature of this kind; returns what was done."""
+    todo = undoable(store, kind)
+    if todo.empty:
+        raise WorkspaceError(f"nothing to undo in '{kind}'")
+    entry = todo.iloc[0]
+    note = f"{UNDO_NOTE}{int(entry['id'])}"
+    fid = str(entry["feature_id"])
+    if entry["action"] == "add":
+        store.delete(kind, [fid], user=user, note=note)
+        return f"removed the {kind} feature added at {entry['at']}"
+    before_attrs, before_geom = _state(entry["before"])
+    if entry["action"] == "update":
+        spec = get_kind(kind)
+        attrs = {k: v for k, v in before_attrs.items() if k in {f.name for f in spec.fields}}
+        store.update(kind, fid, user=user, geometry=before_geom, attributes=attrs, note=note)
+        return f"put back the {kind} feature as it was before {entry['at']}"
+    if entry["action"] == "delete":
+        frame = gpd.GeoDataFrame({k: [v] for k, v in before_attrs.items()}, geometry=[before_geom], crs=BNG)
+        store.add(kind, frame, user=user, note=note, audit_each=True)
+        return f"brought back the {kind} feature deleted at {entry['at']}"
+    raise WorkspaceError(f"cannot undo a '{entry['action']}'")
+
+
+def restore_version(store: WorkspaceStore, kind: str, audit_id: int, *, user: str) -> None:
+    """Make a feature as it was right after the change ``audit_id`` (same feature id)."""
+    h = store.history(kind=kind)
+    entry = h[h["id"] == audit_id]
+    if entry.empty:
+        raise WorkspaceError(f"no change #{audit_id} in '{kind}'")
+    row = entry.iloc[0]
+    attrs, geom = _state(row["after"])
+    if geom is None:
+        raise WorkspaceError(f"change #{audit_id} deleted the feature: undo it, or restore an earlier version")
+    spec = get_kind(kind)
+    fields = {k: v for k, v in attrs.items() if k in {f.name for f in spec.fields}}
+    store.update(kind, str(row["feature_id"]), user=user, geometry=geom, attributes=fields,
+                 note=f"{RESTORE_NOTE}{audit_id}")
