@@ -1,13 +1,20 @@
 """Draw page: draw, edit and delete blocks, communal areas, routes, open space and entrances, with
 snapping, checks on save, floors, versions and undo. Geometry work is in layers/ and geo/."""
 
+import io
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
+from PIL import Image
 from streamlit_folium import st_folium
 
 from app_pages.common import attribution, open_current, read_layers, user_name
 from geo.drawing import floors_of, on_floor, repair_drawing
 from geo.errors import ClosuremapError
+from geo.georef import fit_to_outline
+from layers import floorplans
 from layers.drawmap import build_draw_map, drawings_to_bng
 from layers.editing import prepare_drawing, restore_version, save_new, undo_last
 from layers.model import COMMUNAL_AREA_TYPES, KINDS
@@ -34,7 +41,12 @@ min_width = c3.number_input("Sliver width (m)", 0.0, 5.0, 0.3, 0.1, key="sliver_
 if floor != "all":
     frames["communal_areas"] = on_floor(frames["communal_areas"], int(floor))
 
-out = st_folium(build_draw_map(frames, kind, attribution=attribution(store, short=True)), height=600,
+guides = []
+for plan in floorplans.plans(store.location):
+    if floor == "all" or plan.floor is None or plan.floor == int(floor):
+        url, bounds = floorplans.warp_for_web(plan)
+        guides.append((plan.name, url, bounds, plan.opacity))
+out = st_folium(build_draw_map(frames, kind, attribution=attribution(store, short=True), guides=guides), height=600,
                 use_container_width=True, returned_objects=["all_drawings"], key=f"draw_map_{kind}_{state.draw_round}")
 drawn = drawings_to_bng(out.get("all_drawings") if out else None)
 saved = frames[kind].set_index("feature_id")
@@ -175,3 +187,41 @@ if block_names:
     listing = floors_of(read_layers(store)["communal_areas"], block)
     st.dataframe(pd.DataFrame([{"floor": f, "communal parts": ", ".join(parts)} for f, parts in listing.items()]),
                  hide_index=True, width="stretch")
+
+st.subheader("Floor plans to trace from")
+with st.form("floor_plan"):
+    upload = st.file_uploader("Plan image (PNG, JPG or a PDF page)", type=["png", "jpg", "jpeg", "pdf"],
+                              key="plan_file")
+    c1, c2, c3 = st.columns(3)
+    plan_block = c1.selectbox("Block", list(block_names), format_func=lambda b: block_names[b], key="plan_block")
+    plan_floor = c2.number_input("Floor", 0, 60, 0, key="plan_floor")
+    page_no = c3.number_input("PDF page", 1, 500, 1, key="plan_page")
+    if st.form_submit_button("Add the plan over the block", key="add_plan") and upload is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / upload.name
+            path.write_bytes(upload.getvalue())
+            try:
+                png = floorplans.read_image(path, int(page_no))
+                with Image.open(io.BytesIO(png)) as im:
+                    points = fit_to_outline(im.width, im.height,
+                                            frames["premises"].set_index("block_id").geometry[plan_block])
+                floorplans.save_plan(store.location, block_id=plan_block, floor=int(plan_floor), name=upload.name,
+                                     png=png, control_points=points, user=user_name())
+            except ClosuremapError as exc:
+                st.error(str(exc))
+            else:
+                done(f"placed {upload.name} over {block_names[plan_block]}: correct it with three control points")
+for plan in floorplans.plans(store.location):
+    with st.expander(f"Control points of {plan.name} ({block_names.get(plan.block_id, plan.block_id)}, floor {plan.floor})"):
+        table = pd.DataFrame([{"image x": p[0], "image y": p[1], "easting": g[0], "northing": g[1]}
+                              for p, g in plan.control_points])
+        edited = st.data_editor(table, num_rows="fixed", key=f"plan_points_{plan.id}")
+        if st.button("Place the plan by these points", key=f"place_plan_{plan.id}"):
+            try:
+                floorplans.update_placement(store.location, plan.id, [((r["image x"], r["image y"]),
+                                                                       (r["easting"], r["northing"]))
+                                                                      for r in edited.to_dict("records")])
+            except ClosuremapError as exc:
+                st.error(str(exc))
+            else:
+                done(f"placed {plan.name}")

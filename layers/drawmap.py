@@ -73,10 +73,15 @@ def editable_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
 
 
 def build_draw_map(frames: Mapping[str, gpd.GeoDataFrame], kind: str, *, attribution: Sequence[str] = (),
-                   static_url: str = STATIC_URL) -> folium.Map:
-    """The workspace map with ``kind`` editable and the drawing tools that suit it."""
+                   static_url: str = STATIC_URL, guides: Sequence[tuple[str, str, list[list[float]], float]] = ()
+                   ) -> folium.Map:
+    """The workspace map with ``kind`` editable and the drawing tools that suit it. ``guides`` are
+    floor-plan images to trace from: (name, PNG data URL, [[south, west], [north, east]], opacity)."""
     context = {k: f for k, f in frames.items() if k != kind and k not in ("incidents", "addresses", "breaches")}
     m = build_map(context, attribution=attribution, static_url=static_url, layer_control=False)
+    for name, url, bounds, opacity in guides:
+        folium.raster_layers.ImageOverlay(image=url, bounds=bounds, opacity=opacity, name=f"Plan: {html.escape(name)}",
+                                          interactive=False, zindex=400).add_to(m)
     group = folium.FeatureGroup(name=f"Editing: {KINDS[kind].title}", show=True)
     group.add_to(m)
     point = kind == "entrances"

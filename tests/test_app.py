@@ -134,3 +134,23 @@ def test_documents_page_makes_letters(app: AppTest) -> None:
     at.button(key="make_letters").click().run()
     assert not at.exception
     assert any("letters, one page each" in s.value for s in at.success)
+
+
+def test_draw_page_runs_with_a_floor_plan(app: AppTest, sample_store: GeoPackageStore) -> None:
+    import io
+
+    from PIL import Image
+
+    from layers import floorplans
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (300, 150), (200, 200, 255, 255)).save(buf, format="PNG")
+    floorplans.save_plan(sample_store.location, block_id="LAU", floor=0, name="lau-ground.png", png=buf.getvalue(),
+                         control_points=[((0, 0), (531760, 179110)), ((300, 0), (531790, 179110)),
+                                         ((0, 150), (531760, 179095))], user="ann")
+    at = app.run()
+    at.switch_page("app_pages/draw.py").run()
+    assert not at.exception
+    script = _component_args(at)["script"]
+    assert "L.imageOverlay" in script and "L.Control.Draw" in script
+    assert any("lau-ground.png" in e.label for e in at.expander)

@@ -1,0 +1,148 @@
+"""Floor-plan images stored with the workspace and drawn on the map as a see-through guide.
+
+An image (PNG, JPG, or a page of a PDF) is placed by an affine transform from its pixels to BNG,
+fixed by three control points. For the web map it is warped into a raster aligned with Web
+Mercator, which is what Leaflet's image overlay stretches linearly, so the plan lands where the
+control points say (the BNG grid is turned about 1.5° from Mercator north in London: an image
+aligned to BNG would be metres out at its edges).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pyproj import Transformer
+
+from geo.crs import bng_to_lonlat
+from geo.errors import InputFileError, WorkspaceError
+from geo.georef import Affine, affine_from_points, apply, invert
+
+TABLE = "closuremap_floorplans"
+MAX_SIDE_PX = 1600
+_TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
+_FROM_MERCATOR = Transformer.from_crs(3857, 4326, always_xy=True)
+
+
+@dataclass
+class FloorPlan:
+    id: int
+    block_id: str
+    floor: int | None
+    name: str
+    png: bytes
+    width: int
+    height: int
+    control_points: list[tuple[tuple[float, float], tuple[float, float]]]
+    opacity: float = 0.5
+
+    @property
+    def affine(self) -> Affine:
+        return affine_from_points([p for p, _ in self.control_points], [g for _, g in self.control_points])
+
+
+def read_image(path: str | Path, page: int = 1) -> bytes:
+    """PNG bytes of an image file, or of one page of a PDF (rendered with poppler's pdftoppm)."""
+    p = Path(path)
+    if p.suffix.lower() == ".pdf":
+        if shutil.which("pdftoppm") is None:
+            raise InputFileError("reading a PDF floor plan needs poppler's pdftoppm (apt-get install poppler-utils)")
+        with tempfile.TemporaryDirectory() as tmp:
+            done = subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", str(page), "-l", str(page), "-singlefile",
+                                   str(p), str(Path(tmp) / "page")], capture_output=True, text=True)
+            if done.returncode != 0:
+                raise InputFileError(f"{p.name}: page {page} could not be read as a PDF ({done.stderr.strip()[:120]})")
+            return (Path(tmp) / "page.png").read_bytes()
+    try:
+        with Image.open(p) as im:
+            im.load()
+            out = io.BytesIO()
+            im.convert("RGBA").save(out, format="PNG")
+            return out.getvalue()
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{p.name}: not an image I can read ({exc}); use PNG, JPG or a PDF page") from None
+
+
+def _ensure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, block_id TEXT NOT NULL, "
+                 "floor INTEGER, name TEXT, png BLOB NOT NULL, width INTEGER, height INTEGER, control_points TEXT "
+                 "NOT NULL, opacity REAL, created_by TEXT, created_at TEXT)")
+
+
+def save_plan(workspace: str | Path, *, block_id: str, floor: int | None, name: str, png: bytes,
+              control_points: list[tuple[tuple[float, float], tuple[float, float]]], user: str,
+              opacity: float = 0.5) -> int:
+    """Store a placed plan in the workspace; returns its id."""
+    affine_from_points([p for p, _ in control_points], [g for _, g in control_points])  # refuse a bad placement
+    with Image.open(io.BytesIO(png)) as im:
+        width, height = im.size
+    with closing(sqlite3.connect(workspace)) as conn, conn:
+        _ensure(conn)
+        cur = conn.execute(
+            f"INSERT INTO {TABLE} (block_id, floor, name, png, width, height, control_points, opacity, created_by, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (block_id, floor, name, png, width, height, json.dumps(control_points), opacity, user,
+             datetime.now(timezone.utc).isoformat(timespec="seconds")),
+        )
+        return int(cur.lastrowid or 0)
+
+
+def update_placement(workspace: str | Path, plan_id: int,
+                     control_points: list[tuple[tuple[float, float], tuple[float, float]]]) -> None:
+    affine_from_points([p for p, _ in control_points], [g for _, g in control_points])
+    with closing(sqlite3.connect(workspace)) as conn, conn:
+        _ensure(conn)
+        if conn.execute(f"UPDATE {TABLE} SET control_points = ? WHERE id = ?",
+                        (json.dumps(control_points), plan_id)).rowcount == 0:
+            raise WorkspaceError(f"no floor plan #{plan_id}")
+
+
+def plans(workspace: str | Path, block_id: str | None = None) -> list[FloorPlan]:
+    with closing(sqlite3.connect(workspace)) as conn:
+        _ensure(conn)
+        conn.commit()
+        sql = f"SELECT id, block_id, floor, name, png, width, height, control_points, opacity FROM {TABLE}"
+        rows = conn.execute(sql + (" WHERE block_id = ?" if block_id else "") + " ORDER BY id",
+                            (block_id,) if block_id else ()).fetchall()
+    return [FloorPlan(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                      [tuple(map(tuple, cp)) for cp in json.loads(r[7])], r[8] or 0.5) for r in rows]
+
+
+def warp_for_web(plan: FloorPlan) -> tuple[str, list[list[float]]]:
+    """The plan as a PNG data URL warped to Web Mercator, with its [[south, west], [north, east]]."""
+    to_bng = plan.affine
+    corners_px = np.array([[0, 0], [plan.width, 0], [plan.width, plan.height], [0, plan.height]], dtype=float)
+    corners_en = apply(to_bng, corners_px)
+    lon, lat = bng_to_lonlat(corners_en[:, 0], corners_en[:, 1])
+    mx, my = _TO_MERCATOR.transform(lon, lat)
+    # pixels -> Mercator by the same three control points, carried through OSTN15 and the projection
+    src = [p for p, _ in plan.control_points]
+    ground = np.array([g for _, g in plan.control_points], dtype=float)
+    glon, glat = bng_to_lonlat(ground[:, 0], ground[:, 1])
+    gmx, gmy = _TO_MERCATOR.transform(glon, glat)
+    to_merc = affine_from_points(src, list(zip(gmx, gmy)))
+    minx, maxx, miny, maxy = min(mx), max(mx), min(my), max(my)
+    scale = max(maxx - minx, maxy - miny) / MAX_SIDE_PX
+    out_w, out_h = max(int((maxx - minx) / scale), 1), max(int((maxy - miny) / scale), 1)
+    # output pixel (i, j) -> Mercator (minx + i*s, maxy - j*s) -> image pixel by the inverse transform
+    a, b, c, d, e, f = invert(to_merc)
+    coeffs = (a * scale, -b * scale, a * minx + b * maxy + c, d * scale, -e * scale, d * minx + e * maxy + f)
+    with Image.open(io.BytesIO(plan.png)) as im:
+        warped = im.convert("RGBA").transform((out_w, out_h), Image.AFFINE, coeffs, resample=Image.BILINEAR,
+                                             fillcolor=(0, 0, 0, 0))
+    buf = io.BytesIO()
+    warped.save(buf, format="PNG")
+    (west, east), (south, north) = _FROM_MERCATOR.transform([minx, maxx], [miny, maxy])
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return url, [[south, west], [north, east]]
