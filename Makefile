@@ -36,6 +36,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_geocode.py
 
 clean:
 	rm -rf $(VENV) workspace .pytest_cache

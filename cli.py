@@ -72,9 +72,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     get_kind(args.kind)
     store = open_workspace(args.workspace)
+    from geo.geocode import load_gazetteer, load_postcodes
+
     result = import_file(
         store, args.kind, args.file, user=_user(args), rejects_path=args.rejects, layer=args.layer,
         crs=args.crs, repair_geometry=args.repair, progress=_Progress(args.quiet or args.json),
+        gazetteer=load_gazetteer(args.gazetteer) if args.gazetteer else None,
+        postcodes=load_postcodes(args.postcodes) if args.postcodes else None,
+        location_column=args.location_column, threshold=args.threshold,
     )
     summary = result.summary()
     lines = [f"{args.file}: read {result.read}, imported {result.imported}, rejected {len(result.rejected)}"]
@@ -353,6 +358,34 @@ def cmd_check_breaches(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_geocode(args: argparse.Namespace) -> int:
+    from geo.geocode import geocode, load_gazetteer, load_postcodes
+    from layers.importer import read_rows
+
+    progress = _Progress(args.quiet or args.json)
+    progress(0.0, f"reading {Path(args.input).name}")
+    rows = read_rows(args.input)
+    gazetteer = load_gazetteer(args.gazetteer)
+    postcodes = load_postcodes(args.postcodes) if args.postcodes else None
+    progress(0.3, f"geocoding {len(rows)} rows against {len(gazetteer)} addresses")
+    coded = geocode(rows, gazetteer, postcodes, location_column=args.location_column, threshold=args.threshold)
+    coded.to_csv(args.out, index=False)
+    unplaced = coded[coded["match_method"] == "none"]
+    rejects = None
+    if len(unplaced):
+        rejects = Path(args.rejects) if args.rejects else Path(args.out).with_suffix(".rejects.csv")
+        unplaced.to_csv(rejects, index=False)
+    counts = coded["match_method"].value_counts().to_dict()
+    review = int(coded["needs_review"].astype(bool).sum())
+    data = {"input": str(args.input), "out": str(args.out), "rows": len(coded), "by_method": counts,
+            "needs_review": review, "unplaced": len(unplaced), "rejects_file": str(rejects) if rejects else None}
+    progress(1.0, "done")
+    text = (f"{len(coded)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
+            f"; {review} to review" + (f"; unplaced rows in {rejects}" if rejects else ""))
+    _emit(data, args.json, text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -377,8 +410,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crs", help="the file's coordinate system when it has none or a wrong one, e.g. EPSG:27700")
     p.add_argument("--repair", action="store_true", help="repair invalid geometries instead of rejecting them")
     p.add_argument("--user", help="who is importing (for the audit trail); default your login name")
+    p.add_argument("--gazetteer", help="incidents: address list CSV (uprn, address, easting, northing); "
+                                       "default the workspace's addresses")
+    p.add_argument("--postcodes", help="incidents: postcode centroids (Code-Point Open CSV)")
+    p.add_argument("--location-column", dest="location_column", help="incidents: the column with the location text")
+    p.add_argument("--threshold", type=float, default=85, help="incidents: matches scoring below this go to review")
     common(p)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("geocode", help="place incident rows offline: coordinates, grid refs, addresses, postcodes")
+    p.add_argument("input", help="a CSV, TSV or XLSX of incidents")
+    p.add_argument("--gazetteer", required=True, help="CSV with uprn, address, easting, northing (BNG)")
+    p.add_argument("--postcodes", help="postcode centroids, Code-Point Open CSV")
+    p.add_argument("--out", required=True, help="every input row, in order, with the placement columns added")
+    p.add_argument("--rejects", help="rows that could not be placed, with a reason (default beside --out)")
+    p.add_argument("--location-column", dest="location_column", help="the column with the location text")
+    p.add_argument("--threshold", type=float, default=85, help="matches scoring below this are marked for review")
+    common(p)
+    p.set_defaults(func=cmd_geocode)
 
     p = sub.add_parser("export", help="export a layer; the format comes from the extension")
     p.add_argument("workspace")

@@ -189,7 +189,7 @@ def main() -> None:
             pt = space.geometry.representative_point()
             pt = shapely.Point(pt.x + RNG.uniform(-3, 3), pt.y + RNG.uniform(-3, 3))
             place = f"the {space.open_space_type}"
-            location = f"{space['name'] or space.open_space_type} (open space)"
+            location = f"{space['name'] if isinstance(space['name'], str) else space.open_space_type} (open space)"
         else:
             line = street_lines.iloc[RNG.randrange(len(street_lines))]
             pt = line.geometry.interpolate(RNG.random(), normalized=True)

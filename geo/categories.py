@@ -45,5 +45,7 @@ def standard_category(text: object) -> str:
 
 def standardise(categories: pd.Series) -> pd.Series:
     """Vectorised over unique values: 100k rows have a few dozen distinct categories."""
-    uniques = {v: standard_category(v) for v in categories.dropna().unique()}
-    return categories.map(uniques).fillna("other")
+    values = categories.astype(object)
+    uniques = {v: standard_category(v) for v in values.dropna().unique()}
+    mapped = values.map(uniques)
+    return mapped.where(mapped.notna(), "other").astype(object)

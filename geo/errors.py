@@ -9,6 +9,11 @@ a bug and should look like one.
     ├── CoordinateError     the coordinates' CRS cannot be determined or is not usable
     ├── SchemaError         an unknown layer kind, or a column mapping that cannot work
     └── WorkspaceError      a workspace that is missing, not ours, or cannot be written
+
+Modules add their own next to the rule they guard: ``TimelineError`` (geo.timeline), ``ScopeError``
+(geo.scope), ``GeocodeError`` (geo.geocode), ``GridRefError`` (geo.gridref), ``GeorefError``
+(geo.georef), ``DrawingError`` (geo.drawing), ``HotspotError`` (geo.hotspots); all are
+ClosuremapErrors, so the command line and the pages handle them in the same one place.
 """
 
 

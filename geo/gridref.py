@@ -72,9 +72,11 @@ def square_origin(letters: str) -> tuple[int, int]:
     """
     up = letters.strip().upper()
     if len(up) != 2 or not up.isalpha():
-        raise GridRefError(f"'{letters}' is not a pair of grid letters; a grid reference starts with two letters such as TQ")
+        raise GridRefError(
+            f"'{letters}' is not a pair of grid letters; a grid reference starts with two letters such as TQ")
     if "I" in up:
-        raise GridRefError(f"grid letters '{up}' contain I, which the National Grid does not use (did you mean J or H?)")
+        raise GridRefError(
+            f"grid letters '{up}' contain I, which the National Grid does not use (did you mean J or H?)")
     first, second = GRID_LETTERS.index(up[0]), GRID_LETTERS.index(up[1])
     east = (first % 5 - 2) * 500_000 + (second % 5) * 100_000
     north = (3 - first // 5) * 500_000 + (4 - second // 5) * 100_000

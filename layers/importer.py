@@ -387,21 +387,90 @@ def prepare_incidents(accepted: gpd.GeoDataFrame, source: SourceTable) -> gpd.Ge
         out["source"] = "police.uk"
         out["precision"] = "street"
     elif "precision" in out:
+        out["precision"] = out["precision"].replace({"coordinates": "exact"})
         out["precision"] = out["precision"].fillna("exact" if source.unit == "row" else "as drawn")
     return out
 
 
+def read_rows(path: str | Path) -> pd.DataFrame:
+    """A table (CSV, TSV, XLSX) as text cells, one row per record: what the geocoder reads."""
+    from layers.sources import TABLE_SUFFIXES, _read_table
+
+    p = Path(path)
+    if not p.exists():
+        from geo.errors import InputFileError
+        raise InputFileError(f"{p}: no such file")
+    if p.suffix.lower() not in TABLE_SUFFIXES:
+        from geo.errors import InputFileError
+        raise InputFileError(f"{p}: geocoding reads tables (CSV, TSV, XLSX), not {p.suffix or 'no extension'}")
+    table, _ = _read_table(p)
+    return table
+
+
+def workspace_gazetteer(store: WorkspaceStore) -> pd.DataFrame:
+    """The workspace's addresses layer as a gazetteer (uprn, address, easting, northing)."""
+    addresses = store.read("addresses")
+    return pd.DataFrame({"uprn": addresses["uprn"].astype(str), "address": addresses["address"],
+                         "easting": addresses.geometry.x, "northing": addresses.geometry.y})
+
+
+def geocoded_source(path: Path, gazetteer: pd.DataFrame, postcodes: pd.DataFrame | None,
+                    location_column: str | None, threshold: float) -> SourceTable:
+    """An incident table placed by the offline geocoder: rows it cannot place keep its reason."""
+    from geo.geocode import geocode
+    from layers.sources import _read_table, _table_to_source
+
+    table, ragged = _read_table(path)
+    coded = geocode(table, gazetteer, postcodes, location_column=location_column, threshold=threshold)
+    placed = coded["match_method"] != "none"
+    out = table.copy()
+    out["easting"] = coded["easting"].where(placed).map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    out["northing"] = coded["northing"].where(placed).map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    for column in ("match_method", "match_score", "matched_address", "uprn", "needs_review"):
+        out[f"geocode_{column}"] = coded[column].astype(str).where(coded[column].notna(), "")
+    out["geocode_reason"] = coded["reason"].fillna("")
+    out["precision"] = coded["match_method"]
+    lat_lon = [c for c in out.columns if normalise_column(c) in ("lat", "latitude", "lon", "lng", "long", "longitude")]
+    out = out.drop(columns=lat_lon)  # placed by the geocoder: easting/northing carry the answer
+    source = _table_to_source(path, out, ragged, None)
+    for i in np.flatnonzero(~placed.to_numpy()):
+        if source.problems[i] != "blank row":
+            source.problems[i] = f"not placed: {coded['reason'].iloc[i] or 'no coordinates, grid reference, address or postcode found'}"
+    return source
+
+
 def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str,
                 rejects_path: str | Path | None = None, layer: str | None = None, crs: str | None = None,
-                repair_geometry: bool = False, progress: Progress = _no_progress) -> ImportResult:
-    """Read, validate and store a file's records in one transaction; write the rejects file."""
+                repair_geometry: bool = False, progress: Progress = _no_progress,
+                gazetteer: pd.DataFrame | None = None, postcodes: pd.DataFrame | None = None,
+                location_column: str | None = None, threshold: float = 85) -> ImportResult:
+    """Read, validate and store a file's records in one transaction; write the rejects file.
+
+    Incident tables are geocoded offline first (coordinates, grid references, the gazetteer — by
+    default the workspace's addresses — then postcodes), each row with how it was placed."""
+    from layers.sources import TABLE_SUFFIXES
+
     progress(0.0, f"reading {Path(path).name}")
-    source = read_source(path, layer=layer, crs=crs, prefer_layer=kind)
+    p = Path(path)
+    if gazetteer is None and kind == "incidents":
+        gazetteer = workspace_gazetteer(store)
+    if kind == "incidents" and p.suffix.lower() in TABLE_SUFFIXES and p.exists() and (
+            len(gazetteer) or postcodes is not None) and crs is None:
+        progress(0.05, "geocoding")
+        source = geocoded_source(p, gazetteer, postcodes, location_column, threshold)
+    else:
+        source = read_source(path, layer=layer, crs=crs, prefer_layer=kind)
     result = validate_source(source, kind, repair_geometry=repair_geometry, progress=progress)
     if kind == "incidents":
         result.accepted = prepare_incidents(result.accepted, source)
     progress(0.92, f"storing {result.imported} features")
     result.feature_ids = store.add(kind, result.accepted, user=user, note=f"import of {source.path.name}")
+    if kind == "incidents" and "geocode_match_method" in source.attributes.columns:
+        from layers.review import queue_from_import
+
+        queued = queue_from_import(store, result)
+        if queued:
+            result.notes.append(f"{queued} row(s) placed with low confidence or not placed are in the review queue")
     if len(result.rejected):
         target = Path(rejects_path) if rejects_path else default_rejects_path(source.path, store.location)
         write_rejects(result, target)

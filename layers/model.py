@@ -155,9 +155,10 @@ KINDS: dict[str, LayerKind] = {
         LayerKind(
             "incidents", "Incidents", PUNTAL,
             (
-                Field("occurred_at", "datetime", aliases=("date", "datetime", "date_time", "time", "month",
+                Field("occurred_at", "datetime", aliases=("date", "datetime", "date_time", "time", "month", "when",
                                                            "reported_at", "created", "incident_date")),
-                Field("category", aliases=("crime_type", "type", "incident_type", "asb_type"),
+                Field("category", aliases=("crime_type", "type", "incident_type", "asb_type", "what", "nature",
+                                           "call_type", "incident_category"),
                       help="standard category (geo.categories); the file's own text is kept in category_original"),
                 Field("category_original"),
                 Field("source", aliases=("reported_by", "system"), help="cad, crime, housing, police.uk, other"),

@@ -154,3 +154,20 @@ def test_draw_page_runs_with_a_floor_plan(app: AppTest, sample_store: GeoPackage
     script = _component_args(at)["script"]
     assert "L.imageOverlay" in script and "L.Control.Draw" in script
     assert any("lau-ground.png" in e.label for e in at.expander)
+
+
+def test_review_page_lists_what_the_geocoder_could_not_place(app: AppTest, sample_store: GeoPackageStore,
+                                                              tmp_path: Path) -> None:
+    from layers.importer import import_file
+
+    src = tmp_path / "cad.csv"
+    src.write_text('ref,when,what,location\nC4,04/03/2024 02:00,Criminal damage,"see notes"\n'
+                   'C1,01/03/2024 22:10,Drugs,"Flat 12 Perronet House"\n')
+    import_file(sample_store, "incidents", src, user="t", rejects_path=tmp_path / "r.csv")
+    at = app.run()
+    at.switch_page("app_pages/review.py").run()
+    assert not at.exception
+    assert "see notes" in at.dataframe[0].value["location"].tolist()
+    at.button(key="review_use_address").click().run()
+    assert not at.exception
+    assert any("Nothing to review" in s.value for s in at.success)

@@ -1,0 +1,113 @@
+"""The geocoding review queue: rows placed with low confidence, and rows not placed at all, kept in
+the workspace until someone accepts the match, picks another address, or clicks the map.
+
+Nothing is dropped: an unplaced row waits here with its original values and the reason; placing it
+creates the incident, with the row's source file and number, and says how it was placed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from rapidfuzz import fuzz, process
+
+from geo.crs import BNG
+from geo.errors import WorkspaceError
+from geo.geocode import normalise_address
+from layers.importer import ImportResult
+from layers.store import WorkspaceStore
+
+TABLE = "closuremap_review"
+
+
+def _connect(store: WorkspaceStore) -> sqlite3.Connection:
+    conn = sqlite3.connect(store.location)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, source_file TEXT, "
+                 "source_row INTEGER, row_json TEXT NOT NULL, location TEXT, reason TEXT, match_score REAL, "
+                 "feature_id TEXT, status TEXT NOT NULL DEFAULT 'open', resolution TEXT, resolved_by TEXT, "
+                 "resolved_at TEXT)")
+    return conn
+
+
+def queue_from_import(store: WorkspaceStore, result: ImportResult) -> int:
+    """Queue an incident import's low-confidence matches and unplaced rows; returns how many."""
+    items = []
+    accepted = result.accepted.assign(feature_id=result.feature_ids) if result.feature_ids else result.accepted
+    for row in accepted.itertuples():
+        attrs = json.loads(row.source_attrs or "{}")
+        if str(attrs.get("geocode_needs_review")) == "True":
+            items.append((row.source_file, int(row.source_row), json.dumps(attrs), row.location_text,
+                          attrs.get("geocode_reason"), float(attrs.get("geocode_match_score") or 0), row.feature_id))
+    unit = "row" if "row" in result.rejected.columns else "feature"
+    for rec in result.rejected.to_dict("records"):
+        if not str(rec.get("reason", "")).startswith("not placed"):
+            continue
+        original = {k: v for k, v in rec.items() if k not in (unit, "line", "reason") and not str(k).startswith("geocode_")}
+        text = next((str(v) for k, v in original.items() if str(k).lower() in ("location", "location_text", "address",
+                                                                             "location_description")), "")
+        items.append((result.source.name, int(rec[unit]), json.dumps(original, default=str), text, rec["reason"], 0.0,
+                      None))
+    if items:
+        with closing(_connect(store)) as conn, conn:
+            conn.executemany(f"INSERT INTO {TABLE} (source_file, source_row, row_json, location, reason, match_score, "
+                             "feature_id) VALUES (?, ?, ?, ?, ?, ?, ?)", items)
+    return len(items)
+
+
+def open_items(store: WorkspaceStore) -> pd.DataFrame:
+    with closing(_connect(store)) as conn:
+        conn.commit()
+        return pd.read_sql_query(f"SELECT * FROM {TABLE} WHERE status = 'open' ORDER BY match_score, id", conn)
+
+
+def candidates(text: str, gazetteer: pd.DataFrame, limit: int = 5) -> pd.DataFrame:
+    """The addresses most like the text (one row at a time: extract is fine here, not for 100k)."""
+    if not text or gazetteer.empty:
+        return gazetteer.iloc[0:0].assign(score=[])
+    choices = [normalise_address(a) for a in gazetteer["address"].astype(str)]
+    best = process.extract(normalise_address(text), choices, scorer=fuzz.WRatio, limit=limit)
+    rows = gazetteer.iloc[[i for _, _, i in best]].copy()
+    rows["score"] = [round(s, 1) for _, s, _ in best]
+    return rows.reset_index(drop=True)
+
+
+def resolve(store: WorkspaceStore, item_id: int, *, user: str, point: shapely.Point | None = None,
+            how: str = "accepted") -> None:
+    """Close a queue item: keep the match (``point`` None), or place the incident at ``point`` (BNG),
+    creating it if the row had not been placed; the incident's precision says how."""
+    with closing(_connect(store)) as conn:
+        row = conn.execute(f"SELECT row_json, feature_id, source_file, source_row, status FROM {TABLE} WHERE id = ?",
+                           (item_id,)).fetchone()
+    if row is None or row[4] != "open":
+        raise WorkspaceError(f"review item #{item_id} is not open")
+    original: dict[str, Any] = json.loads(row[0])
+    fid = row[1]
+    if point is None and fid is None:
+        raise WorkspaceError("this row was never placed: pick an address or click the map")
+    if point is not None:
+        if fid is not None:
+            store.update("incidents", fid, user=user, geometry=point, attributes={"precision": f"{how} (reviewed)"})
+        else:
+            from layers.importer import map_columns
+            from layers.model import get_kind
+
+            mapping = map_columns(list(original), get_kind("incidents"))
+            attrs = {name: original.get(col) for name, col in mapping.items() if name != "feature_id"}
+            attrs.update({"precision": f"{how} (reviewed)", "source_file": row[2], "source_row": row[3]})
+            from geo.categories import standard_category
+
+            attrs["category_original"] = attrs.get("category")
+            attrs["category"] = standard_category(attrs.get("category"))
+            frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[point], crs=BNG)
+            fid = store.add("incidents", frame, user=user, note=f"review item #{item_id}", audit_each=True)[0]
+    with closing(_connect(store)) as conn, conn:
+        conn.execute(f"UPDATE {TABLE} SET status = 'resolved', resolution = ?, resolved_by = ?, resolved_at = ?, "
+                     "feature_id = ? WHERE id = ?",
+                     (how, user, datetime.now(timezone.utc).isoformat(timespec="seconds"), fid, item_id))
