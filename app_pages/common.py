@@ -46,6 +46,20 @@ def read_layers(store: GeoPackageStore) -> dict[str, gpd.GeoDataFrame]:
     return _read_all(store.location, _version(store))
 
 
+def workspace_or_stop() -> tuple[GeoPackageStore, dict[str, gpd.GeoDataFrame]]:
+    """The open workspace and its layers, or the error shown and the page stopped: the one place
+    pages turn a ClosuremapError into a sentence."""
+    from geo.errors import ClosuremapError
+
+    try:
+        store = open_current()
+        return store, dict(read_layers(store))
+    except ClosuremapError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # st.stop() raises; this line only satisfies type checkers
+
+
 def attribution(store: GeoPackageStore, *, short: bool = False) -> list[str]:
     """The workspace's data attributions (short: the forms that fit the map's corner)."""
     raw = (short and store.get_meta("attribution_short")) or store.get_meta("attribution")

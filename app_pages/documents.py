@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages.common import open_current, read_layers, user_name
+from app_pages.common import workspace_or_stop, user_name
 from geo.errors import ClosuremapError
 from layers.documents import briefing_input, letter_fields, order_blocks
 from layers.orders import exhibit_input, order_row, order_version
@@ -16,12 +16,7 @@ from reports.exhibit import ExhibitOptions, render_exhibit
 from reports.letters import DEFAULT_TEMPLATE, FIELDS, TemplateError, check_template, render_letters
 from reports.service_pack import render_service_pack
 
-try:
-    store = open_current()
-    frames = read_layers(store)
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
+store, frames = workspace_or_stop()
 
 st.title("Documents")
 orders = frames["orders"]["order_id"].astype(str).tolist()

@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 from streamlit_folium import st_folium
 
-from app_pages.common import attribution, open_current, read_layers, user_name
+from app_pages.common import workspace_or_stop, attribution, read_layers, user_name
 from geo.drawing import floors_of, on_floor, repair_drawing
 from geo.errors import ClosuremapError
 from geo.georef import fit_to_outline
@@ -22,12 +22,7 @@ from layers.model import COMMUNAL_AREA_TYPES, KINDS
 EDITABLE = ("communal_areas", "premises", "access_routes", "open_space", "entrances")
 MOVED_M = 0.01  # a shape whose outline moved less than this came back unchanged (rounding on the way)
 
-try:
-    store = open_current()
-    frames = dict(read_layers(store))
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
+store, frames = workspace_or_stop()
 
 st.title("Draw and edit")
 state = st.session_state

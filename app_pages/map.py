@@ -1,22 +1,16 @@
 """Map page: every layer of the workspace over no external tiles, with incident filters and analysis."""
 
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages.common import attribution, open_current, read_layers
+from app_pages.common import workspace_or_stop, attribution
 from geo.errors import ClosuremapError
 from geo.hotspots import HotspotParams
 from geo.incidents import filter_incidents, incident_dates
 from layers.analysis import count_overlays, count_tables, hotspot_overlays
 from layers.webmap import TileSource, build_map
 
-try:
-    store = open_current()
-    frames = dict(read_layers(store))
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
+store, frames = workspace_or_stop()
 
 st.title(store.get_meta("name") or "Workspace")
 incidents = frames["incidents"]

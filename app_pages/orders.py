@@ -7,19 +7,14 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages.common import attribution, open_current, read_layers, user_name
+from app_pages.common import workspace_or_stop, attribution, user_name
 from geo.errors import ClosuremapError
 from geo.permitted_access import CLASSES, PermittedClass, access_violations, default_classes, from_json, to_json, wording
 from layers.model import ORDER_STATUSES
 from layers.orders import build_scope, check_in_workspace, order_timeline, orders_by_urgency, parts_json
 from layers.webmap import build_map
 
-try:
-    store = open_current()
-    frames = read_layers(store)
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
+store, frames = workspace_or_stop()
 
 st.title("Closure orders")
 

@@ -6,19 +6,13 @@ import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages.common import attribution, open_current, read_layers, user_name
+from app_pages.common import workspace_or_stop, attribution, user_name
 from geo.crs import WGS84, geometries_to_bng
-from geo.errors import ClosuremapError
 from layers.importer import workspace_gazetteer
 from layers.review import candidates, open_items, resolve
 from layers.webmap import build_map
 
-try:
-    store = open_current()
-    frames = read_layers(store)
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
+store, frames = workspace_or_stop()
 
 st.title("Geocoding review")
 items = open_items(store)

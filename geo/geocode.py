@@ -138,8 +138,7 @@ SAINT_NAMES = frozenset({
     "michaels", "luke", "lukes", "mark", "marks", "matthew", "matthews", "anne", "annes", "agnes",
     "giles", "martin", "martins", "stephen", "stephens", "jude", "judes", "katharine", "katharines",
     "catherine", "catherines", "bride", "brides", "clement", "clements", "barnabas", "saviour",
-    "saviours", "olave", "olaves", "botolph", "botolphs", "dunstan", "dunstans", "pancras", "albans",
-    "gabriel", "gabriels", "lawrence", "lawrences", "nicholas", "bartholomew", "bartholomews",
+    "saviours", "olave", "olaves", "botolph", "botolphs", "dunstan", "dunstans", "pancras", "gabriel", "gabriels", "lawrence", "lawrences", "nicholas", "bartholomew", "bartholomews",
 })
 #: Location nouns around a building ("stairwell", "bin store"). Ignored for matching, but one of them
 #: directly before a type word is the name ("Gate House").

@@ -80,9 +80,8 @@ class FileInputs:
     other_orders: Path | None = None
 
 
-def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tuple[ScopeCheck, list[str]]:
-    """The same check on files in any supported format and CRS (no workspace)."""
-    notes: list[str] = []
+def _loader(notes: list[str]):  # noqa: ANN202 - a small closure
+    """Read optional files as BNG features, collecting what was left out into ``notes``."""
 
     def load(path: Path | None, kind: str | None) -> gpd.GeoDataFrame | None:
         if path is None:
@@ -91,6 +90,13 @@ def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tup
         notes.extend(more)
         return frame
 
+    return load
+
+
+def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tuple[ScopeCheck, list[str]]:
+    """The same check on files in any supported format and CRS (no workspace)."""
+    notes: list[str] = []
+    load = _loader(notes)
     scope_frame = load(inputs.scope, "orders")
     if scope_frame is None or scope_frame.empty:
         raise InputFileError(f"{inputs.scope}: no usable scope geometry")
@@ -211,14 +217,7 @@ def exhibit_input_from_files(*, title: str, scope: Path, premises: Path, communa
     from reports.exhibit import ExhibitInput
 
     notes: list[str] = []
-
-    def load(path: Path | None, kind: str) -> gpd.GeoDataFrame | None:
-        if path is None:
-            return None
-        frame, more = read_features(path, kind)
-        notes.extend(more)
-        return frame
-
+    load = _loader(notes)
     scope_frame = load(scope, "orders")
     if scope_frame is None or scope_frame.empty:
         raise InputFileError(f"{scope}: no usable scope geometry")

@@ -168,7 +168,7 @@ def _read_table(p: Path) -> tuple[pd.DataFrame, list[str]]:
         raise InputFileError(f"{p}: the header repeats column name(s) {', '.join(dupes)}; rename them")
     width = len(header)
     records, ragged = [], []
-    for line_no, row in enumerate(rows[1:], start=2):
+    for row in rows[1:]:
         if len(row) != width and any(c.strip() for c in row):
             ragged.append(f"has {len(row)} fields where the header has {width}")
             row = (row + [""] * width)[:width]

@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -66,7 +65,7 @@ def test_every_vector_format_imports_the_communal_areas(store: GeoPackageStore, 
 
 
 def test_plain_zip_of_a_shapefile(store: GeoPackageStore, tmp_path: Path) -> None:
-    shp = _write_vector(_communal_frame(), tmp_path / "communal.shp", "ESRI Shapefile")
+    _write_vector(_communal_frame(), tmp_path / "communal.shp", "ESRI Shapefile")
     archive = tmp_path / "from_the_council.zip"
     with zipfile.ZipFile(archive, "w") as z:
         for part in tmp_path.glob("communal.*"):

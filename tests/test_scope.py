@@ -4,12 +4,10 @@ invariants, and each finding with a real bad shape."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import pytest
 import shapely
 from hypothesis import given, settings
