@@ -21,12 +21,12 @@ _RULES: tuple[tuple[str, str], ...] = (
     (r"\basb\b.*\bpersonal|personal\b.*\basb\b|anti.?social.*personal", "asb_personal"),
     (r"\basb\b.*\benviron|environmental|fly.?tip|graffiti|litter", "asb_environmental"),
     (r"\basb\b|anti.?social|nuisance|noise|rowdy|youths", "asb_nuisance"),
-    (r"public order|affray|harassment|threat", "public_order"),
+    (r"public.?order|affray|harassment|threat", "public_order"),
     (r"drug|cannabis|needle|dealing", "drugs"),
     (r"weapon|knife|firearm|blade", "weapons"),
     (r"violen|assault|robbery|wounding|sexual|fight", "violence"),
     (r"burglary|break.?in", "burglary"),
-    (r"criminal damage|arson|vandal|damage", "criminal_damage"),
+    (r"criminal.?damage|arson|vandal|damage", "criminal_damage"),
 )
 
 

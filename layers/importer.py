@@ -383,7 +383,10 @@ def prepare_incidents(accepted: gpd.GeoDataFrame, source: SourceTable) -> gpd.Ge
     out = accepted.copy()
     out["category_original"] = out["category"]
     out["category"] = standardise(out["category"].astype("object"))
-    if POLICE_UK_COLUMNS <= set(map(str, source.attributes.columns)):
+    from layers.sources import POLICE_API_COLUMNS
+
+    columns = set(map(str, source.attributes.columns))
+    if POLICE_UK_COLUMNS <= columns or (POLICE_API_COLUMNS - {"location"}) <= columns:
         out["source"] = "police.uk"
         out["precision"] = "street"
     elif "precision" in out:

@@ -67,6 +67,7 @@ def read_source(path: str | Path, *, layer: str | None = None, crs: str | None =
     if suffix in TABLE_SUFFIXES:
         table, ragged = _read_table(p)
         return _table_to_source(p, table, ragged, override)
+
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(p, layer=layer, override=override, prefer_layer=prefer_layer)
     raise InputFileError(f"{p}: '{suffix or 'no extension'}' is not a format I read; use one of {SUPPORTED}")
@@ -176,7 +177,32 @@ def _read_table(p: Path) -> tuple[pd.DataFrame, list[str]]:
             ragged.append("")
             row = (row + [""] * width)[:width]
         records.append(row)
-    return pd.DataFrame(records, columns=header, dtype=object), ragged
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    if POLICE_API_COLUMNS <= set(frame.columns):
+        frame = expand_police_api(frame)
+    return frame, ragged
+
+
+POLICE_API_COLUMNS = {"category", "location", "persistent_id", "month", "location_type"}
+
+
+def expand_police_api(table: pd.DataFrame) -> pd.DataFrame:
+    """police.uk API rows carry their place as a dict in one text column ('location': latitude,
+    longitude, street): give it latitude, longitude and location_text columns of its own."""
+    import ast
+
+    lat, lon, street = [], [], []
+    for text in table["location"].astype(str):
+        try:
+            value = ast.literal_eval(text) if text.strip().startswith("{") else {}
+        except (ValueError, SyntaxError):
+            value = {}
+        lat.append(str(value.get("latitude", "")))
+        lon.append(str(value.get("longitude", "")))
+        street.append(str((value.get("street") or {}).get("name", "")))
+    out = table.drop(columns=["location"]).copy()
+    out["latitude"], out["longitude"], out["location_text"] = lat, lon, street
+    return out
 
 
 def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
