@@ -65,6 +65,21 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mapping(pairs: list[str] | None) -> dict[str, str | None] | None:
+    """--map field=column (repeatable); --map field= unmaps a field."""
+    from geo.errors import SchemaError
+
+    if not pairs:
+        return None
+    out: dict[str, str | None] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SchemaError(f"--map takes FIELD=COLUMN (e.g. --map occurred_at=\"Date of call\"), not '{pair}'")
+        field_name, column = pair.split("=", 1)
+        out[field_name.strip()] = column.strip() or None
+    return out
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from layers.importer import import_file
     from layers.model import get_kind
@@ -79,7 +94,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         crs=args.crs, repair_geometry=args.repair, progress=_Progress(args.quiet or args.json),
         gazetteer=load_gazetteer(args.gazetteer) if args.gazetteer else None,
         postcodes=load_postcodes(args.postcodes) if args.postcodes else None,
-        location_column=args.location_column, threshold=args.threshold,
+        location_column=args.location_column, threshold=args.threshold, mapping=_mapping(args.map),
     )
     summary = result.summary()
     lines = [f"{args.file}: read {result.read}, imported {result.imported}, rejected {len(result.rejected)}"]
@@ -415,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--postcodes", help="incidents: postcode centroids (Code-Point Open CSV)")
     p.add_argument("--location-column", dest="location_column", help="incidents: the column with the location text")
     p.add_argument("--threshold", type=float, default=85, help="incidents: matches scoring below this go to review")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
+                   help="use COLUMN for FIELD (repeat); remembered for later files with the same columns")
     common(p)
     p.set_defaults(func=cmd_import)
 

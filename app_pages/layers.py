@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages.common import open_current, read_layers, user_name
 from geo.errors import ClosuremapError
 from layers.exporter import FORMATS, export_layer
-from layers.importer import import_file
+from layers.importer import file_columns, import_file
 from layers.model import KINDS
 
 try:
@@ -32,6 +32,22 @@ st.caption("GeoJSON, GeoPackage, Shapefile (zipped), KML, FlatGeobuf, CSV or XLS
 kind = st.selectbox("Into layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="import_kind")
 upload = st.file_uploader("File", key="import_file")
 crs = st.text_input("Coordinate system, if the file has none (e.g. EPSG:27700)", key="import_crs")
+mapping: dict[str, str | None] = {}
+if upload is not None:
+    staged = Path(tempfile.gettempdir()) / f"closuremap-{upload.file_id}-{upload.name}"
+    staged.write_bytes(upload.getvalue())
+    try:
+        columns, auto = file_columns(staged, kind)
+    except ClosuremapError as exc:
+        st.error(str(exc))
+        columns, auto = [], {}
+    with st.expander("Columns: which column feeds each field (found automatically; change any)"):
+        choices = ["(automatic)", "(none)", *columns]
+        for field_name in [f.name for f in KINDS[kind].fields] + ["easting", "northing", "longitude", "latitude"]:
+            label = f"{field_name} (now: {auto.get(field_name, 'none')})"
+            pick = st.selectbox(label, choices, key=f"map_{kind}_{field_name}")
+            if pick != "(automatic)":
+                mapping[field_name] = None if pick == "(none)" else pick
 repair = st.checkbox("Repair invalid geometries instead of rejecting them", key="import_repair")
 if upload is not None and st.button("Import", type="primary"):
     with tempfile.TemporaryDirectory() as tmp:
@@ -40,6 +56,7 @@ if upload is not None and st.button("Import", type="primary"):
         bar = st.progress(0.0, text="Starting…")
         try:
             result = import_file(store, kind, path, user=user_name(), crs=crs or None, repair_geometry=repair,
+                                 mapping=mapping or None,
                                  rejects_path=Path(tmp) / f"{path.stem}.rejects.csv",
                                  progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
         except ClosuremapError as exc:

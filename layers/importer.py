@@ -22,8 +22,9 @@ import pandas as pd
 import shapely
 
 from geo.categories import standardise
-from geo.crs import BNG, bng_problems, coordinate_problems, geometries_to_bng
+from geo.crs import BNG, bng_problems, coordinate_problems, geometries_to_bng, parse_crs
 from geo.validate import geometry_problems, repair
+from geo.errors import SchemaError
 from layers.model import (FEATURE_ID, SOURCE_ATTRS, SOURCE_FILE, SOURCE_ROW, Field, LayerKind, get_kind,
                           normalise_column)
 from layers.sources import SourceTable, read_source
@@ -250,9 +251,38 @@ def read_features(path: str | Path, kind: str | None = None, *, layer: str | Non
     return frame, notes
 
 
+def source_signature(columns: list[str]) -> str:
+    """Files with the same columns (in any order and case) come from the same kind of export."""
+    import hashlib
+
+    return hashlib.sha1("|".join(sorted(normalise_column(c) for c in columns)).encode()).hexdigest()[:16]
+
+
+def apply_mapping(auto: dict[str, str], chosen: dict[str, str | None] | None, columns: list[str],
+                  kind: LayerKind) -> dict[str, str]:
+    """The automatic mapping with the user's choices over it (None or "" unmaps a field)."""
+    if not chosen:
+        return auto
+    out = dict(auto)
+    fields = {f.name for f in kind.fields}
+    for field_name, column in chosen.items():
+        if field_name not in fields:
+            raise SchemaError(f"'{kind.name}' has no field '{field_name}'; its fields are {', '.join(sorted(fields))}")
+        if not column:
+            out.pop(field_name, None)
+        elif column not in columns:
+            raise SchemaError(f"the file has no column '{column}' for '{field_name}'; its columns are {', '.join(columns)}")
+        else:
+            out = {f: c for f, c in out.items() if c != column}
+            out[field_name] = column
+    return out
+
+
 def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: bool = False,
-                    keep_feature_ids: bool = False, progress: Progress = _no_progress) -> ImportResult:
-    """Split a file's records into accepted features (BNG, schema fields) and reasoned rejects."""
+                    keep_feature_ids: bool = False, progress: Progress = _no_progress,
+                    mapping: dict[str, str | None] | None = None) -> ImportResult:
+    """Split a file's records into accepted features (BNG, schema fields) and reasoned rejects.
+    ``mapping`` ({field: column}) overrides the columns chosen automatically."""
     kind = get_kind(kind_name)
     n = len(source)
     reasons: list[list[str]] = [[p] if p else [] for p in source.problems]
@@ -281,7 +311,9 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
 
     progress(0.8, "checking attributes")
     exclude = source.geometry_columns
-    mapping = map_columns(list(source.attributes.columns), kind, exclude)
+    columns = [str(c) for c in source.attributes.columns]
+    chosen = mapping
+    mapping = apply_mapping(map_columns(list(source.attributes.columns), kind, exclude), chosen, columns, kind)
     missing_cols = [f.name for f in kind.fields if f.required and f.name not in mapping]
     if missing_cols:
         notes.append(
@@ -395,6 +427,18 @@ def prepare_incidents(accepted: gpd.GeoDataFrame, source: SourceTable) -> gpd.Ge
     return out
 
 
+def file_columns(path: str | Path, kind: str) -> tuple[list[str], dict[str, str]]:
+    """A file's columns and the field each would feed automatically: for the mapping step."""
+    from layers.sources import TABLE_SUFFIXES, _read_table
+
+    p = Path(path)
+    if p.suffix.lower() in TABLE_SUFFIXES:
+        columns = [str(c) for c in _read_table(p)[0].columns]
+    else:
+        columns = [str(c) for c in read_source(p, prefer_layer=kind).attributes.columns]
+    return columns, map_columns(columns, get_kind(kind))
+
+
 def read_rows(path: str | Path) -> pd.DataFrame:
     """A table (CSV, TSV, XLSX) as text cells, one row per record: what the geocoder reads."""
     from layers.sources import TABLE_SUFFIXES, _read_table
@@ -417,13 +461,12 @@ def workspace_gazetteer(store: WorkspaceStore) -> pd.DataFrame:
                          "easting": addresses.geometry.x, "northing": addresses.geometry.y})
 
 
-def geocoded_source(path: Path, gazetteer: pd.DataFrame, postcodes: pd.DataFrame | None,
-                    location_column: str | None, threshold: float) -> SourceTable:
+def geocoded_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer: pd.DataFrame,
+                    postcodes: pd.DataFrame | None, location_column: str | None, threshold: float) -> SourceTable:
     """An incident table placed by the offline geocoder: rows it cannot place keep its reason."""
     from geo.geocode import geocode
-    from layers.sources import _read_table, _table_to_source
+    from layers.sources import _table_to_source
 
-    table, ragged = _read_table(path)
     coded = geocode(table, gazetteer, postcodes, location_column=location_column, threshold=threshold)
     placed = coded["match_method"] != "none"
     out = table.copy()
@@ -446,24 +489,47 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
                 rejects_path: str | Path | None = None, layer: str | None = None, crs: str | None = None,
                 repair_geometry: bool = False, progress: Progress = _no_progress,
                 gazetteer: pd.DataFrame | None = None, postcodes: pd.DataFrame | None = None,
-                location_column: str | None = None, threshold: float = 85) -> ImportResult:
+                location_column: str | None = None, threshold: float = 85,
+                mapping: dict[str, str | None] | None = None, remember: bool = True) -> ImportResult:
     """Read, validate and store a file's records in one transaction; write the rejects file.
 
     Incident tables are geocoded offline first (coordinates, grid references, the gazetteer — by
     default the workspace's addresses — then postcodes), each row with how it was placed."""
-    from layers.sources import TABLE_SUFFIXES
+    from layers.sources import COORDINATE_KEYS, TABLE_SUFFIXES, _read_table, _table_to_source
 
     progress(0.0, f"reading {Path(path).name}")
     p = Path(path)
     if gazetteer is None and kind == "incidents":
         gazetteer = workspace_gazetteer(store)
-    if kind == "incidents" and p.suffix.lower() in TABLE_SUFFIXES and p.exists() and (
-            len(gazetteer) or postcodes is not None) and crs is None:
-        progress(0.05, "geocoding")
-        source = geocoded_source(p, gazetteer, postcodes, location_column, threshold)
+    if p.suffix.lower() in TABLE_SUFFIXES and p.exists():
+        table, ragged = _read_table(p)
+        key = f"mapping:{kind}:{source_signature([str(c) for c in table.columns])}"
+        remembered = store.get_meta(key)
+        if mapping is None and remembered:
+            mapping = json.loads(remembered)
+            note = "used the column mapping remembered for files with these columns"
+        else:
+            note = None
+        coords = {k: v for k, v in (mapping or {}).items() if k in COORDINATE_KEYS and v}
+        missing = [v for v in coords.values() if v not in table.columns]
+        if missing:
+            raise SchemaError(f"the file has no column {', '.join(map(repr, missing))}; its columns are "
+                              f"{', '.join(map(str, table.columns))}")
+        table = table.rename(columns={v: k for k, v in coords.items()})  # the names every reader knows
+        if kind == "incidents" and (len(gazetteer) or postcodes is not None) and crs is None:
+            progress(0.05, "geocoding")
+            source = geocoded_source(p, table, ragged, gazetteer, postcodes, location_column, threshold)
+        else:
+            source = _table_to_source(p, table, ragged, parse_crs(crs) if crs else None)
+        if note:
+            source.notes.append(note)
     else:
         source = read_source(path, layer=layer, crs=crs, prefer_layer=kind)
-    result = validate_source(source, kind, repair_geometry=repair_geometry, progress=progress)
+        key = f"mapping:{kind}:{source_signature([str(c) for c in source.attributes.columns])}"
+    fields_only = {k: v for k, v in mapping.items() if k not in COORDINATE_KEYS} if mapping else None
+    result = validate_source(source, kind, repair_geometry=repair_geometry, progress=progress, mapping=fields_only)
+    if mapping and remember:
+        store.set_meta(key, json.dumps(mapping))  # the next file with these columns maps the same way
     if kind == "incidents":
         result.accepted = prepare_incidents(result.accepted, source)
     progress(0.92, f"storing {result.imported} features")

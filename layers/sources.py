@@ -54,9 +54,13 @@ class SourceTable:
         return len(self.attributes)
 
 
+COORDINATE_KEYS = ("easting", "northing", "longitude", "latitude", "wkt")
+
+
 def read_source(path: str | Path, *, layer: str | None = None, crs: str | None = None,
-                prefer_layer: str | None = None) -> SourceTable:
-    """Read a file of features or a table of rows. ``crs`` overrides what the file says."""
+                prefer_layer: str | None = None, coordinates: dict[str, str] | None = None) -> SourceTable:
+    """Read a file of features or a table of rows. ``crs`` overrides what the file says;
+    ``coordinates`` names a table's coordinate columns ({"easting": "E", "northing": "N"})."""
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"{p}: no such file")
@@ -66,7 +70,7 @@ def read_source(path: str | Path, *, layer: str | None = None, crs: str | None =
     override = parse_crs(crs) if crs else None
     if suffix in TABLE_SUFFIXES:
         table, ragged = _read_table(p)
-        return _table_to_source(p, table, ragged, override)
+        return _table_to_source(p, table, ragged, override, coordinates)
 
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(p, layer=layer, override=override, prefer_layer=prefer_layer)
@@ -223,12 +227,19 @@ def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
     return out, problems
 
 
-def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: CRS | None) -> SourceTable:
+def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: CRS | None,
+                     coordinates: dict[str, str] | None = None) -> SourceTable:
     cols = {normalise_column(c): c for c in table.columns}
-    wkt_col = _find(cols, WKT_NAMES)
-    e_col, n_col = _find(cols, EASTING_NAMES), _find(cols, NORTHING_NAMES)
-    lon_col, lat_col = _find(cols, LON_NAMES), _find(cols, LAT_NAMES)
-    x_col, y_col = _find(cols, X_NAMES), _find(cols, Y_NAMES)
+    chosen = coordinates or {}
+    for key, column in chosen.items():
+        if column not in table.columns:
+            raise InputFileError(f"{p}: no column '{column}' for {key}; the columns are {', '.join(map(str, table.columns))}")
+    wkt_col = chosen.get("wkt") or (None if chosen else _find(cols, WKT_NAMES))
+    e_col = chosen.get("easting") or (None if chosen else _find(cols, EASTING_NAMES))
+    n_col = chosen.get("northing") or (None if chosen else _find(cols, NORTHING_NAMES))
+    lon_col = chosen.get("longitude") or (None if chosen else _find(cols, LON_NAMES))
+    lat_col = chosen.get("latitude") or (None if chosen else _find(cols, LAT_NAMES))
+    x_col, y_col = (None, None) if chosen else (_find(cols, X_NAMES), _find(cols, Y_NAMES))
     notes: list[str] = []
     problems: list[str | None] = []
     blank = ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy()
@@ -260,7 +271,8 @@ def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: 
         else:
             raise InputFileError(
                 f"{p}: no coordinate columns found (columns are: {', '.join(map(str, table.columns))}); "
-                "name them easting/northing, longitude/latitude, x/y, or give a WKT column"
+                "name them easting/northing, longitude/latitude, x/y, or give a WKT column, or say which they "
+                "are with --map easting=COLUMN --map northing=COLUMN"
             )
         used = (xs_col, ys_col)
         xs, px = _to_float(table[xs_col])

@@ -326,3 +326,32 @@ def test_parse_when(text: str, kind: str, expected: str) -> None:
 def test_parse_when_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="DD/MM/YYYY"):
         parse_when("31/02/2024", "date")
+
+
+ODD = """Date of call,Nature,Incident No,Where,E,N
+01/03/2024 22:10,ASB - Nuisance,X1,o/s block,531850,179120
+02/03/2024 23:40,Drugs,X2,stairs,531851,179121
+"""
+
+
+def test_column_mapping_is_used_and_remembered_per_source(store: GeoPackageStore, tmp_path: Path) -> None:
+    path = _csv(tmp_path, ODD, "odd.csv")
+    with pytest.raises(InputFileError, match="--map easting=COLUMN"):
+        import_file(store, "incidents", path, user="t")
+    mapping = {"easting": "E", "northing": "N", "occurred_at": "Date of call", "reference": "Incident No",
+               "location_text": "Where"}
+    first = import_file(store, "incidents", path, user="t", mapping=mapping)
+    assert first.imported == 2 and first.mapping["occurred_at"] == "Date of call"
+    again = _csv(tmp_path, ODD.replace("X1", "X3").replace("X2", "X4"), "next_week.csv")
+    second = import_file(store, "incidents", again, user="t")  # same columns: the mapping is remembered
+    assert second.imported == 2 and any("remembered" in n for n in second.notes)
+    stored = store.read("incidents").set_index("reference")
+    assert stored.loc["X3", "occurred_at"] == "2024-03-01T22:10:00" and stored.loc["X3", "location_text"] == "o/s block"
+
+
+def test_a_mapping_to_a_column_that_is_not_there(store: GeoPackageStore, tmp_path: Path) -> None:
+    from geo.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="no column 'Date'"):
+        import_file(store, "incidents", _csv(tmp_path, ODD, "odd.csv"), user="t",
+                    mapping={"easting": "E", "northing": "N", "occurred_at": "Date"})
