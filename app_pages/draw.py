@@ -19,7 +19,7 @@ from layers.drawmap import build_draw_map, drawings_to_bng
 from layers.editing import prepare_drawing, restore_version, save_new, undo_last
 from layers.model import COMMUNAL_AREA_TYPES, KINDS
 
-EDITABLE = ("communal_areas", "premises", "access_routes", "open_space", "entrances")
+EDITABLE = ("communal_areas", "premises", "access_routes", "open_space", "entrances", "orders")
 MOVED_M = 0.01  # a shape whose outline moved less than this came back unchanged (rounding on the way)
 
 store, frames = workspace_or_stop()
@@ -69,6 +69,9 @@ if len(new):
     blocks = frames["premises"]["block_id"].tolist()
     with st.form("new_shape"):
         attrs = {"name": st.text_input("Name", key="new_name")}
+        if kind == "orders":
+            attrs["order_id"] = st.text_input("Order reference", key="new_order_id")
+            attrs["status"] = "draft"
         if kind == "premises":
             attrs["block_id"] = st.text_input("Block reference (block_id)", key="new_block_ref")
             attrs["floors"] = st.number_input("Floors", 1, 60, 4, key="new_floors")

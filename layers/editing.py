@@ -39,7 +39,9 @@ def _snap_targets(store: WorkspaceStore, kind: str, block_id: object, exclude: s
     """What a shape may snap to: a block to other blocks; a communal area, route or door to its own
     block and that block's parts; open space to blocks and other open space. A block edited next to
     its stairwells must not be pulled inward onto them."""
-    if kind == "premises":
+    if kind == "orders":  # a drawn scope follows the premises' own edges
+        sources = {"premises": None, "communal_areas": None, "access_routes": None}
+    elif kind == "premises":
         sources = {"premises": None}
     elif kind == "open_space":
         sources = {"premises": None, "open_space": None}
@@ -68,6 +70,15 @@ def prepare_drawing(store: WorkspaceStore, kind: str, geometry: shapely.Geometry
                                     else geometry, width)
     targets = _snap_targets(store, kind, attrs.get("block_id"), feature_id)
     snapped, moved = snap_to_existing(geometry, targets, tolerance_m)
+    if kind == "orders":
+        from geo.drawing import DrawingProblem
+        from layers.orders import check_in_workspace
+
+        result = check_in_workspace(store, snapped, order_id=attrs.get("order_id"))
+        problems = [DrawingProblem(f.code, f.severity if f.severity != "error" else "warning",
+                                   f"scope check ({result.verdict}): {f.message}", f.area_m2)
+                    for f in result.findings]
+        return snapped, moved, problems
     blocks, communal = _context(store)
     problems = check_drawing(kind, snapped, attrs, blocks=blocks, communal=communal, min_width_m=min_width_m,
                              exclude_feature_id=feature_id)

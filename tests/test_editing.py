@@ -107,3 +107,16 @@ def test_restore_an_earlier_version(sample_store: GeoPackageStore) -> None:
 def test_nothing_to_undo(store: GeoPackageStore) -> None:
     with pytest.raises(WorkspaceError, match="nothing to undo"):
         undo_last(store, "communal_areas", user="ann")
+
+
+def test_a_drawn_scope_snaps_to_the_block_and_is_checked(sample_store: GeoPackageStore) -> None:
+    block = _block(sample_store, "WAR")
+    minx, miny, maxx, maxy = block.bounds
+    outline = block.geoms[0] if block.geom_type == "MultiPolygon" else block
+    rough = shapely.Polygon([(x + 0.2, y - 0.1) for x, y in outline.exterior.coords])  # traced a little off
+    snapped, moved, problems = prepare_drawing(sample_store, "orders", rough, {"order_id": "ORD-9", "name": "W"})
+    assert moved > 0  # the traced outline moved onto the premises edges nearby
+    assert snapped.symmetric_difference(block).area < 0.5 * rough.symmetric_difference(block).area
+    assert any(p.code == "WHOLE_BLOCK" for p in problems)  # the scope check speaks on save
+    fid = save_new(sample_store, "orders", snapped, {"order_id": "ORD-9", "name": "W", "status": "draft"}, user="ann")
+    assert sample_store.history(feature_id=fid).iloc[0]["user"] == "ann"
