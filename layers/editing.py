@@ -39,8 +39,8 @@ def _snap_targets(store: WorkspaceStore, kind: str, block_id: object, exclude: s
     """What a shape may snap to: a block to other blocks; a communal area, route or door to its own
     block and that block's parts; open space to blocks and other open space. A block edited next to
     its stairwells must not be pulled inward onto them."""
-    if kind == "orders":  # a drawn scope follows the premises' own edges
-        sources = {"premises": None, "communal_areas": None, "access_routes": None}
+    if kind == "orders":  # a drawn scope follows the blocks' walls (not the parts 0.3 m inside them)
+        sources = {"premises": None}
     elif kind == "premises":
         sources = {"premises": None}
     elif kind == "open_space":

@@ -113,7 +113,7 @@ def test_a_drawn_scope_snaps_to_the_block_and_is_checked(sample_store: GeoPackag
     block = _block(sample_store, "WAR")
     minx, miny, maxx, maxy = block.bounds
     outline = block.geoms[0] if block.geom_type == "MultiPolygon" else block
-    rough = shapely.Polygon([(x + 0.2, y - 0.1) for x, y in outline.exterior.coords])  # traced a little off
+    rough = shapely.Polygon([(x + 0.05, y - 0.04) for x, y in outline.exterior.coords])  # traced a little off
     snapped, moved, problems = prepare_drawing(sample_store, "orders", rough, {"order_id": "ORD-9", "name": "W"})
     assert moved > 0  # the traced outline moved onto the premises edges nearby
     assert snapped.symmetric_difference(block).area < 0.5 * rough.symmetric_difference(block).area
