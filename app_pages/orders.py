@@ -11,7 +11,8 @@ from app_pages.common import workspace_or_stop, attribution, user_name
 from geo.errors import ClosuremapError
 from geo.permitted_access import CLASSES, PermittedClass, access_violations, default_classes, from_json, to_json, wording
 from layers.model import ORDER_STATUSES
-from layers.orders import build_scope, check_in_workspace, order_timeline, orders_by_urgency, parts_json
+from layers.orders import (build_scope, check_breaches, check_in_workspace, order_timeline, orders_by_urgency,
+                           parts_json)
 from layers.webmap import build_map
 
 store, frames = workspace_or_stop()
@@ -149,6 +150,15 @@ if current is not None:
         st.caption("No notice issued yet: the timeline starts when notice_issued_at is set.")
     else:
         st.json({k: v for k, v in t.as_dict().items() if v})
+    st.subheader(f"Breaches of {current['order_id']}")
+    breaches = check_breaches(store, str(current["order_id"]))
+    if breaches.empty:
+        st.caption("No breaches recorded.")
+    else:
+        st.dataframe(breaches.drop(columns=["feature_id"]), hide_index=True, width="stretch")
+        flagged = int((breaches["flags"] != "").sum())
+        (st.warning if flagged else st.success)(f"{flagged} of {len(breaches)} breach(es) flagged: outside the scope "
+                                                 "or outside the period the notice or order was in force")
     classes = from_json(current["permitted_access"])
     if classes:
         st.subheader("Access terms")

@@ -171,3 +171,11 @@ def test_review_page_lists_what_the_geocoder_could_not_place(app: AppTest, sampl
     at.button(key="review_use_address").click().run()
     assert not at.exception
     assert any("Nothing to review" in s.value for s in at.success)
+
+
+def test_an_orders_breaches_are_checked_on_its_page(app: AppTest) -> None:
+    at = app.run()
+    at.switch_page("app_pages/orders.py").run()
+    at.selectbox(key="order_pick").set_value("ORD-001").run()
+    assert not at.exception
+    assert any("2 of 3 breach(es) flagged" in w.value for w in at.warning)
