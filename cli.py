@@ -405,6 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def layer_files(p: argparse.ArgumentParser) -> None:
+        """The optional layer files of the files-mode commands (any supported format and CRS)."""
+        p.add_argument("--communal", help="communal areas (with block_id)")
+        p.add_argument("--routes", help="access routes (those with a block_id count as premises)")
+        p.add_argument("--open-space", dest="open_space", help="mapped open space")
+        p.add_argument("--incidents", help="incident points")
+        p.add_argument("--entrances", help="entrances (with block_id)")
+
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -464,11 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", help="the order_id of an order in the workspace")
     p.add_argument("--scope", help="the scope: a file of one or more polygons (any supported format and CRS)")
     p.add_argument("--premises", help="block footprints")
-    p.add_argument("--communal", help="communal areas (with block_id)")
-    p.add_argument("--routes", help="access routes (those with a block_id count as premises)")
-    p.add_argument("--open-space", dest="open_space", help="mapped open space")
-    p.add_argument("--incidents", help="incident points, for coverage")
-    p.add_argument("--entrances", help="entrances (with block_id), to flag doors the scope leaves out")
+    layer_files(p)
     p.add_argument("--highways", help="street lines, to flag a scope crossing a highway")
     p.add_argument("--boroughs", help="borough polygons, to flag a scope crossing a boundary")
     p.add_argument("--other-orders", dest="other_orders", help="other orders' scopes, to flag overlaps")
@@ -499,11 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", help="the order_id of an order in the workspace")
     p.add_argument("--scope", help="the scope file (any supported format and CRS)")
     p.add_argument("--premises", help="block footprints")
-    p.add_argument("--communal", help="communal areas")
-    p.add_argument("--routes", help="access routes")
-    p.add_argument("--entrances", help="entrances")
-    p.add_argument("--open-space", dest="open_space", help="open space")
-    p.add_argument("--incidents", help="incidents, for the summary sheet")
+    layer_files(p)
     p.add_argument("--title", help="the order's name (files mode)")
     p.add_argument("--attribution", action="append", help="a data attribution line (repeat)")
     p.add_argument("--exhibit-ref", dest="exhibit_ref", required=True, help="e.g. AB/1")

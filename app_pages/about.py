@@ -2,14 +2,9 @@
 
 import streamlit as st
 
-from app_pages.common import attribution, open_current
-from geo.errors import ClosuremapError
+from app_pages.common import workspace_or_stop, attribution
 
-try:
-    store = open_current()
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
+store, frames = workspace_or_stop()
 
 st.title("About the data")
 st.write(f"Workspace **{store.get_meta('name')}** at `{store.location}`, created {store.get_meta('created_at')}. "

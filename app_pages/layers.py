@@ -6,20 +6,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import open_current, read_layers, user_name
+from app_pages.common import workspace_or_stop, user_name
 from geo.errors import ClosuremapError
 from layers.exporter import FORMATS, export_layer
 from layers.importer import file_columns, import_file
 from layers.model import KINDS
 
-try:
-    store = open_current()
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
+store, frames = workspace_or_stop()
 
 st.title("Layers")
-frames = read_layers(store)
 st.dataframe(
     pd.DataFrame([{"kind": k.name, "layer": k.title, "features": len(frames[k.name]),
                    "geometry": "/".join(k.geometry_types), "what it is": k.description} for k in KINDS.values()]),
