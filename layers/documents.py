@@ -13,7 +13,7 @@ from geo.errors import WorkspaceError
 from geo.permitted_access import default_classes, from_json
 from layers.orders import order_row
 from layers.store import WorkspaceStore
-from reports.briefing import BriefingInput
+from reports.briefing import DEFAULT_PARTNERS, BriefingInput
 from reports.letters import plain_date
 
 ISSUES_REACH_M = 10.0
@@ -36,7 +36,7 @@ def briefing_input(store: WorkspaceStore, order_id: str | None = None) -> Briefi
         title=store.get_meta("name") or "closure orders",
         premises=store.read("premises"), orders=orders, incidents=store.read("incidents")[["occurred_at", "geometry"]],
         basemap=store.read("basemap"), open_space=store.read("open_space"),
-        partners=json.loads(partners) if partners else BriefingInput.__dataclass_fields__["partners"].default_factory(),
+        partners=json.loads(partners) if partners else list(DEFAULT_PARTNERS),
         attribution=_attribution(store),
     )
 

@@ -33,6 +33,9 @@ LEGAL_BASIS = (
 )
 
 
+DEFAULT_PARTNERS = ("Metropolitan Police Service", "the council's ASB team", "the housing provider")
+
+
 @dataclass
 class BriefingInput:
     """What the briefing draws on: blocks, orders and incidents (incidents only to be counted)."""
@@ -43,8 +46,7 @@ class BriefingInput:
     incidents: gpd.GeoDataFrame
     basemap: gpd.GeoDataFrame | None = None
     open_space: gpd.GeoDataFrame | None = None
-    partners: list[str] = field(default_factory=lambda: ["Metropolitan Police Service", "the council's ASB team",
-                                                         "the housing provider"])
+    partners: list[str] = field(default_factory=lambda: list(DEFAULT_PARTNERS))
     attribution: list[str] = field(default_factory=list)
 
 
