@@ -65,6 +65,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
 def _mapping(pairs: list[str] | None) -> dict[str, str | None] | None:
     """--map field=column (repeatable); --map field= unmaps a field."""
     from geo.errors import SchemaError
@@ -204,14 +208,14 @@ def cmd_check_scope(args: argparse.Namespace) -> int:
             raise SchemaError("give a workspace and --order ID, or files: --scope FILE --premises FILE [...]")
         check, notes = check_files(FileInputs(
             scope=Path(args.scope), premises=Path(args.premises),
-            communal=Path(args.communal) if args.communal else None,
-            routes=Path(args.routes) if args.routes else None,
-            open_space=Path(args.open_space) if args.open_space else None,
-            incidents=Path(args.incidents) if args.incidents else None,
-            entrances=Path(args.entrances) if args.entrances else None,
-            highways=Path(args.highways) if args.highways else None,
-            boroughs=Path(args.boroughs) if args.boroughs else None,
-            other_orders=Path(args.other_orders) if args.other_orders else None,
+            communal=_path(args.communal),
+            routes=_path(args.routes),
+            open_space=_path(args.open_space),
+            incidents=_path(args.incidents),
+            entrances=_path(args.entrances),
+            highways=_path(args.highways),
+            boroughs=_path(args.boroughs),
+            other_orders=_path(args.other_orders),
         ), tolerance_m2=args.tolerance_m2)
     result = check.as_dict()
     result["notes"] = notes
@@ -265,11 +269,11 @@ def cmd_exhibit(args: argparse.Namespace) -> int:
             raise SchemaError("give a workspace and --order ID, or files: --scope FILE --premises FILE --title TEXT")
         data, notes = exhibit_input_from_files(
             title=args.title, scope=Path(args.scope), premises=Path(args.premises),
-            communal=Path(args.communal) if args.communal else None,
-            incidents=Path(args.incidents) if args.incidents else None,
-            routes=Path(args.routes) if args.routes else None,
-            entrances=Path(args.entrances) if args.entrances else None,
-            open_space=Path(args.open_space) if args.open_space else None,
+            communal=_path(args.communal),
+            incidents=_path(args.incidents),
+            routes=_path(args.routes),
+            entrances=_path(args.entrances),
+            open_space=_path(args.open_space),
             attribution=args.attribution or [],
         )
     from geo.timeline import parse_date
@@ -406,7 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def layer_files(p: argparse.ArgumentParser) -> None:
-        """The optional layer files of the files-mode commands (any supported format and CRS)."""
+        """A workspace and --order, or files (any supported format and CRS): check-scope and exhibit."""
+        p.add_argument("workspace", nargs="?", help="a workspace .gpkg (with --order), or none with --scope files")
+        p.add_argument("--order", help="the order_id of an order in the workspace")
+        p.add_argument("--scope", help="the scope: a file of one or more polygons")
+        p.add_argument("--premises", help="block footprints")
         p.add_argument("--communal", help="communal areas (with block_id)")
         p.add_argument("--routes", help="access routes (those with a block_id count as premises)")
         p.add_argument("--open-space", dest="open_space", help="mapped open space")
@@ -468,10 +476,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("check-scope", help="how much of a scope is defined premises, open space, other")
-    p.add_argument("workspace", nargs="?", help="a workspace .gpkg (with --order), or none with --scope files")
-    p.add_argument("--order", help="the order_id of an order in the workspace")
-    p.add_argument("--scope", help="the scope: a file of one or more polygons (any supported format and CRS)")
-    p.add_argument("--premises", help="block footprints")
     layer_files(p)
     p.add_argument("--highways", help="street lines, to flag a scope crossing a highway")
     p.add_argument("--boroughs", help="borough polygons, to flag a scope crossing a boundary")
@@ -499,10 +503,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_timeline)
 
     p = sub.add_parser("exhibit", help="the court map exhibit PDF of an order")
-    p.add_argument("workspace", nargs="?", help="a workspace .gpkg (with --order), or none with --scope files")
-    p.add_argument("--order", help="the order_id of an order in the workspace")
-    p.add_argument("--scope", help="the scope file (any supported format and CRS)")
-    p.add_argument("--premises", help="block footprints")
     layer_files(p)
     p.add_argument("--title", help="the order's name (files mode)")
     p.add_argument("--attribution", action="append", help="a data attribution line (repeat)")

@@ -499,8 +499,6 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
 
     progress(0.0, f"reading {Path(path).name}")
     p = Path(path)
-    if gazetteer is None and kind == "incidents":
-        gazetteer = workspace_gazetteer(store)
     if p.suffix.lower() in TABLE_SUFFIXES and p.exists():
         table, ragged = _read_table(p)
         key = f"mapping:{kind}:{source_signature([str(c) for c in table.columns])}"
@@ -516,7 +514,9 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
             raise SchemaError(f"the file has no column {', '.join(map(repr, missing))}; its columns are "
                               f"{', '.join(map(str, table.columns))}")
         table = table.rename(columns={v: k for k, v in coords.items()})  # the names every reader knows
-        if kind == "incidents" and (len(gazetteer) or postcodes is not None) and crs is None:
+        if kind == "incidents" and crs is None and gazetteer is None:
+            gazetteer = workspace_gazetteer(store)  # read only when a table of incidents may need it
+        if kind == "incidents" and crs is None and (len(gazetteer) or postcodes is not None):
             progress(0.05, "geocoding")
             source = geocoded_source(p, table, ragged, gazetteer, postcodes, location_column, threshold)
         else:

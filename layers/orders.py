@@ -93,6 +93,16 @@ def _loader(notes: list[str]):  # noqa: ANN202 - a small closure
     return load
 
 
+def _identified(premises: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """A premises file without block references gets P1, P2, … in file order (and says so)."""
+    if "block_id" not in premises.columns:
+        premises["block_id"] = [f"P{i + 1}" for i in range(len(premises))]
+        notes.append("the premises file has no block_id column: blocks numbered P1, P2, … in file order")
+    if "name" not in premises.columns:
+        premises["name"] = premises["block_id"]
+    return premises
+
+
 def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tuple[ScopeCheck, list[str]]:
     """The same check on files in any supported format and CRS (no workspace)."""
     notes: list[str] = []
@@ -103,10 +113,7 @@ def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tup
     if len(scope_frame) > 1:
         notes.append(f"the scope file has {len(scope_frame)} features: checked as their union")
     scope = scope_from_parts(scope_frame.geometry.values)
-    premises = load(inputs.premises, "premises")
-    if "block_id" not in premises.columns:
-        premises["block_id"] = [f"P{i + 1}" for i in range(len(premises))]
-        notes.append("the premises file has no block_id column: blocks numbered P1, P2, … in file order")
+    premises = _identified(load(inputs.premises, "premises"), notes)
     return check_scope(
         scope, premises=premises, communal_areas=load(inputs.communal, "communal_areas"),
         access_routes=load(inputs.routes, "access_routes"), open_space=load(inputs.open_space, "open_space"),
@@ -221,11 +228,7 @@ def exhibit_input_from_files(*, title: str, scope: Path, premises: Path, communa
     scope_frame = load(scope, "orders")
     if scope_frame is None or scope_frame.empty:
         raise InputFileError(f"{scope}: no usable scope geometry")
-    prem = load(premises, "premises")
-    if "block_id" not in prem.columns:
-        prem["block_id"] = [f"P{i + 1}" for i in range(len(prem))]
-    if "name" not in prem.columns:
-        prem["name"] = prem["block_id"]
+    prem = _identified(load(premises, "premises"), notes)
     return ExhibitInput(
         title=title, scope=scope_from_parts(scope_frame.geometry.values), premises=prem,
         communal_areas=load(communal, "communal_areas"), access_routes=load(routes, "access_routes"),
@@ -241,7 +244,8 @@ def check_breaches(store: WorkspaceStore, order_id: str | None = None) -> pd.Dat
     from geo.breach import check_breach, periods
 
     breaches = store.read("breaches")
-    orders = store.read("orders").set_index(store.read("orders")["order_id"].astype(str))
+    orders = store.read("orders")
+    orders = orders.set_index(orders["order_id"].astype(str))
     if order_id is not None:
         order_row(store, order_id)
         breaches = breaches[breaches["order_id"].astype(str) == str(order_id)]

@@ -237,6 +237,15 @@ def _draw_rectangle_as_polygon(pg, frame, box, corners_bng) -> None:  # noqa: AN
     _click_lonlat(pg, frame, box, lons[0], lats[0])  # close it on the first vertex
 
 
+def _zoom_to(pg, frame, lon: float, lat: float) -> dict:  # noqa: ANN001
+    """Zoom the map right in on a point and bring it to the top of the window: its box on the page."""
+    frame.evaluate(f"window.map.setView([{lat}, {lon}], 21, {{animate: false}})")
+    pg.wait_for_timeout(800)
+    pg.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'start'})")
+    pg.wait_for_timeout(300)
+    return pg.locator(MAP_FRAME).bounding_box()
+
+
 def _ring(geom) -> list:  # noqa: ANN001 - the outline of a one-part (multi)polygon
     part = geom.geoms[0] if geom.geom_type == "MultiPolygon" else geom
     return list(part.exterior.coords)
@@ -268,13 +277,7 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     from geo.crs import bng_to_lonlat
 
     lon, lat = bng_to_lonlat([x0 + 3.0], [y0 + 2.0])
-    frame.evaluate(f"window.map.setView([{lat[0]}, {lon[0]}], 21, {{animate: false}})")
-    pg.wait_for_timeout(800)
-    pg.locator(MAP_FRAME).scroll_into_view_if_needed()
-    pg.evaluate("window.scrollTo(0, 0)")
-    pg.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'start'})")
-    pg.wait_for_timeout(300)
-    box = pg.locator(MAP_FRAME).bounding_box()
+    box = _zoom_to(pg, frame, lon[0], lat[0])
     first = [(x0, y0), (x0 + 3, y0), (x0 + 3, y0 + 4), (x0, y0 + 4)]
     _draw_rectangle_as_polygon(pg, frame, box, first)
     pg.get_by_text("New shape", exact=True).wait_for(timeout=30_000)
@@ -294,13 +297,7 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     fid = store.read("communal_areas").set_index("name")["feature_id"]["Test stairwell"]
 
     # edit one vertex: drag the north-west corner 1 m west
-    frame.evaluate(f"window.map.setView([{lat[0]}, {lon[0]}], 21, {{animate: false}})")
-    pg.wait_for_timeout(800)
-    pg.locator(MAP_FRAME).scroll_into_view_if_needed()
-    pg.evaluate("window.scrollTo(0, 0)")
-    pg.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'start'})")
-    pg.wait_for_timeout(300)
-    box = pg.locator(MAP_FRAME).bounding_box()
+    box = _zoom_to(pg, frame, lon[0], lat[0])
     _map(pg).locator(".leaflet-draw-edit-edit").click()
     pg.wait_for_timeout(400)
     nw = min(_ring(stored), key=lambda c: c[0] - c[1])  # west-most, north-most corner
@@ -327,13 +324,7 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     (ex1, ey1), (ex2, ey2) = sorted(east, key=lambda c: c[1])
     second = [(ex1 + 0.1, ey1 + 0.05), (ex1 + 3, ey1), (ex2 + 3, ey2), (ex2 + 0.1, ey2 - 0.05)]
     frame = _leaflet_frame(pg)
-    frame.evaluate(f"window.map.setView([{lat[0]}, {lon[0]}], 21, {{animate: false}})")
-    pg.wait_for_timeout(800)
-    pg.locator(MAP_FRAME).scroll_into_view_if_needed()
-    pg.evaluate("window.scrollTo(0, 0)")
-    pg.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'start'})")
-    pg.wait_for_timeout(300)
-    box = pg.locator(MAP_FRAME).bounding_box()
+    box = _zoom_to(pg, frame, lon[0], lat[0])
     _draw_rectangle_as_polygon(pg, frame, box, second)
     pg.get_by_text("New shape", exact=True).wait_for(timeout=30_000)
     pg.get_by_role("textbox", name="Name", exact=True).fill("Test landing")

@@ -142,3 +142,12 @@ class TestHotspots:
     def test_too_few(self) -> None:
         with pytest.raises(HotspotError, match="too few"):
             hotspots(gpd.GeoSeries(shapely.points([531700] * 3, [179000] * 3), crs=BNG))
+
+
+def test_hotspot_minimum_is_ten_incidents() -> None:
+    rng = np.random.default_rng(5)
+    xy = rng.uniform([531700, 179000], [531800, 179100], size=(10, 2))
+    ten = gpd.GeoSeries(shapely.points(xy[:, 0], xy[:, 1]), crs=BNG)
+    assert len(hotspots(ten, HotspotParams(permutations=99))) > 0  # just inside
+    with pytest.raises(HotspotError, match="9 incidents are too few"):
+        hotspots(ten.iloc[:9], HotspotParams(permutations=99))  # just outside
