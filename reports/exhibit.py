@@ -172,11 +172,16 @@ def _title_block(fig: Figure, sh: Sheet, data: ExhibitInput, opts: ExhibitOption
     ax.text(0.23, 0.49, subtitle, fontsize=7, va="center")
     ax.text(0.23, 0.31, f"Scope SHA-256: {sha}", fontsize=5.2, va="center", family="DejaVu Sans Mono")
     attribution = " ".join(data.attribution) or "Data sources: see premises schedule"
-    ax.text(0.23, 0.08, "\n".join(textwrap.wrap(attribution, 150)[:3]), fontsize=3.8, va="bottom")
+    # every attribution line is printed (the licences require it): smaller type on a narrow sheet
+    lines = textwrap.wrap(attribution, int(150 * sh.width_mm / 297))
+    size = 3.8 if len(lines) <= 4 else 3.8 * 4 / len(lines) * 1.15
+    if len(lines) > 4:
+        lines = textwrap.wrap(attribution, int(150 * sh.width_mm / 297 * 3.8 / size))
+    ax.text(0.23, 0.06, "\n".join(lines), fontsize=size, va="bottom")
     ax.text(0.73, 0.8, f"Prepared by: {opts.prepared_by}", fontsize=8, va="center")
     ax.text(0.73, 0.6, f"Date: {opts.prepared_on:%d %B %Y}", fontsize=8, va="center")
     ax.text(0.73, 0.4, f"Order: {data.order_id or '-'}", fontsize=8, va="center")
-    ax.text(0.73, 0.18, "Coordinates: British National Grid (EPSG:27700)", fontsize=6, va="center")
+    ax.text(0.73, 0.18, "Grid: BNG (EPSG:27700)", fontsize=6, va="center")
 
 
 def premises_schedule(data: ExhibitInput) -> pd.DataFrame:

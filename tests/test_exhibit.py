@@ -137,3 +137,14 @@ def test_exhibit_command_from_a_workspace_and_from_files(sample_path: Path, tmp_
     bad = run("exhibit", sample_path, "--order", "NOPE", "--exhibit-ref", "X", "--prepared-by", "Y", "--out",
               tmp_path / "x.pdf")
     assert bad.returncode == 2 and "no order 'NOPE'" in bad.stderr
+
+
+def test_every_sheet_carries_all_the_attributions_even_on_narrow_paper(sample_store: GeoPackageStore,
+                                                                        tmp_path: Path) -> None:
+    data = exhibit_input(sample_store, "ORD-001")
+    result = render_exhibit(data, ExhibitOptions("AB/3", "PC", date(2026, 11, 26), paper="A4", orientation="portrait"),
+                            tmp_path / "narrow.pdf")
+    for page in range(1, result.pages + 1):
+        text = " ".join(_text(result.path, page).split())
+        assert "OpenStreetMap contributors" in text and "Code-Point Open" in text
+        assert "SYNTHETIC" in text, page  # the last words of the last attribution are not cut off
