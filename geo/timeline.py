@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
@@ -30,8 +31,12 @@ _POLICE_RANKS: list[tuple[int, tuple[str, ...]]] = [
     (9, ("chief constable", "assistant commissioner", "deputy commissioner", "commissioner")),
 ]
 INSPECTOR, SUPERINTENDENT = 3, 5
-LOCAL_AUTHORITY = "local authority"
-LA_CHIEF_EXECUTIVE = "local authority chief executive"
+#: What the orders page offers for "authorised by": each may issue a notice (s.76(1)); the
+#: superintendent and above, and the chief executive, may authorise 48 hours (s.77(2)).
+AUTHORITY_CHOICES = (
+    "Inspector", "Chief Inspector", "Superintendent", "Chief Superintendent", "Commander",
+    "Local authority", "Local authority chief executive (or designate)",
+)
 
 NOTICE_DEFAULT_HOURS = 24  # s.77(1)
 NOTICE_MAX_HOURS = 48  # s.77(2), s.77(4)
@@ -112,6 +117,34 @@ def parse_date(text: str, what: str) -> date:
     return parse_datetime(text, what).date()
 
 
+#: Notices and orders are written in local time; the Act's hours are real elapsed hours.
+LONDON = ZoneInfo("Europe/London")
+
+
+def to_utc(local: datetime) -> datetime:
+    """A Europe/London wall-clock time (naive) as naive UTC.
+
+    In the repeated hour when the clocks go back, the first (summer-time) reading is taken; a time
+    in the hour skipped in March is read as winter time (zoneinfo's ``fold=0``).
+    """
+    aware = local if local.tzinfo is not None else local.replace(tzinfo=LONDON)
+    return aware.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def to_london(utc: datetime) -> datetime:
+    """Naive UTC as a naive Europe/London wall-clock time."""
+    return utc.replace(tzinfo=timezone.utc).astimezone(LONDON).replace(tzinfo=None)
+
+
+def add_elapsed_hours(start: datetime, hours: float) -> datetime:
+    """``start`` (London wall clock) plus ``hours`` of real time, across a clock change.
+
+    >>> add_elapsed_hours(datetime(2025, 10, 25, 12, 0), 48)  # the clocks go back on the 26th
+    datetime.datetime(2025, 10, 27, 11, 0)
+    """
+    return to_london(to_utc(start) + timedelta(hours=hours))
+
+
 def _christmas_overlap(start: datetime, end: datetime) -> timedelta:
     total = timedelta(0)
     for year in range(start.year, end.year + 1):
@@ -124,16 +157,20 @@ def _christmas_overlap(start: datetime, end: datetime) -> timedelta:
 
 
 def add_hours_skipping_christmas(start: datetime, hours: float) -> datetime:
-    """``start`` plus ``hours``, with Christmas Day disregarded (s.77(3), s.80(4)).
+    """``start`` plus ``hours`` of real time, with Christmas Day disregarded (s.77(3), s.80(4)).
+
+    Counted in UTC so a clock change neither adds nor takes an hour; Christmas Day is in winter
+    time, when London's clock and UTC agree.
 
     >>> add_hours_skipping_christmas(datetime(2024, 12, 24, 12), 24)
     datetime.datetime(2024, 12, 26, 12, 0)
     """
-    end = start + timedelta(hours=hours)
+    begin = to_utc(start)
+    end = begin + timedelta(hours=hours)
     while True:
-        extended = start + timedelta(hours=hours) + _christmas_overlap(start, end)
+        extended = begin + timedelta(hours=hours) + _christmas_overlap(begin, end)
         if extended == end:
-            return end
+            return to_london(end)
         end = extended
 
 
@@ -207,7 +244,7 @@ def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, 
     if notice_hours > NOTICE_DEFAULT_HOURS:
         t.notice_expires = add_hours_skipping_christmas(notice_issued, notice_hours)
     else:
-        t.notice_expires = notice_issued + timedelta(hours=notice_hours)
+        t.notice_expires = add_elapsed_hours(notice_issued, notice_hours)
     if notice_extension_hours:
         ext_auth = parse_authority(extension_authorised_by) if extension_authorised_by else authority
         if notice_hours + notice_extension_hours > NOTICE_MAX_HOURS:
@@ -220,14 +257,14 @@ def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, 
 
     # -- service and hearing ------------------------------------------------------------------
     if notice_served is not None:
-        if notice_served < notice_issued:
+        if to_utc(notice_served) < to_utc(notice_issued):
             add(Violation("N12", "s.79", "the notice is recorded as served before it was issued"))
         end = t.notice_extended_until or t.notice_expires
-        if end is not None and notice_served >= end:
+        if end is not None and to_utc(notice_served) >= to_utc(end):
             add(Violation("N12", "s.79", "the notice is recorded as served after it had expired"))
         t.hearing_deadline = add_hours_skipping_christmas(notice_served, HEARING_HOURS)  # s.80(3)-(4)
         t.adjournment_limit = t.hearing_deadline + timedelta(days=ADJOURN_MAX_DAYS)  # s.81(3)
-        if hearing_at is not None and hearing_at > t.hearing_deadline:
+        if hearing_at is not None and to_utc(hearing_at) > to_utc(t.hearing_deadline):
             add(Violation("O2", "s.80(3)", f"the application must be heard within 48 hours of service (Christmas "
                                            f"Day disregarded): by {t.hearing_deadline:%Y-%m-%d %H:%M}"))
     elif hearing_at is not None or order_made is not None:
@@ -245,7 +282,6 @@ def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, 
             t.notes.append("no order length given: taken as the 3-month maximum (s.80(6))")
         if months <= 0 or months > ORDER_MAX_MONTHS:
             add(Violation("O4", "s.80(6)", f"an order lasts at most 3 months; {months} months is not allowed"))
-        t.order_expires = order_made + relativedelta(months=months)
         total = months
         for n in extension_months or []:
             if n <= 0 or n > EXTENSION_MAX_MONTHS:
@@ -276,3 +312,30 @@ def next_deadline(t: Timeline, now: datetime) -> tuple[str, datetime] | None:
             items.append((name, datetime.combine(v, time.min)))
     future = [(n, v) for n, v in items if v > now]
     return min(future, key=lambda x: x[1]) if future else None
+
+
+#: Each deadline of a timeline, in words, with the section it comes from.
+DEADLINES: dict[str, tuple[str, str]] = {
+    "notice_expires": ("Closure notice expires", "s.77(1)-(3)"),
+    "notice_extended_until": ("Extended notice expires", "s.77(4)"),
+    "hearing_deadline": ("Application heard by (48 hours after service)", "s.80(3)-(4)"),
+    "adjournment_limit": ("Adjourned hearing by (at most 14 days)", "s.81(3)"),
+    "order_expires": ("Closure order expires", "s.80(6), s.82(7)"),
+    "latest_possible_end": ("Latest end with every extension (6 months)", "s.82(8)"),
+    "appeal_deadline": ("Appeal to the Crown Court by (21 days)", "s.84"),
+    "compensation_deadline": ("Compensation claims by (3 months)", "s.90"),
+}
+
+
+def deadline_rows(t: Timeline, now: datetime) -> list[dict[str, Any]]:
+    """The timeline as a table an officer reads: what, when, the section, and days left (negative
+    once passed), soonest first."""
+    rows = []
+    for name, (what, section) in DEADLINES.items():
+        value = getattr(t, name)
+        if value is None:
+            continue
+        due = value if isinstance(value, datetime) else datetime.combine(value, time.min)
+        days = (to_utc(due) - to_utc(now)).total_seconds() / 86400
+        rows.append({"deadline": what, "due": due, "section": section, "days_left": round(days, 1)})
+    return sorted(rows, key=lambda r: r["due"])

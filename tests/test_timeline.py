@@ -23,11 +23,14 @@ from geo.timeline import (
     Timeline,
     TimelineError,
     Violation,
+    add_elapsed_hours,
     add_hours_skipping_christmas,
+    deadline_rows,
     next_deadline,
     parse_authority,
     parse_datetime,
     timeline,
+    to_utc,
 )
 
 EXE = shutil.which("closuremap", path=str(Path(sys.executable).parent))
@@ -580,7 +583,9 @@ durations = st.integers(min_value=1, max_value=2 * 366 * 24 * 60)
 @given(start=starts, minutes=durations)
 def test_n6_result_is_hours_plus_the_christmas_time_inside(start: datetime, minutes: int) -> None:
     end = add_hours_skipping_christmas(start, minutes / 60)
-    assert end - start == timedelta(minutes=minutes) + christmas_inside(start, end)
+    # real elapsed time (UTC) across clock changes; Christmas Day is in GMT, so London = UTC then
+    u0, u1 = to_utc(start), to_utc(end)
+    assert u1 - u0 == timedelta(minutes=minutes) + christmas_inside(u0, u1)
 
 
 @settings(max_examples=300, deadline=None)
@@ -588,8 +593,8 @@ def test_n6_result_is_hours_plus_the_christmas_time_inside(start: datetime, minu
 def test_n6_result_is_the_earliest_such_time(start: datetime, minutes: int) -> None:
     end = add_hours_skipping_christmas(start, minutes / 60)
     # one minute earlier, less than the required time outside Christmas has passed
-    earlier = end - MINUTE
-    assert earlier - start - christmas_inside(start, earlier) < timedelta(minutes=minutes)
+    u0, earlier = to_utc(start), to_utc(end) - MINUTE
+    assert earlier - u0 - christmas_inside(u0, earlier) < timedelta(minutes=minutes)
     # and the end never falls strictly inside a Christmas Day
     assert not (end.month == 12 and end.day == 25 and end.time() != datetime.min.time())
 
@@ -604,7 +609,8 @@ def test_n6_interval_entirely_outside_christmas_is_plain_addition(year: int, dat
     offset = data.draw(st.integers(min_value=0, max_value=span - 1), label="offset")
     start = after + timedelta(minutes=offset)
     minutes = data.draw(st.integers(min_value=0, max_value=span - offset), label="minutes")
-    assert add_hours_skipping_christmas(start, minutes / 60) == start + timedelta(minutes=minutes)
+    end = add_hours_skipping_christmas(start, minutes / 60)
+    assert to_utc(end) == to_utc(start) + timedelta(minutes=minutes)  # real minutes, clock changes and all
 
 
 def test_n6_zero_hours_is_no_time() -> None:
@@ -727,3 +733,50 @@ def test_cli_extension_authorised_by_a_superintendent_is_lawful() -> None:
     good = json.loads(run(*base, "--extension-authorised-by", "Superintendent").stdout)
     assert [v["rule"] for v in bad["violations"]] == ["N5"]
     assert good["violations"] == [] and good["notice_extended_until"] == "2024-03-06T10:00"
+
+
+# -- clock changes: the Act's hours are real elapsed hours (Europe/London) ---------------------------
+
+
+@pytest.mark.parametrize(("issued", "hours", "expires"), [
+    # October: the clocks go back at 02:00 BST on Sunday 26 October 2025 -> the wall clock shows one hour less
+    (datetime(2025, 10, 25, 12, 0), 48, datetime(2025, 10, 27, 11, 0)),
+    (datetime(2025, 10, 25, 12, 0), 24, datetime(2025, 10, 26, 11, 0)),
+    # March: the clocks go forward at 01:00 GMT on Sunday 30 March 2025 -> the wall clock shows one hour more
+    (datetime(2025, 3, 29, 12, 0), 48, datetime(2025, 3, 31, 13, 0)),
+    (datetime(2025, 3, 29, 12, 0), 24, datetime(2025, 3, 30, 13, 0)),
+    # no change in the period: the wall clock and the hours agree
+    (datetime(2025, 6, 10, 9, 30), 48, datetime(2025, 6, 12, 9, 30)),
+])
+def test_notice_hours_are_real_hours_across_clock_changes(issued: datetime, hours: int, expires: datetime) -> None:
+    t = timeline(notice_issued=issued, notice_hours=hours, authorised_by="Superintendent")
+    assert t.notice_expires == expires
+    assert (to_utc(t.notice_expires) - to_utc(issued)).total_seconds() == hours * 3600
+
+
+def test_the_hearing_deadline_is_48_real_hours_after_service_across_the_october_change() -> None:
+    served = datetime(2025, 10, 25, 10, 15)
+    t = timeline(notice_issued=datetime(2025, 10, 25, 9, 0), notice_served=served, notice_hours=48,
+                 authorised_by="Superintendent", hearing_at=datetime(2025, 10, 27, 9, 15))
+    assert t.hearing_deadline == datetime(2025, 10, 27, 9, 15)
+    assert (to_utc(t.hearing_deadline) - to_utc(served)).total_seconds() == 48 * 3600
+    assert not [v for v in t.violations if v.rule == "O2"]
+    late = timeline(notice_issued=datetime(2025, 10, 25, 9, 0), notice_served=served, notice_hours=48,
+                    authorised_by="Superintendent", hearing_at=datetime(2025, 10, 27, 9, 16))
+    assert [v.rule for v in late.violations] == ["O2"]
+
+
+def test_elapsed_hours_in_the_repeated_hour_read_the_first_one() -> None:
+    # 01:30 on 26 October 2025 happens twice; the first (BST) reading is taken
+    assert add_elapsed_hours(datetime(2025, 10, 26, 1, 30), 1) == datetime(2025, 10, 26, 1, 30)
+
+
+def test_deadline_rows_cite_sections_and_count_days_left() -> None:
+    t = timeline(notice_issued=datetime(2024, 6, 28, 9, 0), notice_served=datetime(2024, 6, 28, 11, 30),
+                 notice_hours=48, authorised_by="Superintendent", order_made=date(2024, 6, 30), order_months=3)
+    rows = deadline_rows(t, datetime(2024, 6, 29, 9, 0))
+    by_name = {r["deadline"]: r for r in rows}
+    assert by_name["Closure notice expires"]["section"] == "s.77(1)-(3)"
+    assert by_name["Closure notice expires"]["days_left"] == 1.0
+    assert by_name["Closure order expires"]["due"] == datetime(2024, 9, 30)
+    assert [r["due"] for r in rows] == sorted(r["due"] for r in rows)
