@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from app_pages.common import identity_sidebar
+
 # No :material/…: icons: Streamlit fetches those from a font CDN, and we are offline.
 st.set_page_config(page_title="closuremap", layout="wide")
 page = st.navigation([
@@ -14,4 +16,5 @@ page = st.navigation([
     st.Page("app_pages/review.py", title="Geocoding review"),
     st.Page("app_pages/about.py", title="About the data"),
 ])
+identity_sidebar()  # on every page: who is acting, asked once per browser session
 page.run()

@@ -66,5 +66,47 @@ def attribution(store: GeoPackageStore, *, short: bool = False) -> list[str]:
     return list(json.loads(raw)) if raw else []
 
 
-def user_name() -> str:
-    return st.session_state.get("user_name") or os.environ.get("CLOSUREMAP_USER") or "app user"
+IDENTITY_KEY = "acting_user"
+
+
+def identity_sidebar() -> None:
+    """Ask who is acting, once per browser session: the name every save, import and document
+    records. ``CLOSUREMAP_USER`` fills it in for a one-officer install."""
+    env = os.environ.get("CLOSUREMAP_USER", "").strip()
+    if not st.session_state.get(IDENTITY_KEY) and env:
+        st.session_state[IDENTITY_KEY] = env
+    with st.sidebar:
+        who = st.session_state.get(IDENTITY_KEY)
+        if who:
+            st.markdown(f"Acting as **{who}**")
+            if st.button("Change who is acting", key="identity_change"):
+                del st.session_state[IDENTITY_KEY]
+                st.rerun()
+        else:
+            st.markdown("**Who is acting?** Every change is recorded with your name.")
+            name = st.text_input("Your name", key="identity_name")
+            number = st.text_input("Collar or staff number", key="identity_number")
+            if st.button("Use this name", key="identity_set"):
+                if name.strip():
+                    st.session_state[IDENTITY_KEY] = f"{name.strip()} ({number.strip()})" if number.strip() \
+                        else name.strip()
+                    st.rerun()
+                else:
+                    st.error("Type your name first.")
+        st.caption("Single-user mode: no sign-in. The name above is what the audit trail, the version "
+                   "history and every document's 'Prepared by' record.")
+
+
+def acting_user() -> str | None:
+    """The name given in the sidebar, or None."""
+    return st.session_state.get(IDENTITY_KEY) or None
+
+
+def require_user() -> str | None:
+    """The acting user, or an error on the page saying where to give a name (and None): nothing is
+    saved, imported or made without a name."""
+    who = acting_user()
+    if not who:
+        st.error("Give your name in the sidebar first: every save, import and document is recorded with "
+                 "who made it.")
+    return who

@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 from streamlit_folium import st_folium
 
-from app_pages.common import workspace_or_stop, attribution, read_layers, user_name
+from app_pages.common import attribution, read_layers, require_user, workspace_or_stop
 from geo.drawing import floors_of, on_floor, repair_drawing
 from geo.errors import ClosuremapError
 from geo.georef import fit_to_outline
@@ -91,7 +91,7 @@ if len(new):
         attrs["notes"] = st.text_input("Notes", key="new_notes")
         save = st.form_submit_button("Save the new shape", key="save_new")
         repair = st.form_submit_button("Repair and save", key="repair_new")
-    if save or repair:
+    if (save or repair) and (who := require_user()):
         try:
             shape = repair_drawing(geometry) if repair else geometry
             snapped, moved, problems = prepare_drawing(store, kind, shape, attrs, tolerance_m=tolerance,
@@ -101,7 +101,7 @@ if len(new):
                 st.info("Nothing was saved. Redraw the shape, or use 'Repair and save'.")
             else:
                 show(problems)
-                fid = save_new(store, kind, snapped, attrs, user=user_name())
+                fid = save_new(store, kind, snapped, attrs, user=who)
                 done(f"saved {attrs.get('name') or kind} ({fid[:8]}); {moved} vertices snapped" +
                      (f"; {len(problems)} warning(s): " + "; ".join(p.message for p in problems) if problems else ""))
         except ClosuremapError as exc:
@@ -114,7 +114,7 @@ for row in drawn[drawn["feature_id"].notna()].itertuples():
 if changed:
     st.subheader("Edited outlines")
     st.write(", ".join(str(saved.loc[r.feature_id].get("name") or r.feature_id[:8]) for r in changed))
-    if st.button("Save the edited outlines", key="save_edits"):
+    if st.button("Save the edited outlines", key="save_edits") and (who := require_user()):
         messages = []
         for r in changed:
             attrs = saved.loc[r.feature_id].drop(labels=["geometry"]).to_dict()
@@ -123,7 +123,7 @@ if changed:
             if any(p.severity == "error" for p in problems):
                 show(problems)
                 continue
-            store.update(kind, r.feature_id, user=user_name(), geometry=snapped)
+            store.update(kind, r.feature_id, user=who, geometry=snapped)
             messages.append(f"{attrs.get('name') or r.feature_id[:8]} ({moved} vertices snapped)")
         if messages:
             done("saved " + ", ".join(messages))
@@ -133,8 +133,8 @@ if out and out.get("all_drawings") is not None:
     if gone:
         st.subheader("Deleted on the map")
         st.write(", ".join(str(saved.loc[f].get("name") or f[:8]) for f in gone))
-        if st.button(f"Delete {len(gone)} feature(s)", key="confirm_delete"):
-            store.delete(kind, gone, user=user_name())
+        if st.button(f"Delete {len(gone)} feature(s)", key="confirm_delete") and (who := require_user()):
+            store.delete(kind, gone, user=who)
             done(f"deleted {len(gone)}")
 
 st.subheader("Attributes of a saved feature")
@@ -147,12 +147,12 @@ if len(saved):
         for f in fields:
             current = saved.loc[pick].get(f.name)
             text = "" if current is None or pd.isna(current) else str(current)
-            values[f.name] = st.text_input(f.name, value=text, key=f"attr_{f.name}")
-        if st.form_submit_button("Save attributes", key="save_attrs"):
+            values[f.name] = st.text_input(f.name, value=text, key=f"attr_{f.name}_{pick}")
+        if st.form_submit_button("Save attributes", key="save_attrs") and (who := require_user()):
             try:
                 typed = {n: (None if v == "" else int(float(v)) if KINDS[kind].field(n).kind == "int"
                              else float(v) if KINDS[kind].field(n).kind == "float" else v) for n, v in values.items()}
-                store.update(kind, pick, user=user_name(), attributes=typed)
+                store.update(kind, pick, user=who, attributes=typed)
             except (ClosuremapError, ValueError) as exc:
                 st.error(str(exc))
             else:
@@ -162,17 +162,17 @@ st.subheader("History")
 history = store.history(kind=kind)
 st.dataframe(history[["id", "at", "user", "action", "feature_id", "note"]].head(30), hide_index=True, width="stretch")
 h1, h2 = st.columns(2)
-if h1.button("Undo the last change", key="undo"):
+if h1.button("Undo the last change", key="undo") and (who := require_user()):
     try:
-        done(undo_last(store, kind, user=user_name()))
+        done(undo_last(store, kind, user=who))
     except ClosuremapError as exc:
         st.error(str(exc))
 versions = history[history["after"].notna() & history["feature_id"].notna()]["id"].tolist()
 if versions:
     version = h2.selectbox("Version", versions, key="restore_pick")
-    if h2.button("Restore this version", key="restore"):
+    if h2.button("Restore this version", key="restore") and (who := require_user()):
         try:
-            restore_version(store, kind, int(version), user=user_name())
+            restore_version(store, kind, int(version), user=who)
         except ClosuremapError as exc:
             st.error(str(exc))
         else:
@@ -194,7 +194,7 @@ with st.form("floor_plan"):
     plan_block = c1.selectbox("Block", list(block_names), format_func=lambda b: block_names[b], key="plan_block")
     plan_floor = c2.number_input("Floor", 0, 60, 0, key="plan_floor")
     page_no = c3.number_input("PDF page", 1, 500, 1, key="plan_page")
-    if st.form_submit_button("Add the plan over the block", key="add_plan") and upload is not None:
+    if st.form_submit_button("Add the plan over the block", key="add_plan") and upload is not None and (who := require_user()):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / upload.name
             path.write_bytes(upload.getvalue())
@@ -204,7 +204,7 @@ with st.form("floor_plan"):
                     points = fit_to_outline(im.width, im.height,
                                             frames["premises"].set_index("block_id").geometry[plan_block])
                 floorplans.save_plan(store.location, block_id=plan_block, floor=int(plan_floor), name=upload.name,
-                                     png=png, control_points=points, user=user_name())
+                                     png=png, control_points=points, user=who)
             except ClosuremapError as exc:
                 st.error(str(exc))
             else:

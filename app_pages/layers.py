@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import workspace_or_stop, user_name
+from app_pages.common import require_user, workspace_or_stop
 from geo.errors import ClosuremapError
 from layers.exporter import FORMATS, export_layer
 from layers.importer import file_columns, import_file
@@ -44,13 +44,13 @@ if upload is not None:
             if pick != "(automatic)":
                 mapping[field_name] = None if pick == "(none)" else pick
 repair = st.checkbox("Repair invalid geometries instead of rejecting them", key="import_repair")
-if upload is not None and st.button("Import", type="primary"):
+if upload is not None and st.button("Import", type="primary") and (who := require_user()):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / upload.name
         path.write_bytes(upload.getvalue())
         bar = st.progress(0.0, text="Starting…")
         try:
-            result = import_file(store, kind, path, user=user_name(), crs=crs or None, repair_geometry=repair,
+            result = import_file(store, kind, path, user=who, crs=crs or None, repair_geometry=repair,
                                  mapping=mapping or None,
                                  rejects_path=Path(tmp) / f"{path.stem}.rejects.csv",
                                  progress=lambda f, m: bar.progress(min(f, 1.0), text=m))

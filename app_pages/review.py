@@ -6,7 +6,7 @@ import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages.common import workspace_or_stop, attribution, user_name
+from app_pages.common import attribution, require_user, workspace_or_stop
 from geo.crs import WGS84, geometries_to_bng
 from layers.importer import workspace_gazetteer
 from layers.review import candidates, open_items, resolve
@@ -29,18 +29,18 @@ item = items.set_index("id").loc[item_id]
 st.json(json.loads(item["row_json"]))
 st.caption(f"Why it is here: {item['reason']}")
 
-if item["feature_id"] and st.button("Accept the match", key="review_accept"):
-    resolve(store, int(item_id), user=user_name())
+if item["feature_id"] and st.button("Accept the match", key="review_accept") and (who := require_user()):
+    resolve(store, int(item_id), user=who)
     st.cache_data.clear()
     st.rerun()
 
 st.subheader("Pick an address")
 options = candidates(str(item["location"] or ""), workspace_gazetteer(store))
 if len(options):
-    pick = st.radio("Candidates", options.index.tolist(), key="review_candidate",
+    pick = st.radio("Candidates", options.index.tolist(), key=f"review_candidate_{item_id}",
                     format_func=lambda i: f"{options.loc[i, 'address']} (score {options.loc[i, 'score']})")
-    if st.button("Use this address", key="review_use_address"):
-        resolve(store, int(item_id), user=user_name(), how="address",
+    if st.button("Use this address", key="review_use_address") and (who := require_user()):
+        resolve(store, int(item_id), user=who, how="address",
                 point=shapely.Point(options.loc[pick, "easting"], options.loc[pick, "northing"]))
         st.cache_data.clear()
         st.rerun()
@@ -48,12 +48,12 @@ if len(options):
 st.subheader("Or click the map")
 context = {k: frames[k] for k in ("basemap", "open_space", "premises", "communal_areas", "entrances")}
 clicked = st_folium(build_map(context, attribution=attribution(store, short=True)), height=420,
-                    use_container_width=True, returned_objects=["last_clicked"], key="review_map")
+                    use_container_width=True, returned_objects=["last_clicked"], key=f"review_map_{item_id}")
 where = clicked.get("last_clicked") if clicked else None
 if where:
     point = geometries_to_bng([shapely.Point(where["lng"], where["lat"])], WGS84)[0]
     st.caption(f"Clicked E {point.x:.1f}, N {point.y:.1f}")
-    if st.button("Place it here", key="review_place_click"):
-        resolve(store, int(item_id), user=user_name(), how="map", point=point)
+    if st.button("Place it here", key="review_place_click") and (who := require_user()):
+        resolve(store, int(item_id), user=who, how="map", point=point)
         st.cache_data.clear()
         st.rerun()
