@@ -23,7 +23,8 @@ minimum = st.sidebar.number_input("Suppress counts below", min_value=2, max_valu
                                   key="briefing_minimum")
 tables = briefing_tables(data, int(minimum))
 st.title(f"Ward member briefing: {data.title}")
-st.caption(f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}.")
+st.caption(f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}. Counts are of "
+           f"{data.window_words}.")
 st.subheader("What is proposed")
 st.dataframe(tables.proposals, hide_index=True, width="stretch")
 st.subheader("Where")

@@ -1,75 +1,118 @@
-"""Orders page: orders by urgency, the scope builder and its check, the timeline and access terms."""
+"""Orders page: orders by urgency, the chosen order's scope, record, timeline, breaches and history.
 
-from datetime import datetime
+Every widget that edits an order is keyed by that order's id, and every check result is kept under
+the id it was computed for, so choosing another order shows that order's saved values, never the
+last one's (style.md, habit 13). A save writes only the fields the user changed.
+"""
 
+import json
+from datetime import date, datetime, time
+
+import altair as alt
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages.common import workspace_or_stop, attribution, user_name
+from app_pages.common import attribution, require_user, workspace_or_stop
 from geo.errors import ClosuremapError
 from geo.permitted_access import CLASSES, PermittedClass, access_violations, default_classes, from_json, to_json, wording
+from geo.timeline import AUTHORITY_CHOICES, LONDON, deadline_rows
 from layers.model import ORDER_STATUSES
-from layers.orders import (build_scope, check_breaches, check_in_workspace, order_timeline, orders_by_urgency,
-                           parts_json)
+from layers.orders import (build_scope, changed_fields, check_breaches, check_in_workspace, evidence_window,
+                           order_history, order_life, order_timeline, orders_by_urgency, save_order)
 from layers.webmap import build_map
+from reports.case import ORDER_GROUNDS
 
 store, frames = workspace_or_stop()
+now = datetime.now(LONDON).replace(tzinfo=None)
+checks = st.session_state.setdefault("scope_checks", {})  # {order key: (scope, parts, result, built)}
 
 st.title("Closure orders")
+if "order_flash" in st.session_state:
+    st.success(st.session_state.pop("order_flash"))
 
 st.subheader("By urgency")
-urgency = orders_by_urgency(store, datetime.now())
-st.dataframe(urgency, hide_index=True, width="stretch")
+st.dataframe(orders_by_urgency(store, now), hide_index=True, width="stretch")
 
-st.subheader("Scope builder")
 orders = frames["orders"]
 choices = ["(new order)"] + orders["order_id"].astype(str).tolist()
+if st.session_state.get("order_pick_next") in choices:  # a just-saved order is the one shown next
+    st.session_state["order_pick"] = st.session_state.pop("order_pick_next")
 chosen = st.selectbox("Order", choices, key="order_pick")
 current = None if chosen == "(new order)" else orders[orders["order_id"].astype(str) == chosen].iloc[0]
+okey = "new" if current is None else str(current["feature_id"])  # every widget below is keyed by this
 
+
+def saved(field: str) -> object:
+    """The chosen order's saved value of a field (None for a new order or a blank)."""
+    if current is None:
+        return None
+    v = current.get(field)
+    return None if v is None or (not isinstance(v, str) and pd.isna(v)) or v == "" else v
+
+
+# -- scope ----------------------------------------------------------------------------------------
+st.subheader("Scope" if current is None else f"Scope of {chosen}")
 premises, communal, routes = frames["premises"], frames["communal_areas"], frames["access_routes"]
-block_names = dict(zip(premises["block_id"], premises["name"]))
-picked_blocks = st.multiselect("Whole blocks (footprint, flats included)", list(block_names),
-                               format_func=lambda b: f"{block_names[b]} ({b})", key="scope_blocks")
-near = st.multiselect("Blocks whose communal parts to choose from", list(block_names), default=picked_blocks,
-                      format_func=lambda b: f"{block_names[b]} ({b})", key="scope_for_blocks")
-label = {r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name} ({r.area_type}, floors "
-                       f"{r.floor_from}-{r.floor_to})" for r in communal.itertuples()}
-picked_communal = st.multiselect("Communal areas", communal[communal["block_id"].isin(near)]["feature_id"].tolist(),
-                                 format_func=lambda f: label[f], key="scope_communal")
-route_label = {r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name}" for r in routes.itertuples()}
-picked_routes = st.multiselect("Access routes", routes[routes["block_id"].isin(near)]["feature_id"].tolist(),
-                               format_func=lambda f: route_label[f], key="scope_routes")
-tolerance = st.number_input("Tolerance (m²; 0 = the larger of 1 m² and 1% of the scope)", min_value=0.0,
-                            value=0.0, key="scope_tolerance")
+block_names = dict(zip(premises["block_id"], premises["name"], strict=True))
+parts_saved = json.loads(saved("scope_parts") or "[]")
+saved_ids = {kind: [p["feature_id"] for p in parts_saved if p.get("kind") == kind]
+             for kind in ("premises", "communal_areas", "access_routes")}
+saved_blocks = premises[premises["feature_id"].isin(saved_ids["premises"])]["block_id"].tolist()
+saved_near = sorted(set(saved_blocks) | {p["block_id"] for p in parts_saved if p.get("block_id") in block_names}
+                    | set(str(saved("block_ids") or "").split(";")) - {""})
+with st.expander("Build the scope from blocks, communal areas and routes", expanded=current is None):
+    picked_blocks = st.multiselect("Whole blocks (footprint, flats included)", list(block_names),
+                                   default=saved_blocks, format_func=lambda b: f"{block_names[b]} ({b})",
+                                   key=f"scope_blocks_{okey}")
+    near = st.multiselect("Blocks whose communal parts to choose from", list(block_names),
+                          default=sorted(set(saved_near) | set(picked_blocks)) if current is not None else picked_blocks,
+                          format_func=lambda b: f"{block_names[b]} ({b})", key=f"scope_for_blocks_{okey}")
+    label = {r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name} ({r.area_type}, floors "
+                           f"{r.floor_from}-{r.floor_to})" for r in communal.itertuples()}
+    communal_options = communal[communal["block_id"].isin(near)]["feature_id"].tolist()
+    picked_communal = st.multiselect("Communal areas", communal_options, format_func=lambda f: label[f],
+                                     default=[f for f in saved_ids["communal_areas"] if f in communal_options],
+                                     key=f"scope_communal_{okey}")
+    route_label = {r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name}" for r in routes.itertuples()}
+    route_options = routes[routes["block_id"].isin(near)]["feature_id"].tolist()
+    picked_routes = st.multiselect("Access routes", route_options, format_func=lambda f: route_label[f],
+                                   default=[f for f in saved_ids["access_routes"] if f in route_options],
+                                   key=f"scope_routes_{okey}")
+    tolerance = st.number_input("Tolerance (m²; 0 = the larger of 1 m² and 1% of the scope)", min_value=0.0,
+                                value=0.0, key=f"scope_tolerance_{okey}")
+    if st.button("Check scope", type="primary", key="check_scope"):
+        picks = {"premises": premises[premises["block_id"].isin(picked_blocks)]["feature_id"].tolist(),
+                 "communal_areas": picked_communal, "access_routes": picked_routes}
+        try:
+            scope, parts = build_scope(store, picks)
+            result = check_in_workspace(store, scope, order_id=chosen if current is not None else None,
+                                        tolerance_m2=tolerance or None)
+        except ClosuremapError as exc:
+            st.error(str(exc))
+        else:
+            checks[okey] = (scope, parts, result, True)
+    if okey in checks and checks[okey][3] and current is not None:
+        st.info("This checked scope replaces the saved one when you save the order.")
+        if st.button("Keep the saved scope instead", key=f"drop_scope_{okey}"):
+            del checks[okey]
+            st.rerun()
 
-picks = {"premises": premises[premises["block_id"].isin(picked_blocks)]["feature_id"].tolist(),
-         "communal_areas": picked_communal, "access_routes": picked_routes}
-if st.button("Check scope", type="primary", key="check_scope"):
+if okey not in checks and current is not None:
     try:
-        scope, parts = build_scope(store, picks)
-        result = check_in_workspace(store, scope, order_id=chosen if current is not None else None,
-                                    tolerance_m2=tolerance or None)
+        checks[okey] = (current.geometry, [], check_in_workspace(store, current.geometry, order_id=chosen), False)
     except ClosuremapError as exc:
         st.error(str(exc))
-    else:
-        st.session_state["scope_result"] = (scope, parts, result)
-elif current is not None and "scope_result" not in st.session_state:
-    try:
-        st.session_state["scope_result"] = (current.geometry, [], check_in_workspace(store, current.geometry,
-                                                                                     order_id=chosen))
-    except ClosuremapError as exc:
-        st.error(str(exc))
 
-if "scope_result" in st.session_state:
-    scope, parts, result = st.session_state["scope_result"]
+if okey in checks:
+    scope, parts, result, built = checks[okey]
     data = result.as_dict()
     (st.success if result.verdict == "premises" else st.error if result.verdict == "open_space" else st.warning)(
-        f"Verdict: {result.verdict}")
+        f"Verdict: {result.verdict}" + ("" if built else " (the saved scope)"))
     c1, c2, c3 = st.columns(3)
-    c1.metric("On premises", f"{data['premises_area_m2']:.1f} m²", f"{data['premises_fraction']:.1%}", delta_color="off")
+    c1.metric("On premises", f"{data['premises_area_m2']:.1f} m²", f"{data['premises_fraction']:.1%}",
+              delta_color="off")
     c2.metric("On open space", f"{data['open_space_area_m2']:.1f} m²", f"{data['open_space_fraction']:.1%}",
               delta_color="off")
     c3.metric("Other", f"{data['other_area_m2']:.1f} m²", f"{data['other_fraction']:.1%}", delta_color="off")
@@ -81,77 +124,175 @@ if "scope_result" in st.session_state:
                    f"{data['incidents_ring']} in the {data['ring_m']:.0f} m ring ({data['rate_ring_per_ha']} per ha)")
     preview = {k: frames[k] for k in ("basemap", "open_space", "premises", "access_routes", "communal_areas",
                                       "entrances")}
-    preview["orders"] = gpd.GeoDataFrame({"order_id": ["(scope)"], "name": ["Proposed scope"]}, geometry=[scope],
-                                         crs=orders.crs)
-    st_folium(build_map(preview, attribution=attribution(store, short=True)), height=420,
-              use_container_width=True, returned_objects=[], key="scope_map")
+    preview["orders"] = gpd.GeoDataFrame({"order_id": [chosen if current is not None else "(scope)"],
+                                          "name": ["Scope being checked" if built else "Saved scope"]},
+                                         geometry=[scope], crs=orders.crs)
+    minx, miny, maxx, maxy = scope.bounds
+    st_folium(build_map(preview, attribution=attribution(store, short=True),
+                        focus=(minx - 15, miny - 15, maxx + 15, maxy + 15)),
+              height=420, use_container_width=True, returned_objects=[], key=f"scope_map_{okey}")
 
-    st.subheader("Save")
-    with st.form("save_order"):
-        order_id = st.text_input("Order reference", value="" if current is None else str(current["order_id"]),
-                                 key="order_ref")
-        name = st.text_input("Name", value="" if current is None else str(current["name"]), key="order_name")
-        status = st.selectbox("Status", ORDER_STATUSES,
-                              index=0 if current is None else ORDER_STATUSES.index(current["status"] or "draft"))
-        authorised = st.text_input("Authorised by (rank or authority)",
-                                   value="" if current is None else str(current["authorised_by"] or ""))
-        def value(field: str) -> str:
-            v = None if current is None else current[field]
-            return "" if v is None or pd.isna(v) else str(v)
+# -- the order record -----------------------------------------------------------------------------
+st.subheader("New order" if current is None else f"The order record of {chosen}")
 
-        col1, col2, col3 = st.columns(3)
-        dates = {
-            "notice_issued_at": col1.text_input("Notice issued (YYYY-MM-DDTHH:MM)", value=value("notice_issued_at")),
-            "notice_served_at": col2.text_input("Notice served (YYYY-MM-DDTHH:MM)", value=value("notice_served_at")),
-            "hearing_at": col3.text_input("Hearing (YYYY-MM-DDTHH:MM)", value=value("hearing_at")),
-            "order_made_on": col1.text_input("Order made (YYYY-MM-DD)", value=value("order_made_on")),
-        }
-        hours = col2.selectbox("Notice hours", [24, 48], index=1 if value("notice_hours") == "48" else 0)
-        months = col3.number_input("Order months", min_value=1, max_value=6, value=int(value("order_months") or 3))
-        existing = from_json(None if current is None else current["permitted_access"])
-        codes = st.multiselect("Permitted access", list(CLASSES), format_func=lambda c: CLASSES[c],
-                               default=[c.code for c in existing if c.code in CLASSES] or
-                               [c.code for c in default_classes()], key="permitted_classes")
-        if st.form_submit_button("Save order", key="save_order_button"):
-            classes = [PermittedClass(c) for c in codes]
-            stage = "notice" if status in ("draft", "notice_issued", "notice_served") else "order"
-            refused = access_violations(classes, stage=stage)
-            if refused:
-                for v in refused:
-                    st.error(f"{v.section}: {v.message}")
-            elif not order_id or not name:
-                st.error("give the order a reference and a name")
-            else:
-                attrs = {"order_id": order_id, "name": name, "status": status, "authorised_by": authorised or None,
-                         **{k: (v or None) for k, v in dates.items()}, "notice_hours": hours,
-                         "order_months": int(months) if dates["order_made_on"] else None,
-                         "permitted_access": to_json(classes), "scope_parts": parts_json(parts) if parts else None,
-                         "block_ids": ";".join(sorted({p["block_id"] for p in parts if p.get("block_id")})) or None}
-                try:
-                    if current is None:
-                        frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[scope], crs=orders.crs)
-                        store.add("orders", frame, user=user_name(), note="scope builder")
-                    else:
-                        store.update("orders", current["feature_id"], user=user_name(), geometry=scope,
-                                     attributes={k: v for k, v in attrs.items() if k != "order_id"})
-                except ClosuremapError as exc:
-                    st.error(str(exc))
-                else:
-                    st.success(f"saved {order_id}; the change is in the audit trail")
 
+def _split(value: object) -> tuple[date | None, time | None]:
+    if value is None:
+        return None, None
+    when = pd.Timestamp(str(value))
+    return when.date(), when.time()
+
+
+def when_input(column: st.delta_generator.DeltaGenerator, label: str, field: str) -> tuple[str | None, str | None]:
+    """A date and a time picker for one field (Europe/London time); the ISO text and any problem."""
+    day0, hour0 = _split(saved(field))
+    day = column.date_input(f"{label}: date", value=day0, format="DD/MM/YYYY", key=f"{field}_d_{okey}")
+    hour = column.time_input(f"{label}: time", value=hour0, step=300, key=f"{field}_t_{okey}")
+    if day is None:
+        return None, None
+    if hour is None:
+        return None, f"{label}: give the time as well as the date"
+    return datetime.combine(day, hour).strftime("%Y-%m-%dT%H:%M"), None
+
+
+c1, c2 = st.columns(2)
+order_ref = c1.text_input("Order reference", value=chosen if current is not None else "", key=f"order_ref_{okey}",
+                          disabled=current is not None, help="fixed once saved: documents and breaches cite it")
+name = c2.text_input("Name", value=str(saved("name") or ""), key=f"order_name_{okey}")
+c1, c2, c3 = st.columns(3)
+status = c1.selectbox("Status", ORDER_STATUSES, index=ORDER_STATUSES.index(saved("status") or "draft"),
+                      key=f"order_status_{okey}")
+ranks = list(AUTHORITY_CHOICES) + ([str(saved("authorised_by"))] if saved("authorised_by") and
+                                   saved("authorised_by") not in AUTHORITY_CHOICES else [])
+authorised = c2.selectbox("Issued or authorised by (rank or authority)", ranks, index=None if not
+                          saved("authorised_by") else ranks.index(str(saved("authorised_by"))),
+                          placeholder="choose a rank or authority", key=f"order_authority_{okey}")
+applicant = c3.text_input("Applicant (force or council)", key=f"order_applicant_{okey}",
+                          value=str(saved("applicant") or (store.get_meta("applicant") if current is None else "") or ""))
+st.markdown("**Notice and hearing** (London time; the Act's hours are real hours, across clock changes)")
+c1, c2, c3 = st.columns(3)
+issued, p1 = when_input(c1, "Notice issued", "notice_issued_at")
+served, p2 = when_input(c2, "Notice served", "notice_served_at")
+hearing, p3 = when_input(c3, "Hearing", "hearing_at")
+c1, c2, c3 = st.columns(3)
+hours = c1.selectbox("Notice hours", [24, 48], index=1 if str(saved("notice_hours")) in ("48", "48.0") else 0,
+                     key=f"order_hours_{okey}")
+made = c2.date_input("Order made on", value=_split(saved("order_made_on"))[0], format="DD/MM/YYYY",
+                     key=f"order_made_{okey}")
+months = c3.number_input("Order months", min_value=1, max_value=3, value=int(float(saved("order_months") or 3)),
+                         key=f"order_months_{okey}", help="at most 3 (s.80(6))")
+extensions = c3.text_input("Extensions (months, separated by ;)", value=str(saved("extension_months") or ""),
+                           key=f"order_ext_{okey}", help="each at most 3; at most 6 months in all (s.82)")
+c1, c2, c3 = st.columns(3)
+court = c1.text_input("Magistrates' court", value=str(saved("court") or ""), key=f"order_court_{okey}")
+court_address = c2.text_input("Court address", value=str(saved("court_address") or ""), key=f"order_court_addr_{okey}")
+case_ref = c3.text_input("Case reference", value=str(saved("case_reference") or ""), key=f"order_case_{okey}")
+
+st.markdown("**Evidence window** (used by the exhibit, the chronology and the briefing)")
+try:
+    window = evidence_window(current, now.date()) if current is not None else None
+except ClosuremapError as exc:
+    st.error(str(exc))
+    window = None
+c1, c2 = st.columns(2)
+ev_from = c1.date_input("Evidence from", value=_split(saved("evidence_from"))[0], format="DD/MM/YYYY",
+                        key=f"order_ev_from_{okey}", help="blank: 6 months before the notice")
+ev_to = c2.date_input("Evidence to", value=_split(saved("evidence_to"))[0], format="DD/MM/YYYY",
+                      key=f"order_ev_to_{okey}", help="blank: the day the notice was issued")
+if window is not None:
+    st.caption(f"Saved window in use: {window[0]:%d %B %Y} to {window[1]:%d %B %Y}")
+
+st.markdown("**Grounds and terms**")
+grounds = st.multiselect("Grounds relied on (s.80(5))", list(ORDER_GROUNDS),
+                         default=[g for g in str(saved("grounds") or "").split(";") if g in ORDER_GROUNDS],
+                         format_func=lambda g: f"({g}) {ORDER_GROUNDS[g]}", key=f"order_grounds_{okey}")
+facts = st.text_area("Statement of facts", value=str(saved("facts") or ""), height=120, key=f"order_facts_{okey}")
+existing = from_json(saved("permitted_access"))  # type: ignore[arg-type]
+codes = st.multiselect("Permitted access", list(CLASSES), format_func=lambda c: CLASSES[c],
+                       default=[c.code for c in existing if c.code in CLASSES] or [c.code for c in default_classes()],
+                       key=f"permitted_classes_{okey}")
+kept = {c.code: c for c in existing}
+classes = [kept.get(c, PermittedClass(c)) for c in codes]  # keeps each class's saved times and detail
+
+edited: dict[str, object] = {
+    "name": name.strip(), "status": status, "authorised_by": authorised, "applicant": applicant.strip(),
+    "notice_issued_at": issued, "notice_served_at": served, "hearing_at": hearing, "notice_hours": hours,
+    "order_made_on": made.isoformat() if made else None, "order_months": int(months) if made else saved("order_months"),
+    "extension_months": extensions.strip(), "court": court.strip(), "court_address": court_address.strip(),
+    "case_reference": case_ref.strip(), "evidence_from": ev_from.isoformat() if ev_from else None,
+    "evidence_to": ev_to.isoformat() if ev_to else None, "grounds": ";".join(grounds),
+    "facts": facts.strip(), "permitted_access": to_json(classes),
+}
+if current is None:
+    edited["order_id"] = order_ref.strip()
+problems = [p for p in (p1, p2, p3) if p]
+stage = "notice" if status in ("draft", "notice_issued", "notice_served") else "order"
+problems += [f"{v.section}: {v.message}" for v in access_violations(classes, stage=stage)]
+draft_row = pd.Series({**({} if current is None else current.to_dict()), **edited})
+try:
+    draft_timeline = order_timeline(draft_row)
+except ClosuremapError as exc:
+    problems.append(str(exc))
+    draft_timeline = None
+for problem in problems:
+    st.error(problem)
+if draft_timeline is not None:
+    for v in draft_timeline.violations:
+        st.warning(f"{v.section} ({v.rule}): {v.message}")
+
+changes = changed_fields(current, edited)
+pending = okey in checks and checks[okey][3]
+st.caption("Changed since the last save: " + (", ".join(changes) + (", scope" if pending else "")
+                                               if changes or pending else "nothing"))
+if st.button("Save order", type="primary", key="save_order_button"):
+    who = require_user()
+    if problems:
+        st.error("Not saved: put right what is marked above first.")
+    elif who:
+        scope, parts = (checks[okey][0], checks[okey][1]) if pending else (None, None)
+        try:
+            save_order(store, user=who, feature_id=None if current is None else str(current["feature_id"]),
+                       changes=changes, scope=scope, parts=parts)
+        except ClosuremapError as exc:
+            st.error(str(exc))
+        else:
+            ref = chosen if current is not None else str(edited["order_id"])
+            checks.pop(okey, None)
+            st.session_state["order_pick_next"] = ref
+            st.session_state["order_flash"] = (f"saved {ref} ({', '.join(changes) or 'no field changes'}"
+                                               f"{'; new scope' if pending else ''}); the change is in the audit "
+                                               f"trail under {who}")
+            st.rerun()
+
+# -- timeline, breaches, terms, history -----------------------------------------------------------
 if current is not None:
-    st.subheader(f"Timeline of {current['order_id']}")
+    st.subheader(f"Timeline of {chosen}")
     try:
-        t = order_timeline(current)
+        saved_timeline = order_timeline(current)
     except ClosuremapError as exc:
         st.error(str(exc))
-        t = None
-    if t is None:
-        st.caption("No notice issued yet: the timeline starts when notice_issued_at is set.")
+        saved_timeline = None
+    if saved_timeline is None:
+        st.caption("No notice issued yet: the timeline starts when the notice's issue is saved.")
     else:
-        st.json({k: v for k, v in t.as_dict().items() if v})
-    st.subheader(f"Breaches of {current['order_id']}")
-    breaches = check_breaches(store, str(current["order_id"]))
+        rows = pd.DataFrame(deadline_rows(saved_timeline, now))
+        st.dataframe(rows.style.map(lambda d: "background-color: #fde2e1" if 0 <= d <= 14 else
+                                    ("color: #888" if d < 0 else ""), subset=["days_left"]),
+                     hide_index=True, width="stretch",
+                     column_config={"due": st.column_config.DatetimeColumn("due", format="ddd D MMM YYYY HH:mm")})
+        life = order_life(current, saved_timeline)
+        chart = alt.Chart(life).mark_point(filled=True, size=80).encode(
+            x=alt.X("when:T", title=None), y=alt.Y("event:N", sort=None, title=None),
+            color=alt.Color("kind:N", title=None), tooltip=["event", "when"])
+        today_rule = alt.Chart(pd.DataFrame({"when": [pd.Timestamp(now)]})).mark_rule(color="red").encode(x="when:T")
+        st.altair_chart(chart + today_rule, width="stretch")
+        for v in saved_timeline.violations:
+            st.error(f"{v.section} ({v.rule}): {v.message}")
+        for n in saved_timeline.notes:
+            st.caption(n)
+
+    st.subheader(f"Breaches of {chosen}")
+    breaches = check_breaches(store, chosen)
     if breaches.empty:
         st.caption("No breaches recorded.")
     else:
@@ -159,7 +300,9 @@ if current is not None:
         flagged = int((breaches["flags"] != "").sum())
         (st.warning if flagged else st.success)(f"{flagged} of {len(breaches)} breach(es) flagged: outside the scope "
                                                  "or outside the period the notice or order was in force")
-    classes = from_json(current["permitted_access"])
-    if classes:
+    saved_classes = from_json(saved("permitted_access"))  # type: ignore[arg-type]
+    if saved_classes:
         st.subheader("Access terms")
-        st.text(wording(str(current["name"]), classes, stage="order"))
+        st.text(wording(str(current["name"]), saved_classes, stage=stage))
+    st.subheader(f"History of {chosen}")
+    st.dataframe(order_history(store, chosen), hide_index=True, width="stretch")

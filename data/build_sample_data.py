@@ -213,6 +213,10 @@ def main() -> None:
         authorised_by="Superintendent", notice_issued_at="2024-06-28T09:00:00", notice_served_at="2024-06-28T11:30:00",
         notice_hours=48, hearing_at="2024-06-30T10:00:00", order_made_on="2024-06-30", order_months=3,
         court="Camberwell Green Magistrates' Court (synthetic)", case_reference="SYN-2024-001",
+        court_address="15 D'Eynsford Road, London SE5 7UP", applicant="Metropolitan Police Service",
+        grounds="a;b", facts=("Since January 2024 residents of Perronet House have reported groups gathering in the "
+                              "stairwells and landings at night, drug use, and damage to the entrance doors. CAD "
+                              "records show repeated calls about the block's communal parts (synthetic sample)."),
         permitted_access=to_json([PermittedClass("residents", detail="Perronet House"), *default_classes()[1:]]),
         notes="synthetic",
         geometry=shapely.union_all(per_parts))], crs=BNG)

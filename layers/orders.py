@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 import shapely
+from dateutil.relativedelta import relativedelta
 
+from geo.crs import BNG
 from geo.errors import InputFileError, WorkspaceError
+from geo.permitted_access import from_json
 from geo.scope import ScopeCheck, check_scope, scope_from_parts
-from geo.timeline import Timeline, next_deadline, parse_date, parse_datetime, timeline
+from geo.timeline import DEADLINES, Timeline, TimelineError, next_deadline, parse_date, parse_datetime, timeline
 from layers.importer import read_features
+from layers.model import KINDS
 from layers.store import WorkspaceStore
 
 if TYPE_CHECKING:
     from reports.exhibit import ExhibitInput
 
 URGENT_DAYS = 14
+_ORDER_KINDS = {f.name: f.kind for f in KINDS["orders"].fields}
 
 
 def order_row(store: WorkspaceStore, order_id: str) -> pd.Series:
@@ -269,3 +274,130 @@ def check_breaches(store: WorkspaceStore, order_id: str | None = None) -> pd.Dat
                      "in_force": result.in_force, "flags": "; ".join(result.flags)})
     return pd.DataFrame(rows, columns=["feature_id", "order_id", "occurred_at", "inside_scope", "distance_m",
                                        "in_force", "flags"])
+
+
+# -- the order record -----------------------------------------------------------------------------
+#: Default evidence window: the six months before the notice was issued.
+EVIDENCE_MONTHS = 6
+
+
+def evidence_window(row: pd.Series, today: date) -> tuple[date, date]:
+    """The order's evidence window: its saved dates, else the 6 months up to the notice's issue
+    (or up to ``today`` before a notice exists)."""
+    start, end = _text(row.get("evidence_from")), _text(row.get("evidence_to"))
+    issued = _text(row.get("notice_issued_at"))
+    default_end = parse_date(issued, "notice_issued_at") if issued else today
+    to = parse_date(end, "evidence_to") if end else default_end
+    since = parse_date(start, "evidence_from") if start else to - relativedelta(months=EVIDENCE_MONTHS)
+    if since > to:
+        raise WorkspaceError(f"the evidence window of {row.get('order_id')} starts ({since}) after it ends ({to}); "
+                             "correct evidence_from or evidence_to")
+    return since, to
+
+
+def _normal(name: str, value: object) -> object:
+    """A field's value as compared for a change: dates and times parsed, numbers as numbers."""
+    text = _text(value)
+    if text is None:
+        return None
+    kind = _ORDER_KINDS.get(name, "str")
+    if name == "permitted_access":
+        return tuple(from_json(text))
+    try:
+        if kind == "datetime":
+            return parse_datetime(text, name)
+        if kind == "date":
+            return parse_date(text, name)
+        if kind == "int":
+            return int(float(text))
+    except (ValueError, TimelineError):
+        return text
+    return text
+
+
+def _same(a: object, b: object, name: str = "") -> bool:
+    return _normal(name, a) == _normal(name, b)
+
+
+def changed_fields(saved: pd.Series | None, edited: dict[str, object]) -> dict[str, object]:
+    """Only the fields whose value the user changed (compared as text, blanks equal): a save writes
+    these and nothing else, so a field the page did not show is never blanked."""
+    if saved is None:
+        return {k: v for k, v in edited.items() if _text(v) is not None}
+    return {k: v for k, v in edited.items() if not _same(saved.get(k), v, k)}
+
+
+def save_order(store: WorkspaceStore, *, user: str, feature_id: str | None, changes: dict[str, object],
+               scope: shapely.Geometry | None = None, parts: list[dict[str, str]] | None = None,
+               note: str = "orders page") -> str:
+    """Add a new order or change a saved one. With ``parts`` (a scope built from features), the
+    scope's record and its blocks are written too; otherwise ``block_ids`` and ``scope_parts`` keep
+    their saved values. Returns the order's feature id."""
+    if not user or not user.strip():
+        raise WorkspaceError("say who you are before saving: every change is recorded with a name")
+    attrs = dict(changes)
+    if parts:
+        attrs["scope_parts"] = parts_json(parts)
+        attrs["block_ids"] = ";".join(sorted({str(p["block_id"]) for p in parts if p.get("block_id")})) or None
+    if feature_id is None:
+        if scope is None:
+            raise WorkspaceError("a new order needs a scope: build one from blocks, communal areas or routes")
+        missing = [f for f in ("order_id", "name") if not _text(attrs.get(f))]
+        if missing:
+            raise WorkspaceError(f"give the order its {' and '.join(missing).replace('_id', ' reference')}")
+        if str(attrs["order_id"]) in set(store.read("orders")["order_id"].astype(str)):
+            raise WorkspaceError(f"an order '{attrs['order_id']}' exists already; choose it in the Order box "
+                                 "to change it, or give this one another reference")
+        frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[scope], crs=BNG)
+        return store.add("orders", frame, user=user, note=note)[0]
+    if attrs or scope is not None:
+        store.update("orders", feature_id, user=user, geometry=scope, attributes=attrs, note=note)
+    return feature_id
+
+
+def _described(before: str | None, after: str | None) -> str:
+    """What one audit entry changed, in words: fields with old -> new, and whether the scope moved."""
+    if not isinstance(before, str) or not before:
+        return "created"
+    if not isinstance(after, str) or not after:
+        return "deleted"
+    old, new = json.loads(before), json.loads(after)
+    words = []
+    for key, value in new.get("properties", {}).items():
+        was = old.get("properties", {}).get(key)
+        if key not in ("scope_parts", "permitted_access") and not _same(was, value, key):
+            words.append(f"{key}: {_text(was) or '(blank)'} → {_text(value) or '(blank)'}")
+        elif key in ("scope_parts", "permitted_access") and not _same(was, value):
+            words.append(f"{key.replace('_', ' ')} changed")
+    if old.get("wkt") != new.get("wkt") and old.get("wkt") and new.get("wkt"):
+        a, b = shapely.from_wkt(old["wkt"]), shapely.from_wkt(new["wkt"])
+        words.append(f"scope changed: {a.area:.1f} m² → {b.area:.1f} m² "
+                     f"({a.symmetric_difference(b).area:.1f} m² moved)")
+    return "; ".join(words) or "saved without changes"
+
+
+def order_history(store: WorkspaceStore, order_id: str) -> pd.DataFrame:
+    """Who changed the order, when, and what: names and words, not ids."""
+    row = order_row(store, order_id)
+    log = store.history(kind="orders", feature_id=str(row["feature_id"]))
+    return pd.DataFrame({
+        "when": log["at"], "who": log["user"], "action": log["action"],
+        "what changed": [_described(b, a) for b, a in zip(log["before"], log["after"], strict=True)],
+        "note": log["note"].fillna(""),
+    })
+
+
+_EVENTS = {"notice_issued_at": "Notice issued", "notice_served_at": "Notice served", "hearing_at": "Hearing",
+           "order_made_on": "Order made"}
+_LIFE_DEADLINES = ("notice_expires", "notice_extended_until", "hearing_deadline", "order_expires",
+                   "latest_possible_end")
+
+
+def order_life(row: pd.Series, t: Timeline) -> pd.DataFrame:
+    """What has happened to an order and what its deadlines are, in time order, for a chart of its
+    life: notice, hearing, order, expiry, the 6-month cap."""
+    events = [{"event": what, "when": pd.Timestamp(text), "kind": "happened"}
+              for field_name, what in _EVENTS.items() if (text := _text(row.get(field_name)))]
+    events += [{"event": DEADLINES[name][0], "when": pd.Timestamp(getattr(t, name)), "kind": "deadline"}
+               for name in _LIFE_DEADLINES if getattr(t, name) is not None]
+    return pd.DataFrame(events, columns=["event", "when", "kind"]).sort_values("when", kind="stable")

@@ -23,6 +23,13 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 OSM_DIR = DATA_DIR / "osm"
 SYNTHETIC_DIR = DATA_DIR / "synthetic"
 SAMPLE_USER = "closuremap sample"
+#: National advice services, so the sample's notice is complete; a real install lists its area's own
+#: (Documents page, "Area settings").
+SAMPLE_ADVICE = [
+    {"name": "Shelter housing advice helpline", "detail": "0808 800 4444", "kind": "housing"},
+    {"name": "Citizens Advice Adviceline (England)", "detail": "0800 144 8848", "kind": "housing"},
+    {"name": "Civil Legal Advice", "detail": "0345 345 4345", "kind": "legal"},
+]
 
 #: The residential blocks of the sample: (block_id, OSM name, floors, where the floor count came from).
 BLOCKS: tuple[tuple[str, str, int, str], ...] = (
@@ -129,6 +136,8 @@ def build_sample_workspace(path: str | Path, *, overwrite: bool = False,
     store = GeoPackageStore.create(path, name="Sample estate: St George's Circus, Southwark", overwrite=overwrite)
     store.set_meta("attribution", json.dumps(ATTRIBUTION))
     store.set_meta("attribution_short", json.dumps(ATTRIBUTION_SHORT))
+    store.set_meta("applicant", "Metropolitan Police Service")
+    store.set_meta("advice_contacts", json.dumps(SAMPLE_ADVICE))
     say(0.05, "blocks from OpenStreetMap")
     premises = sample_premises()
     store.add("premises", premises, user=SAMPLE_USER, note="sample: OSM building footprints")

@@ -23,6 +23,7 @@ from folium.plugins import FastMarkerCluster, HeatMap, MeasureControl
 from jinja2 import Template
 
 from geo.crs import bng_to_lonlat, geometries_to_lonlat
+from geo.permitted_access import from_json
 from layers.assets import STATIC_URL, localise
 from layers.model import KINDS, SYSTEM_FIELDS
 from layers.styles import STYLES, feature_style
@@ -94,12 +95,28 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _field_words(name: str, value: Any) -> str:
+    """A field as an officer reads it: access terms and scope parts in words, not JSON."""
+    text = _text(value)
+    if not text:
+        return ""
+    if name == "permitted_access":
+        return "; ".join(c.words() for c in from_json(text))
+    if name == "scope_parts":
+        try:
+            parts = json.loads(text)
+            return "; ".join(str(p.get("name") or p.get("feature_id")) for p in parts)
+        except (ValueError, TypeError, AttributeError):
+            return text
+    return text
+
+
 def popup_html(kind: str, row: Mapping[str, Any]) -> str:
     """A feature's popup: its kind and fields as a table, every value escaped."""
     spec = KINDS[kind]
     cells = []
     for f in spec.fields:
-        value = _text(row.get(f.name))
+        value = _field_words(f.name, row.get(f.name))
         if value:
             cells.append(f"<tr><th>{html.escape(f.name)}</th><td>{html.escape(value)}</td></tr>")
     for extra in ("area_m2", "length_m"):
@@ -145,13 +162,17 @@ def _style_function(kind: str):  # noqa: ANN202 - folium wants a plain callable
     return style
 
 
+def _box_lonlat(box: Sequence[float]) -> list[list[float]]:
+    lon, lat = bng_to_lonlat([box[0], box[2]], [box[1], box[3]])
+    return [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
+
+
 def _bounds_lonlat(frames: Mapping[str, gpd.GeoDataFrame]) -> list[list[float]] | None:
     for preferred in (("orders", "premises", "communal_areas"), tuple(frames)):
         boxes = [f.total_bounds for k, f in frames.items() if k in preferred and len(f)]
         if boxes:
             b = np.array(boxes)
-            lon, lat = bng_to_lonlat([b[:, 0].min(), b[:, 2].max()], [b[:, 1].min(), b[:, 3].max()])
-            return [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
+            return _box_lonlat((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()))
     return None
 
 
@@ -204,14 +225,16 @@ def _overlay_layer(overlay: Overlay) -> folium.FeatureGroup:
 def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[str] = (),
               tiles: TileSource | None = None, static_url: str = STATIC_URL,
               height: str = "100%", incident_mode: str = "auto",
-              overlays: Sequence[Overlay] = (), layer_control: bool = True) -> folium.Map:
+              overlays: Sequence[Overlay] = (), layer_control: bool = True,
+              focus: Sequence[float] | None = None) -> folium.Map:
     """A Leaflet map of the given layers (BNG GeoDataFrames by kind), ready for st_folium.
 
     No tiles unless ``tiles`` is given; the workspace's own basemap layer makes it readable.
     A scale bar, a measuring tool (metres, m²) and a layer control are always there. Incidents are
     drawn one by one (``points``), clustered (``clusters``; ``auto`` above 3,000) or as ``heat``.
+    ``focus`` (BNG minx, miny, maxx, maxy) is what the map opens on, e.g. the scope being checked.
     """
-    bounds = _bounds_lonlat(frames)
+    bounds = _box_lonlat(focus) if focus is not None else _bounds_lonlat(frames)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [51.5, -0.12]
     m = folium.Map(location=centre, zoom_start=17, tiles=None, control_scale=True, max_zoom=MAX_ZOOM,
                    maxZoom=MAX_ZOOM, height=height, prefer_canvas=False)

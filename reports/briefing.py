@@ -48,6 +48,13 @@ class BriefingInput:
     open_space: gpd.GeoDataFrame | None = None
     partners: list[str] = field(default_factory=lambda: list(DEFAULT_PARTNERS))
     attribution: list[str] = field(default_factory=list)
+    window: tuple[date, date] | None = None  # the evidence window the incidents were taken from
+
+    @property
+    def window_words(self) -> str:
+        if self.window is None:
+            return "all recorded incidents"
+        return f"incidents from {self.window[0]:%d %B %Y} to {self.window[1]:%d %B %Y} (the evidence window)"
 
 
 @dataclass
@@ -89,7 +96,7 @@ def render_briefing(data: BriefingInput, out: str | Path, *, prepared_on: date,
         fig = mapsheet.new_figure(sh)
         fig.text(0.07, 0.955, f"Ward member briefing: {data.title}", fontsize=14, weight="bold")
         fig.text(0.07, 0.935, f"Prepared {prepared_on:%d %B %Y}. No personal data; counts of 1-{minimum - 1} shown "
-                              f"as <{minimum}.", fontsize=7.5)
+                              f"as <{minimum}. Counts are of {data.window_words}.", fontsize=7.5)
         fig.text(0.07, 0.905, "What is proposed", fontsize=11, weight="bold")
         lines = [f"- {r.order} (blocks {r.blocks or '-'}): {r.status.replace('_', ' ')}"
                  for r in tables.proposals.itertuples()] or ["- no orders yet"]

@@ -15,6 +15,8 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
+from geo.errors import ClosuremapError
+
 DEFAULT_TEMPLATE = """$date
 
 The Resident
@@ -42,7 +44,7 @@ FIELDS = ("date", "address", "order_name", "blocks", "issues", "scope_words", "p
           "respond_by", "signatory")
 
 
-class TemplateError(ValueError):
+class TemplateError(ClosuremapError, ValueError):
     """A letter template with a $field we do not fill."""
 
 

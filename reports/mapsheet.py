@@ -19,6 +19,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrow, Rectangle  # noqa: E402
 
+from geo.errors import ClosuremapError  # noqa: E402
 from layers.styles import BASEMAP, basemap_style  # noqa: E402
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: searchable, selectable text
@@ -34,7 +35,7 @@ SCOPE_COLOUR = "#ff0000"  # only the scope is this red, so a test can find its e
 SCOPE_WIDTH_PT = 1.5
 
 
-class SheetError(ValueError):
+class SheetError(ClosuremapError, ValueError):
     """A paper size, orientation or scale that cannot be drawn."""
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
 from reports import mapsheet
-from reports.mapsheet import SCOPE_COLOUR
+from reports.mapsheet import SCOPE_COLOUR, SheetError
 
 CHECK_COLUMNS = ("time_fixed", "officer", "photo_ref")
 
@@ -40,6 +40,8 @@ def render_service_pack(*, title: str, scope, premises: gpd.GeoDataFrame, entran
                         basemap: gpd.GeoDataFrame | None, out: str | Path, prepared_on: date,
                         csv_out: str | Path | None = None) -> ServicePack:
     """A map page with numbered doors and a checklist page; the checklist also as CSV."""
+    if premises.empty:
+        raise SheetError(f"{title}: no blocks to draw; the order covers no premises")
     table = checklist(entrances, premises)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,11 +12,13 @@ from layers.store import GeoPackageStore
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
+ACTING = "PC Ann Example (4321)"
 
 
 @pytest.fixture
 def app(sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(sample_store.path))
+    monkeypatch.setenv("CLOSUREMAP_USER", ACTING)
     return AppTest.from_file(APP, default_timeout=60)
 
 
@@ -65,7 +67,7 @@ def test_orders_page_builds_and_checks_a_scope(app: AppTest) -> None:
     at = app.run()
     at.switch_page("app_pages/orders.py").run()
     assert not at.exception
-    at.multiselect(key="scope_blocks").set_value(["LAU", "WAR"]).run()
+    at.multiselect(key="scope_blocks_new").set_value(["LAU", "WAR"]).run()
     at.button(key="check_scope").click().run()
     assert not at.exception
     verdicts = [s.value for s in at.success] + [w.value for w in at.warning] + [e.value for e in at.error]
@@ -79,12 +81,12 @@ def test_saving_an_order_is_audited(app: AppTest, sample_store: GeoPackageStore)
     stair = communal[(communal.block_id == "HAY") & (communal.area_type == "stairwell")]["feature_id"].iloc[0]
     at = app.run()
     at.switch_page("app_pages/orders.py").run()
-    at.multiselect(key="scope_for_blocks").set_value(["HAY"]).run()
-    at.multiselect(key="scope_communal").set_value([stair]).run()
+    at.multiselect(key="scope_for_blocks_new").set_value(["HAY"]).run()
+    at.multiselect(key="scope_communal_new").set_value([stair]).run()
     at.button(key="check_scope").click().run()
     assert any(s.value == "Verdict: premises" for s in at.success)
-    at.text_input(key="order_ref").set_value("ORD-002")
-    at.text_input(key="order_name").set_value("Hayles Buildings stairwell")
+    at.text_input(key="order_ref_new").set_value("ORD-002")
+    at.text_input(key="order_name_new").set_value("Hayles Buildings stairwell")
     at.button(key="save_order_button").click().run()
     assert not at.exception
     assert any("saved ORD-002" in s.value for s in at.success), [e.value for e in at.error]
@@ -93,17 +95,17 @@ def test_saving_an_order_is_audited(app: AppTest, sample_store: GeoPackageStore)
     stair_shape = communal.set_index("feature_id").geometry[stair]
     assert saved.loc["ORD-002"].geometry.symmetric_difference(stair_shape).area < 1e-6
     entry = sample_store.history(kind="orders").iloc[0]
-    assert entry["action"] == "add" and "ORD-002" in entry["after"] and entry["user"] == "app user"
+    assert entry["action"] == "add" and "ORD-002" in entry["after"] and entry["user"] == ACTING
 
 
 def test_a_notice_that_excludes_residents_is_refused(app: AppTest, sample_store: GeoPackageStore) -> None:
     at = app.run()
     at.switch_page("app_pages/orders.py").run()
-    at.multiselect(key="scope_blocks").set_value(["WAR"]).run()
+    at.multiselect(key="scope_blocks_new").set_value(["WAR"]).run()
     at.button(key="check_scope").click().run()
-    at.text_input(key="order_ref").set_value("ORD-003")
-    at.text_input(key="order_name").set_value("Wardroper House")
-    at.multiselect(key="permitted_classes").set_value(["owner", "emergency_services"])
+    at.text_input(key="order_ref_new").set_value("ORD-003")
+    at.text_input(key="order_name_new").set_value("Wardroper House")
+    at.multiselect(key="permitted_classes_new").set_value(["owner", "emergency_services"])
     at.button(key="save_order_button").click().run()
     assert any("s.76(4)" in e.value for e in at.error)
     assert "ORD-003" not in set(sample_store.read("orders")["order_id"])
