@@ -25,9 +25,14 @@ def _user(args: argparse.Namespace) -> str:
     if getattr(args, "user", None):
         return str(args.user)
     try:
-        return os.environ.get("CLOSUREMAP_USER") or getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
+        name = os.environ.get("CLOSUREMAP_USER") or getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        name = ""
+    if not name.strip():
+        from geo.errors import SchemaError
+        raise SchemaError("say who is acting: --user 'PC Ann Smith 4321' or set CLOSUREMAP_USER; every change and "
+                          "document records a name")
+    return name.strip()
 
 
 class _Progress:
@@ -60,6 +65,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         store = build_sample_workspace(args.workspace, overwrite=args.force, progress=progress)
     else:
         store = GeoPackageStore.create(args.workspace, overwrite=args.force)
+    store.set_meta("created_by", _user(args))
     _emit({"workspace": store.location, "sample": bool(args.sample)}, args.json,
           f"created workspace {store.location}" + (" with the sample estate" if args.sample else ""))
     return 0
@@ -264,6 +270,11 @@ def cmd_exhibit(args: argparse.Namespace) -> int:
         store = open_workspace(args.workspace)
         data = exhibit_input(store, args.order)
         version = version or order_version(store, args.order)
+        if not (args.evidence_from or args.evidence_to):  # the order's own evidence window
+            from layers.orders import evidence_window, order_row
+            window = evidence_window(order_row(store, args.order), _today(args))
+            args.evidence_from, args.evidence_to = (d.isoformat() for d in window)
+            notes.append(f"evidence window {window[0]} to {window[1]} (the order's)")
     else:
         if not (args.scope and args.premises and args.title):
             raise SchemaError("give a workspace and --order ID, or files: --scope FILE --premises FILE --title TEXT")
@@ -279,7 +290,7 @@ def cmd_exhibit(args: argparse.Namespace) -> int:
     from geo.timeline import parse_date
 
     opts = ExhibitOptions(
-        exhibit_ref=args.exhibit_ref, prepared_by=args.prepared_by,
+        exhibit_ref=args.exhibit_ref, prepared_by=args.prepared_by or _user(args),
         prepared_on=parse_date(args.date, "--date") if args.date else date.today(), version=version or 1,
         paper=args.paper, orientation=args.orientation, scale=args.scale, atlas=args.atlas,
         evidence_from=parse_date(args.evidence_from, "--evidence-from") if args.evidence_from else None,
@@ -338,6 +349,8 @@ def cmd_letters(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     csv_path = Path(args.recipients) if args.recipients else Path(args.out).with_suffix(".recipients.csv")
     recipients.to_csv(csv_path, index=False)
+    from layers.documents import log_letters
+    log_letters(store, args.order, count=run.pages, made_on=_today(args), user=_user(args))
     _emit({"file": str(run.path), "letters": run.pages, "recipients_file": str(csv_path),
            "seconds": round(seconds, 3)}, args.json,
           f"wrote {run.pages} letters to {run.path} in {seconds:.2f} s; recipients in {csv_path}")
@@ -405,6 +418,78 @@ def cmd_geocode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _case(args: argparse.Namespace) -> Any:
+    """The order's case file, prepared by ``--user`` under ``--exhibit-ref`` (or the reference the
+    Documents page saved for the order)."""
+    from geo.errors import SchemaError
+    from layers.store import open_workspace
+    from reports.casefile import case_file
+
+    store = open_workspace(args.workspace)
+    ref = args.exhibit_ref or store.get_meta(f"exhibit_ref:{args.order}")
+    if not ref:
+        raise SchemaError(f"give the exhibit reference every page carries: --exhibit-ref, e.g. AB/1 (no reference "
+                          f"is saved for {args.order} yet)")
+    return store, case_file(store, args.order, exhibit_ref=ref, prepared_by=_user(args), today=_today(args))
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    from reports.casefile import DOCUMENT_TITLES, make_documents
+
+    _, case = _case(args)
+    out = Path(args.out)
+    docs = make_documents(case, out.parent, names=[args.document], docx=False)
+    if args.document in docs.not_made:
+        from geo.errors import WorkspaceError
+        raise WorkspaceError(docs.not_made[args.document])
+    made = docs.made[args.document]
+    made.path.replace(out)
+    docx = None
+    if args.docx:
+        from reports.legal import DOCUMENTS
+        docx = Path(args.docx)
+        DOCUMENTS[args.document](case, out.with_suffix(".tmp.pdf"), docx_out=docx).path.unlink()
+    title = DOCUMENT_TITLES[args.document]
+    data = {"file": str(out), "pages": made.pages, "sha256": made.sha256,
+            "parts": [{"title": title, "first_page": 1, "pages": made.pages, "sha256": made.sha256}],
+            "docx": str(docx) if docx else None, "exhibit_ref": case.exhibit_ref, "version": case.version,
+            "prepared_by": case.prepared_by}
+    _emit(data, args.json, f"wrote {out}: {title}, {made.pages} pages, SHA-256 {made.sha256[:16]}…")
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from geo.timeline import LONDON
+    from reports.casefile import make_bundle
+
+    store, case = _case(args)
+    result, notes = make_bundle(store, case, args.out, generated_at=datetime.now(LONDON).replace(tzinfo=None,
+                                                                                                 microsecond=0),
+                                docx_dir=args.docx_dir)
+    data = {**result.as_dict(), "notes": notes, "exhibit_ref": case.exhibit_ref, "version": case.version,
+            "prepared_by": case.prepared_by, "evidence_window": [case.evidence_from.isoformat(),
+                                                                 case.evidence_to.isoformat()]}
+    text = [f"wrote {result.path}: {result.pages} pages, {len(result.parts)} parts, SHA-256 {result.sha256[:16]}…"]
+    text += [f"  p.{p.first_page:>3}  {p.title} ({p.pages} pages)" for p in result.parts] + notes
+    _emit(data, args.json, "\n".join(text))
+    return 0
+
+
+def cmd_record_service(args: argparse.Namespace) -> int:
+    from layers.documents import record_service
+    from layers.importer import read_rows
+    from layers.store import open_workspace
+
+    store = open_workspace(args.workspace)
+    count, rejected = record_service(store, args.order, read_rows(args.csv), user=_user(args))
+    data = {"recorded": count, "rejected": json.loads(rejected.to_json(orient="records")) if len(rejected) else []}
+    _emit(data, args.json, f"recorded {count} entrance(s) served" +
+          "".join(f"\n  not recorded: {r}" for r in rejected.get("reason", [])))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -421,6 +506,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--incidents", help="incident points")
         p.add_argument("--entrances", help="entrances (with block_id)")
 
+    def user_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--user", help="who is acting, recorded in the audit trail and on documents "
+                                      "(default CLOSUREMAP_USER, else your login name)")
+
+    def case_options(p: argparse.ArgumentParser) -> None:
+        """A workspace, an order, who prepares the document and its exhibit reference."""
+        p.add_argument("workspace")
+        p.add_argument("--order", required=True)
+        p.add_argument("--out", required=True, help="the PDF to write")
+        p.add_argument("--exhibit-ref", dest="exhibit_ref",
+                       help="e.g. AB/1 (default: the reference saved for the order on the Documents page)")
+        p.add_argument("--date", help="date the documents are prepared, YYYY-MM-DD (default today)")
+        user_option(p)
+        common(p)
+
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -429,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workspace")
     p.add_argument("--sample", action="store_true", help="fill it with the bundled sample estate")
     p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    user_option(p)
     common(p)
     p.set_defaults(func=cmd_init)
 
@@ -440,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", help="the layer to read, for files with several")
     p.add_argument("--crs", help="the file's coordinate system when it has none or a wrong one, e.g. EPSG:27700")
     p.add_argument("--repair", action="store_true", help="repair invalid geometries instead of rejecting them")
-    p.add_argument("--user", help="who is importing (for the audit trail); default your login name")
+    user_option(p)
     p.add_argument("--gazetteer", help="incidents: address list CSV (uprn, address, easting, northing); "
                                        "default the workspace's addresses")
     p.add_argument("--postcodes", help="incidents: postcode centroids (Code-Point Open CSV)")
@@ -507,7 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="the order's name (files mode)")
     p.add_argument("--attribution", action="append", help="a data attribution line (repeat)")
     p.add_argument("--exhibit-ref", dest="exhibit_ref", required=True, help="e.g. AB/1")
-    p.add_argument("--prepared-by", dest="prepared_by", required=True)
+    p.add_argument("--prepared-by", dest="prepared_by", help="default: --user")
+    user_option(p)
     p.add_argument("--out", required=True, help="the PDF to write")
     p.add_argument("--paper", choices=["A4", "A3"], default="A4")
     p.add_argument("--orientation", choices=["landscape", "portrait"], default="landscape")
@@ -539,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--signatory", required=True)
     p.add_argument("--letterhead", help="a line at the top of each letter")
     p.add_argument("--date", help="date on the letters, YYYY-MM-DD (default today)")
+    user_option(p)
     common(p)
     p.set_defaults(func=cmd_letters)
 
@@ -550,6 +653,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="YYYY-MM-DD (default today)")
     common(p)
     p.set_defaults(func=cmd_service_pack)
+
+    for name, document, what in (
+            ("notice", "notice", "the closure notice (s.76), with every content s.76(5) requires"),
+            ("application", "application", "the application for a closure order (s.80), with the draft order"),
+            ("draft-order", "draft_order", "the draft closure order: terms, permitted access, duration, map"),
+            ("extension", "extension", "the application to extend an order in force (s.82)"),
+            ("discharge", "discharge", "the complaint for discharge of an order (s.83)"),
+            ("certificate", "certificate_of_service", "the certificate of service of the notice (s.79)")):
+        p = sub.add_parser(name, help=f"{what}; PDF")
+        case_options(p)
+        p.add_argument("--docx", help="also a Word copy to edit before signing")
+        p.set_defaults(func=cmd_document, document=document)
+
+    p = sub.add_parser("bundle", help="the court bundle: one paginated PDF with index, bookmarks and SHA-256s")
+    case_options(p)
+    p.add_argument("--docx-dir", dest="docx_dir", help="also Word copies of the notice, application, draft order "
+                                                       "and certificate, in this folder")
+    p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("record-service", help="record where and when the notice was fixed, from the filled-in "
+                                              "service-pack checklist (CSV)")
+    p.add_argument("workspace")
+    p.add_argument("--order", required=True)
+    p.add_argument("--csv", required=True, help="the checklist with time_fixed, officer and photo_ref filled in")
+    user_option(p)
+    common(p)
+    p.set_defaults(func=cmd_record_service)
 
     p = sub.add_parser("check-breaches", help="check recorded breaches against their order's scope and dates")
     p.add_argument("workspace")

@@ -1,22 +1,34 @@
-"""Documents page: the court exhibit, consultation letters (editable template), the service pack,
-the briefing PDF, and each order's objections log."""
+"""Documents page: every document of the chosen order made in one go and offered together (and as a
+zip), the consultation letters, the notice-service record, objections, and the area's settings.
 
+What was made is kept in the session under the order it was made for, and the download buttons do
+not rerun the page, so taking one never removes the others.
+"""
+
+import io
 import tempfile
-from datetime import date
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from app_pages.common import workspace_or_stop, user_name
+from app_pages.common import acting_user, require_user, workspace_or_stop
 from geo.errors import ClosuremapError
-from layers.documents import briefing_input, letter_fields, order_blocks
+from geo.timeline import LONDON
+from layers.documents import briefing_input, letter_fields, log_letters, order_blocks, record_service
 from layers.orders import exhibit_input, order_row, order_version
 from reports.briefing import render_briefing
+from reports.case import AdviceContact
+from reports.casefile import (DOCUMENT_TITLES, advice_contacts, case_file, make_bundle, make_documents,
+                              set_advice_contacts)
 from reports.exhibit import ExhibitOptions, render_exhibit
-from reports.letters import DEFAULT_TEMPLATE, FIELDS, TemplateError, check_template, render_letters
-from reports.service_pack import render_service_pack
+from reports.letters import DEFAULT_TEMPLATE, FIELDS, check_template, render_letters
+from reports.service_pack import checklist, render_service_pack
 
 store, frames = workspace_or_stop()
+made = st.session_state.setdefault("made_documents", {})  # {order_id: {file name: (label, bytes, mime)}}
 
 st.title("Documents")
 orders = frames["orders"]["order_id"].astype(str).tolist()
@@ -24,82 +36,178 @@ if not orders:
     st.info("No orders yet: build one on the Closure orders page.")
     st.stop()
 order_id = st.selectbox("Order", orders, key="doc_order")
-tmp = Path(tempfile.mkdtemp(prefix="closuremap-"))
+row = order_row(store, order_id)
+who = acting_user()
+version = order_version(store, order_id)
+st.caption(f"{row['name']} · version {version} · prepared by {who or '(give your name in the sidebar)'}")
+today = datetime.now(LONDON).date()
 
-st.header("Court map exhibit")
+
+def keep(name: str, label: str, data: bytes, mime: str) -> None:
+    made.setdefault(order_id, {})[name] = (label, data, mime)
+
+
+st.header("The case documents")
 c1, c2, c3, c4 = st.columns(4)
-ref = c1.text_input("Exhibit reference", value="AB/1", key="ex_ref")
-prepared_by = c2.text_input("Prepared by", value=user_name(), key="ex_by")
-paper = c3.selectbox("Paper", ["A4", "A3"], key="ex_paper")
-scale = c4.selectbox("Scale", ["fit", 500, 1250, 2500], key="ex_scale")
-atlas = st.checkbox("One map sheet per block (atlas)", key="ex_atlas")
-if st.button("Make the exhibit", key="make_exhibit"):
-    with st.spinner("Drawing the exhibit…"):
-        try:
-            result = render_exhibit(exhibit_input(store, order_id), ExhibitOptions(
-                ref, prepared_by, date.today(), version=order_version(store, order_id), paper=paper,
-                scale=None if scale == "fit" else int(scale), atlas=atlas), tmp / "exhibit.pdf")
-        except (ClosuremapError, ValueError) as exc:
-            st.error(str(exc))
-        else:
-            st.success(f"{result.pages} sheets, {result.scale_statement}, scope SHA-256 {result.scope_sha256}")
-            st.download_button("Download the exhibit (PDF)", result.path.read_bytes(),
-                               file_name=f"exhibit-{ref.replace('/', '-')}.pdf", mime="application/pdf")
+ref = c1.text_input("Exhibit reference", value=store.get_meta(f"exhibit_ref:{order_id}") or "AB/1",
+                    key=f"ex_ref_{order_id}")
+paper = c2.selectbox("Exhibit paper", ["A4", "A3"], key=f"ex_paper_{order_id}")
+scale = c3.selectbox("Exhibit scale", ["fit", 500, 1250, 2500], key=f"ex_scale_{order_id}")
+atlas = c4.checkbox("One exhibit sheet per block (atlas)", key=f"ex_atlas_{order_id}")
+with_docx = st.checkbox("Also Word (DOCX) copies to edit before signing", value=True, key=f"docx_{order_id}")
+if st.button("Make every document", type="primary", key="make_all") and (who := require_user()):
+    bar = st.progress(0.0, text="Reading the order…")
+    try:
+        store.set_meta(f"exhibit_ref:{order_id}", ref)
+        case = case_file(store, order_id, exhibit_ref=ref, prepared_by=who, today=today)
+        made[order_id] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            bar.progress(0.15, text="Notice, application, draft order…")
+            docs = make_documents(case, tmp, docx=with_docx)
+            for name, result in docs.made.items():
+                keep(result.path.name, f"{DOCUMENT_TITLES[name]} (PDF, {result.pages} "
+                                       f"page{'s' if result.pages != 1 else ''})",
+                     result.path.read_bytes(), "application/pdf")
+                if result.docx is not None:
+                    keep(result.docx.name, f"{DOCUMENT_TITLES[name]} (Word)", result.docx.read_bytes(),
+                         "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+            bar.progress(0.4, text="Map exhibit…")
+            ex = render_exhibit(exhibit_input(store, order_id), ExhibitOptions(
+                ref, who, today, version=version, paper=paper, scale=None if scale == "fit" else int(scale),
+                atlas=atlas, evidence_from=case.evidence_from, evidence_to=case.evidence_to), Path(tmp) / "ex.pdf")
+            keep(f"exhibit-{ref.replace('/', '-')}.pdf", f"Map exhibit ({ex.pages} sheets, {ex.scale_statement})",
+                 ex.path.read_bytes(), "application/pdf")
+            bar.progress(0.6, text="Service pack and briefing…")
+            blocks = order_blocks(store, order_id)
+            doors = frames["entrances"][frames["entrances"]["block_id"].isin(blocks["block_id"])]
+            pack = render_service_pack(title=str(row["name"]), scope=row.geometry, premises=blocks, entrances=doors,
+                                       basemap=frames["basemap"], out=Path(tmp) / "pack.pdf", prepared_on=today)
+            keep(f"service-pack-{order_id}.pdf", "Notice-service pack (PDF)", pack.pdf.read_bytes(), "application/pdf")
+            brief = render_briefing(briefing_input(store, order_id, today=today), Path(tmp) / "b.pdf",
+                                    prepared_on=today)
+            keep(f"ward-briefing-{order_id}.pdf", "Ward-member briefing (PDF)", brief.read_bytes(), "application/pdf")
+            bar.progress(0.75, text="Court bundle…")
+            bundle, notes = make_bundle(store, case, Path(tmp) / "bundle.pdf",
+                                        generated_at=datetime.now(LONDON).replace(tzinfo=None, microsecond=0))
+            keep(f"court-bundle-{order_id}.pdf", f"Court bundle ({bundle.pages} pages, {len(bundle.parts)} parts)",
+                 bundle.path.read_bytes(), "application/pdf")
+        bar.empty()
+    except ClosuremapError as exc:
+        bar.empty()
+        st.error(str(exc))
+    else:
+        st.session_state[f"doc_notes_{order_id}"] = [f"{DOCUMENT_TITLES[n]} not made: {why}"
+                                                    for n, why in docs.not_made.items()] + notes
+
+if "doc_flash" in st.session_state:
+    st.success(st.session_state.pop("doc_flash"))
+for note in st.session_state.get(f"doc_notes_{order_id}", []):
+    st.warning(note)
+files = made.get(order_id, {})
+if files:
+    st.subheader(f"Made for {order_id}")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle_zip:
+        for name, (_, data, _) in sorted(files.items()):
+            bundle_zip.writestr(name, data)
+    st.download_button(f"Download all {len(files)} files (zip)", buffer.getvalue(),
+                       file_name=f"{order_id}-documents.zip", mime="application/zip", on_click="ignore",
+                       key=f"dl_zip_{order_id}", type="primary")
+    for name, (label, data, mime) in files.items():
+        st.download_button(f"{label}: {name}", data, file_name=name, mime=mime, on_click="ignore",
+                           key=f"dl_{order_id}_{name}")
 
 st.header("Consultation letters")
 template = st.text_area("Letter template", value=store.get_meta("letter_template") or DEFAULT_TEMPLATE, height=320,
                         key="letter_template", help="Fields: " + ", ".join("$" + f for f in FIELDS))
 c1, c2 = st.columns(2)
-contact = c1.text_input("Contact for residents", value="the ASB team", key="letter_contact")
-signatory = c2.text_input("Signed by", value=user_name(), key="letter_signatory")
+contact = c1.text_input("Contact for residents", value="the ASB team", key=f"letter_contact_{order_id}")
+signatory = c2.text_input("Signed by", value=who or "", key=f"letter_signatory_{order_id}")
 b1, b2 = st.columns(2)
-if b1.button("Save template", key="save_template"):
+if b1.button("Save template", key="save_template") and require_user():
     try:
         check_template(template)
-    except TemplateError as exc:
+    except ClosuremapError as exc:
         st.error(str(exc))
     else:
         store.set_meta("letter_template", template)
         st.success("template saved in the workspace")
-if b2.button("Make the letters", key="make_letters"):
+if b2.button("Make the letters", key="make_letters") and (who := require_user()):
     try:
-        recipients, fields = letter_fields(store, order_id, today=date.today(), contact=contact, signatory=signatory)
-        run = render_letters(recipients, fields, tmp / "letters.pdf", template=template)
-    except (ClosuremapError, TemplateError) as exc:
+        recipients, fields = letter_fields(store, order_id, today=today, contact=contact, signatory=signatory)
+        with tempfile.TemporaryDirectory() as tmp:
+            run = render_letters(recipients, fields, Path(tmp) / "letters.pdf", template=template)
+            keep(f"letters-{order_id}.pdf", f"Consultation letters ({run.pages})", run.path.read_bytes(),
+                 "application/pdf")
+        keep(f"recipients-{order_id}.csv", "Letter recipients (CSV)", recipients.to_csv(index=False).encode(),
+             "text/csv")
+        log_letters(store, order_id, count=run.pages, made_on=today, user=who)
+    except ClosuremapError as exc:
         st.error(str(exc))
     else:
-        st.success(f"{run.pages} letters, one page each")
-        st.download_button("Download the letters (PDF)", run.path.read_bytes(), file_name=f"letters-{order_id}.pdf")
-        st.download_button("Download the recipients (CSV)", recipients.to_csv(index=False),
-                           file_name=f"recipients-{order_id}.csv")
+        st.session_state["doc_flash"] = f"{run.pages} letters, one page each; offered with the other documents"
+        st.rerun()
+
+st.header("Notice service (s.79)")
+try:
+    blocks = order_blocks(store, order_id)
+except ClosuremapError as exc:
+    st.error(str(exc))
+    blocks = frames["premises"].iloc[0:0]
+doors = frames["entrances"][frames["entrances"]["block_id"].isin(blocks["block_id"])]
+sheet = checklist(doors, blocks)[["entrance", "block", "time_fixed", "officer", "photo_ref"]]
+st.caption("Fill in each entrance where a copy of the notice was fixed (time as YYYY-MM-DD HH:MM), then record.")
+filled = st.data_editor(sheet, hide_index=True, width="stretch", key=f"service_sheet_{order_id}",
+                        disabled=["entrance", "block"])
+if st.button("Record service", key="record_service") and (who := require_user()):
+    try:
+        count, rejected = record_service(store, order_id, filled, user=who)
+    except ClosuremapError as exc:
+        st.error(str(exc))
+    else:
+        (st.warning if len(rejected) else st.success)(f"recorded {count} entrance(s)" +
+                                                      (f"; {len(rejected)} row(s) not recorded" if len(rejected) else ""))
+        if len(rejected):
+            st.dataframe(rejected, hide_index=True, width="stretch")
+served = store.case_records(order_id, "service")
+if len(served):
+    st.dataframe(served, hide_index=True, width="stretch")
+else:
+    st.caption("No service recorded yet.")
 
 st.header("Objections and views")
 log = store.objections(order_id)
 st.dataframe(log.drop(columns=["id"]) if len(log) else log, hide_index=True, width="stretch")
-with st.form("objection"):
-    who = st.text_input("From (name or flat)", key="obj_who")
-    received = st.date_input("Received on", key="obj_received")
-    summary = st.text_area("Summary", key="obj_summary")
-    response = st.text_area("Our response", key="obj_response")
-    if st.form_submit_button("Log it"):
+with st.form(f"objection_{order_id}"):
+    said_by = st.text_input("From (name or flat)", key=f"obj_who_{order_id}")
+    received = st.date_input("Received on", key=f"obj_received_{order_id}")
+    summary = st.text_area("Summary", key=f"obj_summary_{order_id}")
+    response = st.text_area("Our response", key=f"obj_response_{order_id}")
+    if st.form_submit_button("Log it") and (who := require_user()):
         try:
-            store.add_objection(order_id, who=who, summary=summary, received_on=received.isoformat(),
-                                recorded_by=user_name(), response=response)
+            store.add_objection(order_id, who=said_by, summary=summary, received_on=received.isoformat(),
+                                recorded_by=who, response=response)
         except ClosuremapError as exc:
             st.error(str(exc))
         else:
             st.success("logged")
 
-st.header("Notice-service pack and briefing")
-if st.button("Make the service pack", key="make_pack"):
-    row = order_row(store, order_id)
-    blocks = order_blocks(store, order_id)
-    doors = frames["entrances"][frames["entrances"]["block_id"].isin(blocks["block_id"])]
-    pack = render_service_pack(title=str(row["name"]), scope=row.geometry, premises=blocks, entrances=doors,
-                               basemap=frames["basemap"], out=tmp / "pack.pdf", prepared_on=date.today())
-    st.download_button("Download the pack (PDF)", pack.pdf.read_bytes(), file_name=f"service-pack-{order_id}.pdf")
-    st.download_button("Download the checklist (CSV)", pack.checklist.to_csv(index=False),
-                       file_name=f"service-pack-{order_id}.csv")
-if st.button("Make the ward briefing", key="make_briefing"):
-    path = render_briefing(briefing_input(store), tmp / "briefing.pdf", prepared_on=date.today())
-    st.download_button("Download the briefing (PDF)", path.read_bytes(), file_name="ward-briefing.pdf")
+st.header("Area settings")
+st.caption("Local housing and legal advice services named on every closure notice (s.76(5)), and the body that "
+           "applies for orders.")
+try:
+    contacts = advice_contacts(store)
+except ClosuremapError as exc:
+    st.error(str(exc))
+    contacts = []
+table = st.data_editor(pd.DataFrame([c.__dict__ for c in contacts], columns=["name", "detail", "kind"]),
+                       num_rows="dynamic", hide_index=True, width="stretch", key="advice_contacts",
+                       column_config={"kind": st.column_config.SelectboxColumn("kind", options=["housing", "legal"])})
+applicant = st.text_input("Applicant for new orders (force or council)", value=store.get_meta("applicant") or "",
+                          key="settings_applicant")
+if st.button("Save the settings", key="save_settings") and require_user():
+    rows = table.dropna(subset=["name"])
+    set_advice_contacts(store, [AdviceContact(str(r.name), str(r.detail or ""), str(r.kind or "housing"))
+                                for r in rows.itertuples() if str(r.name).strip()])
+    store.set_meta("applicant", applicant.strip())
+    st.success("settings saved in the workspace")

@@ -8,6 +8,7 @@ from datetime import date
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry.base import BaseGeometry
 
 
 def incident_dates(frame: pd.DataFrame, column: str = "occurred_at") -> pd.Series:
@@ -49,3 +50,55 @@ def counts_in(areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, reach_m: flo
         shapes["geometry"] = shapes.buffer(reach_m)
     joined = gpd.sjoin(incidents[["geometry"]], shapes, how="inner", predicate="within")
     return joined.groupby("index_right").size().reindex(areas.index, fill_value=0).astype(int)
+
+
+#: How far from a scope an incident still counts as evidence about it (at its doors, on its path).
+EVIDENCE_REACH_M = 10.0
+
+
+def evidence_incidents(incidents: gpd.GeoDataFrame, scope: BaseGeometry, start: date, end: date,
+                       reach_m: float = EVIDENCE_REACH_M) -> gpd.GeoDataFrame:
+    """The incidents that are evidence about a scope: on it or within ``reach_m`` of it, dated from
+    ``start`` to ``end`` inclusive. A month-only date (police.uk) counts as the 1st of its month;
+    undated incidents are left out, because a court chronology cannot place them."""
+    near = incidents[incidents.distance(scope) <= reach_m]
+    return filter_incidents(near, start=start, end=end)
+
+
+def _place(point: BaseGeometry, communal: gpd.GeoDataFrame | None, premises: gpd.GeoDataFrame) -> str:
+    """Where an incident was, at block or communal-area level (never the flat or the exact point)."""
+    names = dict(zip(premises.get("block_id", []), premises.get("name", [])))
+    if communal is not None and len(communal):
+        hit = communal[communal.contains(point)]
+        if len(hit):
+            row = hit.iloc[0]
+            block = names.get(row.get("block_id"), row.get("block_id"))
+            what = str(row.get("name") or row.get("area_type") or "communal area")
+            return f"{block}: {what}"
+    if len(premises):
+        distances = premises.distance(point)
+        nearest = distances.idxmin()
+        if distances[nearest] <= EVIDENCE_REACH_M:
+            where = "in" if distances[nearest] == 0 else "at"
+            return f"{where} {premises.loc[nearest].get('name') or premises.loc[nearest].get('block_id')}"
+    return "near the premises"
+
+
+def chronology(incidents: gpd.GeoDataFrame, premises: gpd.GeoDataFrame,
+               communal: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """The incident chronology of a court bundle: date, time, category, reference and place (block
+    or communal area), oldest first. No description, address or coordinates."""
+    when = incident_dates(incidents)
+    text = incidents.get("occurred_at", pd.Series("", index=incidents.index)).astype("string").fillna("")
+    month_only = text.str.fullmatch(r"\d{4}-\d{2}").fillna(False)
+    times = text.str.extract(r"[T ](\d{2}:\d{2})", expand=False).fillna("")
+    rows = pd.DataFrame({
+        "date": [d.strftime("%Y-%m-%d") for d in when],  # a month-only date is its 1st, as in the filters
+        "time": times.where(~month_only, "month only").tolist(),
+        "category": incidents.get("category", pd.Series(None, index=incidents.index)).fillna("uncategorised").tolist(),
+        "reference": incidents.get("reference", pd.Series(None, index=incidents.index)).fillna("-").astype(str).tolist(),
+        "location": [_place(g, communal, premises) for g in incidents.geometry],
+        "_sort": when.tolist(), "_time": times.tolist(),
+    })
+    rows = rows.sort_values(["_sort", "_time", "reference"], kind="stable")
+    return rows.drop(columns=["_sort", "_time"]).reset_index(drop=True)

@@ -9,9 +9,11 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.aggregate import DEFAULT_MINIMUM, counts_by_category, suppress
-from geo.errors import WorkspaceError
+from geo.errors import ClosuremapError, WorkspaceError
 from geo.permitted_access import default_classes, from_json
-from layers.orders import order_row
+from geo.timeline import parse_datetime
+from geo.incidents import filter_incidents
+from layers.orders import _text, evidence_window, order_row
 from layers.store import WorkspaceStore
 from reports.briefing import DEFAULT_PARTNERS, BriefingInput
 from reports.letters import plain_date
@@ -24,17 +26,26 @@ def _attribution(store: WorkspaceStore) -> list[str]:
     return list(json.loads(raw)) if raw else []
 
 
-def briefing_input(store: WorkspaceStore, order_id: str | None = None) -> BriefingInput:
-    """The whole workspace's proposals, or one order's."""
+def briefing_input(store: WorkspaceStore, order_id: str | None = None, *, today: date | None = None) -> BriefingInput:
+    """The whole workspace's proposals, or one order's; incidents only from the evidence window (one
+    order's, or the span of every order's window)."""
     orders = store.read("orders")
     if order_id is not None:
         orders = orders[orders["order_id"].astype(str) == str(order_id)]
         if orders.empty:
             order_row(store, order_id)  # raises the error that lists the orders
+    orders = orders.assign(block_ids=[_text(row.get("block_ids")) or ";".join(order_blocks(store, str(row["order_id"]))
+                                                                             ["block_id"].astype(str))
+                                      for _, row in orders.iterrows()])
+    windows = [evidence_window(row, today or date.today()) for _, row in orders.iterrows()]
+    window = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
+    incidents = store.read("incidents")[["occurred_at", "geometry"]]
+    if window is not None:
+        incidents = filter_incidents(incidents, start=window[0], end=window[1])
     partners = store.get_meta("partners")
     return BriefingInput(
-        title=store.get_meta("name") or "closure orders",
-        premises=store.read("premises"), orders=orders, incidents=store.read("incidents")[["occurred_at", "geometry"]],
+        title=store.get_meta("name") or "closure orders", window=window,
+        premises=store.read("premises"), orders=orders, incidents=incidents,
         basemap=store.read("basemap"), open_space=store.read("open_space"),
         partners=json.loads(partners) if partners else list(DEFAULT_PARTNERS),
         attribution=_attribution(store),
@@ -45,10 +56,14 @@ def order_blocks(store: WorkspaceStore, order_id: str) -> gpd.GeoDataFrame:
     """The blocks an order covers: its block_ids, else the blocks its scope reaches."""
     row = order_row(store, order_id)
     premises = store.read("premises")
-    ids = [b for b in str(row.get("block_ids") or "").split(";") if b.strip()]
-    if ids:
-        return premises[premises["block_id"].isin(ids)]
-    return premises[premises.intersects(row.geometry.buffer(1.0))]
+    ids = [b.strip() for b in (_text(row.get("block_ids")) or "").split(";") if b.strip()]
+    chosen = premises[premises["block_id"].astype(str).isin(ids)] if ids else premises.iloc[0:0]
+    if chosen.empty:  # no block ids saved, or none that still exist: the blocks the scope reaches
+        chosen = premises[premises.intersection(row.geometry).area > 0.5]
+    if chosen.empty:
+        raise WorkspaceError(f"order {order_id} covers no block: its scope reaches no premises and it names "
+                             "none; rebuild its scope from blocks or communal areas on the Closure orders page")
+    return chosen
 
 
 def letter_fields(store: WorkspaceStore, order_id: str, *, today: date, contact: str, signatory: str,
@@ -88,3 +103,41 @@ def letter_fields(store: WorkspaceStore, order_id: str, *, today: date, contact:
         "signatory": signatory,
     }
     return recipients.reset_index(drop=True), fields
+
+
+SERVICE_ALIASES = {"time_fixed": "served_at", "served": "served_at", "time": "served_at"}
+
+
+def record_service(store: WorkspaceStore, order_id: str, rows: pd.DataFrame, *,
+                   user: str) -> tuple[int, pd.DataFrame]:
+    """Record where and when the notice was fixed (s.79(2): every normal means of access), from the
+    service pack's checklist filled in on the day. Rows with no time are doors not yet served and are
+    skipped; a row with a time the app cannot read, or no officer, is rejected with its reason."""
+    order_row(store, order_id)
+    table = rows.rename(columns=SERVICE_ALIASES)
+    recorded, rejected = 0, []
+    for i, row in table.iterrows():
+        when, officer = _text(row.get("served_at")), _text(row.get("officer"))
+        if when is None and officer is None:
+            continue
+        try:
+            at = parse_datetime(when or "", "served_at")
+        except ClosuremapError:
+            rejected.append({**row.to_dict(), "reason": f"row {i + 1}: time '{when}' is not a date-time; use "
+                                                        "YYYY-MM-DD HH:MM"})
+            continue
+        if officer is None:
+            rejected.append({**row.to_dict(), "reason": f"row {i + 1}: say which officer fixed the notice"})
+            continue
+        store.add_case_record(str(order_id), "service", {
+            "entrance": _text(row.get("entrance")) or "door", "block": _text(row.get("block")) or "",
+            "served_at": at.strftime("%Y-%m-%d %H:%M"), "officer": officer,
+            "photo_ref": _text(row.get("photo_ref")) or ""}, recorded_by=user)
+        recorded += 1
+    return recorded, pd.DataFrame(rejected)
+
+
+def log_letters(store: WorkspaceStore, order_id: str, *, count: int, made_on: date, user: str) -> None:
+    """Note a consultation mailing (s.76(6)-(7)) so the bundle's consultation record can show it."""
+    store.add_case_record(str(order_id), "letters", {"made_at": made_on.isoformat(), "count": int(count),
+                                                     "made_by": user}, recorded_by=user)

@@ -34,6 +34,7 @@ SRS_ID = 27700
 META_TABLE = "closuremap_meta"
 OBJECTIONS_TABLE = "closuremap_objections"
 AUDIT_TABLE = "closuremap_audit"
+CASE_LOG_TABLE = "closuremap_case_log"
 _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "datetime": "TEXT", "date": "TEXT"}
 _PANDAS_TYPES = {"str": "object", "int": "int64", "float": "float64", "datetime": "object", "date": "object"}
 _UNIQUE_ID = 'CREATE UNIQUE INDEX IF NOT EXISTS "idx_{kind}_feature_id" ON "{kind}" (feature_id)'
@@ -74,6 +75,10 @@ class WorkspaceStore(Protocol):
                       response: str = "") -> int: ...
 
     def objections(self, order_id: str | None = None) -> pd.DataFrame: ...
+
+    def add_case_record(self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str) -> int: ...
+
+    def case_records(self, order_id: str, what: str) -> pd.DataFrame: ...
 
 
 def _empty_frame(kind: LayerKind) -> gpd.GeoDataFrame:
@@ -237,6 +242,34 @@ class GeoPackageStore:
             conn.commit()
             sql = f"SELECT * FROM {OBJECTIONS_TABLE}" + (" WHERE order_id = ?" if order_id else "") + " ORDER BY id"
             return pd.read_sql_query(sql, conn, params=[order_id] if order_id else [])
+
+    # -- case records: notice service, letters sent (s.79, s.76(6)-(7)) ------------------------
+    def add_case_record(self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str) -> int:
+        """Append one record of what was done for an order ('service': a notice fixed at an entrance;
+        'letters': a consultation mailing). Records are kept, never edited: the bundle cites them."""
+        if not recorded_by or not recorded_by.strip():
+            raise WorkspaceError("say who is recording this: every record carries a name")
+        with self._connect() as conn, self._transaction(conn):
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {CASE_LOG_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT "
+                "NOT NULL, what TEXT NOT NULL, record TEXT NOT NULL, recorded_by TEXT NOT NULL, recorded_at TEXT "
+                "NOT NULL)"
+            )
+            cur = conn.execute(
+                f"INSERT INTO {CASE_LOG_TABLE} (order_id, what, record, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                (order_id, what, json.dumps(dict(record), default=str), recorded_by, _now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def case_records(self, order_id: str, what: str) -> pd.DataFrame:
+        """The records of one kind for an order, oldest first: each record's fields as columns, plus
+        ``recorded_by`` and ``recorded_at``."""
+        with self._connect() as conn:
+            exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (CASE_LOG_TABLE,)).fetchone()
+            rows = [] if not exists else conn.execute(
+                f"SELECT record, recorded_by, recorded_at FROM {CASE_LOG_TABLE} WHERE order_id = ? AND what = ? "
+                "ORDER BY id", (order_id, what)).fetchall()
+        return pd.DataFrame([{**json.loads(r), "recorded_by": by, "recorded_at": at} for r, by, at in rows])
 
     # -- reading --------------------------------------------------------------------------------
     def read(self, kind: str, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:

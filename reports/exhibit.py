@@ -23,10 +23,10 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from shapely.geometry.base import BaseGeometry
 
+from geo.incidents import EVIDENCE_REACH_M, filter_incidents, incident_dates
 from reports import mapsheet
 from reports.mapsheet import SCOPE_COLOUR, SCOPE_WIDTH_PT, Sheet
 
-EVIDENCE_REACH_M = 10.0
 
 
 @dataclass
@@ -213,20 +213,26 @@ def premises_schedule(data: ExhibitInput) -> pd.DataFrame:
 
 
 def incident_summary(data: ExhibitInput, opts: ExhibitOptions) -> tuple[pd.DataFrame, str]:
-    """Counts by category and month of incidents on the scope (or within 10 m of it) in the window."""
+    """Counts by category and month of the incidents on the scope (or within 10 m of it) dated in the
+    evidence window, every month of the window a column (a month with none shows 0)."""
     if data.incidents is None or not len(data.incidents):
         return pd.DataFrame(), "no incidents given"
-    near = data.incidents[data.incidents.distance(data.scope) <= EVIDENCE_REACH_M].copy()
-    when = near["occurred_at"].astype(str).str.slice(0, 7) if "occurred_at" in near else pd.Series("unknown")
-    near["month"] = when.where(when.str.match(r"\d{4}-\d{2}"), "undated")
-    if opts.evidence_from is not None:
-        near = near[near["month"] >= f"{opts.evidence_from:%Y-%m}"]
-    if opts.evidence_to is not None:
-        near = near[(near["month"] <= f"{opts.evidence_to:%Y-%m}") | (near["month"] == "undated")]
-    category = near["category"].fillna("uncategorised") if "category" in near else "uncategorised"
-    table = pd.crosstab(category, near["month"]) if len(near) else pd.DataFrame()
-    window = (f"{opts.evidence_from or 'first record'} to {opts.evidence_to or 'last record'}; incidents on the "
-              f"scope or within {EVIDENCE_REACH_M:.0f} m of it")
+    near = data.incidents[data.incidents.distance(data.scope) <= EVIDENCE_REACH_M]
+    near = filter_incidents(near, start=opts.evidence_from, end=opts.evidence_to)
+    when = incident_dates(near)
+    near = near[when.notna()]
+    months = when[when.notna()].dt.to_period("M")
+    first = pd.Period(opts.evidence_from, "M") if opts.evidence_from else (months.min() if len(months) else None)
+    last = pd.Period(opts.evidence_to, "M") if opts.evidence_to else (months.max() if len(months) else None)
+    category = near["category"].fillna("uncategorised") if "category" in near else pd.Series(
+        "uncategorised", index=near.index)
+    table = pd.crosstab(category, months.astype(str)) if len(near) else pd.DataFrame()
+    if len(table) and first is not None and last is not None:
+        table = table.reindex(columns=[str(p) for p in pd.period_range(first, last, freq="M")], fill_value=0)
+    span = (f"{opts.evidence_from:%d %B %Y}" if opts.evidence_from else "first record") + " to " + (
+        f"{opts.evidence_to:%d %B %Y}" if opts.evidence_to else "last record")
+    window = (f"evidence window {span}; incidents on the scope or within {EVIDENCE_REACH_M:.0f} m of it; "
+              "undated records left out")
     return table, window
 
 
@@ -298,7 +304,8 @@ def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     map_pages = [1]
     with PdfPages(path, metadata={"Title": f"Exhibit {opts.exhibit_ref}: {data.title}", "Author": opts.prepared_by,
-                                  "Subject": statement, "Keywords": f"scope-sha256:{sha}"}) as pdf:
+                                  "Subject": statement, "Keywords": f"scope-sha256:{sha}",
+                                  "CreationDate": None}) as pdf:
         page = 1
         fig = mapsheet.new_figure(sh)
         _draw_map(fig, sh, data, centre, scale)

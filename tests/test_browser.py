@@ -23,6 +23,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 LOCAL = ("http://localhost", "http://127.0.0.1", "ws://localhost", "ws://127.0.0.1", "data:", "blob:", "about:")
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+BROWSER_USER = "PC Brow Ser (1001)"
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Itera
     workspace = tmp_path_factory.mktemp("browser") / "sample.gpkg"
     shutil.copy(sample_path, workspace)
     port = _free_port()
-    env = {**os.environ, "CLOSUREMAP_WORKSPACE": str(workspace)}
+    env = {**os.environ, "CLOSUREMAP_WORKSPACE": str(workspace), "CLOSUREMAP_USER": BROWSER_USER}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1"],
@@ -153,7 +154,7 @@ def test_layers_page_shows_counts(server: str, page: tuple, tmp_path: Path) -> N
 def test_scope_from_two_blocks_gets_a_verdict(server: str, page: tuple, tmp_path: Path) -> None:
     pg, left = page
     pg.goto(f"{server}/orders")
-    pg.get_by_text("Scope builder").wait_for(timeout=60_000)
+    pg.get_by_text("Build the scope from blocks").wait_for(timeout=60_000)
     blocks = pg.locator("div[data-testid='stMultiSelect']").filter(has_text="Whole blocks")
     for name in ("Laurie House", "Wardroper House"):
         blocks.locator("input").click()
@@ -336,4 +337,75 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     wall = shapely.LineString([(ex1, ey1), (ex2, ey2)]).length
     assert shared.geom_type == "LineString" and shared.length == pytest.approx(wall, abs=1e-6)
     assert a.intersection(b).area < 1e-6
+    assert left == []
+
+
+def _pick(pg, label: str, option: str) -> None:  # noqa: ANN001
+    box = pg.locator("div[data-testid='stSelectbox']").filter(has_text=label).first
+    box.click()
+    pg.get_by_role("option", name=option, exact=True).click()
+    pg.wait_for_timeout(500)
+
+
+def test_switching_orders_after_a_check_and_resaving_one_field(server: str, page: tuple, tmp_path: Path) -> None:
+    pg, left = page
+    store = GeoPackageStore(Path(server_workspace(server)))
+    before = store.read("orders").set_index("order_id").loc["ORD-001"]
+    pg.goto(f"{server}/orders")
+    pg.get_by_text("Build the scope from blocks").wait_for(timeout=60_000)
+    blocks = pg.locator("div[data-testid='stMultiSelect']").filter(has_text="Whole blocks")
+    blocks.locator("input").click()
+    pg.keyboard.type("Laurie House")
+    pg.keyboard.press("Enter")
+    pg.keyboard.press("Escape")
+    pg.get_by_role("button", name="Check scope").click()
+    pg.get_by_text("Verdict: premises", exact=True).wait_for(timeout=30_000)
+
+    _pick(pg, "Order", "ORD-001")
+    pg.get_by_text("Verdict: premises (the saved scope)").wait_for(timeout=30_000)
+    from playwright.sync_api import expect
+
+    # the record's widgets are the chosen order's, with its saved values (waits for the rerun to land)
+    pg.get_by_text("History of ORD-001").wait_for(timeout=30_000)  # the last thing the page draws
+    expect(pg.get_by_label("Name", exact=True)).to_have_count(1, timeout=30_000)  # stale widgets gone
+    expect(pg.get_by_label("Name", exact=True)).to_have_value("Perronet House communal areas", timeout=30_000)
+    expect(pg.get_by_role("textbox", name="Order reference")).to_have_value("ORD-001")
+    case = pg.get_by_role("textbox", name="Case reference")
+    expect(case).to_have_value("SYN-2024-001")
+    case.fill("SYN-2024-001-B")
+    case.press("Enter")
+    pg.get_by_text("Changed since the last save: case_reference").wait_for(timeout=30_000)
+    pg.get_by_role("button", name="Save order").click()
+    pg.get_by_text("saved ORD-001 (case_reference)").wait_for(timeout=30_000)
+    after = store.read("orders").set_index("order_id").loc["ORD-001"]
+    assert after["case_reference"] == "SYN-2024-001-B"
+    assert after["block_ids"] == before["block_ids"] == "PER"
+    assert after.geometry.symmetric_difference(before.geometry).area < 1e-6
+    assert store.history(kind="orders").iloc[0]["user"] == BROWSER_USER
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "orders-record.png"), full_page=True)
+    assert left == []
+
+
+def test_documents_are_all_offered_and_taking_one_keeps_the_others(server: str, page: tuple,
+                                                                    tmp_path: Path) -> None:
+    pg, left = page
+    pg.goto(f"{server}/documents")
+    pg.get_by_role("button", name="Make every document").wait_for(timeout=60_000)
+    pg.get_by_role("button", name="Make every document").click()
+    pg.get_by_text("Made for ORD-001").wait_for(timeout=180_000)
+    pg.get_by_text("Objections and views").wait_for(timeout=30_000)
+    pg.wait_for_timeout(1000)  # the rerun has drawn every button
+    buttons = pg.locator("[data-testid='stDownloadButton']")
+    count = buttons.count()
+    assert count >= 10  # the zip, the legal documents (PDF and Word), exhibit, pack, briefing, bundle
+    with pg.expect_download() as got:
+        buttons.filter(has_text="Closure notice (PDF").first.click()
+    assert got.value.suggested_filename == "notice-ORD-001.pdf"
+    pg.wait_for_timeout(1500)
+    assert pg.locator("[data-testid='stDownloadButton']").count() == count
+    with pg.expect_download() as got:
+        pg.locator("[data-testid='stDownloadButton']").filter(has_text="Court bundle").first.click()
+    assert got.value.suggested_filename == "court-bundle-ORD-001.pdf"
+    assert pg.locator("[data-testid='stDownloadButton']").count() == count
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "documents.png"), full_page=True)
     assert left == []
