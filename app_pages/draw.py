@@ -16,7 +16,7 @@ from geo.errors import ClosuremapError
 from geo.georef import fit_to_outline
 from layers import floorplans
 from layers.drawmap import build_draw_map, drawings_to_bng
-from layers.editing import prepare_drawing, restore_version, save_new, undo_last
+from layers.editing import describe_change, prepare_drawing, restore_version, save_new, undo_last
 from layers.model import COMMUNAL_AREA_TYPES, KINDS
 
 EDITABLE = ("communal_areas", "premises", "access_routes", "open_space", "entrances", "orders")
@@ -160,7 +160,12 @@ if len(saved):
 
 st.subheader("History")
 history = store.history(kind=kind)
-st.dataframe(history[["id", "at", "user", "action", "feature_id", "note"]].head(30), hide_index=True, width="stretch")
+names = saved["name"].to_dict() if "name" in saved else {}
+st.dataframe(pd.DataFrame({
+    "version": history["id"], "when": history["at"], "who": history["user"], "action": history["action"],
+    "feature": [names.get(f) or (f[:8] if isinstance(f, str) else "(import)") for f in history["feature_id"]],
+    "what changed": [describe_change(b, a) for b, a in zip(history["before"], history["after"], strict=True)],
+}).head(30), hide_index=True, width="stretch")
 h1, h2 = st.columns(2)
 if h1.button("Undo the last change", key="undo") and (who := require_user()):
     try:

@@ -148,3 +148,31 @@ def restore_version(store: WorkspaceStore, kind: str, audit_id: int, *, user: st
     fields = {k: v for k, v in attrs.items() if k in {f.name for f in spec.fields}}
     store.update(kind, str(row["feature_id"]), user=user, geometry=geom, attributes=fields,
                  note=f"{RESTORE_NOTE}{audit_id}")
+
+
+def _words(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+
+
+def describe_change(before: object, after: object) -> str:
+    """What one audit entry changed, in words: fields with old -> new, and whether the shape moved
+    (and by how much), so a history reads as names and changes, not ids."""
+    if not isinstance(before, str) or not before:
+        return "created"
+    if not isinstance(after, str) or not after:
+        return "deleted"
+    old, new = json.loads(before), json.loads(after)
+    words = []
+    for key, value in new.get("properties", {}).items():
+        was = old.get("properties", {}).get(key)
+        if _words(was) == _words(value):
+            continue
+        if key in ("scope_parts", "permitted_access", "source_attrs"):  # JSON: say that, not the text
+            words.append(f"{key.replace('_', ' ')} changed")
+        else:
+            words.append(f"{key}: {_words(was) or '(blank)'} → {_words(value) or '(blank)'}")
+    if old.get("wkt") != new.get("wkt") and old.get("wkt") and new.get("wkt"):
+        a, b = shapely.from_wkt(old["wkt"]), shapely.from_wkt(new["wkt"])
+        words.append(f"shape changed: {a.area:.1f} m² → {b.area:.1f} m² "
+                     f"({a.symmetric_difference(b).area:.1f} m² moved)")
+    return "; ".join(words) or "saved without changes"

@@ -22,6 +22,7 @@ from geo.errors import InputFileError, WorkspaceError
 from geo.permitted_access import from_json
 from geo.scope import ScopeCheck, check_scope, scope_from_parts
 from geo.timeline import DEADLINES, Timeline, TimelineError, next_deadline, parse_date, parse_datetime, timeline
+from layers.editing import describe_change
 from layers.importer import read_features
 from layers.model import KINDS
 from layers.store import WorkspaceStore
@@ -355,34 +356,13 @@ def save_order(store: WorkspaceStore, *, user: str, feature_id: str | None, chan
     return feature_id
 
 
-def _described(before: str | None, after: str | None) -> str:
-    """What one audit entry changed, in words: fields with old -> new, and whether the scope moved."""
-    if not isinstance(before, str) or not before:
-        return "created"
-    if not isinstance(after, str) or not after:
-        return "deleted"
-    old, new = json.loads(before), json.loads(after)
-    words = []
-    for key, value in new.get("properties", {}).items():
-        was = old.get("properties", {}).get(key)
-        if key not in ("scope_parts", "permitted_access") and not _same(was, value, key):
-            words.append(f"{key}: {_text(was) or '(blank)'} → {_text(value) or '(blank)'}")
-        elif key in ("scope_parts", "permitted_access") and not _same(was, value):
-            words.append(f"{key.replace('_', ' ')} changed")
-    if old.get("wkt") != new.get("wkt") and old.get("wkt") and new.get("wkt"):
-        a, b = shapely.from_wkt(old["wkt"]), shapely.from_wkt(new["wkt"])
-        words.append(f"scope changed: {a.area:.1f} m² → {b.area:.1f} m² "
-                     f"({a.symmetric_difference(b).area:.1f} m² moved)")
-    return "; ".join(words) or "saved without changes"
-
-
 def order_history(store: WorkspaceStore, order_id: str) -> pd.DataFrame:
     """Who changed the order, when, and what: names and words, not ids."""
     row = order_row(store, order_id)
     log = store.history(kind="orders", feature_id=str(row["feature_id"]))
     return pd.DataFrame({
         "when": log["at"], "who": log["user"], "action": log["action"],
-        "what changed": [_described(b, a) for b, a in zip(log["before"], log["after"], strict=True)],
+        "what changed": [describe_change(b, a) for b, a in zip(log["before"], log["after"], strict=True)],
         "note": log["note"].fillna(""),
     })
 

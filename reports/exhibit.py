@@ -260,28 +260,31 @@ def _incident_page(fig: Figure, sh: Sheet, table: pd.DataFrame, window: str) -> 
     x0 = mapsheet.MARGIN_MM / sh.width_mm
     w = (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm
     y0, h = sh.frame[1] / sh.height_mm, sh.frame[3] / sh.height_mm
-    chart = fig.add_axes((x0 + 0.03, y0 + h * 0.55, w * 0.9, h * 0.38))
+    chart = fig.add_axes((x0 + 0.03, y0 + h * 0.55, w * 0.78, h * 0.36))
     if table.empty:
         chart.axis("off")
-        chart.text(0, 0.5, f"No incidents in the evidence window ({window}).", fontsize=8)
+        chart.text(0, 0.5, "\n".join(textwrap.wrap(f"No incidents in the evidence window ({window}).", 110)),
+                   fontsize=8)
         return
     table.T.plot(kind="bar", stacked=True, ax=chart, width=0.8, colormap="tab20")
-    chart.set_title(f"Incidents by month and category ({window})", loc="left", fontsize=9, weight="bold")
+    chart.set_title("Incidents by month and category\n" + "\n".join(textwrap.wrap(window, 150)), loc="left",
+                    fontsize=8, weight="bold")
     chart.set_xlabel("")
     chart.set_ylabel("incidents", fontsize=7)
     chart.tick_params(labelsize=6)
-    chart.legend(fontsize=5.5, ncols=2, frameon=False, loc="upper right")
+    chart.legend(fontsize=5.5, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     totals = table.copy()
     totals["Total"] = totals.sum(axis=1)
     totals.loc["Total"] = totals.sum(axis=0)
-    body = fig.add_axes((x0, y0, w, h * 0.45))
+    body = fig.add_axes((x0, y0, w, h * 0.42))
     body.axis("off")
     cells = totals.reset_index().astype(str).values.tolist()
-    t = body.table(cellText=cells, colLabels=["Category", *[str(c) for c in totals.columns]], loc="upper left",
-                   cellLoc="center")
+    t = body.table(cellText=cells, colLabels=["Category", *[str(c) for c in totals.columns]], cellLoc="center",
+                   bbox=(0.0, 0.0, 1.0, 1.0) if len(cells) > 8 else None, loc="upper left")
     t.auto_set_font_size(False)
     t.set_fontsize(5.5)
-    t.scale(1, 1.4)
+    if len(cells) <= 8:
+        t.scale(1, 1.4)
 
 
 def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) -> ExhibitResult:

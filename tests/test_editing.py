@@ -120,3 +120,20 @@ def test_a_drawn_scope_snaps_to_the_block_and_is_checked(sample_store: GeoPackag
     assert any(p.code == "WHOLE_BLOCK" for p in problems)  # the scope check speaks on save
     fid = save_new(sample_store, "orders", snapped, {"order_id": "ORD-9", "name": "W", "status": "draft"}, user="ann")
     assert sample_store.history(feature_id=fid).iloc[0]["user"] == "ann"
+
+
+def test_the_history_says_in_words_what_changed(sample_store) -> None:  # noqa: ANN001
+    import shapely
+
+    from layers.editing import describe_change
+
+    stair = sample_store.read("communal_areas").iloc[0]
+    bigger = shapely.affinity.scale(stair.geometry, 1.1, 1.1)
+    sample_store.update("communal_areas", stair["feature_id"], user="PC Ann (1)", geometry=bigger,
+                        attributes={"name": "Stair A (north)"})
+    entry = sample_store.history(kind="communal_areas", feature_id=stair["feature_id"]).iloc[0]
+    words = describe_change(entry["before"], entry["after"])
+    assert f"name: {stair['name']} → Stair A (north)" in words
+    assert f"shape changed: {stair.geometry.area:.1f} m² → {bigger.area:.1f} m²" in words
+    assert describe_change(None, entry["after"]) == "created"
+    assert describe_change(entry["before"], None) == "deleted"
