@@ -279,13 +279,15 @@ if current is not None:
         st.dataframe(rows.style.map(lambda d: "background-color: #fde2e1" if 0 <= d <= 14 else
                                     ("color: #888" if d < 0 else ""), subset=["days_left"]),
                      hide_index=True, width="stretch",
-                     column_config={"due": st.column_config.DatetimeColumn("due", format="ddd D MMM YYYY HH:mm")})
+                     column_config={"due": st.column_config.DatetimeColumn("due", format="ddd D MMM YYYY HH:mm"),
+                                    "days_left": st.column_config.NumberColumn("days left", format="%.1f")})
         life = order_life(current, saved_timeline)
         chart = alt.Chart(life).mark_point(filled=True, size=80).encode(
             x=alt.X("when:T", title=None), y=alt.Y("event:N", sort=None, title=None),
             color=alt.Color("kind:N", title=None), tooltip=["event", "when"])
         today_rule = alt.Chart(pd.DataFrame({"when": [pd.Timestamp(now)]})).mark_rule(color="red").encode(x="when:T")
-        st.altair_chart(chart + today_rule, width="stretch")
+        during = len(life) and life["when"].min() <= pd.Timestamp(now) <= life["when"].max()
+        st.altair_chart(chart + today_rule if during else chart, width="stretch")  # today, while it runs
         for v in saved_timeline.violations:
             st.error(f"{v.section} ({v.rule}): {v.message}")
         for n in saved_timeline.notes:
