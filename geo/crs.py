@@ -94,6 +94,20 @@ def _transform_xy(
     return lonlat_to_bng(lon, lat)
 
 
+def bng_to_crs(easting: ArrayLike, northing: ArrayLike, target: CRS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """BNG points in another CRS: the inverse of the import step, for points placed in BNG (by the
+    geocoder) that join a file's own coordinates."""
+    e, n = np.asarray(easting, dtype="float64"), np.asarray(northing, dtype="float64")
+    kind = crs_kind(target)
+    if kind == "bng":
+        return e, n
+    lon, lat = bng_to_lonlat(e, n)
+    if kind == "lonlat":
+        return lon, lat
+    x, y = _pinned_transformer(WGS84, target).transform(lon, lat)
+    return np.asarray(x), np.asarray(y)
+
+
 def geometries_to_bng(geoms: ArrayLike, source: CRS) -> NDArray[np.object_]:
     """The same geometries in BNG. Coordinates outside the OSTN15 grid become NaN."""
     arr = np.asarray(geoms, dtype=object)

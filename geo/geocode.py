@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from geo.columns import EASTING_NAMES, LAT_NAMES, LON_NAMES, NORTHING_NAMES, X_NAMES, Y_NAMES, find_column
 from geo.crs import bng_to_lonlat, in_bng_range, in_lonlat_range, lonlat_to_bng
 from geo.errors import ClosuremapError, InputFileError
 from geo.gridref import find_gridrefs
@@ -79,10 +80,12 @@ CODEPOINT_HEADER = ("Postcode", "Positional_quality_indicator", "Eastings", "Nor
 #: Names (lower case, letters and digits only) taken for the location text, best first.
 LOCATION_COLUMN_NAMES = ("location", "locationtext", "locationdescription", "incidentlocation", "address",
                          "addresstext", "fulladdress", "locationaddress", "incidentaddress", "place", "loc")
-_EASTING_NAMES = ("easting", "eastings")
-_NORTHING_NAMES = ("northing", "northings")
-_LAT_NAMES = ("lat", "latitude")
-_LON_NAMES = ("lon", "lng", "long", "longitude")
+# Coordinate columns: the importer's names (geo.columns), x/y read like easting/northing (the checks
+# below tell metres from degrees and fix swaps).
+_EASTING_NAMES = EASTING_NAMES + X_NAMES
+_NORTHING_NAMES = NORTHING_NAMES + Y_NAMES
+_LAT_NAMES = LAT_NAMES
+_LON_NAMES = LON_NAMES
 
 #: Score given per method where no fuzzy score applies. A postcode centroid is a street, not a door:
 #: it is returned but stays in the review queue at the default threshold.
@@ -835,12 +838,13 @@ def _en_in_text(text: str) -> tuple[float, float, str] | None | str:
 
 
 def _find_column(rows: pd.DataFrame, names: Sequence[str]) -> Any:
-    """The caller's own label of the first column whose name, as letters and digits, is in ``names``."""
+    """The caller's own label of the first column whose name, as letters and digits, is in ``names``
+    (compared both squeezed, 'locationtext', and folded, 'location_text')."""
     canon = {re.sub(r"[^a-z0-9]", "", str(c).lower()): c for c in rows.columns}
     for name in names:
         if name in canon:
             return canon[name]
-    return None
+    return find_column(rows.columns, names)
 
 
 def _location_column(rows: pd.DataFrame, location_column: str | None, has_coordinates: bool) -> Any:
@@ -864,7 +868,8 @@ def _location_column(rows: pd.DataFrame, location_column: str | None, has_coordi
             "cannot tell which column holds the location: none is called location, location_text, "
             "location_description or address, and there are no easting/northing or latitude/longitude "
             f"columns. The columns are: {', '.join(map(str, rows.columns)) or '(none)'}. "
-            "Name the column with location_column="
+            "Say which column it is: --location-column NAME on the command line, or the location_text "
+            "field of the column mapping on the Layers page"
         )
     return found
 

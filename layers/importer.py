@@ -22,9 +22,10 @@ import pandas as pd
 import shapely
 
 from geo.categories import standardise
-from geo.crs import BNG, bng_problems, coordinate_problems, geometries_to_bng, parse_crs
+from geo.columns import coordinate_columns
+from geo.crs import BNG, bng_problems, bng_to_crs, coordinate_problems, geometries_to_bng, parse_crs
 from geo.validate import geometry_problems, repair
-from geo.errors import SchemaError
+from geo.errors import CoordinateError, SchemaError
 from layers.model import (FEATURE_ID, SOURCE_ATTRS, SOURCE_FILE, SOURCE_ROW, Field, LayerKind, get_kind,
                           normalise_column)
 from layers.sources import SourceTable, read_source
@@ -50,6 +51,7 @@ class ImportResult:
     mapping: dict[str, str] = field(default_factory=dict)
     rejects_path: Path | None = None
     feature_ids: list[str] = field(default_factory=list)
+    queued: int = 0  # rows (placed with low confidence, or not placed) waiting in the review queue
 
     @property
     def imported(self) -> int:
@@ -64,6 +66,7 @@ class ImportResult:
             "imported": self.imported,
             "rejected": len(self.rejected),
             "rejects_file": str(self.rejects_path) if self.rejects_path else None,
+            "queued_for_review": self.queued,
             "mapping": self.mapping,
             "notes": self.notes,
             "reasons": self.rejected["reason"].value_counts().to_dict() if len(self.rejected) else {},
@@ -391,10 +394,17 @@ def _extra_json(extra: pd.DataFrame) -> list[str | None]:
     return out
 
 
-def write_rejects(result: ImportResult, path: Path) -> Path:
-    """The rejected records as CSV, with their row/feature number and reason first."""
+def write_rejects(result: ImportResult, path: Path, *, leave_out_queued: bool = False) -> Path | None:
+    """The rejected records as CSV, with their row/feature number and reason first. Rows waiting in
+    the review queue are left out when ``leave_out_queued``: fixed there, they must not come back
+    through the rejects file as duplicates."""
+    rows = result.rejected
+    if leave_out_queued:
+        rows = rows[~rows["reason"].astype(str).str.startswith("not placed")]
+    if rows.empty:
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    result.rejected.to_csv(path, index=False)
+    rows.to_csv(path, index=False)
     result.rejects_path = path
     return path
 
@@ -485,6 +495,55 @@ def geocoded_source(path: Path, table: pd.DataFrame, ragged: list[str], gazettee
     return source
 
 
+def _has_coordinate_columns(columns: list[str]) -> bool:
+    found = coordinate_columns(columns)
+    return "wkt" in found or any({a, b} <= found.keys() for a, b in (("easting", "northing"),
+                                                                      ("longitude", "latitude"), ("x", "y")))
+
+
+def placed_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer: pd.DataFrame,
+                  postcodes: pd.DataFrame | None, location_column: str | None, threshold: float) -> SourceTable:
+    """Incidents placed row by row from what the file has: rows with coordinates (any columns the
+    importer knows, or WKT) keep them; only rows whose coordinates are empty go to the geocoder."""
+    from geo.geocode import geocode
+    from layers.sources import _table_to_source
+
+    if not _has_coordinate_columns(list(table.columns)):
+        return geocoded_source(path, table, ragged, gazetteer, postcodes, location_column, threshold)
+    try:
+        source = _table_to_source(path, table, ragged, None)
+    except CoordinateError:  # coordinate columns, but not one row fills them
+        return geocoded_source(path, table, ragged, gazetteer, postcodes, location_column, threshold)
+    empty = np.array([g is None and (p or "").startswith(("no coordinates", "no geometry"))
+                      for g, p in zip(source.geometry, source.problems, strict=True)], dtype=bool)
+    if not empty.any() or (not len(gazetteer) and postcodes is None):
+        return source
+    rows = np.flatnonzero(empty)
+    coordinates = [c for c in coordinate_columns(table.columns).values() if c in table.columns]
+    coded = geocode(table.iloc[rows].drop(columns=coordinates), gazetteer, postcodes,
+                    location_column=location_column, threshold=threshold)
+    placed = (coded["match_method"] != "none").to_numpy()
+    x, y = bng_to_crs(coded["easting"].to_numpy(), coded["northing"].to_numpy(), source.crs)
+    attrs = source.attributes.copy()
+    for column in ("match_method", "match_score", "matched_address", "uprn", "needs_review", "reason"):
+        attrs[f"geocode_{column}"] = ""
+        values = coded[column].astype(str).where(coded[column].notna(), "").to_numpy()
+        attrs.loc[attrs.index[rows], f"geocode_{column}"] = values
+    if "precision" not in attrs.columns:
+        attrs["precision"] = ""
+        attrs.loc[attrs.index[rows], "precision"] = coded["match_method"].to_numpy()
+    source.attributes = attrs
+    for k, i in enumerate(rows):
+        if placed[k]:
+            source.geometry[i] = shapely.Point(x[k], y[k])
+            source.problems[i] = None
+        else:
+            source.problems[i] = f"not placed: {coded['reason'].iloc[k] or 'no coordinates, grid reference, address or postcode found'}"
+    source.notes.append(f"{len(rows)} row(s) had no coordinates: {int(placed.sum())} placed by the offline geocoder, "
+                        f"{len(rows) - int(placed.sum())} not placed")
+    return source
+
+
 def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str,
                 rejects_path: str | Path | None = None, layer: str | None = None, crs: str | None = None,
                 repair_geometry: bool = False, progress: Progress = _no_progress,
@@ -518,7 +577,7 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
             gazetteer = workspace_gazetteer(store)  # read only when a table of incidents may need it
         if kind == "incidents" and crs is None and (len(gazetteer) or postcodes is not None):
             progress(0.05, "geocoding")
-            source = geocoded_source(p, table, ragged, gazetteer, postcodes, location_column, threshold)
+            source = placed_source(p, table, ragged, gazetteer, postcodes, location_column, threshold)
         else:
             source = _table_to_source(p, table, ragged, parse_crs(crs) if crs else None)
         if note:
@@ -537,11 +596,12 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
     if kind == "incidents" and "geocode_match_method" in source.attributes.columns:
         from layers.review import queue_from_import
 
-        queued = queue_from_import(store, result)
-        if queued:
-            result.notes.append(f"{queued} row(s) placed with low confidence or not placed are in the review queue")
+        result.queued = queue_from_import(store, result)
+        if result.queued:
+            result.notes.append(f"{result.queued} row(s) placed with low confidence or not placed are in the review "
+                                "queue (Geocoding review page); rows not placed wait there, not in the rejects file")
     if len(result.rejected):
         target = Path(rejects_path) if rejects_path else default_rejects_path(source.path, store.location)
-        write_rejects(result, target)
+        write_rejects(result, target, leave_out_queued=result.queued > 0)
     progress(1.0, "done")
     return result

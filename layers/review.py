@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from rapidfuzz import fuzz, process
 
 from geo.crs import BNG
 from geo.errors import WorkspaceError
-from geo.geocode import normalise_address
+from geo.geocode import normalise_address, parse_address
 from layers.importer import ImportResult
 from layers.store import WorkspaceStore
 
@@ -41,7 +42,7 @@ def queue_from_import(store: WorkspaceStore, result: ImportResult) -> int:
     items = []
     accepted = result.accepted.assign(feature_id=result.feature_ids) if result.feature_ids else result.accepted
     for row in accepted.itertuples():
-        attrs = json.loads(row.source_attrs or "{}")
+        attrs = json.loads(row.source_attrs) if isinstance(row.source_attrs, str) and row.source_attrs else {}
         if str(attrs.get("geocode_needs_review")) == "True":
             items.append((row.source_file, int(row.source_row), json.dumps(attrs), row.location_text,
                           attrs.get("geocode_reason"), float(attrs.get("geocode_match_score") or 0), row.feature_id))
@@ -62,19 +63,35 @@ def queue_from_import(store: WorkspaceStore, result: ImportResult) -> int:
 
 
 def open_items(store: WorkspaceStore) -> pd.DataFrame:
+    """Open items: low-confidence matches first (lowest score first), then rows not placed at all."""
     with closing(_connect(store)) as conn:
         conn.commit()
-        return pd.read_sql_query(f"SELECT * FROM {TABLE} WHERE status = 'open' ORDER BY match_score, id", conn)
+        return pd.read_sql_query(f"SELECT * FROM {TABLE} WHERE status = 'open' "
+                                 "ORDER BY feature_id IS NULL, match_score, id", conn)
 
 
 def candidates(text: str, gazetteer: pd.DataFrame, limit: int = 5) -> pd.DataFrame:
-    """The addresses most like the text (one row at a time: extract is fine here, not for 100k)."""
+    """The addresses most like the text (one row at a time: extract is fine here, not for 100k).
+
+    As in the geocoder, a flat or house number must agree exactly: when the text names one, the
+    addresses with that number come first, ranked by how like the building or street they are, so
+    'Flat 9 Hales Buildings' does not offer flat 9 of another block at the same score."""
     if not text or gazetteer.empty:
         return gazetteer.iloc[0:0].assign(score=[])
+    query = parse_address(text)
     choices = [normalise_address(a) for a in gazetteer["address"].astype(str)]
-    best = process.extract(normalise_address(text), choices, scorer=fuzz.WRatio, limit=limit)
-    rows = gazetteer.iloc[[i for _, _, i in best]].copy()
-    rows["score"] = [round(s, 1) for _, s, _ in best]
+    scores = process.cdist([normalise_address(text)], choices, scorer=fuzz.WRatio)[0]
+    if query.unit:
+        parsed = [parse_address(a) for a in gazetteer["address"].astype(str)]
+        same_unit = np.array([p.unit == query.unit for p in parsed])
+        name = np.array([fuzz.WRatio(query.core, p.core) if p.core and query.core else 0.0 for p in parsed])
+        order = np.lexsort((-scores, -name, ~same_unit))  # same number, then the likest name, then overall
+        scores = np.where(same_unit, name, np.minimum(scores, name) / 2)  # the score says how alike the names are
+    else:
+        order = np.argsort(-scores, kind="stable")
+    best = order[:limit]
+    rows = gazetteer.iloc[best].copy()
+    rows["score"] = [round(float(scores[i]), 1) for i in best]
     return rows.reset_index(drop=True)
 
 
@@ -95,11 +112,20 @@ def resolve(store: WorkspaceStore, item_id: int, *, user: str, point: shapely.Po
         if fid is not None:
             store.update("incidents", fid, user=user, geometry=point, attributes={"precision": f"{how} (reviewed)"})
         else:
-            from layers.importer import map_columns
+            from layers.importer import coerce_column, map_columns
             from layers.model import get_kind
 
-            mapping = map_columns(list(original), get_kind("incidents"))
-            attrs = {name: original.get(col) for name, col in mapping.items() if name != "feature_id"}
+            kind = get_kind("incidents")
+            mapping = map_columns(list(original), kind)
+            attrs = {}
+            for name, col in mapping.items():  # typed as an import types them: dates the filters can read
+                if name == "feature_id":
+                    continue
+                values, problems = coerce_column(pd.Series([original.get(col)]), kind.field(name))
+                if problems[0]:
+                    raise WorkspaceError(f"row {row[3]} of {row[2]}: {problems[0]}; correct it in the file and "
+                                         "import the row again")
+                attrs[name] = values[0]
             attrs.update({"precision": f"{how} (reviewed)", "source_file": row[2], "source_row": row[3]})
             from geo.categories import standard_category
 

@@ -19,22 +19,14 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from geo.columns import coordinate_columns
 from geo.crs import BNG, WGS84, infer_crs, parse_crs
 from geo.errors import CoordinateError, InputFileError
-from layers.model import normalise_column
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml", ".fgb", ".geojsonl", ".geojsons"}
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
 SUPPORTED = ", ".join(sorted(VECTOR_SUFFIXES | TABLE_SUFFIXES))
 
-# Coordinate column names, normalised (see layers.model.normalise_column), most specific first.
-WKT_NAMES = ("wkt", "geometry_wkt", "geom_wkt", "the_geom", "geometry", "geom", "shape")
-EASTING_NAMES = ("easting", "eastings", "bng_easting", "grid_easting", "os_easting", "x_bng", "east")
-NORTHING_NAMES = ("northing", "northings", "bng_northing", "grid_northing", "os_northing", "y_bng", "north")
-LON_NAMES = ("longitude", "lon", "lng", "long", "wgs84_longitude", "lon_wgs84")
-LAT_NAMES = ("latitude", "lat", "wgs84_latitude", "lat_wgs84")
-X_NAMES = ("x", "x_coord", "x_coordinate", "xcoord", "point_x")
-Y_NAMES = ("y", "y_coord", "y_coordinate", "ycoord", "point_y")
 
 
 @dataclass
@@ -209,13 +201,6 @@ def expand_police_api(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
-    for n in names:
-        if n in columns:
-            return columns[n]
-    return None
-
-
 def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
     """Numbers from text cells; per cell None (fine), "" (empty) or why it is not a number."""
     text = values.astype(str).str.strip()
@@ -229,17 +214,13 @@ def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
 
 def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: CRS | None,
                      coordinates: dict[str, str] | None = None) -> SourceTable:
-    cols = {normalise_column(c): c for c in table.columns}
     chosen = coordinates or {}
     for key, column in chosen.items():
         if column not in table.columns:
             raise InputFileError(f"{p}: no column '{column}' for {key}; the columns are {', '.join(map(str, table.columns))}")
-    wkt_col = chosen.get("wkt") or (None if chosen else _find(cols, WKT_NAMES))
-    e_col = chosen.get("easting") or (None if chosen else _find(cols, EASTING_NAMES))
-    n_col = chosen.get("northing") or (None if chosen else _find(cols, NORTHING_NAMES))
-    lon_col = chosen.get("longitude") or (None if chosen else _find(cols, LON_NAMES))
-    lat_col = chosen.get("latitude") or (None if chosen else _find(cols, LAT_NAMES))
-    x_col, y_col = (None, None) if chosen else (_find(cols, X_NAMES), _find(cols, Y_NAMES))
+    found = chosen or coordinate_columns(table.columns)
+    wkt_col, e_col, n_col = found.get("wkt"), found.get("easting"), found.get("northing")
+    lon_col, lat_col, x_col, y_col = found.get("longitude"), found.get("latitude"), found.get("x"), found.get("y")
     notes: list[str] = []
     problems: list[str | None] = []
     blank = ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy()

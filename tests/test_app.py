@@ -170,7 +170,7 @@ def test_review_page_lists_what_the_geocoder_could_not_place(app: AppTest, sampl
     at.switch_page("app_pages/review.py").run()
     assert not at.exception
     assert "see notes" in at.dataframe[0].value["location"].tolist()
-    at.button(key="review_use_address").click().run()
+    at.button(key=f"review_use_address_{at.selectbox(key='review_item').value}").click().run()
     assert not at.exception
     assert any("Nothing to review" in s.value for s in at.success)
 
