@@ -90,6 +90,10 @@ _LON_NAMES = LON_NAMES
 #: Score given per method where no fuzzy score applies. A postcode centroid is a street, not a door:
 #: it is returned but stays in the review queue at the default threshold.
 COORDINATE_SCORE = 100.0
+#: Coordinates found in free text ("CAD 240512 / 181234 youths ...") may be any two numbers: they are
+#: taken only inside the gazetteer's area (plus this margin) and always go to review.
+TEXT_COORDINATE_MARGIN_M = 2_000.0
+TEXT_COORDINATE_SCORE = 80.0
 POSTCODE_SCORE = 60.0
 #: Grid references: score by the size of the square they name (1 m .. 100 km).
 GRIDREF_SCORE = {1.0: 100.0, 10.0: 100.0, 100.0: 90.0, 1_000.0: 70.0, 10_000.0: 50.0, 100_000.0: 20.0}
@@ -401,6 +405,7 @@ class _Normaliser:
                 street = (" ".join(toks[x] for x in sorted(run)), toks[j])
                 for x in run + [j]:
                     used[x] = True
+                k = prev_index(k + 1) if k >= 0 and kinds[k] == "sep" else k  # "12, example street"
                 if k >= 0 and not used[k] and kinds[k] == "num":
                     house = _unit_id(toks[k])
                     used[k] = True
@@ -422,6 +427,11 @@ class _Normaliser:
         if street is not None:
             unit = f"{house}/{flat}" if house and flat else (house or flat)
             street_parse = ParsedAddress(street[0], street[1], "", unit, flat, house, "street")
+            if flat is not None and house is None and not names and len(street[0].split()) >= 2:
+                # "flat 7 the example institute some road": a flat is in a building, and a building may
+                # have no type word; the words before the street type may be that building and the
+                # street. Try them as a building first (its name may be any run of them), the street after.
+                return ParsedAddress(street[0], None, context, flat, flat, None, "bare", fallback=street_parse)
         if names:
             if flat is None:
                 nums = [i for i in range(n) if not used[i] and kinds[i] == "num"]
@@ -1111,6 +1121,29 @@ def _resolve_address(ev: _TextEvidence, m_idx: int, matches: _Matches, index: Ga
     return True, None
 
 
+def _doubt_text_coordinates(evidence: list[_TextEvidence], index: GazetteerIndex) -> None:
+    """Coordinates read from free text: kept only inside the gazetteer's area (plus a margin), and
+    then scored below the review threshold, since any two numbers in a note can look like a place."""
+    ok = np.isfinite(index.easting) & np.isfinite(index.northing)
+    if not ok.any():
+        box = None
+    else:
+        m = TEXT_COORDINATE_MARGIN_M
+        box = (index.easting[ok].min() - m, index.northing[ok].min() - m, index.easting[ok].max() + m,
+               index.northing[ok].max() + m)
+    for ev in evidence:
+        if ev.method != "coordinates":
+            continue
+        if box is not None and not (box[0] <= ev.easting <= box[2] and box[1] <= ev.northing <= box[3]):
+            ev.notes.append(f"E {ev.easting:.0f} N {ev.northing:.0f} is more than {TEXT_COORDINATE_MARGIN_M:.0f} m "
+                            "outside the gazetteer's area; not taken as the place")
+            ev.method, ev.score = "none", 0.0
+            ev.easting = ev.northing = ev.lat = ev.lon = float("nan")
+            continue
+        ev.score = TEXT_COORDINATE_SCORE
+        ev.notes.append("coordinates found in free text: check them")
+
+
 def geocode(
     rows: pd.DataFrame,
     gazetteer: pd.DataFrame | GazetteerIndex,
@@ -1174,6 +1207,7 @@ def geocode(
     codes, uniques = pd.factorize(pd.Series(texts[todo], dtype=object))
     parser = _Normaliser(index.vocab)
     evidence = [_scan_text(t, parser) for t in uniques]
+    _doubt_text_coordinates(evidence, index)
 
     # one batched fuzzy match over the distinct parsed queries (and their street fallbacks)
     query_id: dict[tuple[str, str | None, str], int] = {}

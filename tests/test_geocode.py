@@ -551,7 +551,7 @@ def test_no_location_and_no_coordinates_is_a_clear_error(index: GazetteerIndex) 
     with pytest.raises(GeocodeError) as err:
         geocode(rows, index)
     assert isinstance(err.value, ClosuremapError)
-    assert "ref, category, notes" in str(err.value) and "location_column" in str(err.value)
+    assert "ref, category, notes" in str(err.value) and "--location-column" in str(err.value)
     with pytest.raises(GeocodeError, match="'where' is not in the table"):
         geocode(rows, index, location_column="where")
     # the named column works
