@@ -24,11 +24,14 @@ st.dataframe(
 st.header("Import a file")
 st.caption("GeoJSON, GeoPackage, Shapefile (zipped), KML, FlatGeobuf, CSV or XLSX with easting/northing, "
            "lat/lon or WKT columns. Rows that cannot be used are kept in a rejects file with the reason.")
-kind = st.selectbox("Into layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="import_kind")
+kind = st.selectbox("Into layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="import_kind", index=None,
+                    placeholder="choose the layer the file's records belong to")
 upload = st.file_uploader("File", key="import_file")
 crs = st.text_input("Coordinate system, if the file has none (e.g. EPSG:27700)", key="import_crs")
 mapping: dict[str, str | None] = {}
-if upload is not None:
+if upload is not None and kind is None:
+    st.info("Choose the layer the file goes into first: its fields decide how the columns are read.")
+if upload is not None and kind is not None:
     staged = Path(tempfile.gettempdir()) / f"closuremap-{upload.file_id}-{upload.name}"
     staged.write_bytes(upload.getvalue())
     try:
@@ -44,7 +47,7 @@ if upload is not None:
             if pick != "(automatic)":
                 mapping[field_name] = None if pick == "(none)" else pick
 repair = st.checkbox("Repair invalid geometries instead of rejecting them", key="import_repair")
-if upload is not None and st.button("Import", type="primary") and (who := require_user()):
+if upload is not None and kind is not None and st.button("Import", type="primary") and (who := require_user()):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / upload.name
         path.write_bytes(upload.getvalue())

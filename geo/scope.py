@@ -150,7 +150,8 @@ def check_scope(
     Each part of the scope is counted once: on defined premises first (a block's footprint, its
     communal areas, the access routes tied to it), then on open space, then other. The verdict is
     ``premises`` when the non-premises part is within the tolerance (default the larger of 1 m²
-    and 1 % of the scope), ``open_space`` when the premises part is, otherwise ``mixed``.
+    and 1 % of the scope); when the premises part is, ``open_space`` if mapped open space is most
+    of the rest, else ``not_premises`` (a road, an unmapped yard); otherwise ``mixed``.
     """
     findings: list[Finding] = []
     add = findings.append
@@ -182,7 +183,8 @@ def check_scope(
     if scope_area - premises_area <= tol:
         verdict = "premises"
     elif premises_area <= tol:
-        verdict = "open_space"
+        # off the premises: on mapped open space, or elsewhere (an unmapped road, a yard nobody drew)
+        verdict = "open_space" if open_area >= other_area else "not_premises"
     else:
         verdict = "mixed"
 

@@ -239,6 +239,10 @@ def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, 
     elif notice_hours > NOTICE_DEFAULT_HOURS and authority is not None and not authority.may_authorise_48h:
         add(Violation("N4", "s.77(2)", f"a notice of more than 24 hours needs a superintendent or above (or the "
                                        f"LA chief executive or designate); '{authority.text}' is not enough"))
+    if notice_hours not in (NOTICE_DEFAULT_HOURS, NOTICE_MAX_HOURS) and 0 < notice_hours < NOTICE_MAX_HOURS:
+        t.notes.append(f"a notice of {notice_hours} hours: s.77 provides for 24 hours, or up to 48 with a "
+                       "superintendent's (or the chief executive's) authority; check the period on the notice "
+                       "and who authorised it")
     # s.77(3): Christmas Day is disregarded in the 48-hour period of subsection (2); a 24-hour notice
     # runs by the clock (our reading of the Act's text: the rule names only the 48 hours).
     if notice_hours > NOTICE_DEFAULT_HOURS:

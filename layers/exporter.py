@@ -1,9 +1,12 @@
 """Export a layer to a file; the format comes from the extension.
 
 GeoJSON and KML are written in WGS84 longitude/latitude (RFC 7946 and the KML spec require it),
-converted by OSTN15; GeoPackage, Shapefile and FlatGeobuf keep British National Grid. CSV carries
-easting/northing and latitude/longitude for points, and WKT in BNG for lines and polygons, so it
-imports back as it went out.
+converted by OSTN15; GeoJSON as RFC 7946 says (outer rings anticlockwise, no ``crs`` member), with
+9 decimals so a round trip keeps the millimetre. GeoPackage, Shapefile and FlatGeobuf keep British
+National Grid. A Shapefile holds one kind of geometry, so a layer with several (the basemap) is
+written as one shapefile per kind, side by side or in the one zip. CSV carries easting/northing and
+latitude/longitude for points, and WKT in BNG for lines and polygons, with its CRS in a ``.prj``
+beside it, so it imports back as it went out.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from pyproj import CRS
 
 from geo.crs import BNG, WGS84, bng_to_lonlat, geometries_to_lonlat, parse_crs
 from geo.errors import InputFileError
@@ -35,8 +40,19 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
+#: A shapefile's one geometry family, by shapely type id, and the suffix its file gets in a mixed layer.
+_FAMILIES = {"points": (0, 4), "lines": (1, 2, 5), "polygons": (3, 6)}
+
+
+def _families(data: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    types = shapely.get_type_id(np.asarray(data.geometry.values, dtype=object))
+    found = {name: data[np.isin(types, ids)] for name, ids in _FAMILIES.items()}
+    return {name: part for name, part in found.items() if len(part)}
+
+
 def export_frame(frame: gpd.GeoDataFrame, out: str | Path, *, layer: str, crs: str | None = None) -> Path:
-    """Write BNG features to ``out``; returns the path written."""
+    """Write BNG features to ``out``; returns the path written (for a mixed layer as shapefiles: the
+    first of the files, which :func:`export_files` lists)."""
     p = Path(out)
     suffix = p.suffix.lower()
     if suffix not in FORMATS:
@@ -49,7 +65,7 @@ def export_frame(frame: gpd.GeoDataFrame, out: str | Path, *, layer: str, crs: s
     p.parent.mkdir(parents=True, exist_ok=True)
     data = frame.copy()
     if driver == "CSV":
-        _write_csv(data, p)
+        _write_csv(data, p, target)
         return p
     if target.equals(WGS84):
         data = data.set_geometry(gpd.GeoSeries(geometries_to_lonlat(data.geometry.values), crs=WGS84))
@@ -58,11 +74,8 @@ def export_frame(frame: gpd.GeoDataFrame, out: str | Path, *, layer: str, crs: s
     for c in data.columns:
         if c != data.geometry.name and str(data[c].dtype) == "Int64":
             data[c] = data[c].astype("float64") if data[c].isna().any() else data[c].astype("int64")
-    if suffix == ".zip":
-        with tempfile.TemporaryDirectory() as tmp:
-            staged = Path(tmp) / f"{p.stem.removesuffix('.shp')}.shp.zip"
-            _write(data, staged, driver, layer)
-            shutil.move(staged, p)
+    if driver == "ESRI Shapefile":
+        _write_shapefiles(data, p, layer)
         return p
     if p.exists():
         p.unlink()
@@ -70,13 +83,42 @@ def export_frame(frame: gpd.GeoDataFrame, out: str | Path, *, layer: str, crs: s
     return p
 
 
+def shapefile_names(p: Path, families: list[str]) -> list[Path]:
+    """The shapefiles a layer becomes: one, or one per geometry family (``x_polygons.shp``, ...)."""
+    stem = p.name.removesuffix(".zip").removesuffix(".shp")
+    if len(families) <= 1:
+        return [p.parent / f"{stem}.shp"]
+    return [p.parent / f"{stem}_{family}.shp" for family in families]
+
+
+def _write_shapefiles(data: gpd.GeoDataFrame, p: Path, layer: str) -> None:
+    parts = _families(data) or {"polygons": data}
+    names = shapefile_names(p, list(parts))
+    with tempfile.TemporaryDirectory() as tmp:
+        for (family, part), name in zip(parts.items(), names, strict=True):
+            _write(part, Path(tmp) / name.name, "ESRI Shapefile", name.stem if len(parts) > 1 else layer)
+        if p.suffix.lower() == ".zip":
+            staged = Path(tmp) / "out.zip"
+            with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as bundle:
+                for f in sorted(Path(tmp).iterdir()):
+                    if f.name != "out.zip":
+                        bundle.write(f, f.name)
+            shutil.move(staged, p)
+            return
+        for f in Path(tmp).iterdir():
+            shutil.move(str(f), p.parent / f.name)
+
+
 def _write(data: gpd.GeoDataFrame, p: Path, driver: str, layer: str) -> None:
+    options = {}
+    if driver == "GeoJSON":  # RFC 7946: anticlockwise outer rings, no crs member; 9 decimals keep the mm
+        options = {"RFC7946": "YES", "COORDINATE_PRECISION": 9, "WRITE_BBOX": "NO"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # shapefile field-name truncation is expected and documented
-        pyogrio.write_dataframe(data, p, layer=layer, driver=driver)
+        pyogrio.write_dataframe(data, p, layer=layer, driver=driver, layer_options=options or None)
 
 
-def _write_csv(data: gpd.GeoDataFrame, p: Path) -> None:
+def _write_csv(data: gpd.GeoDataFrame, p: Path, crs: CRS) -> None:
     geoms = np.asarray(data.geometry.values, dtype=object)
     table = pd.DataFrame(data.drop(columns=data.geometry.name))
     types = set(shapely.get_type_id(geoms[pd.notna(geoms)]).tolist())
@@ -89,8 +131,25 @@ def _write_csv(data: gpd.GeoDataFrame, p: Path) -> None:
         table["latitude"] = np.round(lat, 7)
         table["longitude"] = np.round(lon, 7)
     else:
-        table["wkt"] = shapely.to_wkt(geoms, rounding_precision=3)
+        if crs.equals(WGS84):
+            geoms = geometries_to_lonlat(geoms)  # OSTN15, as every other WGS84 export
+        elif not crs.equals(BNG):
+            geoms = np.asarray(gpd.GeoSeries(geoms, crs=BNG).to_crs(crs).values, dtype=object)
+        table["wkt"] = shapely.to_wkt(geoms, rounding_precision=3 if crs.is_projected else 9)
     table.to_csv(p, index=False)
+    # the CSV's CRS, where GIS programs look for it (and our importer too)
+    p.with_suffix(".prj").write_text(BNG.to_wkt("WKT1_ESRI") if types <= {0} else crs.to_wkt("WKT1_ESRI"))
+
+
+def export_files(frame: gpd.GeoDataFrame, out: str | Path) -> list[Path]:
+    """Every file an export of ``frame`` to ``out`` writes (a shapefile's own sidecars aside)."""
+    p = Path(out)
+    suffix = p.suffix.lower()
+    if suffix == ".shp":
+        return shapefile_names(p, list(_families(frame)))
+    if suffix == ".csv":
+        return [p, p.with_suffix(".prj")]
+    return [p]
 
 
 def export_layer(store: WorkspaceStore, kind: str, out: str | Path, *, crs: str | None = None) -> int:

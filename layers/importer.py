@@ -52,10 +52,11 @@ class ImportResult:
     rejects_path: Path | None = None
     feature_ids: list[str] = field(default_factory=list)
     queued: int = 0  # rows (placed with low confidence, or not placed) waiting in the review queue
+    updated: int = 0  # features changed in place (import with update_existing)
 
     @property
     def imported(self) -> int:
-        return len(self.accepted)
+        return len(self.accepted) + self.updated
 
     def summary(self) -> dict[str, Any]:
         """The counts and notes as plain data (the CLI's ``--json`` output)."""
@@ -67,6 +68,7 @@ class ImportResult:
             "rejected": len(self.rejected),
             "rejects_file": str(self.rejects_path) if self.rejects_path else None,
             "queued_for_review": self.queued,
+            "updated": self.updated,
             "mapping": self.mapping,
             "notes": self.notes,
             "reasons": self.rejected["reason"].value_counts().to_dict() if len(self.rejected) else {},
@@ -446,7 +448,13 @@ def file_columns(path: str | Path, kind: str) -> tuple[list[str], dict[str, str]
         columns = [str(c) for c in _read_table(p)[0].columns]
     else:
         columns = [str(c) for c in read_source(p, prefer_layer=kind).attributes.columns]
-    return columns, map_columns(columns, get_kind(kind))
+    auto = map_columns(columns, get_kind(kind))
+    found = coordinate_columns(columns)  # what the reader will use, so the panel says so
+    for key, alt in (("easting", "x"), ("northing", "y"), ("longitude", None), ("latitude", None), ("wkt", None)):
+        column = found.get(key) or (found.get(alt) if alt else None)
+        if column is not None:
+            auto.setdefault(key, str(column))
+    return columns, auto
 
 
 def read_rows(path: str | Path) -> pd.DataFrame:
@@ -544,15 +552,35 @@ def placed_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer:
     return source
 
 
+def _update_in_place(store: WorkspaceStore, kind: str, result: ImportResult, *, user: str, note: str) -> int:
+    """Features whose feature_id the workspace already holds are updated (attributes and geometry,
+    each change audited); the rest stay in ``result.accepted`` to be added. Returns how many."""
+    accepted = result.accepted
+    if FEATURE_ID not in accepted.columns:
+        return 0
+    ids = accepted[FEATURE_ID].astype("string")
+    existing = set(store.read(kind)[FEATURE_ID].astype(str))
+    hit = ids.isin(existing).fillna(False).to_numpy()
+    fields = [f.name for f in get_kind(kind).fields if f.name in accepted.columns]
+    for _, row in accepted[hit].iterrows():
+        store.update(kind, str(row[FEATURE_ID]), user=user, geometry=row.geometry, note=note,
+                     attributes={f: (None if pd.isna(row[f]) else row[f]) for f in fields})
+        result.feature_ids.append(str(row[FEATURE_ID]))
+    result.accepted = accepted[~hit]
+    return int(hit.sum())
+
+
 def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str,
                 rejects_path: str | Path | None = None, layer: str | None = None, crs: str | None = None,
                 repair_geometry: bool = False, progress: Progress = _no_progress,
                 gazetteer: pd.DataFrame | None = None, postcodes: pd.DataFrame | None = None,
                 location_column: str | None = None, threshold: float = 85,
-                mapping: dict[str, str | None] | None = None, remember: bool = True) -> ImportResult:
+                mapping: dict[str, str | None] | None = None, remember: bool = True,
+                update_existing: bool = False) -> ImportResult:
     """Read, validate and store a file's records in one transaction; write the rejects file.
 
-    Incident tables are geocoded offline first (coordinates, grid references, the gazetteer — by
+    With ``update_existing``, records carrying the feature_id of a feature already in the workspace
+    (an export brought back) update it in place; the others are added. Incident tables are geocoded offline first (coordinates, grid references, the gazetteer — by
     default the workspace's addresses — then postcodes), each row with how it was placed."""
     from layers.sources import COORDINATE_KEYS, TABLE_SUFFIXES, _read_table, _table_to_source
 
@@ -586,13 +614,16 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
         source = read_source(path, layer=layer, crs=crs, prefer_layer=kind)
         key = f"mapping:{kind}:{source_signature([str(c) for c in source.attributes.columns])}"
     fields_only = {k: v for k, v in mapping.items() if k not in COORDINATE_KEYS} if mapping else None
-    result = validate_source(source, kind, repair_geometry=repair_geometry, progress=progress, mapping=fields_only)
+    result = validate_source(source, kind, repair_geometry=repair_geometry, progress=progress, mapping=fields_only,
+                             keep_feature_ids=update_existing)
     if mapping and remember:
         store.set_meta(key, json.dumps(mapping))  # the next file with these columns maps the same way
     if kind == "incidents":
         result.accepted = prepare_incidents(result.accepted, source)
     progress(0.92, f"storing {result.imported} features")
-    result.feature_ids = store.add(kind, result.accepted, user=user, note=f"import of {source.path.name}")
+    if update_existing:
+        result.updated = _update_in_place(store, kind, result, user=user, note=f"import of {source.path.name}")
+    result.feature_ids += store.add(kind, result.accepted, user=user, note=f"import of {source.path.name}")
     if kind == "incidents" and "geocode_match_method" in source.attributes.columns:
         from layers.review import queue_from_import
 

@@ -276,6 +276,15 @@ def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: 
         elif ragged[i]:
             problems[i] = ragged[i] + (f"; {problems[i]}" if problems[i] else "")
 
+    sidecar = p.with_suffix(".prj")
+    if override is None and default_crs is None and sidecar.exists():  # WKT or x/y: the .prj says which CRS
+        try:
+            override = CRS.from_user_input(sidecar.read_text())
+        except Exception as exc:  # noqa: BLE001 - pyproj raises several types for unreadable text
+            notes.append(f"{sidecar.name} beside the file is not a CRS I can read ({_short(exc)}); ignored")
+        else:
+            notes.append(f"coordinates read as {override.to_string()}: from {sidecar.name} beside the file")
+            return SourceTable(p, table.reset_index(drop=True), geoms, override, "row", notes, problems, used)
     if override is not None:
         src_crs = override
         notes.append(f"coordinates read as {override.to_string()} (as you said with --crs)")

@@ -13,7 +13,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -110,9 +110,21 @@ def _sql_value(value: Any) -> Any:
         return int(value)
     if isinstance(value, np.floating):
         return float(value)
-    if isinstance(value, (pd.Timestamp, datetime)):
+    if isinstance(value, (pd.Timestamp, datetime, date)):
         return value.isoformat()
     return value
+
+
+def _sql_column(values: pd.Series) -> list[Any]:
+    """A column as values sqlite3 can bind: dates and times as ISO text (as :meth:`update` writes
+    them), NumPy numbers as Python numbers, blanks as NULL."""
+    dated = pd.api.types.is_datetime64_any_dtype(values)
+    if not dated and values.dtype == object:
+        present = values[values.notna()]
+        dated = bool(len(present)) and isinstance(present.iloc[0], (pd.Timestamp, datetime, date))
+    if dated:
+        return [_sql_value(v) for v in values.astype(object)]
+    return values.astype(object).where(values.notna(), None).tolist()
 
 
 def _feature_json(row: Mapping[str, Any], geometry: shapely.Geometry | None) -> str:
@@ -366,7 +378,7 @@ class GeoPackageStore:
         cols = [c for c in k.columns if c in prepared.columns]
         geoms = prepared.geometry.values
         blobs = gpkg_blob.encode(geoms, SRS_ID)
-        columns = [prepared[c].astype(object).where(prepared[c].notna(), None).tolist() for c in cols]
+        columns = [_sql_column(prepared[c]) for c in cols]
         rows = list(zip(blobs, *columns))
         ids = prepared[FEATURE_ID].astype(str).tolist()
         repeated = prepared[FEATURE_ID][prepared[FEATURE_ID].duplicated()].tolist()

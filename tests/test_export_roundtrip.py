@@ -1,0 +1,130 @@
+"""Every export format round-trips every layer kind, read back by GDAL itself (pyogrio): the same
+count, the same kind of geometry, coordinates within 1 mm; GeoJSON as RFC 7946 wants it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from geo.crs import BNG, WGS84, geometries_to_bng
+from layers.exporter import export_files, export_layer
+from layers.importer import import_file
+from layers.model import KINDS
+from layers.store import GeoPackageStore
+
+FORMATS = (".geojson", ".gpkg", ".shp", ".zip", ".kml", ".fgb", ".csv")
+FAMILY = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
+          "Polygon": "polygon", "MultiPolygon": "polygon"}
+
+
+def _read_back(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """What GDAL reads, in BNG."""
+    if path.suffix == ".csv":
+        header = path.read_text().splitlines()[0].split(",")
+        options = ({"X_POSSIBLE_NAMES": "easting", "Y_POSSIBLE_NAMES": "northing"} if "easting" in header
+                   else {"GEOM_POSSIBLE_NAMES": "wkt", "KEEP_GEOM_COLUMNS": "NO"})
+        frame = pyogrio.read_dataframe(path, **options)
+        return frame.set_crs(BNG, allow_override=True)
+    frame = pyogrio.read_dataframe(path, layer=layer)
+    if frame.crs is not None and frame.crs.equals(WGS84):
+        frame = frame.set_geometry(gpd.GeoSeries(geometries_to_bng(frame.geometry.values, WGS84), crs=BNG))
+    return frame
+
+
+def _families(frame: gpd.GeoDataFrame) -> list[str]:
+    return sorted(FAMILY[t] for t in frame.geometry.geom_type)
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_format_round_trips_every_kind(sample_store: GeoPackageStore, tmp_path: Path, kind: str,
+                                             suffix: str) -> None:
+    stored = sample_store.read(kind)
+    out = tmp_path / f"{kind}{suffix}"
+    count = export_layer(sample_store, kind, out)
+    assert count == len(stored)
+    if suffix == ".zip":
+        back = gpd.GeoDataFrame(pd.concat(
+            [_read_back(out, layer) for layer, _ in pyogrio.list_layers(out)],
+            ignore_index=True), crs=BNG)
+    elif suffix == ".shp":
+        parts = [_read_back(f) for f in export_files(stored, out)]
+        back = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=BNG)
+    else:
+        back = _read_back(out)
+    assert len(back) == len(stored)
+    assert _families(back) == _families(stored)
+    if len(stored) == 0:
+        return
+    by_id = stored.set_index("feature_id").geometry
+    ids = back["feature_id"].astype(str) if "feature_id" in back else None
+    assert ids is not None and set(ids) == set(by_id.index)
+    worst = max(shapely.hausdorff_distance(g, by_id[i]) for g, i in zip(back.geometry, ids, strict=True))
+    assert worst < 0.001, f"{kind}{suffix}: {worst:.4f} m"
+
+
+def test_geojson_is_rfc7946(sample_store: GeoPackageStore, tmp_path: Path) -> None:
+    out = tmp_path / "basemap.geojson"
+    export_layer(sample_store, "basemap", out)
+    doc = json.loads(out.read_text())
+    assert "crs" not in doc
+    rings = 0
+    for feature in doc["features"]:
+        geom = shapely.geometry.shape(feature["geometry"])
+        for poly in getattr(geom, "geoms", [geom]):
+            if poly.geom_type == "Polygon":
+                rings += 1
+                assert poly.exterior.is_ccw, feature["properties"].get("name")
+                assert all(not r.is_ccw for r in poly.interiors)
+    assert rings > 50
+
+
+def test_a_mixed_layer_becomes_one_shapefile_per_geometry_kind(sample_store: GeoPackageStore, tmp_path: Path) -> None:
+    stored = sample_store.read("basemap")
+    out = tmp_path / "basemap.shp"
+    export_layer(sample_store, "basemap", out)
+    files = export_files(stored, out)
+    assert [f.name for f in files] == ["basemap_points.shp", "basemap_lines.shp", "basemap_polygons.shp"] or \
+        sorted(f.name for f in files) == sorted(f"basemap_{k}.shp" for k in ("points", "lines", "polygons")
+                                                if k[:-1] in {FAMILY[t] for t in stored.geom_type})
+    polygons = pyogrio.read_dataframe(tmp_path / "basemap_polygons.shp")
+    assert set(polygons.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert len(polygons) == int(stored.geom_type.isin(["Polygon", "MultiPolygon"]).sum())
+
+
+def test_a_csv_export_carries_its_crs_and_imports_back(sample_store: GeoPackageStore, store: GeoPackageStore,
+                                                        tmp_path: Path) -> None:
+    out = tmp_path / "premises.csv"
+    export_layer(sample_store, "premises", out, crs="EPSG:4326")
+    assert "GCS_WGS_1984" in out.with_suffix(".prj").read_text()
+    result = import_file(store, "premises", out, user="t")
+    assert result.imported == sample_store.count("premises")
+    assert any(".prj beside the file" in n for n in result.notes)
+    a = sample_store.read("premises").set_index("block_id").geometry
+    b = store.read("premises").set_index("block_id").geometry
+    assert max(a[k].hausdorff_distance(b[k]) for k in a.index) < 0.001
+
+
+def test_an_export_brought_back_with_update_changes_features_in_place(sample_store: GeoPackageStore,
+                                                                      tmp_path: Path) -> None:
+    out = tmp_path / "communal.gpkg"
+    export_layer(sample_store, "communal_areas", out)
+    frame = pyogrio.read_dataframe(out)
+    frame.loc[0, "name"] = "Renamed stair"
+    frame = frame.iloc[:5]
+    out = tmp_path / "five.gpkg"
+    pyogrio.write_dataframe(frame, out, layer="communal_areas", driver="GPKG")
+    before = sample_store.count("communal_areas")
+    result = import_file(sample_store, "communal_areas", out, user="PC Ann (1)", update_existing=True)
+    assert result.updated == 5 and result.imported == 5 and sample_store.count("communal_areas") == before
+    after = sample_store.read("communal_areas").set_index("feature_id")
+    assert after.loc[frame.loc[0, "feature_id"], "name"] == "Renamed stair"
+    assert sample_store.history(kind="communal_areas").iloc[0]["user"] == "PC Ann (1)"
+    np.testing.assert_equal(len(after), before)
