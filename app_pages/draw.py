@@ -41,14 +41,29 @@ for plan in floorplans.plans(store.location):
     if floor == "all" or plan.floor is None or plan.floor == int(floor):
         url, bounds = floorplans.warp_for_web(plan)
         guides.append((plan.name, url, bounds, plan.opacity))
-out = st_folium(build_draw_map(frames, kind, attribution=attribution(store, short=True), guides=guides), height=600,
-                use_container_width=True, returned_objects=["all_drawings"], key=f"draw_map_{kind}_{state.draw_round}")
-drawn = drawings_to_bng(out.get("all_drawings") if out else None)
 saved = frames[kind].set_index("feature_id")
+label_of = {f: f"{saved.loc[f].get('name') or kind} ({f[:8]})" for f in saved.index}
+options = ["(none: draw new shapes)", *saved.index]
+focus_id = state.get(f"draw_focus_{kind}")
+editing = st.selectbox("Feature to edit on the map (its vertices get handles; the rest stay put)", options,
+                       index=options.index(focus_id) if focus_id in options else 0, key=f"draw_edit_{kind}_{state.draw_round}",
+                       format_func=lambda f: label_of.get(f, f))
+editable = [] if editing == options[0] else [editing]
+focus = None
+if editable or focus_id in saved.index:  # open on the feature being edited, or the one just saved
+    minx, miny, maxx, maxy = saved.geometry[editable[0] if editable else focus_id].bounds
+    focus = (minx - 20, miny - 20, maxx + 20, maxy + 20)
+out = st_folium(build_draw_map(frames, kind, attribution=attribution(store, short=True), guides=guides,
+                               editable=editable, focus=focus), height=600, use_container_width=True,
+                returned_objects=["all_drawings"], key=f"draw_map_{kind}_{state.draw_round}")
+drawn = drawings_to_bng(out.get("all_drawings") if out else None)
 
 
-def done(message: str) -> None:
+def done(message: str, focus: str | None = None) -> None:
     state.draw_round += 1  # a fresh map: the saved shape now comes from the store
+    focus = focus or (editable[0] if editable else None)
+    if focus is not None:
+        state[f"draw_focus_{kind}"] = focus  # and it opens where the user was working, not on the estate
     state.draw_message = message
     st.cache_data.clear()
     st.rerun()
@@ -102,7 +117,7 @@ if len(new):
             else:
                 show(problems)
                 fid = save_new(store, kind, snapped, attrs, user=who)
-                done(f"saved {attrs.get('name') or kind} ({fid[:8]}); {moved} vertices snapped" +
+                done(focus=fid, message=f"saved {attrs.get('name') or kind} ({fid[:8]}); {moved} vertices snapped" +
                      (f"; {len(problems)} warning(s): " + "; ".join(p.message for p in problems) if problems else ""))
         except ClosuremapError as exc:
             st.error(str(exc))
@@ -126,10 +141,10 @@ if changed:
             store.update(kind, r.feature_id, user=who, geometry=snapped)
             messages.append(f"{attrs.get('name') or r.feature_id[:8]} ({moved} vertices snapped)")
         if messages:
-            done("saved " + ", ".join(messages))
+            done("saved " + ", ".join(messages), focus=str(changed[-1].feature_id))
 
 if out and out.get("all_drawings") is not None:
-    gone = [fid for fid in saved.index if fid not in set(drawn["feature_id"].dropna())]
+    gone = [fid for fid in editable if fid not in set(drawn["feature_id"].dropna())]
     if gone:
         st.subheader("Deleted on the map")
         st.write(", ".join(str(saved.loc[f].get("name") or f[:8]) for f in gone))
@@ -156,7 +171,7 @@ if len(saved):
             except (ClosuremapError, ValueError) as exc:
                 st.error(str(exc))
             else:
-                done("attributes saved")
+                done("attributes saved", focus=pick)
 
 st.subheader("History")
 history = store.history(kind=kind)

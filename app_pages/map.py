@@ -1,10 +1,13 @@
 """Map page: every layer of the workspace over no external tiles, with incident filters and analysis."""
 
+import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages.common import workspace_or_stop, attribution
+from geo.crs import lonlat_to_bng
 from geo.errors import ClosuremapError
+from geo.gridref import to_gridref
 from geo.hotspots import HotspotParams
 from geo.incidents import filter_incidents, incident_dates
 from layers.analysis import count_overlays, count_tables, hotspot_overlays
@@ -49,7 +52,12 @@ if show_hot:
         st.warning(str(exc))
 tiles = TileSource(url, attr or url) if use_tiles and url else None
 m = build_map(frames, attribution=attribution(store, short=True), tiles=tiles, incident_mode=mode, overlays=overlays)
-st_folium(m, height=640, use_container_width=True, returned_objects=[], key="workspace_map")
+clicked = st_folium(m, height=640, use_container_width=True, returned_objects=["last_clicked"], key="workspace_map")
+where = (clicked or {}).get("last_clicked")
+if where:  # the grid reference of a clicked point, by OSTN15 (the measure tool's own readout is in degrees)
+    e, n = lonlat_to_bng([where["lng"]], [where["lat"]])
+    if np.isfinite(e[0]):
+        st.caption(f"Clicked point: {to_gridref(e[0], n[0])} · E {e[0]:.1f} N {n[0]:.1f} (BNG, OSTN15)")
 if hot_note:
     st.caption(f"Hot spots: {hot_note}")
 

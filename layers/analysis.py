@@ -41,10 +41,22 @@ def count_overlays(premises: gpd.GeoDataFrame, communal: gpd.GeoDataFrame,
     top_a = int(areas["incidents"].max()) if len(areas) else 0
     return [
         Overlay("Incidents per block", gpd.GeoDataFrame(shaded, geometry="geometry", crs=premises.crs),
-                lambda r: _band_colour(int(r["incidents"]), top), ("name", "block_id", "incidents")),
+                lambda r: _band_colour(int(r["incidents"]), top), ("name", "block_id", "incidents"),
+                legend=_band_legend(top)),
         Overlay("Incidents per communal area", gpd.GeoDataFrame(areas, geometry="geometry", crs=communal.crs),
-                lambda r: _band_colour(int(r["incidents"]), top_a), ("name", "block_id", "area_type", "incidents")),
+                lambda r: _band_colour(int(r["incidents"]), top_a), ("name", "block_id", "area_type", "incidents"),
+                legend=_band_legend(top_a)),
     ]
+
+
+def _band_legend(top: int) -> tuple[tuple[str, str], ...]:
+    """The count bands the shading uses, as legend rows."""
+    edges = np.linspace(0, max(top, 1), len(COUNT_FILL) + 1)
+    rows = [("none", "#ffffff")]
+    for i, colour in enumerate(COUNT_FILL):
+        lo, hi = int(np.floor(edges[i])) + 1, int(np.ceil(edges[i + 1]))
+        rows.append((f"{lo}–{hi}" if hi > lo else f"{hi}", colour))
+    return tuple(rows)
 
 
 def hotspot_overlays(incidents: gpd.GeoDataFrame, params: HotspotParams) -> tuple[list[Overlay], str]:
@@ -60,7 +72,8 @@ def hotspot_overlays(incidents: gpd.GeoDataFrame, params: HotspotParams) -> tupl
         return ramp[min(int(r["density_per_ha"] / top * len(ramp)), len(ramp) - 1)]
 
     return [
-        Overlay("Kernel density (incidents per ha)", dense, density_colour, ("density_per_ha", "count"), show=False),
+        Overlay("Kernel density (incidents per ha)", dense, density_colour, ("density_per_ha", "count"), show=False,
+                legend=tuple((f"up to {top * (i + 1) / len(ramp):.0f} per ha", c) for i, c in enumerate(ramp))),
         Overlay("Gi* hot spots", hot, lambda r: HOTSPOT_FILL.get(r["hotspot"], "#fddbc7"),
-                ("hotspot", "z", "p", "count")),
+                ("hotspot", "z", "p", "count"), legend=tuple(HOTSPOT_FILL.items())),
     ], str(cells.attrs.get("params", params.describe()))

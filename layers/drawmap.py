@@ -73,12 +73,19 @@ def editable_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
 
 
 def build_draw_map(frames: Mapping[str, gpd.GeoDataFrame], kind: str, *, attribution: Sequence[str] = (),
-                   static_url: str = STATIC_URL, guides: Sequence[tuple[str, str, list[list[float]], float]] = ()
-                   ) -> folium.Map:
-    """The workspace map with ``kind`` editable and the drawing tools that suit it. ``guides`` are
-    floor-plan images to trace from: (name, PNG data URL, [[south, west], [north, east]], opacity)."""
+                   static_url: str = STATIC_URL, guides: Sequence[tuple[str, str, list[list[float]], float]] = (),
+                   editable: Sequence[str] | None = None, focus: Sequence[float] | None = None) -> folium.Map:
+    """The workspace map with the drawing tools that suit ``kind``. Only the features whose ids are in
+    ``editable`` (all when None) go into Leaflet.draw's group, so edit mode puts handles on the one
+    being edited, not on every feature of the layer; the others are drawn as context. ``focus`` (BNG
+    bounds) is what the map opens on, e.g. the shape just saved. ``guides`` are floor-plan images to
+    trace from: (name, PNG data URL, [[south, west], [north, east]], opacity)."""
+    mine = frames[kind]
+    chosen = mine if editable is None else mine[mine["feature_id"].isin(list(editable))]
     context = {k: f for k, f in frames.items() if k != kind and k not in ("incidents", "addresses", "breaches")}
-    m = build_map(context, attribution=attribution, static_url=static_url, layer_control=False)
+    if editable is not None:
+        context[kind] = mine[~mine["feature_id"].isin(list(editable))]
+    m = build_map(context, attribution=attribution, static_url=static_url, layer_control=False, focus=focus)
     for name, url, bounds, opacity in guides:
         folium.raster_layers.ImageOverlay(image=url, bounds=bounds, opacity=opacity, name=f"Plan: {html.escape(name)}",
                                           interactive=False, zindex=400).add_to(m)
@@ -95,8 +102,8 @@ def build_draw_map(frames: Mapping[str, gpd.GeoDataFrame], kind: str, *, attribu
     ).add_to(m)
     style = dict(feature_style(kind, {}))
     style.update({"color": EDIT_COLOUR, "weight": 2})
-    _EditableFeatures(group, editable_geojson(kind, frames[kind]), style).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _EditableFeatures(group, editable_geojson(kind, chosen), style).add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
     return localise(m, static_url)
 
 

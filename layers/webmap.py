@@ -63,6 +63,7 @@ class Overlay:
     fill: Any  # callable(row dict) -> colour, or a colour
     fields: tuple[str, ...] = ()
     show: bool = True
+    legend: tuple[tuple[str, str], ...] = ()  # (what, colour) rows for the map's legend
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,64 @@ def _overlay_layer(overlay: Overlay) -> folium.FeatureGroup:
     return group
 
 
+WHEEL_PX_PER_LEVEL = 120
+
+
+def _block_labels(premises: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """Each block's name at a point inside it (escaped), as a label that does not take clicks."""
+    labels = folium.FeatureGroup(name="Block names", control=False)
+    named = premises[premises.geometry.notna() & ~premises.geometry.is_empty]
+    points = geometries_to_lonlat(named.geometry.representative_point().values)
+    for name, block_id, p in zip(named.get("name", [None] * len(named)), named.get("block_id", [None] * len(named)),
+                                 points, strict=True):
+        text = html.escape(_text(name) or _text(block_id))
+        folium.Marker([p.y, p.x], interactive=False, icon=folium.DivIcon(
+            html=f"<div class='cm-block-label'>{text}</div>", icon_size=(0, 0), class_name="cm-label-anchor"),
+        ).add_to(labels)
+    return labels
+
+
+def legend_rows(frames: Mapping[str, gpd.GeoDataFrame], overlays: Sequence[Overlay] = ()) -> list[tuple[str, str, str]]:
+    """The legend: (what, fill, edge) for each kind on the map and each row an overlay declares."""
+    rows = []
+    for kind in LAYER_ORDER:
+        if kind == "basemap" or frames.get(kind) is None or not len(frames[kind]):
+            continue
+        style = STYLES.get(kind, {})
+        rows.append((KINDS[kind].title, str(style.get("fillColor", "transparent") if style.get("fill", True)
+                                            else "transparent"), str(style.get("color", "#333"))))
+    for overlay in overlays:
+        rows += [(f"{overlay.name}: {what}", colour, "#777") for what, colour in overlay.legend]
+    return rows
+
+
+class _Legend(MacroElement):  # type: ignore[misc]
+    """What each colour and symbol means, in a corner that can be folded away."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: 'bottomleft'});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create('div', 'cm-legend');
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self._name = "Legend"
+        items = "".join(f"<div><i style='background:{html.escape(fill)};border-color:{html.escape(edge)}'></i>"
+                        f"{html.escape(what)}</div>" for what, fill, edge in rows)
+        self.html = f"<details open><summary><b>Legend</b></summary>{items}</details>" if rows else ""
+
+
 def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[str] = (),
               tiles: TileSource | None = None, static_url: str = STATIC_URL,
               height: str = "100%", incident_mode: str = "auto",
@@ -236,12 +295,18 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
     """
     bounds = _box_lonlat(focus) if focus is not None else _bounds_lonlat(frames)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [51.5, -0.12]
+    # one wheel notch is one zoom level (Leaflet's default 60 px per level makes a 100 px notch two)
     m = folium.Map(location=centre, zoom_start=17, tiles=None, control_scale=True, max_zoom=MAX_ZOOM,
-                   maxZoom=MAX_ZOOM, height=height, prefer_canvas=False)
+                   maxZoom=MAX_ZOOM, height=height, prefer_canvas=False, wheelPxPerZoomLevel=WHEEL_PX_PER_LEVEL)
     m.get_root().header.add_child(Element(
         f"<style>.leaflet-container{{background:{BACKGROUND};}} .cm-popup th{{padding-right:6px;"
         "text-align:left;vertical-align:top;color:#555} .cm-popup td{max-width:260px} "
-        ".leaflet-control-attribution{font-size:10px;max-width:70%}</style>"
+        ".leaflet-control-attribution{font-size:10px;max-width:70%} "
+        ".cm-block-label{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;pointer-events:none;"
+        "background:rgba(255,255,255,.75);color:#1f3a93;font-weight:600;font-size:11px;padding:0 3px} "
+        ".cm-legend{background:#fff;padding:4px 8px;font-size:11px;line-height:16px;border-radius:4px;"
+        "box-shadow:0 1px 4px rgba(0,0,0,.3);max-height:260px;overflow:auto} .cm-legend i{display:inline-block;"
+        "width:14px;height:10px;margin-right:5px;vertical-align:middle;border:1px solid #777}</style>"
     ))
     if tiles is not None:
         folium.TileLayer(tiles=tiles.url, attr=html.escape(tiles.attribution), name="Online tiles",
@@ -268,11 +333,14 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
                 style = STYLES[kind]
                 common["marker"] = folium.CircleMarker(radius=style["radius"])
             folium.GeoJson(data, **common).add_to(group)
+            if kind == "premises":  # blocks carry their names on the map, as on paper
+                _block_labels(frame).add_to(group)
         group.add_to(m)
     for overlay in overlays:
         _overlay_layer(overlay).add_to(m)
+    _Legend(legend_rows(frames, overlays)).add_to(m)
     if layer_control:  # callers that add layers afterwards add the control after them
-        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        folium.LayerControl(collapsed=True, position="topright").add_to(m)
     MeasureControl(position="topleft", primary_length_unit="meters", secondary_length_unit=None,
                    primary_area_unit="sqmeters", secondary_area_unit=None).add_to(m)
     _Attribution(list(attribution) + ([] if tiles is None else [tiles.attribution])).add_to(m)
