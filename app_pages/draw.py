@@ -16,7 +16,7 @@ from geo.errors import ClosuremapError
 from geo.georef import fit_to_outline
 from layers import floorplans
 from layers.drawmap import build_draw_map, drawings_to_bng
-from layers.editing import describe_change, prepare_drawing, restore_version, save_new, undo_last
+from layers.editing import describe_change, typed_attributes, prepare_drawing, restore_version, save_new, undo_last
 from layers.model import COMMUNAL_AREA_TYPES, KINDS
 
 EDITABLE = ("communal_areas", "premises", "access_routes", "open_space", "entrances", "orders")
@@ -165,10 +165,8 @@ if len(saved):
             values[f.name] = st.text_input(f.name, value=text, key=f"attr_{f.name}_{pick}")
         if st.form_submit_button("Save attributes", key="save_attrs") and (who := require_user()):
             try:
-                typed = {n: (None if v == "" else int(float(v)) if KINDS[kind].field(n).kind == "int"
-                             else float(v) if KINDS[kind].field(n).kind == "float" else v) for n, v in values.items()}
-                store.update(kind, pick, user=who, attributes=typed)
-            except (ClosuremapError, ValueError) as exc:
+                store.update(kind, pick, user=who, attributes=typed_attributes(kind, values))
+            except ClosuremapError as exc:
                 st.error(str(exc))
             else:
                 done("attributes saved", focus=pick)

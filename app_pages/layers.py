@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages.common import require_user, workspace_or_stop
 from geo.errors import ClosuremapError
+from layers.csvio import csv_bytes
 from layers.exporter import FORMATS, export_layer
 from layers.importer import file_columns, import_file
 from layers.model import KINDS
@@ -68,7 +69,7 @@ if upload is not None and kind is not None and st.button("Import", type="primary
                 st.caption(note)
             if rejected:
                 st.dataframe(result.rejected, hide_index=True, width="stretch")
-                st.download_button("Download the rejected rows (CSV)", result.rejected.to_csv(index=False),
+                st.download_button("Download the rejected rows (CSV)", csv_bytes(result.rejected),
                                    file_name=f"{path.stem}.rejects.csv", mime="text/csv")
 
 st.header("Export a layer")

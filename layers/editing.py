@@ -17,6 +17,7 @@ import shapely
 
 from geo.crs import BNG
 from geo.errors import WorkspaceError
+from layers.importer import coerce_column  # the import's reader: one rule for files and forms
 from layers.model import get_kind
 from layers.store import WorkspaceStore
 
@@ -176,3 +177,19 @@ def describe_change(before: object, after: object) -> str:
         words.append(f"shape changed: {a.area:.1f} m² → {b.area:.1f} m² "
                      f"({a.symmetric_difference(b).area:.1f} m² moved)")
     return "; ".join(words) or "saved without changes"
+
+
+def typed_attributes(kind: str, values: dict[str, str]) -> dict[str, Any]:
+    """Form text as the layer's typed values, read exactly as an import reads them (numbers in
+    range, dates in the formats the filters know); every field's problem is said at once."""
+    spec = get_kind(kind)
+    typed: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, text in values.items():
+        out, reasons = coerce_column(pd.Series([text]), spec.field(name))
+        if reasons[0]:
+            problems.append(reasons[0])
+        typed[name] = out[0]
+    if problems:
+        raise WorkspaceError("not saved: " + "; ".join(problems))
+    return typed

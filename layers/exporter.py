@@ -26,6 +26,7 @@ from pyproj import CRS
 
 from geo.crs import BNG, WGS84, bng_to_lonlat, geometries_to_lonlat, parse_crs
 from geo.errors import InputFileError
+from layers.csvio import write_csv
 from layers.store import WorkspaceStore
 
 FORMATS: dict[str, tuple[str, str]] = {
@@ -136,7 +137,7 @@ def _write_csv(data: gpd.GeoDataFrame, p: Path, crs: CRS) -> None:
         elif not crs.equals(BNG):
             geoms = np.asarray(gpd.GeoSeries(geoms, crs=BNG).to_crs(crs).values, dtype=object)
         table["wkt"] = shapely.to_wkt(geoms, rounding_precision=3 if crs.is_projected else 9)
-    table.to_csv(p, index=False)
+    write_csv(table, p)
     # the CSV's CRS, where GIS programs look for it (and our importer too)
     p.with_suffix(".prj").write_text(BNG.to_wkt("WKT1_ESRI") if types <= {0} else crs.to_wkt("WKT1_ESRI"))
 

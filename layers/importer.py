@@ -28,6 +28,7 @@ from geo.validate import geometry_problems, repair
 from geo.errors import CoordinateError, SchemaError
 from layers.model import (FEATURE_ID, SOURCE_ATTRS, SOURCE_FILE, SOURCE_ROW, Field, LayerKind, get_kind,
                           normalise_column)
+from layers.csvio import write_csv
 from layers.sources import SourceTable, read_source
 from layers.store import WorkspaceStore
 
@@ -147,15 +148,19 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
     null = text.str.lower().isin(_NULL_TEXT).to_numpy()
     bad = np.zeros(n, dtype=bool)
     if f.kind in ("int", "float"):
-        number = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
-        finite = np.isfinite(number)
-        whole = finite & (np.mod(number, 1) == 0) if f.kind == "int" else finite
-        bad = ~null & ~whole
-        ok = ~null & whole
+        with np.errstate(invalid="ignore", over="ignore"):
+            number = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+            finite = np.isfinite(number)
+            whole = finite & (np.mod(number, 1) == 0) if f.kind == "int" else finite
+        low, high = f.bounds
+        inside = whole & (number >= low) & (number <= high)
+        ok = ~null & inside
         values[ok] = [int(v) for v in number[ok]] if f.kind == "int" else number[ok].tolist()
         what = "a whole number" if f.kind == "int" else "a number"
-        for i in np.flatnonzero(bad):
+        for i in np.flatnonzero(~null & ~whole):
             reasons[i] = f"{f.name}: '{text.iloc[i]}' is not {what}"
+        for i in np.flatnonzero(~null & whole & ~inside):
+            reasons[i] = f"{f.name}: {text.iloc[i]} is outside {low:g} to {high:g}"
         return values.tolist(), reasons
     if f.kind in ("datetime", "date"):
         remaining = ~null
@@ -406,7 +411,7 @@ def write_rejects(result: ImportResult, path: Path, *, leave_out_queued: bool = 
     if rows.empty:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(path, index=False)
+    write_csv(rows, path)
     result.rejects_path = path
     return path
 

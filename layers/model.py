@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from geo.errors import SchemaError
 from geo.validate import LINEAR, POLYGONAL, PUNTAL
 
+SAFE_INTEGER = 2.0**53  # the largest integer a float holds exactly; well inside int64
+
 #: Columns every layer carries besides its own fields.
 FEATURE_ID = "feature_id"  # stable id (uuid4 hex), kept through every edit
 SOURCE_FILE = "source_file"  # the file a feature was imported from
@@ -41,6 +43,15 @@ class Field:
     choices: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     help: str = ""
+    minimum: float | None = None  # numbers outside [minimum, maximum] are refused with a reason
+    maximum: float | None = None
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The range a number of this field may take: its own, else what an int64 column holds
+        exactly (a floor of 1e19 is a typo, not a floor)."""
+        return (self.minimum if self.minimum is not None else -SAFE_INTEGER,
+                self.maximum if self.maximum is not None else SAFE_INTEGER)
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,8 @@ KINDS: dict[str, LayerKind] = {
                 Field("address", aliases=("addr", "street_address", "full_address")),
                 Field("postcode", aliases=("addr_postcode", "post_code")),
                 Field("uprn", aliases=("parent_uprn",), help="the parent UPRN of the block"),
-                Field("floors", "int", aliases=("levels", "building_levels", "storeys", "floor_count")),
+                Field("floors", "int", aliases=("levels", "building_levels", "storeys", "floor_count"),
+                      minimum=0, maximum=200),
                 Field("premises_type", aliases=("building", "type"), help="flats, maisonettes, ..."),
                 _NOTES,
             ),
@@ -112,8 +124,8 @@ KINDS: dict[str, LayerKind] = {
             (
                 _BLOCK,
                 Field("area_type", required=True, choices=COMMUNAL_AREA_TYPES, aliases=("type", "subtype")),
-                Field("floor_from", "int", aliases=("floor", "level", "from_floor")),
-                Field("floor_to", "int", aliases=("to_floor",)),
+                Field("floor_from", "int", aliases=("floor", "level", "from_floor"), minimum=-10, maximum=200),
+                Field("floor_to", "int", aliases=("to_floor",), minimum=-10, maximum=200),
                 _NAME,
                 _NOTES,
             ),
@@ -121,7 +133,7 @@ KINDS: dict[str, LayerKind] = {
         ),
         LayerKind(
             "access_routes", "Access routes", POLYGONAL + LINEAR,
-            (_BLOCK_OPT, _NAME, Field("width_m", "float", aliases=("width",)), _NOTES),
+            (_BLOCK_OPT, _NAME, Field("width_m", "float", aliases=("width",), minimum=0.1, maximum=100), _NOTES),
             "Shared routes to a block's doors: lines with a width, or polygons.",
         ),
         LayerKind(
@@ -148,7 +160,7 @@ KINDS: dict[str, LayerKind] = {
                 _BLOCK_OPT,
                 Field("postcode", aliases=("post_code",)),
                 Field("flat", aliases=("flat_number", "sub_building", "unit")),
-                Field("floor", "int", aliases=("level",)),
+                Field("floor", "int", aliases=("level",), minimum=-10, maximum=200),
             ),
             "Flat-level addresses (UPRN) for consultation letters and geocoding.",
         ),
@@ -195,10 +207,11 @@ KINDS: dict[str, LayerKind] = {
                 Field("court", help="the magistrates' court that hears the application"),
                 Field("court_address"),
                 Field("case_reference"),
-                Field("notice_hours", "int", help="24, or up to 48 with a superintendent's authority (s.77)"),
+                Field("notice_hours", "int", help="24, or up to 48 with a superintendent's authority (s.77)",
+                      minimum=1, maximum=168),
                 Field("hearing_at", "datetime"),
                 Field("order_made_on", "date"),
-                Field("order_months", "int"),
+                Field("order_months", "int", minimum=1, maximum=24),
                 Field("extension_months", help="each extension in months, separated by ';' (s.82)"),
                 Field("evidence_from", "date", help="start of the evidence window (default 6 months before "
                                                     "the notice)"),

@@ -9,6 +9,7 @@ implements the same :class:`WorkspaceStore` protocol, so callers do not change.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -40,6 +41,25 @@ _PANDAS_TYPES = {"str": "object", "int": "int64", "float": "float64", "datetime"
 _UNIQUE_ID = 'CREATE UNIQUE INDEX IF NOT EXISTS "idx_{kind}_feature_id" ON "{kind}" (feature_id)'
 #: Kinds whose every added feature gets its own audit row (scopes are court evidence).
 AUDIT_EACH_ADD = {"orders"}
+
+
+#: How long a command or page waits for a workspace another process is writing (seconds): the
+#: setting CLOSUREMAP_BUSY_SECONDS, default 10.
+DEFAULT_BUSY_SECONDS = 10.0
+BUSY_MESSAGE = ("the workspace {path} is busy (an import or another user is writing to it); waited {seconds:g} s. "
+                "Try again in a moment; nothing was changed")
+
+
+def busy_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("CLOSUREMAP_BUSY_SECONDS", DEFAULT_BUSY_SECONDS)))
+    except ValueError:
+        return DEFAULT_BUSY_SECONDS
+
+
+def _is_busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def _now() -> str:
@@ -209,10 +229,14 @@ class GeoPackageStore:
     # -- connections ----------------------------------------------------------------------------
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30)
+        conn = sqlite3.connect(self.path, timeout=busy_seconds())
         gpkg_blob.register_functions(conn)
         try:
             yield conn
+        except (sqlite3.OperationalError, pd.errors.DatabaseError) as exc:
+            if _is_busy(exc):
+                raise WorkspaceError(BUSY_MESSAGE.format(path=self.path, seconds=busy_seconds())) from exc
+            raise
         finally:
             conn.close()
 
@@ -421,6 +445,8 @@ class GeoPackageStore:
             yield
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
+            if _is_busy(exc):
+                raise WorkspaceError(BUSY_MESSAGE.format(path=self.path, seconds=busy_seconds())) from exc
             raise WorkspaceError(f"could not write to {self.path}: {exc}; nothing was saved") from exc
         except BaseException:
             conn.execute("ROLLBACK")

@@ -68,3 +68,58 @@ def test_the_mapping_panel_shows_the_coordinate_columns_the_reader_uses(tmp_path
     _, auto = file_columns(src, "incidents")
     assert auto["latitude"] == "Latitude" and auto["longitude"] == "Longitude"
     assert "easting" not in auto
+
+
+def test_a_busy_workspace_is_a_sentence_after_a_bounded_wait(sample_path: Path, tmp_path: Path,
+                                                             monkeypatch) -> None:  # noqa: ANN001
+    import sqlite3
+    import time
+
+    import pytest
+
+    from geo.errors import WorkspaceError
+
+    ws = tmp_path / "busy.gpkg"
+    ws.write_bytes(sample_path.read_bytes())
+    writer = sqlite3.connect(ws, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")  # as an import holds it while storing
+    try:
+        monkeypatch.setenv("CLOSUREMAP_BUSY_SECONDS", "0.5")
+        started = time.perf_counter()
+        with pytest.raises(WorkspaceError, match="is busy .* try again in a moment|Try again in a moment"):
+            GeoPackageStore(ws)
+        assert time.perf_counter() - started < 5
+        done = run("layers", ws)  # inherits CLOSUREMAP_BUSY_SECONDS
+        assert done.returncode == 2 and "busy" in done.stderr and "Traceback" not in done.stderr
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert GeoPackageStore(ws).count("premises") == 7  # free again, nothing lost
+
+
+def test_numbers_out_of_range_are_a_reason_per_row_not_a_crash(store: GeoPackageStore, tmp_path: Path) -> None:
+    from layers.importer import import_file
+
+    good = "POLYGON ((531700 179000, 531705 179000, 531705 179005, 531700 179000))"
+    src = tmp_path / "areas.csv"
+    rows = ["block_id,area_type,floor_from,floor_to,wkt"]
+    for i, floor in enumerate(["1", "1e19", "1e20", "inf", "-1e400", "1e400", "3"]):
+        rows.append(f'B1,stairwell,{floor},5,"{good}"')
+    src.write_text("\n".join(rows) + "\n")
+    result = import_file(store, "communal_areas", src, user="t", rejects_path=tmp_path / "r.csv")
+    assert result.read == 7 and result.imported == 2 and len(result.rejected) == 5
+    assert all("floor_from" in r for r in result.rejected["reason"])
+    assert any("outside -10 to 200" in r for r in result.rejected["reason"])
+
+
+def test_the_attribute_form_refuses_inf_and_1e400_with_a_sentence(sample_store: GeoPackageStore) -> None:
+    import pytest
+
+    from geo.errors import WorkspaceError
+    from layers.editing import typed_attributes
+
+    assert typed_attributes("communal_areas", {"floor_from": "2", "name": "Stair"}) == {"floor_from": 2,
+                                                                                         "name": "Stair"}
+    for bad in ("inf", "1e400", "1e19", "two"):
+        with pytest.raises(WorkspaceError, match="floor_from"):
+            typed_attributes("communal_areas", {"floor_from": bad})
