@@ -226,7 +226,10 @@ def exhibit_input_from_files(*, title: str, scope: Path, premises: Path, communa
                              incidents: Path | None = None, routes: Path | None = None,
                              entrances: Path | None = None, open_space: Path | None = None,
                              attribution: list[str] | None = None) -> tuple[ExhibitInput, list[str]]:
-    """The exhibit's input from files in any supported format and CRS (no workspace)."""
+    """The exhibit's input from files in any supported format and CRS (no workspace). The data
+    attribution is the lines given plus those of every source recognised in the files
+    (OpenStreetMap ids, police.uk columns, Code-Point Open), each noted."""
+    from reports.attribution import infer_attribution
     from reports.exhibit import ExhibitInput
 
     notes: list[str] = []
@@ -234,13 +237,19 @@ def exhibit_input_from_files(*, title: str, scope: Path, premises: Path, communa
     scope_frame = load(scope, "orders")
     if scope_frame is None or scope_frame.empty:
         raise InputFileError(f"{scope}: no usable scope geometry")
-    prem = _identified(load(premises, "premises"), notes)
-    return ExhibitInput(
-        title=title, scope=scope_from_parts(scope_frame.geometry.values), premises=prem,
-        communal_areas=load(communal, "communal_areas"), access_routes=load(routes, "access_routes"),
-        entrances=load(entrances, "entrances"), open_space=load(open_space, "open_space"),
-        incidents=load(incidents, "incidents"), attribution=attribution or [],
-    ), notes
+    raw_premises = load(premises, "premises")
+    frames = {"communal_areas": load(communal, "communal_areas"), "access_routes": load(routes, "access_routes"),
+              "entrances": load(entrances, "entrances"), "open_space": load(open_space, "open_space"),
+              "incidents": load(incidents, "incidents")}
+    found = infer_attribution([raw_premises, *frames.values()])  # before block ids are made up
+    given = list(attribution or [])
+    for line in found:
+        if line not in given:
+            given.append(line)
+            notes.append(f"attribution recognised from the data: {line}")
+    prem = _identified(raw_premises, notes)
+    return ExhibitInput(title=title, scope=scope_from_parts(scope_frame.geometry.values), premises=prem,
+                        attribution=given, **frames), notes
 
 
 def check_breaches(store: WorkspaceStore, order_id: str | None = None) -> pd.DataFrame:

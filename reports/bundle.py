@@ -17,8 +17,6 @@ leave the top 18 mm of each page free.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
@@ -42,6 +40,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from geo.errors import ClosuremapError
+from reports.atomic import write_atomic
 from reports.case import CHRONOLOGY_COLUMNS
 
 SANS, SANS_BOLD, MONO = "BundleSans", "BundleSans-Bold", "BundleMono"
@@ -434,21 +433,6 @@ def _bundle_bytes(readers: list[PdfReader], index: bytes, entries: list[PartEntr
     return buf.getvalue()
 
 
-def _write_atomically(data: bytes, path: Path) -> None:
-    """Write beside the target and rename over it, so a reader never sees half a bundle."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def assemble_bundle(parts: Sequence[BundlePart], out: str | Path, *, title: str, reference: str,
                     generated_at: datetime) -> BundleResult:
     """Write the court bundle: index page(s), then the parts in the order given, every page stamped
@@ -471,6 +455,6 @@ def assemble_bundle(parts: Sequence[BundlePart], out: str | Path, *, title: str,
     index, entries = _settle_index(parts, counts, render)
     data = _bundle_bytes(readers, index, entries, title=title, reference=reference, generated_at=generated_at)
     path = Path(out)
-    _write_atomically(data, path)
+    write_atomic(path, data)
     pages = entries[-1].first_page + entries[-1].pages - 1
     return BundleResult(path, pages, hashlib.sha256(data).hexdigest(), entries)

@@ -12,10 +12,7 @@ free for the court bundle's stamp (reports.bundle needs the top 10 mm).
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +31,8 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 from reportlab.platypus import (CondPageBreak, Image, KeepTogether, PageBreak, Paragraph,
                                 SimpleDocTemplate, Spacer, Table, TableStyle)
+
+from reports.atomic import write_atomic  # noqa: F401 - re-exported: legal.py writes through it
 
 TOP_MARGIN_MM = 18.0  # free for the bundle stamp
 SIDE_MARGIN_MM = 20.0
@@ -276,20 +275,3 @@ def render_docx(blocks: Sequence[Block], *, title: str, subtitle: str, reference
     out = io.BytesIO()
     d.save(out)
     return out.getvalue()
-
-
-def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write beside the target and rename, so a failure never leaves half a document in place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path

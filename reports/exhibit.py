@@ -10,6 +10,8 @@ to the exact geometry in the workspace.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,13 +21,17 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from shapely.geometry.base import BaseGeometry
 
 from geo.incidents import EVIDENCE_REACH_M, filter_incidents, incident_dates
-from reports import mapsheet
-from reports.mapsheet import SCOPE_COLOUR, SCOPE_WIDTH_PT, Sheet
+from reports import labels, mapsheet
+from reports.atomic import atomic_path
+from reports.mapsheet import MM_PER_INCH, SCOPE_COLOUR, SCOPE_WIDTH_PT, Sheet, plain
 
 
 
@@ -69,6 +75,8 @@ class ExhibitResult:
     sheet: Sheet
     scope_sha256: str
     map_pages: list[int] = field(default_factory=list)
+    sheets: list[SheetRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings for the user (e.g. no attribution)
 
     @property
     def scale_statement(self) -> str:
@@ -81,12 +89,6 @@ def scope_sha256(scope: BaseGeometry) -> str:
     return hashlib.sha256(shapely.to_wkb(fixed, byte_order=1, output_dimension=2)).hexdigest()
 
 
-def _in_scope(frame: gpd.GeoDataFrame | None, scope: BaseGeometry) -> gpd.GeoDataFrame | None:
-    if frame is None or not len(frame):
-        return frame
-    return frame[frame.intersects(scope)]
-
-
 def _blocks_touched(data: ExhibitInput) -> gpd.GeoDataFrame:
     p = data.premises
     touched = p[p.intersection(data.scope).area > 0.5]
@@ -96,16 +98,93 @@ def _blocks_touched(data: ExhibitInput) -> gpd.GeoDataFrame:
     return touched
 
 
-def _draw_map(fig: Figure, sh: Sheet, data: ExhibitInput, centre: tuple[float, float], scale: int,
-              labels: bool = True) -> None:
-    ax = mapsheet.map_axes(fig, sh, centre, scale)
-    mapsheet.draw_basemap(ax, data.basemap, data.open_space)
-    handles = []
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+_OSM_ID = re.compile(r"^\s*(?:(?:way|node|relation|[wnr])\s*/?\s*)?-?\d+(?:\.0)?\s*$", re.IGNORECASE)
 
+
+def _clean(value: object) -> str | None:
+    """A text value, or None for blanks, NaN and None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text if text and text.lower() not in ("nan", "none", "<na>") else None
+
+
+def block_labels(premises: gpd.GeoDataFrame) -> pd.Series:
+    """What each block is called on the sheets: its name, else its address, else "Block N" (N its
+    place in the premises list). Never an OSM id ("way/123") or a bare number, which mean nothing
+    to a magistrate."""
+    out = {}
+    for n, (idx, row) in enumerate(premises.iterrows(), start=1):
+        name = _clean(row.get("name"))
+        if name is not None and (_OSM_ID.match(name) or name == _clean(row.get("block_id"))
+                                 and _OSM_ID.match(name)):
+            name = None
+        street = " ".join(t for t in (_clean(row.get("addr_housenumber")), _clean(row.get("addr_street"))) if t)
+        address = _clean(row.get("address")) or _clean(row.get("addr_housename")) or (street or None)
+        out[idx] = name or address or f"Block {n}"
+    return pd.Series(out, index=premises.index, dtype=object)
+
+
+def _label_specs(data: ExhibitInput, view: BaseGeometry) -> list[labels.LabelSpec]:
+    """What to name on a map, most important first: the blocks the order touches, then every
+    other named block (if there is room), then the touched blocks' communal areas and doors."""
+    names = block_labels(data.premises)
+    touched = _blocks_touched(data)
+    ids = set(touched["block_id"]) if "block_id" in touched.columns else set()
+    specs: list[labels.LabelSpec] = []
+    for idx, row in data.premises.iterrows():
+        if not row.geometry.intersects(view):
+            continue
+        mine = idx in touched.index
+        if mine or not re.fullmatch(r"Block \d+", str(names[idx])):
+            point = row.geometry.intersection(view).representative_point()
+            specs.append(labels.LabelSpec(str(names[idx]), (point.x, point.y), "block", row.geometry, required=mine))
+    specs.sort(key=lambda s: not s.required)
+    return specs + _part_specs(data.communal_areas, ids, data.scope, view, "communal") + _part_specs(
+        data.entrances, ids, data.scope, view, "door")
+
+
+def _part_specs(frame: gpd.GeoDataFrame | None, ids: set, scope: BaseGeometry, view: BaseGeometry,
+                kind: str) -> list[labels.LabelSpec]:
+    """Communal areas (stacked floors of one footprint named together) or doors of the blocks in
+    the order, or on its scope, that lie in view."""
+    if frame is None or not len(frame):
+        return []
+    mine = frame[(frame.get("block_id", pd.Series(index=frame.index)).isin(ids)) | frame.intersects(scope)]
+    mine = mine[mine.intersects(view)]
+    groups: dict[bytes, list] = {}
+    for row in mine.itertuples():
+        key = shapely.to_wkb(shapely.set_precision(row.geometry, 0.5).normalize())
+        default = "door" if kind == "door" else str(getattr(row, "area_type", "") or "communal area").replace("_", " ")
+        groups.setdefault(key, []).append((_clean(getattr(row, "name", None)) or default, row.geometry))
+    specs = []
+    for members in groups.values():
+        geom = members[0][1]
+        text = "; ".join(dict.fromkeys(m[0] for m in members))
+        p = geom if kind == "door" else geom.intersection(view).representative_point()
+        specs.append(labels.LabelSpec(text, (p.x, p.y), kind, None if kind == "door" else geom))
+    return specs
+
+
+def _obstacles(ax: Axes, before: tuple[int, int], entrances: gpd.GeoDataFrame | None) -> list[BaseGeometry]:
+    """What labels must not cover, in display units: the scale bar, the north point (everything
+    drawn since ``before`` = counts of patches and texts) and every door symbol."""
+    renderer = ax.figure.canvas.get_renderer()
+    out = []
+    for artist in [*ax.patches[before[0]:], *ax.texts[before[1]:]]:
+        bb = artist.get_window_extent(renderer)
+        out.append(shapely.box(bb.x0, bb.y0, bb.x1, bb.y1))
+    if entrances is not None and len(entrances):
+        r = 2.4 * ax.figure.dpi / 72  # a door symbol: 14 pt² marker and its edge
+        for x, y in ax.transData.transform([(g.x, g.y) for g in entrances.geometry]):
+            out.append(shapely.box(x - r, y - r, x + r, y + r))
+    return out
+
+
+def _draw_layers(ax: Axes, data: ExhibitInput) -> list:
+    """Blocks, routes, communal areas, the scope edged red and the doors; the legend's handles."""
     data.premises.plot(ax=ax, color="#e3e8f6", edgecolor="#1f3a93", linewidth=0.8, zorder=3)
-    handles.append(Patch(facecolor="#e3e8f6", edgecolor="#1f3a93", label="Block (premises)"))
+    handles = [Patch(facecolor="#e3e8f6", edgecolor="#1f3a93", label="Block (premises)")]
     if data.access_routes is not None and len(data.access_routes):
         data.access_routes.plot(ax=ax, color="#e2d2ee", edgecolor="#7b3fa0", linewidth=0.4, zorder=4)
         handles.append(Patch(facecolor="#e2d2ee", edgecolor="#7b3fa0", label="Access route"))
@@ -118,40 +197,45 @@ def _draw_map(fig: Figure, sh: Sheet, data: ExhibitInput, centre: tuple[float, f
         data.entrances.plot(ax=ax, color="white", edgecolor="#1f3a93", markersize=14, linewidth=0.8, zorder=9)
         handles.append(Line2D([], [], marker="o", color="#1f3a93", markerfacecolor="white", linestyle="",
                               label="Entrance"))
-    if labels:
-        x0, x1 = ax.get_xlim()
-        y0, y1 = ax.get_ylim()
-        view = shapely.box(x0, y0, x1, y1)
-        for row in data.premises.itertuples():
-            if row.geometry.intersects(view):
-                p = row.geometry.intersection(view).representative_point()
-                ax.text(p.x, p.y, str(getattr(row, "name", "") or getattr(row, "block_id", "")), fontsize=6.5,
-                        ha="center", va="center", color="#1f3a93", weight="bold", zorder=12,
-                        bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 0.5})
-        if data.communal_areas is not None:
-            for row in _in_scope(data.communal_areas, view).itertuples():
-                p = row.geometry.representative_point()
-                ax.text(p.x, p.y, str(row.name or row.area_type), fontsize=4.2, ha="center", va="center",
-                        color="#6b3300", zorder=11)
-        if data.entrances is not None:
-            for row in _in_scope(data.entrances, view).itertuples():
-                ax.annotate(str(row.name or "door"), (row.geometry.x, row.geometry.y), xytext=(3, 3),
-                            textcoords="offset points", fontsize=4.5, color="#1f3a93", zorder=12)
+    return handles
+
+
+def _draw_map(fig: Figure, sh: Sheet, data: ExhibitInput, centre: tuple[float, float], scale: int,
+              with_labels: bool = True) -> labels.Placement:
+    """One map sheet's frame, layers, furniture, labels and legend (with the key of numbered labels)."""
+    ax = mapsheet.map_axes(fig, sh, centre, scale)
+    mapsheet.draw_basemap(ax, data.basemap, data.open_space)
+    handles = _draw_layers(ax, data)
     ax.set_xlabel("")
     ax.set_ylabel("")
     mapsheet.grid_ticks(ax, scale)
+    before = (len(ax.patches), len(ax.texts))
     mapsheet.scale_bar(ax, scale)
     mapsheet.north_point(ax)
+    placement = labels.Placement(dpi=fig.dpi)
+    if with_labels:
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        placement = labels.place_labels(ax, _label_specs(data, shapely.box(x0, y0, x1, y1)), scope=data.scope,
+                                        obstacles=_obstacles(ax, before, data.entrances))
     legend_ax = fig.add_axes(((sh.frame[0] + sh.frame[2] + 6) / sh.width_mm, sh.frame[1] / sh.height_mm,
                               (sh.width_mm - sh.frame[0] - sh.frame[2] - 6 - mapsheet.MARGIN_MM) / sh.width_mm,
                               sh.frame[3] / sh.height_mm))
     legend_ax.axis("off")
-    legend_ax.legend(handles=handles, loc="upper left", fontsize=6.5, frameon=False, title="Legend",
-                     title_fontsize=7.5, alignment="left")
+    legend = legend_ax.legend(handles=handles, loc="upper left", fontsize=6.5, frameon=False, title="Legend",
+                              title_fontsize=7.5, alignment="left")
+    if placement.key:
+        renderer = fig.canvas.get_renderer()
+        bottom = legend_ax.transAxes.inverted().transform(legend.get_window_extent(renderer))[0][1]
+        width_mm = sh.width_mm - sh.frame[0] - sh.frame[2] - 6 - mapsheet.MARGIN_MM
+        labels.draw_key(legend_ax, placement.key, top=bottom - 0.03, width_mm=width_mm,
+                        height_mm=sh.frame[3] * (bottom - 0.03))
+    return placement
 
 
 def _title_block(fig: Figure, sh: Sheet, data: ExhibitInput, opts: ExhibitOptions, statement: str, sha: str,
                  page: int, pages: int, subtitle: str) -> None:
+    """The title block along the foot of every sheet; every supplied string printed literally."""
     ax = fig.add_axes((mapsheet.MARGIN_MM / sh.width_mm, mapsheet.MARGIN_MM / sh.height_mm,
                        (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm, mapsheet.TITLE_BLOCK_MM / sh.height_mm))
     ax.set_xlim(0, 1)
@@ -162,32 +246,34 @@ def _title_block(fig: Figure, sh: Sheet, data: ExhibitInput, opts: ExhibitOption
         spine.set_linewidth(0.8)
     ax.axvline(0.22, color="black", linewidth=0.5)
     ax.axvline(0.72, color="black", linewidth=0.5)
-    ax.text(0.01, 0.8, f"Exhibit {opts.exhibit_ref}", fontsize=13, weight="bold", va="center")
+    ax.text(0.01, 0.8, plain(f"Exhibit {opts.exhibit_ref}"), fontsize=13, weight="bold", va="center")
     ax.text(0.01, 0.55, f"Sheet {page} of {pages}", fontsize=8, va="center")
-    ax.text(0.01, 0.33, statement, fontsize=8, weight="bold", va="center")
+    ax.text(0.01, 0.33, plain(statement), fontsize=8, weight="bold", va="center")
     ax.text(0.01, 0.12, f"Version {opts.version}", fontsize=7, va="center")
-    premises = ", ".join(str(n) for n in _blocks_touched(data).get("name", pd.Series(dtype=str)).tolist()) or "-"
-    ax.text(0.23, 0.85, textwrap.shorten(data.title, 90), fontsize=10, weight="bold", va="center")
-    ax.text(0.23, 0.66, textwrap.shorten(f"Premises: {premises}", 110), fontsize=7, va="center")
-    ax.text(0.23, 0.49, subtitle, fontsize=7, va="center")
+    touched = _blocks_touched(data)
+    premises = ", ".join(block_labels(data.premises).loc[touched.index].tolist()) or "-"
+    ax.text(0.23, 0.85, plain(textwrap.shorten(data.title, 90)), fontsize=10, weight="bold", va="center")
+    ax.text(0.23, 0.66, plain(textwrap.shorten(f"Premises: {premises}", 110)), fontsize=7, va="center")
+    ax.text(0.23, 0.49, plain(subtitle), fontsize=7, va="center")
     ax.text(0.23, 0.31, f"Scope SHA-256: {sha}", fontsize=5.2, va="center", family="DejaVu Sans Mono")
-    attribution = " ".join(data.attribution) or "Data sources: see premises schedule"
+    attribution = " ".join(data.attribution) or "No data attribution given: name the data sources before use"
     # every attribution line is printed (the licences require it): smaller type on a narrow sheet
     lines = textwrap.wrap(attribution, int(150 * sh.width_mm / 297))
     size = 3.8 if len(lines) <= 4 else 3.8 * 4 / len(lines) * 1.15
     if len(lines) > 4:
         lines = textwrap.wrap(attribution, int(150 * sh.width_mm / 297 * 3.8 / size))
-    ax.text(0.23, 0.06, "\n".join(lines), fontsize=size, va="bottom")
-    ax.text(0.73, 0.8, f"Prepared by: {opts.prepared_by}", fontsize=8, va="center")
+    ax.text(0.23, 0.06, plain("\n".join(lines)), fontsize=size, va="bottom")
+    ax.text(0.73, 0.8, plain(f"Prepared by: {opts.prepared_by}"), fontsize=8, va="center")
     ax.text(0.73, 0.6, f"Date: {opts.prepared_on:%d %B %Y}", fontsize=8, va="center")
-    ax.text(0.73, 0.4, f"Order: {data.order_id or '-'}", fontsize=8, va="center")
+    ax.text(0.73, 0.4, plain(f"Order: {data.order_id or '-'}"), fontsize=8, va="center")
     ax.text(0.73, 0.18, "Grid: BNG (EPSG:27700)", fontsize=6, va="center")
 
 
 def premises_schedule(data: ExhibitInput) -> pd.DataFrame:
     """One row a block: address, UPRNs, entrances, floors, communal parts included, flats excluded."""
     rows = []
-    for block in _blocks_touched(data).itertuples():
+    names = block_labels(data.premises)
+    for idx, block in zip(_blocks_touched(data).index, _blocks_touched(data).itertuples()):
         bid = getattr(block, "block_id", None)
         addresses = data.addresses[data.addresses["block_id"] == bid] if data.addresses is not None else None
         uprns = sorted(addresses["uprn"].astype(str)) if addresses is not None and len(addresses) else []
@@ -200,8 +286,8 @@ def premises_schedule(data: ExhibitInput) -> pd.DataFrame:
                      if r.geometry.intersection(data.scope).area > 0.5 * r.geometry.area]
         whole = block.geometry.intersection(data.scope).area >= 0.99 * block.geometry.area
         rows.append({
-            "Block": f"{block.name} ({bid})",
-            "Address": getattr(block, "address", None) or "-",
+            "Block": f"{names[idx]} ({bid})",
+            "Address": _clean(getattr(block, "address", None)) or "-",
             "UPRNs": (f"{len(uprns)}: {uprns[0]}–{uprns[-1]}" if len(uprns) > 2 else ", ".join(uprns)) or "-",
             "Entrances": ", ".join(doors) or "-",
             "Floors": getattr(block, "floors", None) if pd.notna(getattr(block, "floors", None)) else "-",
@@ -237,37 +323,48 @@ def incident_summary(data: ExhibitInput, opts: ExhibitOptions) -> tuple[pd.DataF
 
 
 def _table_page(fig: Figure, sh: Sheet, title: str, frame: pd.DataFrame, note: str = "") -> None:
-    ax = fig.add_axes((mapsheet.MARGIN_MM / sh.width_mm, (sh.frame[1]) / sh.height_mm,
-                       (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm, sh.frame[3] / sh.height_mm))
+    """A table the width of the title block (inside the margins), its columns sized to their text."""
+    rect = _body_rect(sh)
+    ax = fig.add_axes(rect)
     ax.axis("off")
-    ax.set_title(title, loc="left", fontsize=11, weight="bold")
+    ax.set_title(plain(title), loc="left", fontsize=11, weight="bold")
     if frame.empty:
         ax.text(0, 0.9, "Nothing to list.", fontsize=8)
         return
-    cells = [[textwrap.fill(str(v), 34) for v in row] for row in frame.astype(str).values.tolist()]
-    table = ax.table(cellText=cells, colLabels=list(frame.columns), loc="upper left", cellLoc="left")
+    natural = [max(6, min(34, max(len(str(v)) for v in [c, *frame[c].astype(str)]))) for c in frame.columns]
+    room = int(rect[2] * sh.width_mm / (5.5 * 0.62 / 72 * MM_PER_INCH)) - 2 * len(natural)  # chars across
+    shrink = min(1.0, room / sum(natural))
+    widths = [max(6, int(w * shrink)) for w in natural]
+    cells = [[plain(textwrap.fill(str(v), w)) for v, w in zip(row, widths)]
+             for row in frame.astype(str).values.tolist()]
+    line_h = 5.5 * 1.25 / 72 * MM_PER_INCH / (rect[3] * sh.height_mm)  # one line of 5.5 pt type, in axes units
+    heights = [line_h * 1.8] + [line_h * (max(c.count("\n") + 1 for c in row) + 0.8) for row in cells]
+    total = min(sum(heights), 0.95)
+    table = ax.table(cellText=cells, colLabels=[plain(c) for c in frame.columns], cellLoc="left",
+                     colWidths=[w / sum(widths) for w in widths], bbox=(0.0, 1.0 - total, 1.0, total))
     table.auto_set_font_size(False)
     table.set_fontsize(5.5)
-    line_h = 0.022
-    for (r, _), cell in table.get_celld().items():
-        lines = 1 if r == 0 else max(c.count("\n") + 1 for c in cells[r - 1])
-        cell.set_height(line_h * (lines + 0.8))
+    for (r, _), cell in table.get_celld().items():  # the bbox scales these: rows keep their proportions
+        cell.set_height(heights[r])
     if note:
-        ax.text(0, -0.02, note, fontsize=6, transform=ax.transAxes, va="top")
+        ax.text(0, 1.0 - total - 0.02, plain(note), fontsize=6, transform=ax.transAxes, va="top")
 
 
 def _incident_page(fig: Figure, sh: Sheet, table: pd.DataFrame, window: str) -> None:
-    x0 = mapsheet.MARGIN_MM / sh.width_mm
-    w = (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm
-    y0, h = sh.frame[1] / sh.height_mm, sh.frame[3] / sh.height_mm
-    chart = fig.add_axes((x0 + 0.03, y0 + h * 0.55, w * 0.78, h * 0.36))
+    """The evidence window's incidents by month and category: a chart and the table with totals
+    (the court sees exact counts; small-count suppression is for public documents)."""
+    x0, y0, w, h = _body_rect(sh)
+    inset = 14.0 / sh.width_mm  # room inside the margin for the axis label and ticks
+    chart = fig.add_axes((x0 + inset, y0 + h * 0.55, w * 0.78 - inset, h * 0.36))
     if table.empty:
         chart.axis("off")
-        chart.text(0, 0.5, "\n".join(textwrap.wrap(f"No incidents in the evidence window ({window}).", 110)),
+        chart.text(0, 0.5, plain("\n".join(textwrap.wrap(f"No incidents in the evidence window ({window}).", 110))),
                    fontsize=8)
         return
+    table = table.rename(index=plain)
     table.T.plot(kind="bar", stacked=True, ax=chart, width=0.8, colormap="tab20")
-    chart.set_title("Incidents by month and category\n" + "\n".join(textwrap.wrap(window, 150)), loc="left",
+    chars = int((w * 0.78 - inset) * sh.width_mm / (8 * 0.62 * PT_MM))  # 8 pt bold, to the chart's width
+    chart.set_title("Incidents by month and category\n" + plain("\n".join(textwrap.wrap(window, chars))), loc="left",
                     fontsize=8, weight="bold")
     chart.set_xlabel("")
     chart.set_ylabel("incidents", fontsize=7)
@@ -278,8 +375,14 @@ def _incident_page(fig: Figure, sh: Sheet, table: pd.DataFrame, window: str) -> 
     totals.loc["Total"] = totals.sum(axis=0)
     body = fig.add_axes((x0, y0, w, h * 0.42))
     body.axis("off")
-    cells = totals.reset_index().astype(str).values.tolist()
+    cat_w = 0.18  # the category column: wide enough to wrap a name inside the margins, not past them
+    chars = max(8, int(cat_w * w * sh.width_mm / (5.5 * 0.62 * PT_MM)))
+    cells = [[textwrap.shorten(row[0], chars * 2, placeholder="…"), *row[1:]]
+             for row in totals.reset_index().astype(str).values.tolist()]
+    cells = [[textwrap.fill(row[0], chars), *row[1:]] for row in cells]
+    n = len(totals.columns)
     t = body.table(cellText=cells, colLabels=["Category", *[str(c) for c in totals.columns]], cellLoc="center",
+                   colWidths=[cat_w, *[(1 - cat_w) / n] * n],
                    bbox=(0.0, 0.0, 1.0, 1.0) if len(cells) > 8 else None, loc="upper left")
     t.auto_set_font_size(False)
     t.set_fontsize(5.5)
@@ -287,56 +390,105 @@ def _incident_page(fig: Figure, sh: Sheet, table: pd.DataFrame, window: str) -> 
         t.scale(1, 1.4)
 
 
+PT_MM = MM_PER_INCH / 72
+
+
+def _body_rect(sh: Sheet, title_mm: float = 8.0) -> tuple[float, float, float, float]:
+    """A table sheet's body in figure fractions: the title block's width, from above it to below
+    the top margin less room for the sheet's heading."""
+    top = sh.height_mm - mapsheet.MARGIN_MM - title_mm
+    bottom = sh.frame[1]
+    return (mapsheet.MARGIN_MM / sh.width_mm, bottom / sh.height_mm,
+            (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm, (top - bottom) / sh.height_mm)
+
+
+@dataclass
+class SheetRecord:
+    """What one sheet is: a map (with its scale, centre and labels) or a table (not to scale)."""
+
+    page: int
+    kind: str  # map | atlas | schedule | incidents
+    statement: str
+    scale: int | None = None
+    centre: tuple[float, float] | None = None
+    placement: labels.Placement | None = None
+
+
+def atlas_view(data: ExhibitInput, block: gpd.GeoSeries | pd.Series, sh: Sheet) -> tuple[tuple[float, float], int]:
+    """Centre and scale of a block's atlas sheet: the block with its doors and communal areas, at
+    the largest standard scale that fits (so the sheet shows more than the overview, not the same)."""
+    parts = [block.geometry]
+    for frame in (data.communal_areas, data.entrances):
+        if frame is not None and len(frame) and "block_id" in frame.columns and "block_id" in block.index:
+            parts.extend(frame[frame["block_id"] == block["block_id"]].geometry)
+    minx, miny, maxx, maxy = shapely.GeometryCollection(parts).bounds
+    scale = mapsheet.fit_scale((maxx - minx, maxy - miny), (sh.frame[2], sh.frame[3]))
+    return ((minx + maxx) / 2, (miny + maxy) / 2), scale
+
+
+def _map_sheet(pdf: PdfPages, sh: Sheet, data: ExhibitInput, opts: ExhibitOptions, centre: tuple[float, float],
+               scale: int, head: tuple[str, int, int, str], kind: str) -> SheetRecord:
+    """Draw, title and save one map sheet; its statement is its own scale."""
+    sha, page, pages, subtitle = head
+    statement = f"Scale 1:{scale} at {opts.paper}"
+    fig = mapsheet.new_figure(sh)
+    try:
+        placement = _draw_map(fig, sh, data, centre, scale)
+        _title_block(fig, sh, data, opts, statement, sha, page, pages, subtitle)
+        pdf.savefig(fig)
+    finally:
+        mapsheet.close(fig)
+    return SheetRecord(page, kind, statement, scale, centre, placement)
+
+
+def _attribution_notes(data: ExhibitInput) -> list[str]:
+    if any(str(a).strip() for a in data.attribution):
+        return []
+    return ["warning: the exhibit carries no data attribution; the data's licences (e.g. OpenStreetMap's "
+            "ODbL, the Open Government Licence) require one: give --attribution"]
+
+
 def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) -> ExhibitResult:
-    """Write the exhibit PDF; returns its path, page count, scale and sheet."""
+    """Write the exhibit PDF (complete or not at all); returns its path, page count, scale, sheets."""
     if data.scope is None or data.scope.is_empty:
         raise mapsheet.SheetError("the order has no scope to draw")
+    if opts.scale is not None and opts.scale not in mapsheet.STANDARD_SCALES:
+        raise mapsheet.SheetError(f"scale must be one of {', '.join(f'1:{s}' for s in mapsheet.STANDARD_SCALES)}")
     sh = mapsheet.sheet(opts.paper, opts.orientation)
     minx, miny, maxx, maxy = data.scope.bounds
     centre = ((minx + maxx) / 2, (miny + maxy) / 2)
     scale = opts.scale or mapsheet.fit_scale((maxx - minx, maxy - miny), (sh.frame[2], sh.frame[3]))
-    if opts.scale is not None and opts.scale not in mapsheet.STANDARD_SCALES:
-        raise mapsheet.SheetError(f"scale must be one of {', '.join(f'1:{s}' for s in mapsheet.STANDARD_SCALES)}")
     statement = f"Scale 1:{scale} at {opts.paper}"
     sha = scope_sha256(data.scope)
     blocks = _blocks_touched(data) if opts.atlas else data.premises.iloc[0:0]
+    names = block_labels(data.premises)
     schedule = premises_schedule(data)
     table, window = incident_summary(data, opts)
     pages = 1 + len(blocks) + 2
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    map_pages = [1]
-    with PdfPages(path, metadata={"Title": f"Exhibit {opts.exhibit_ref}: {data.title}", "Author": opts.prepared_by,
-                                  "Subject": statement, "Keywords": f"scope-sha256:{sha}",
-                                  "CreationDate": None}) as pdf:
-        page = 1
-        fig = mapsheet.new_figure(sh)
-        _draw_map(fig, sh, data, centre, scale)
-        _title_block(fig, sh, data, opts, statement, sha, page, pages, "Map of the premises and the closure scope")
-        pdf.savefig(fig)
-        mapsheet.close(fig)
-        for block in blocks.itertuples():
-            page += 1
-            map_pages.append(page)
-            bminx, bminy, bmaxx, bmaxy = block.geometry.bounds
+    sheets: list[SheetRecord] = []
+    meta = {"Title": f"Exhibit {opts.exhibit_ref}: {data.title}", "Author": opts.prepared_by, "Subject": statement,
+            "Keywords": f"scope-sha256:{sha}", "CreationDate": None}
+    with atomic_path(out) as tmp, PdfPages(tmp, metadata=meta) as pdf:
+        sheets.append(_map_sheet(pdf, sh, data, opts, centre, scale,
+                                 (sha, 1, pages, "Map of the premises and the closure scope"), "map"))
+        for idx, block in blocks.iterrows():
+            bcentre, bscale = atlas_view(data, block, sh)
+            sheets.append(_map_sheet(pdf, sh, data, opts, bcentre, bscale,
+                                     (sha, len(sheets) + 1, pages, f"Atlas sheet: {names[idx]}"), "atlas"))
+        for kind, statement_words, subtitle in (("schedule", "Not to scale: schedule", "Premises schedule"),
+                                                ("incidents", "Not to scale: summary",
+                                                 "Incident summary for the evidence window")):
             fig = mapsheet.new_figure(sh)
-            _draw_map(fig, sh, data, ((bminx + bmaxx) / 2, (bminy + bmaxy) / 2), scale)
-            _title_block(fig, sh, data, opts, statement, sha, page, pages, f"Atlas sheet: {block.name}")
-            pdf.savefig(fig)
-            mapsheet.close(fig)
-        page += 1
-        fig = mapsheet.new_figure(sh)
-        _table_page(fig, sh, "Premises schedule", schedule,
-                    "UPRNs are listed as count: first–last. Flats are private dwellings: residents keep access.")
-        _title_block(fig, sh, data, opts, statement, sha, page, pages, "Premises schedule")
-        pdf.savefig(fig)
-        mapsheet.close(fig)
-        page += 1
-        fig = mapsheet.new_figure(sh)
-        _incident_page(fig, sh, table, window)
-        _title_block(fig, sh, data, opts, statement, sha, page, pages, "Incident summary for the evidence window")
-        pdf.savefig(fig)
-        mapsheet.close(fig)
-    return ExhibitResult(path, pages, scale, sh, sha, map_pages)
-
-
+            try:
+                if kind == "schedule":
+                    _table_page(fig, sh, "Premises schedule", schedule, "UPRNs are listed as count: first–last. "
+                                "Flats are private dwellings: residents keep access.")
+                else:
+                    _incident_page(fig, sh, table, window)
+                _title_block(fig, sh, data, opts, statement_words, sha, len(sheets) + 1, pages, subtitle)
+                pdf.savefig(fig)
+            finally:
+                mapsheet.close(fig)
+            sheets.append(SheetRecord(len(sheets) + 1, kind, statement_words))
+    return ExhibitResult(Path(out), pages, scale, sh, sha, [s.page for s in sheets if s.scale is not None],
+                         sheets=sheets, notes=_attribution_notes(data))

@@ -16,6 +16,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
 from geo.errors import ClosuremapError
+from reports.atomic import atomic_path
 
 DEFAULT_TEMPLATE = """$date
 
@@ -66,12 +67,18 @@ class LetterRun:
 
 def render_letters(recipients: pd.DataFrame, common: dict[str, str], out: str | Path,
                    template: str = DEFAULT_TEMPLATE, letterhead: str = "") -> LetterRun:
-    """One A4 page per recipient (columns uprn, address, ...), each naming its address."""
+    """One A4 page per recipient (columns uprn, address, ...), each naming its address; the PDF is
+    written whole or not at all."""
     check_template(template)
     tpl = Template(template)
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    c = canvas.Canvas(str(path), pagesize=A4, pageCompression=1)
+    with atomic_path(path) as tmp:
+        _draw_letters(canvas.Canvas(str(tmp), pagesize=A4, pageCompression=1), recipients, common, tpl, letterhead)
+    return LetterRun(path, recipients, len(recipients))
+
+
+def _draw_letters(c: canvas.Canvas, recipients: pd.DataFrame, common: dict[str, str], tpl: Template,
+                  letterhead: str) -> None:
     c.setTitle(f"Consultation letters: {common.get('order_name', '')}")
     width, height = A4
     left, right, top = 22 * mm, width - 22 * mm, height - 22 * mm
@@ -92,7 +99,6 @@ def render_letters(recipients: pd.DataFrame, common: dict[str, str], out: str | 
         c.drawString(left, 12 * mm, f"UPRN {row.uprn}")
         c.showPage()
     c.save()
-    return LetterRun(path, recipients, len(recipients))
 
 
 def plain_date(d: date) -> str:

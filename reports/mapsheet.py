@@ -33,6 +33,20 @@ MARGIN_MM = 12.0
 TITLE_BLOCK_MM = 42.0
 SCOPE_COLOUR = "#ff0000"  # only the scope is this red, so a test can find its edge
 SCOPE_WIDTH_PT = 1.5
+TICK_LABEL_MM = 5.0  # room inside the margins for the grid coordinates along the frame
+
+
+def plain(text: object) -> str:
+    """Text as matplotlib must be given it to print it literally.
+
+    matplotlib reads any text holding two ``$`` as mathtext: "Rent $5 and $6 House" would print as
+    "Rent 5and6 House" and "Bad $\\frac{ name" would raise. Every name, title, address, category,
+    partner and attribution line a user or a data file supplies goes through here.
+
+    >>> plain("Rent $5 and $6 House")
+    'Rent \\\\$5 and \\\\$6 House'
+    """
+    return str(text).replace("$", r"\$")
 
 
 class SheetError(ClosuremapError, ValueError):
@@ -63,9 +77,9 @@ def sheet(paper: str = "A4", orientation: str = "landscape", legend_mm: float = 
     w, h = PAPER_MM[paper]
     if orientation == "landscape":
         w, h = h, w
-    x0, y0 = MARGIN_MM, MARGIN_MM + TITLE_BLOCK_MM + 4
-    fw = w - 2 * MARGIN_MM - legend_mm - 4
-    fh = h - y0 - MARGIN_MM
+    x0, y0 = MARGIN_MM + TICK_LABEL_MM, MARGIN_MM + TITLE_BLOCK_MM + 4 + TICK_LABEL_MM
+    fw = w - 2 * MARGIN_MM - legend_mm - 4 - 2 * TICK_LABEL_MM
+    fh = h - y0 - MARGIN_MM - TICK_LABEL_MM
     return Sheet(paper, orientation, w, h, (x0, y0, fw, fh))
 
 

@@ -12,8 +12,10 @@ import geopandas as gpd
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
+from layers.csvio import write_csv
 from reports import mapsheet
-from reports.mapsheet import SCOPE_COLOUR, SheetError
+from reports.atomic import atomic_path
+from reports.mapsheet import SCOPE_COLOUR, SheetError, plain
 
 CHECK_COLUMNS = ("time_fixed", "officer", "photo_ref")
 
@@ -39,16 +41,16 @@ def checklist(entrances: gpd.GeoDataFrame, premises: gpd.GeoDataFrame) -> pd.Dat
 def render_service_pack(*, title: str, scope, premises: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame,
                         basemap: gpd.GeoDataFrame | None, out: str | Path, prepared_on: date,
                         csv_out: str | Path | None = None) -> ServicePack:
-    """A map page with numbered doors and a checklist page; the checklist also as CSV."""
+    """A map page with numbered doors and a checklist page; the checklist also as CSV. The PDF is
+    written whole or not at all; every name is printed literally (``$`` included)."""
     if premises.empty:
         raise SheetError(f"{title}: no blocks to draw; the order covers no premises")
     table = checklist(entrances, premises)
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
     sh = mapsheet.sheet("A4", "landscape")
     minx, miny, maxx, maxy = premises.total_bounds
     scale = mapsheet.fit_scale((maxx - minx, maxy - miny), (sh.frame[2], sh.frame[3]))
-    with PdfPages(path, metadata={"Title": f"Service pack: {title}"}) as pdf:
+    with atomic_path(path) as tmp, PdfPages(tmp, metadata={"Title": f"Service pack: {title}"}) as pdf:
         fig = mapsheet.new_figure(sh)
         ax = mapsheet.map_axes(fig, sh, ((minx + maxx) / 2, (miny + maxy) / 2), scale)
         mapsheet.draw_basemap(ax, basemap, None)
@@ -65,16 +67,16 @@ def render_service_pack(*, title: str, scope, premises: gpd.GeoDataFrame, entran
         mapsheet.grid_ticks(ax, scale)
         mapsheet.scale_bar(ax, scale)
         mapsheet.north_point(ax)
-        fig.text(0.05, 0.1, f"Service pack: {title}. Fix a copy of the notice at every entrance below "
-                            f"(s.79(2)); record the time, officer and photograph. Prepared {prepared_on:%d %B %Y}.",
-                 fontsize=8)
+        fig.text(0.05, 0.1, plain(f"Service pack: {title}. Fix a copy of the notice at every entrance below "
+                                  f"(s.79(2)); record the time, officer and photograph. "
+                                  f"Prepared {prepared_on:%d %B %Y}."), fontsize=8)
         pdf.savefig(fig)
         mapsheet.close(fig)
         fig = mapsheet.new_figure(sh)
         ax = fig.add_axes((0.05, 0.1, 0.9, 0.82))
         ax.axis("off")
-        ax.set_title(f"Entrances of {title}: notice-fixing record", loc="left", fontsize=11, weight="bold")
-        t = ax.table(cellText=table.astype(str).values.tolist(),
+        ax.set_title(plain(f"Entrances of {title}: notice-fixing record"), loc="left", fontsize=11, weight="bold")
+        t = ax.table(cellText=[[plain(v) for v in row] for row in table.astype(str).values.tolist()],
                      colLabels=["No", "Block", "Entrance", "Type", "Easting", "Northing", "Time fixed", "Officer",
                                 "Photo ref"], loc="upper left", cellLoc="left")
         t.auto_set_font_size(False)
@@ -83,5 +85,5 @@ def render_service_pack(*, title: str, scope, premises: gpd.GeoDataFrame, entran
         pdf.savefig(fig)
         mapsheet.close(fig)
     if csv_out is not None:
-        table.to_csv(csv_out, index=False)
+        write_csv(table, csv_out)
     return ServicePack(path, table)

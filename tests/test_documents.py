@@ -15,6 +15,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from geo.aggregate import counts_by_block, counts_by_month, suppress
 from geo.crs import BNG
@@ -70,7 +72,8 @@ def test_briefing_has_no_personal_data_and_suppresses_small_counts(sample_store:
     data.incidents = _few_incidents(sample_store)
     tables = briefing_tables(data)
     by_block = tables.per_block.set_index("block_id")["incidents"]
-    assert by_block["WAR"] == "<5" and by_block["LAU"] == "12"
+    # 12 shown beside an exact 15 in all would give WAR's 3 away by subtraction (issue 12): LAU is hidden too
+    assert by_block["WAR"] == "<5" and by_block["LAU"] == "hidden"
     pdf = render_briefing(data, tmp_path / "briefing.pdf", prepared_on=date(2026, 11, 26))
     text = "\n".join(_pdf_pages(pdf))
     assert "Ward member briefing" in text and "Legal basis in plain words" in text
@@ -156,3 +159,167 @@ def test_document_commands(sample_path: Path, tmp_path: Path) -> None:
     assert len(_pdf_pages(tmp_path / "p.pdf")) == 2
     brief = run("briefing", sample_path, "--out", tmp_path / "b.pdf", "--min-count", "10", "--json")
     assert brief.returncode == 0 and (tmp_path / "b.pdf").exists()
+
+
+# -- issue 12: "$" in names, documents written whole, suppression that survives subtraction -------
+
+def _dollar_blocks(store: GeoPackageStore) -> gpd.GeoDataFrame:
+    premises = store.read("premises")
+    premises.loc[premises["block_id"] == "PER", "name"] = "Rent $5 and $6 House"
+    premises.loc[premises["block_id"] == "WAR", "name"] = "Bad $\\frac{ name"
+    return premises
+
+
+def test_service_pack_and_briefing_print_dollar_names_literally(sample_store: GeoPackageStore, tmp_path: Path) -> None:
+    from reports.service_pack import render_service_pack
+
+    premises = _dollar_blocks(sample_store)
+    scope = sample_store.read("orders").geometry.iloc[0]
+    pack = render_service_pack(title="Order $1 for $2", scope=scope, premises=premises,
+                               entrances=sample_store.read("entrances"), basemap=None, out=tmp_path / "pack.pdf",
+                               prepared_on=date(2026, 11, 26))
+    text = " ".join("\n".join(_pdf_pages(pack.pdf)).split())
+    assert "Rent $5 and $6 House" in text and "Bad $\\frac{ name" in text and "Order $1 for $2" in text
+    data = briefing_input(sample_store)
+    data.premises = premises
+    data.title = "Ward $A$ briefing"
+    data.partners = ["Cash $ Co", "Bad $\\frac{ partner"]
+    pdf = render_briefing(data, tmp_path / "b.pdf", prepared_on=date(2026, 11, 26))
+    text = " ".join("\n".join(_pdf_pages(pdf)).split())
+    assert "Rent $5 and $6 House" in text and "Ward $A$ briefing" in text and "Bad $\\frac{ partner" in text
+
+
+@pytest.mark.parametrize("which", ["briefing", "service_pack", "letters"])
+def test_a_failed_document_leaves_no_partial_file_and_keeps_the_old_one(which: str, sample_store: GeoPackageStore,
+                                                                        tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from reports import briefing as briefing_mod
+    from reports import letters as letters_mod
+    from reports import service_pack as pack_mod
+
+    out = tmp_path / "docs" / f"{which}.pdf"
+    recipients = pd.DataFrame({"uprn": ["1", "2"], "address": ["1 A Road", "2 A Road"]})
+
+    def make() -> None:
+        if which == "briefing":
+            render_briefing(briefing_input(sample_store), out, prepared_on=date(2026, 11, 26))
+        elif which == "service_pack":
+            pack_mod.render_service_pack(title="x", scope=sample_store.read("orders").geometry.iloc[0],
+                                         premises=sample_store.read("premises"),
+                                         entrances=sample_store.read("entrances"), basemap=None, out=out,
+                                         prepared_on=date(2026, 11, 26))
+        else:
+            render_letters(recipients, {"order_name": "x"}, out)
+
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise RuntimeError("killed half way")
+
+    target = {"briefing": (briefing_mod, "_second_page"), "service_pack": (pack_mod.mapsheet, "close"),
+              "letters": (letters_mod, "plain_date")}[which]
+    make()
+    before = out.read_bytes()
+    if which == "letters":  # fail after the first page is drawn
+        monkeypatch.setattr(letters_mod, "simpleSplit", boom)
+    else:
+        monkeypatch.setattr(*target, boom)
+    with pytest.raises(RuntimeError):
+        make()
+    assert out.read_bytes() == before
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary left behind
+
+
+# A reader of the briefing sees, for each block and month, a number, "<5" or "hidden", the band
+# colour of each block on the map, and "about N" in all. Every incident here is at a block, so the
+# block counts add up to the month counts: the strongest position for a reader who subtracts.
+def _feasible(cells: list[str], bands: list[tuple[int, float]] | None, minimum: int, total: int) -> list[set[int]]:
+    """Brute force, independent of geo.aggregate: each cell's possible values given the exact total."""
+    doms = []
+    for i, c in enumerate(cells):
+        d = ({int(c)} if c.isdigit() else set(range(1, minimum)) if c == f"<{minimum}"
+             else {0, *range(minimum, total + 1)})
+        if bands is not None:
+            d = {v for v in d if bands[i][0] <= v <= bands[i][1]}
+        doms.append(d)
+    out = []
+    for i in range(len(cells)):
+        sums = {0}
+        for j, d in enumerate(doms):
+            if j != i:
+                sums = {s + v for s in sums for v in d if s + v <= total}
+        out.append({v for v in doms[i] if total - v in sums})
+    return out
+
+
+def _band(band: str) -> tuple[int, float]:
+    if band == "none":
+        return 0, 0
+    return (int(band[:-1]), float("inf")) if band.endswith("+") else tuple(int(x) for x in band.split("-"))
+
+
+def _briefing_for(premises: gpd.GeoDataFrame, grid: list[list[int]]):  # noqa: ANN202
+    from reports.briefing import BriefingInput
+
+    points, dates = [], []
+    for b, row in enumerate(grid):
+        for m, n in enumerate(row):
+            points += [premises.geometry.iloc[b].representative_point()] * n
+            dates += [f"2024-{m + 1:02d}-10T12:00:00"] * n
+    incidents = gpd.GeoDataFrame({"occurred_at": dates}, geometry=points, crs=BNG)
+    orders = gpd.GeoDataFrame({"name": [], "block_ids": [], "status": []}, geometry=[], crs=BNG)
+    return BriefingInput("Test", premises.iloc[:len(grid)].reset_index(drop=True), orders, incidents)
+
+
+def _attack(tables, rounded: str) -> list[str]:  # noqa: ANN001
+    """Every '<5' a reader can pin to one value from the printed tables, bands and rounded total."""
+    blocks = tables.per_block["incidents"].astype(str).tolist()
+    months = tables.per_month["shown"].astype(str).tolist()
+    bands = [_band(b) for b in tables.per_block["band"]]
+    n = int(rounded.split()[-1]) if rounded.startswith("about") else None
+    totals = (range(max(0, n - 2), n + 3) if n is not None else range(0, 5) if rounded.startswith("fewer")
+              else range(0, 1) if rounded == "0" else range(0, 200))
+    tables_seen = (("block", blocks, bands), ("month", months, None))
+    consistent = [t for t in totals  # totals both tables can add up to
+                  if all(all(_feasible(cells, bnds, tables.minimum, t)) for _, cells, bnds in tables_seen)]
+    found = []
+    for name, cells, bnds in tables_seen:
+        for i, c in enumerate(cells):
+            if c == f"<{tables.minimum}":
+                values = set().union(*(_feasible(cells, bnds, tables.minimum, t)[i] for t in consistent))
+                if len(values) == 1:
+                    found.append(f"{name} {i} = {values.pop()}")
+    return found
+
+
+_GRID = st.integers(2, 4).flatmap(  # blocks x months, every block the same number of months
+    lambda m: st.lists(st.lists(st.integers(0, 6), min_size=m, max_size=m).map(tuple), min_size=2, max_size=5)
+).filter(lambda g: any(1 <= sum(r) <= 4 for r in g) and sum(map(sum, g)) >= 5)
+
+
+@pytest.fixture(scope="module")
+def _premises(sample_path: Path) -> gpd.GeoDataFrame:
+    return GeoPackageStore(sample_path).read("premises")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(grid=_GRID)
+def test_no_small_count_can_be_recovered_by_subtraction(_premises: gpd.GeoDataFrame, grid: list[list[int]]) -> None:
+    tables = briefing_tables(_briefing_for(_premises, [list(r) for r in grid]))
+    assert not _attack(tables, tables.total)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(grid=_GRID)
+def test_the_briefing_pdf_prints_only_what_the_tables_allow(_premises: gpd.GeoDataFrame, grid: list[list[int]],
+                                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    from pypdf import PdfReader
+
+    data = _briefing_for(_premises, [list(r) for r in grid])
+    tables = briefing_tables(data)
+    pdf = render_briefing(data, tmp_path_factory.mktemp("b") / "b.pdf", prepared_on=date(2026, 11, 26))
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(str(pdf)).pages).split())
+    for row in tables.per_block.itertuples():  # each block's row prints exactly what the table says
+        assert re.search(rf"{re.escape(str(row.name))} {row.block_id} {re.escape(row.incidents)}\b", text), row
+    rounded = re.search(r"Incidents in the area: (about \d+|fewer than 5|0)", text)
+    assert rounded and rounded.group(1) == tables.total
+    hidden_months = tables.per_month[~tables.per_month["shown"].astype(str).str.isdigit()]
+    assert not _attack(tables, rounded.group(1)) and (hidden_months.empty or "hidden" in text or "<5" in text)

@@ -65,7 +65,8 @@ def test_every_page_states_the_scale_and_the_exhibit_reference(exhibit) -> None:
     _, result = exhibit
     for page in range(1, result.pages + 1):
         text = _text(result.path, page)
-        assert "Scale 1:1250 at A3" in text, page
+        # each sheet states its own scale; table sheets say they are not to scale (issue 10)
+        assert result.sheets[page - 1].statement in text, page
         assert "Exhibit AB/1" in text, page
         assert f"Sheet {page} of {result.pages}" in text
         assert result.scope_sha256 in text.replace(" ", "")
@@ -148,3 +149,74 @@ def test_every_sheet_carries_all_the_attributions_even_on_narrow_paper(sample_st
         text = " ".join(_text(result.path, page).split())
         assert "OpenStreetMap contributors" in text and "Code-Point Open" in text
         assert "SYNTHETIC" in text, page  # the last words of the last attribution are not cut off
+
+
+# -- issue 10: attribution from files; issue 12: "$" in names, documents written whole ---------------
+
+def test_exhibit_from_osm_and_police_uk_files_carries_their_attribution(sample_path: Path, tmp_path: Path) -> None:
+    scope = tmp_path / "scope.geojson"
+    run("export", sample_path, "orders", "--out", scope)
+    done = run("exhibit", "--scope", scope, "--premises", DATA / "osm" / "elephant_and_castle_buildings.geojson",
+               "--incidents", DATA / "crime" / "police_uk_southwark_estate_2024-01_to_2024-06.csv",
+               "--title", "Test order", "--exhibit-ref", "JS/2", "--prepared-by", "PC Smith",
+               "--out", tmp_path / "files.pdf", "--json")
+    assert done.returncode == 0, done.stderr
+    notes = json.loads(done.stdout)["notes"]
+    assert any("OpenStreetMap" in n for n in notes) and any("Open Government Licence" in n for n in notes)
+    text = " ".join(_text(tmp_path / "files.pdf", 1).split())
+    assert "© OpenStreetMap contributors, ODbL" in text and "Open Government Licence v3.0 (police.uk)" in text
+    assert "24420022" not in text  # OSM ids never label a block
+
+
+def test_exhibit_from_unrecognised_files_warns_it_carries_no_attribution(sample_path: Path, tmp_path: Path) -> None:
+    scope, premises = tmp_path / "scope.geojson", tmp_path / "premises.geojson"
+    run("export", sample_path, "orders", "--out", scope)
+    run("export", sample_path, "premises", "--out", premises)
+    done = run("exhibit", "--scope", scope, "--premises", premises, "--title", "T", "--exhibit-ref", "JS/3",
+               "--prepared-by", "PC Smith", "--out", tmp_path / "bare.pdf", "--json")
+    assert done.returncode == 0, done.stderr
+    assert any("no data attribution" in n for n in json.loads(done.stdout)["notes"])
+
+
+def test_recognised_attribution_lines_are_the_workspace_ones() -> None:
+    from layers.sample import ATTRIBUTION
+    from reports.attribution import CODE_POINT, OSM, POLICE_UK
+
+    assert [OSM, POLICE_UK, CODE_POINT] == list(ATTRIBUTION[:3])
+
+
+def test_a_dollar_in_a_name_prints_literally_and_a_broken_one_does_not_crash(sample_store: GeoPackageStore,
+                                                                             tmp_path: Path) -> None:
+    data = exhibit_input(sample_store, "ORD-001")
+    per = data.premises["block_id"] == "PER"
+    data.premises.loc[per, "name"] = "Rent $5 and $6 House"
+    data.title = "Order for Bad $\\frac{ name"
+    result = render_exhibit(data, ExhibitOptions("AB/$1", "PC $1", date(2026, 11, 26), paper="A3", atlas=True),
+                            tmp_path / "dollar.pdf")
+    page1 = " ".join(_text(result.path, 1).split())
+    assert "Rent $5 and $6 House" in page1 and "Bad $\\frac{ name" in page1
+    assert "Rent $5 and $6 House" in _text(result.path, result.pages - 1)  # the schedule
+
+
+def test_a_failed_exhibit_leaves_no_file_and_keeps_the_previous_one(sample_store: GeoPackageStore, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from reports import exhibit as exhibit_mod
+
+    data = exhibit_input(sample_store, "ORD-001")
+    out = tmp_path / "out" / "exhibit.pdf"
+    opts = ExhibitOptions("AB/1", "PC", date(2026, 11, 26), paper="A4")
+
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise RuntimeError("disk full half way")
+
+    monkeypatch.setattr(exhibit_mod, "_incident_page", boom)
+    with pytest.raises(RuntimeError):
+        render_exhibit(data, opts, out)
+    assert list(out.parent.iterdir()) == []  # no partial PDF, no temporary left behind
+    monkeypatch.undo()
+    render_exhibit(data, opts, out)
+    before = out.read_bytes()
+    monkeypatch.setattr(exhibit_mod, "_incident_page", boom)
+    with pytest.raises(RuntimeError):
+        render_exhibit(data, opts, out)
+    assert out.read_bytes() == before and [p.name for p in out.parent.iterdir()] == ["exhibit.pdf"]
