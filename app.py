@@ -12,6 +12,7 @@ page = st.navigation([
     st.Page("app_pages/orders.py", title="Closure orders"),
     st.Page("app_pages/documents.py", title="Documents"),
     st.Page("app_pages/briefing.py", title="Ward briefing"),
+    st.Page("app_pages/evaluation.py", title="Evaluation"),
     st.Page("app_pages/layers.py", title="Layers: import & export"),
     st.Page("app_pages/review.py", title="Geocoding review"),
     st.Page("app_pages/about.py", title="About the data"),
