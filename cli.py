@@ -17,6 +17,7 @@ from typing import Any
 
 from geo.crs import bng_to_lonlat
 from geo.errors import ClosuremapError
+from layers.csvio import write_csv
 
 EXIT_USER_ERROR = 2
 
@@ -105,9 +106,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         gazetteer=load_gazetteer(args.gazetteer) if args.gazetteer else None,
         postcodes=load_postcodes(args.postcodes) if args.postcodes else None,
         location_column=args.location_column, threshold=args.threshold, mapping=_mapping(args.map),
+        update_existing=args.update,
     )
     summary = result.summary()
-    lines = [f"{args.file}: read {result.read}, imported {result.imported}, rejected {len(result.rejected)}"]
+    lines = [f"{args.file}: read {result.read}, imported {result.imported}, rejected {len(result.rejected)}"
+             + (f" ({result.updated} updated in place)" if result.updated else "")]
     lines += [f"  note: {n}" for n in result.notes]
     if len(result.rejected):
         lines.append(f"  rejected rows written to {result.rejects_path}")
@@ -121,7 +124,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from layers.exporter import FORMATS, export_layer
+    from layers.exporter import FORMATS, export_files, export_layer
     from layers.model import get_kind
     from layers.store import open_workspace
 
@@ -129,7 +132,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = open_workspace(args.workspace)
     count = export_layer(store, args.kind, args.out, crs=args.crs)
     driver, default_crs = FORMATS[Path(args.out).suffix.lower()]
-    data = {"kind": args.kind, "file": str(args.out), "count": count, "format": driver, "crs": args.crs or default_crs}
+    files = [str(f) for f in export_files(store.read(args.kind), args.out)]
+    data = {"kind": args.kind, "file": str(args.out), "count": count, "format": driver, "crs": args.crs or default_crs,
+            "files": files}
+    if len(files) > 1 and driver == "ESRI Shapefile":
+        print(f"closuremap: note: a shapefile holds one kind of geometry; {args.kind} is written as "
+              f"{', '.join(Path(f).name for f in files)}", file=sys.stderr)
     _emit(data, args.json, f"wrote {count} {args.kind} to {args.out} ({driver}, {data['crs']})")
     return 0
 
@@ -302,9 +310,11 @@ def cmd_exhibit(args: argparse.Namespace) -> int:
         raise SchemaError(str(exc)) from None
     out = {"file": str(result.path), "pages": result.pages, "scale": result.scale, "paper": opts.paper,
            "orientation": opts.orientation, "scale_statement": result.scale_statement,
-           "scope_sha256": result.scope_sha256, "version": opts.version, "notes": notes}
+           "scope_sha256": result.scope_sha256, "version": opts.version, "notes": notes + result.notes}
     _emit(out, args.json, f"wrote {result.path}: {result.pages} pages, {result.scale_statement}, "
                           f"scope SHA-256 {result.scope_sha256[:16]}…")
+    for note in result.notes if not args.json else []:
+        print(note, file=sys.stderr)
     return 0
 
 
@@ -348,7 +358,7 @@ def cmd_letters(args: argparse.Namespace) -> int:
         raise SchemaError(str(exc)) from None
     seconds = time.perf_counter() - started
     csv_path = Path(args.recipients) if args.recipients else Path(args.out).with_suffix(".recipients.csv")
-    recipients.to_csv(csv_path, index=False)
+    write_csv(recipients, csv_path)
     from layers.documents import log_letters
     log_letters(store, args.order, count=run.pages, made_on=_today(args), user=_user(args))
     _emit({"file": str(run.path), "letters": run.pages, "recipients_file": str(csv_path),
@@ -401,12 +411,12 @@ def cmd_geocode(args: argparse.Namespace) -> int:
     postcodes = load_postcodes(args.postcodes) if args.postcodes else None
     progress(0.3, f"geocoding {len(rows)} rows against {len(gazetteer)} addresses")
     coded = geocode(rows, gazetteer, postcodes, location_column=args.location_column, threshold=args.threshold)
-    coded.to_csv(args.out, index=False)
+    write_csv(coded, args.out)
     unplaced = coded[coded["match_method"] == "none"]
     rejects = None
     if len(unplaced):
         rejects = Path(args.rejects) if args.rejects else Path(args.out).with_suffix(".rejects.csv")
-        unplaced.to_csv(rejects, index=False)
+        write_csv(unplaced, rejects)
     counts = coded["match_method"].value_counts().to_dict()
     review = int(coded["needs_review"].astype(bool).sum())
     data = {"input": str(args.input), "out": str(args.out), "rows": len(coded), "by_method": counts,
@@ -490,6 +500,44 @@ def cmd_record_service(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from geo.errors import SchemaError
+    from geo.evaluation import DEFAULT_BUFFER_M, parse_month_or_date
+    from layers.evaluation import evaluate_files, evaluate_orders
+    from layers.store import open_workspace
+
+    start = parse_month_or_date(args.start, "--start") if args.start else None
+    end = parse_month_or_date(args.end, "--end", end=True) if args.end else None
+    buffer_m = args.buffer_m if args.buffer_m is not None or args.buffer else DEFAULT_BUFFER_M
+    common = {"buffer_m": None if args.buffer else buffer_m, "buffer": _path(args.buffer), "end": end,
+              "before_months": args.before_months, "after_months": args.after_months,
+              "year_earlier": args.year_earlier}
+    if args.workspace:
+        if not (args.order or args.all_orders):
+            raise SchemaError("with a workspace, name the order: closuremap evaluate WS.gpkg --order ID "
+                              "(or --all-orders)")
+        result = evaluate_orders(open_workspace(args.workspace), None if args.all_orders else args.order,
+                                 target=args.target_area, control=_path(args.control),
+                                 control_boundary=args.control_boundary, control_name=args.control_name,
+                                 start=start, **common)
+    else:
+        if not (args.incidents and args.target and args.control and start):
+            raise SchemaError("give a workspace and --order ID, or files: --incidents F --target F --control F "
+                              "--start YYYY-MM[-DD] (and --buffer-m N or --buffer F)")
+        result = evaluate_files(incidents=Path(args.incidents), target=Path(args.target), control=Path(args.control),
+                                start=start, category_column=args.category_column, **common)
+    data = result.as_dict()
+    if args.csv or args.png:
+        from reports.evaluation import chart_png, results_csv
+        if args.csv:
+            Path(args.csv).write_bytes(results_csv(result))
+        if args.png:
+            Path(args.png).write_bytes(chart_png(result))
+    text = [data["reading"]["summary"], data["reading"]["significance"]] + [f"warning: {w}" for w in data["warnings"]]
+    _emit(data, args.json, "\n".join(text))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -541,6 +589,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", help="the layer to read, for files with several")
     p.add_argument("--crs", help="the file's coordinate system when it has none or a wrong one, e.g. EPSG:27700")
     p.add_argument("--repair", action="store_true", help="repair invalid geometries instead of rejecting them")
+    p.add_argument("--update", action="store_true", help="records with the feature_id of a feature already in the "
+                                                         "workspace (an export brought back) update it; others are added")
     user_option(p)
     p.add_argument("--gazetteer", help="incidents: address list CSV (uprn, address, easting, northing); "
                                        "default the workspace's addresses")
@@ -680,6 +730,36 @@ def build_parser() -> argparse.ArgumentParser:
     user_option(p)
     common(p)
     p.set_defaults(func=cmd_record_service)
+
+    p = sub.add_parser("evaluate", help="before/after evaluation with displacement (WDQ, TNE) for orders or files")
+    p.add_argument("workspace", nargs="?", help="a workspace .gpkg (with --order), or none with --incidents files")
+    p.add_argument("--order", action="append", help="an order_id (repeat for a set of orders)")
+    p.add_argument("--all-orders", dest="all_orders", action="store_true", help="the whole operation: every order")
+    p.add_argument("--target-area", dest="target_area", choices=["scope", "blocks"], default="scope",
+                   help="the orders' scopes (default) or their scopes and whole blocks")
+    p.add_argument("--incidents", help="incident points (CSV with coordinates, police.uk street CSV, GeoJSON, ...)")
+    p.add_argument("--target", help="the target area: a polygon file")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--buffer-m", dest="buffer_m", type=float, help="buffer ring width in metres (default 200)")
+    group.add_argument("--buffer", help="the buffer: a polygon file (the target is taken out of it)")
+    p.add_argument("--control", help="the control: a polygon file (target and buffer are taken out of it)")
+    p.add_argument("--control-boundary", dest="control_boundary", choices=["wards", "lsoas", "boroughs"],
+                   default="wards", help="with a workspace and no --control: the bundled boundary holding the "
+                                         "target (default wards)")
+    p.add_argument("--control-name", dest="control_name", help="that boundary's name or code instead")
+    p.add_argument("--start", help="first day of the after window, YYYY-MM or YYYY-MM-DD (default: the order's date)")
+    p.add_argument("--end", help="last day of the after window, YYYY-MM (its last day) or YYYY-MM-DD")
+    p.add_argument("--before-months", dest="before_months", type=int, help="before window length (default: as after)")
+    p.add_argument("--after-months", dest="after_months", type=int, help="after window length (default: the order's "
+                                                                         "months, else 3)")
+    p.add_argument("--year-earlier", dest="year_earlier", action="store_true",
+                   help="before = the same dates a year earlier (seasonality)")
+    p.add_argument("--category-column", dest="category_column", help="the incidents' category column (default: "
+                                                                       "found by name, e.g. 'Crime type')")
+    p.add_argument("--csv", help="also write the results table here")
+    p.add_argument("--png", help="also write the monthly chart here")
+    common(p)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("check-breaches", help="check recorded breaches against their order's scope and dates")
     p.add_argument("workspace")

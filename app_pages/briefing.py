@@ -23,8 +23,8 @@ minimum = st.sidebar.number_input("Suppress counts below", min_value=2, max_valu
                                   key="briefing_minimum")
 tables = briefing_tables(data, int(minimum))
 st.title(f"Ward member briefing: {data.title}")
-st.caption(f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}. Counts are of "
-           f"{data.window_words}.")
+st.caption(f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}; where one could be "
+           f"worked out by subtraction another count is hidden too. Counts are of {data.window_words}.")
 st.subheader("What is proposed")
 st.dataframe(tables.proposals, hide_index=True, width="stretch")
 st.subheader("Where")
@@ -36,10 +36,20 @@ st_folium(build_map({"basemap": data.basemap, "open_space": data.open_space, "pr
                     attribution=attribution(store, short=True)),
           height=420, use_container_width=True, returned_objects=[], key="briefing_map")
 st.subheader("Why: incidents in or at each block")
+st.caption(f"Incidents in the area: {tables.total}. {tables.note}")
 st.dataframe(tables.per_block[["name", "block_id", "incidents"]], hide_index=True, width="stretch")
 st.subheader("Incidents per month, whole area")
 st.dataframe(tables.per_month[["month", "shown"]].rename(columns={"shown": "incidents"}), hide_index=True,
              width="stretch")
+if data.results:
+    st.subheader("Results so far: before and after each order")
+    st.caption("Target: the order's scope. Buffer: the ring around it (did the problem move next door?). "
+               "Control: the rest of the ward, for the trend.")
+    for name, result in data.results:
+        rows, words = result.briefing_rows(int(minimum))
+        st.markdown(f"**{name}**: {result.windows.after.words()} against {result.windows.before.words()}")
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.caption(words)
 st.subheader("Legal basis in plain words")
 st.write(LEGAL_BASIS)
 st.caption("Partners: " + ", ".join(data.partners))

@@ -17,6 +17,7 @@ import streamlit as st
 from app_pages.common import acting_user, require_user, workspace_or_stop
 from geo.errors import ClosuremapError
 from geo.timeline import LONDON
+from layers.csvio import csv_bytes
 from layers.documents import briefing_input, letter_fields, log_letters, order_blocks, record_service
 from layers.orders import exhibit_input, order_row, order_version
 from reports.briefing import render_briefing
@@ -139,7 +140,7 @@ if b2.button("Make the letters", key="make_letters") and (who := require_user())
             run = render_letters(recipients, fields, Path(tmp) / "letters.pdf", template=template)
             keep(f"letters-{order_id}.pdf", f"Consultation letters ({run.pages})", run.path.read_bytes(),
                  "application/pdf")
-        keep(f"recipients-{order_id}.csv", "Letter recipients (CSV)", recipients.to_csv(index=False).encode(),
+        keep(f"recipients-{order_id}.csv", "Letter recipients (CSV)", csv_bytes(recipients),
              "text/csv")
         log_letters(store, order_id, count=run.pages, made_on=today, user=who)
     except ClosuremapError as exc:

@@ -46,7 +46,7 @@ def neutralise(value: object) -> str:
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """The table as RFC 4180 CSV (UTF-8), header first, every cell neutralised."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow([neutralise(c) for c in frame.columns])
     for row in frame.itertuples(index=False, name=None):
         writer.writerow([neutralise(v) for v in row])

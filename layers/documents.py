@@ -13,6 +13,7 @@ from geo.errors import ClosuremapError, WorkspaceError
 from geo.permitted_access import default_classes, from_json
 from geo.timeline import parse_datetime
 from geo.incidents import filter_incidents
+from layers.evaluation import evaluate_order
 from layers.orders import _text, evidence_window, order_row
 from layers.store import WorkspaceStore
 from reports.briefing import DEFAULT_PARTNERS, BriefingInput
@@ -43,7 +44,14 @@ def briefing_input(store: WorkspaceStore, order_id: str | None = None, *, today:
     if window is not None:
         incidents = filter_incidents(incidents, start=window[0], end=window[1])
     partners = store.get_meta("partners")
-    return BriefingInput(
+    results = []
+    for _, row in orders.iterrows():  # before/after, once an order has been made (suppressed in the briefing)
+        if _text(row.get("order_made_on")):
+            try:
+                results.append((str(row["name"]), evaluate_order(store, str(row["order_id"]))))
+            except ClosuremapError:
+                continue  # too early, or no incidents to compare: nothing to report yet
+    return BriefingInput(results=results,
         title=store.get_meta("name") or "closure orders", window=window,
         premises=store.read("premises"), orders=orders, incidents=incidents,
         basemap=store.read("basemap"), open_space=store.read("open_space"),

@@ -28,13 +28,15 @@ from geo.hotspots import HotspotError, HotspotParams, hotspots  # noqa: E402
 from geo.incidents import chronology, evidence_incidents  # noqa: E402
 from geo.permitted_access import default_classes, from_json  # noqa: E402
 from layers.documents import order_blocks  # noqa: E402
+from layers.evaluation import evaluate_order  # noqa: E402
 from layers.orders import _text, evidence_window, exhibit_input, order_row, order_timeline, order_version  # noqa: E402
 from layers.store import WorkspaceStore  # noqa: E402
 from reports import bundle as bundle_mod  # noqa: E402
 from reports.case import SERVICE_COLUMNS, AdviceContact, CaseFile  # noqa: E402
+from reports.evaluation import chart_png  # noqa: E402
 from reports.exhibit import ExhibitOptions, render_exhibit, scope_sha256  # noqa: E402
 from reports.legal import DOCUMENTS, DocumentResult, render_application  # noqa: E402
-from reports.mapsheet import SCOPE_COLOUR  # noqa: E402
+from reports.mapsheet import SCOPE_COLOUR, plain  # noqa: E402
 
 #: The documents of an order in the order an officer needs them.
 DOCUMENT_TITLES = {
@@ -125,7 +127,7 @@ def scope_map_png(store: WorkspaceStore, scope, blocks: gpd.GeoDataFrame) -> byt
     gpd.GeoSeries([scope]).boundary.plot(ax=ax, color=SCOPE_COLOUR, linewidth=1.6)
     for b in premises.itertuples():
         p = b.geometry.representative_point()
-        ax.text(p.x, p.y, str(b.name).replace("$", r"\$"), fontsize=6, ha="center", va="center", color="#1f3a93")
+        ax.text(p.x, p.y, plain(b.name), fontsize=6, ha="center", va="center", color="#1f3a93")
     ax.set_xlim(view[0], view[2])
     ax.set_ylim(view[1], view[3])
     ax.set_aspect("equal")
@@ -269,9 +271,43 @@ def make_bundle(store: WorkspaceStore, case: CaseFile, out: str | Path, *, gener
     parts.append(bundle_mod.BundlePart("Consultation record", bundle_mod.render_consultation_record(
         case.letters, case.objections, title=f"Consultation record: {case.name}")))
     parts.append(bundle_mod.BundlePart("Map exhibit", _exhibit_bytes(store, case)))
+    if extension_sought(row):
+        parts[:0], more = _extension_parts(store, case)
+        notes += more
     result = bundle_mod.assemble_bundle(parts, out, title=f"Court bundle: {case.name}", reference=case.reference_line,
                                         generated_at=generated_at)
     return result, notes
+
+
+def extension_sought(row: pd.Series) -> bool:
+    """An order in force whose extension is asked for (s.82): its record lists extensions, or says so."""
+    return bool(_text(row.get("order_made_on"))) and (
+        bool(_text(row.get("extension_months"))) or _text(row.get("status")) == "extended")
+
+
+def _extension_parts(store: WorkspaceStore, case: CaseFile) -> tuple[list[bundle_mod.BundlePart], list[str]]:
+    """For an extension hearing: the application to extend (s.82) and the before/after evaluation of
+    the order so far (exact counts: the court sees the evidence, not a ward briefing's suppressed one)."""
+    parts: list[bundle_mod.BundlePart] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            made = DOCUMENTS["extension"](case, Path(tmp) / "extension.pdf")
+            parts.append(bundle_mod.BundlePart(DOCUMENT_TITLES["extension"], made.path.read_bytes()))
+        except ClosuremapError as exc:
+            notes.append(f"{DOCUMENT_TITLES['extension']} left out: {exc}")
+    try:
+        result = evaluate_order(store, case.order_id)
+    except ClosuremapError as exc:
+        notes.append(f"Before and after evaluation left out: {exc}")
+        return parts, notes
+    reading = result.reading
+    caption = " ".join([reading["target"], reading["buffer"], reading["control"], reading["wdq"], reading["tne"],
+                        reading["significance"], *(f"Warning: {w}" for w in result.warnings)])
+    parts.append(bundle_mod.BundlePart("Before and after evaluation", bundle_mod.render_picture(
+        f"Before and after: {result.windows.after.words()} against {result.windows.before.words()}",
+        chart_png(result), caption)))
+    return parts, notes
 
 
 def sha256_file(path: Path) -> str:

@@ -118,7 +118,25 @@ def test_map_page_draws_every_layer_offline(server: str, page: tuple, tmp_path: 
     assert paths > 500
     assert frame.locator(".leaflet-control-scale").count() == 1
     assert frame.locator(".leaflet-control-measure").count() == 1
-    assert "Blocks (premises) (7)" in frame.locator(".leaflet-control-layers").inner_text()
+    control = frame.locator(".leaflet-control-layers")
+    assert "leaflet-control-layers-expanded" not in (control.get_attribute("class") or "")  # folded by default
+    control.hover()  # the layer list opens on demand
+    assert "Blocks (premises) (7)" in control.inner_text()
+    assert frame.locator(".cm-legend").count() == 1 and "Blocks (premises)" in frame.locator(".cm-legend").inner_text()
+    assert frame.locator(".cm-block-label", has_text="Perronet House").count() == 1  # blocks are labelled
+    wheel = frame.locator(".leaflet-container").first.evaluate("() => window.map.options.wheelPxPerZoomLevel")
+    assert wheel == 120
+    # a point measured with the measure tool is given as a grid reference too (TQ 3000 8000: OS's own
+    # reference point E 530000 N 180000, within the Helmert shift's few metres)
+    leaflet = next(f for f in pg.frames if "streamlit_folium" in f.url)
+    readout = leaflet.evaluate("""() => {
+        L.popup().setLatLng([51.503992, -0.128329])
+            .setContent('<p>51&deg; N <span class="coorddivider">/</span> 0&deg; W</p>').openOn(window.map);
+        const p = document.querySelector('.cm-gridref');
+        return p ? p.textContent : '';
+    }""")
+    assert readout.startswith("Grid ref ≈ TQ 3000 8000") or readout.startswith("Grid ref ≈ TQ 2999 7999"), readout
+    leaflet.evaluate("() => window.map.closePopup()")
     assert "OpenStreetMap contributors" in frame.locator(".leaflet-control-attribution").inner_text()
     pg.wait_for_timeout(500)
     pg.screenshot(path=str(screenshot_dir(tmp_path) / "map.png"), full_page=True)
@@ -130,6 +148,7 @@ def test_a_popup_shows_a_blocks_details(server: str, page: tuple) -> None:
     pg.goto(server)
     frame = pg.frame_locator(MAP_FRAME)
     frame.locator(".leaflet-control-layers").wait_for(timeout=60_000)
+    frame.locator(".leaflet-control-layers").hover()
     # hide the busy layers so the click lands on a block
     for name in ("Incidents", "Communal areas", "Access routes", "Closure orders", "Entrances", "Breaches"):
         frame.locator(".leaflet-control-layers label", has_text=name).locator("input").uncheck()
@@ -181,7 +200,7 @@ def _map(pg):  # noqa: ANN001, ANN202 - the map's frame once a rerun has replace
 
 
 def _incident_count(frame) -> int:  # noqa: ANN001 - a Playwright FrameLocator
-    label = frame.locator(".leaflet-control-layers label", has_text="Incidents (").inner_text()
+    label = frame.locator(".leaflet-control-layers label", has_text="Incidents (").text_content()
     return int(label.split("Incidents (")[1].split(")")[0])
 
 
@@ -201,7 +220,7 @@ def test_incident_filters_change_what_the_map_draws(server: str, page: tuple, tm
         pg.wait_for_timeout(300)
     pg.get_by_text("148 of 1348 incidents shown").wait_for(timeout=30_000)
     frame = _map(pg)
-    frame.locator(".leaflet-control-layers label", has_text="Incidents (148)").wait_for(timeout=30_000)
+    frame.locator(".leaflet-control-layers label", has_text="Incidents (148)").wait_for(state="attached", timeout=30_000)
     assert frame.locator("path.leaflet-interactive[stroke='#8a0000']").count() == 148
     # heat map mode draws a canvas instead of markers
     pg.get_by_text("heat", exact=True).click()
@@ -287,20 +306,31 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     pg.get_by_text("saved Test stairwell").wait_for(timeout=30_000)
     stored = store.read("communal_areas").set_index("name").geometry["Test stairwell"]
     assert stored.area == pytest.approx(12.0, abs=1.0)
+    # the map opens again where the shape was saved, not on the whole estate
+    frame = _leaflet_frame(pg)
+    centre = frame.evaluate("(() => { const c = window.map.getCenter(); return [c.lng, c.lat, window.map.getZoom()]; })()")
+    from geo.crs import lonlat_to_bng
+
+    ce, cn = lonlat_to_bng([centre[0]], [centre[1]])
+    assert stored.centroid.distance(__import__("shapely").Point(ce[0], cn[0])) < 15 and centre[2] >= 18
     assert stored.difference(store.read("premises").set_index("block_id").geometry["PER"]).area < 0.01
     pg.screenshot(path=str(screenshot_dir(tmp_path) / "draw-before-edit.png"))
 
-    # it is there after a reload, as an editable shape with its stable id
+    # it is there after a reload; chosen for editing, it alone is editable, with its stable id
+    fid = store.read("communal_areas").set_index("name")["feature_id"]["Test stairwell"]
     pg.reload()
+    _leaflet_frame(pg)
+    _pick(pg, "Feature to edit on the map", f"Test stairwell ({fid[:8]})")
     frame = _leaflet_frame(pg)
     labels = frame.evaluate("window.drawnItems.toGeoJSON().features.map(f => f.properties.label)")
-    assert "Test stairwell" in labels
-    fid = store.read("communal_areas").set_index("name")["feature_id"]["Test stairwell"]
+    assert labels == ["Test stairwell"]
 
     # edit one vertex: drag the north-west corner 1 m west
     box = _zoom_to(pg, frame, lon[0], lat[0])
     _map(pg).locator(".leaflet-draw-edit-edit").click()
     pg.wait_for_timeout(400)
+    handles = _map(pg).locator(".leaflet-editing-icon").count()
+    assert 0 < handles <= 2 * (len(_ring(stored)) - 1)  # the chosen shape's vertices and midpoints only
     nw = min(_ring(stored), key=lambda c: c[0] - c[1])  # west-most, north-most corner
     nw_lon, nw_lat = bng_to_lonlat([nw[0]], [nw[1]])
     west_lon, _ = bng_to_lonlat([nw[0] - 1.0], [nw[1]])
@@ -343,6 +373,7 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
 def _pick(pg, label: str, option: str) -> None:  # noqa: ANN001
     box = pg.locator("div[data-testid='stSelectbox']").filter(has_text=label).first
     box.click()
+    pg.keyboard.type(option)  # long lists are virtual: filter to the option first
     pg.get_by_role("option", name=option, exact=True).click()
     pg.wait_for_timeout(500)
 
@@ -408,4 +439,52 @@ def test_documents_are_all_offered_and_taking_one_keeps_the_others(server: str, 
     assert got.value.suggested_filename == "court-bundle-ORD-001.pdf"
     assert pg.locator("[data-testid='stDownloadButton']").count() == count
     pg.screenshot(path=str(screenshot_dir(tmp_path) / "documents.png"), full_page=True)
+    assert left == []
+
+
+def test_evaluation_page_shows_the_chart_and_the_wdq(server: str, page: tuple, tmp_path: Path) -> None:
+    from layers.evaluation import evaluate_order
+
+    pg, left = page
+    pg.goto(f"{server}/evaluation")
+    chart = pg.locator("[data-testid='stImage'] img")
+    chart.wait_for(timeout=60_000)
+    assert pg.evaluate("(img) => img.naturalWidth", chart.element_handle()) > 500  # the PNG loaded and drew
+    wdq = pg.locator("[data-testid='stMetric']").filter(has_text="WDQ")
+    expected = evaluate_order(GeoPackageStore(server_workspace(server)), "ORD-001").wdq
+    assert expected is not None
+    wdq.get_by_text(f"{expected:+.3f}").wait_for(timeout=30_000)
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "evaluation.png"), full_page=True)
+    assert left == []
+
+
+def test_review_queue_lists_low_confidence_first_and_keeps_each_rows_own_state(server: str, page: tuple,
+                                                                               tmp_path: Path) -> None:
+    from layers.importer import import_file
+    from layers.review import open_items
+
+    pg, left = page
+    store = GeoPackageStore(Path(server_workspace(server)))
+    src = tmp_path / "cad.csv"
+    src.write_text('ref,when,what,location\nRU1,10/02/2025 02:00,Drugs,"caller refused address"\n'
+                   'RP1,10/02/2025 03:00,Drugs,"Flat 12 Pernt Hse"\n')
+    import_file(store, "incidents", src, user="t", rejects_path=tmp_path / "r.csv")
+    items = open_items(store)
+    placed = items[items["feature_id"].notna()]
+    unplaced = items[items["feature_id"].isna() & (items["location"] == "caller refused address")]
+    pg.goto(f"{server}/review")
+    pg.get_by_text("Geocoding review").first.wait_for(timeout=60_000)
+    from playwright.sync_api import expect
+
+    row_box = pg.locator("div[data-testid='stSelectbox']").filter(has_text="Row").first
+    expect(row_box.locator("input")).to_have_value(f"#{int(placed['id'].iloc[0])}: Flat 12 Pernt Hse",
+                                                  timeout=30_000)  # low confidence first
+    assert pg.get_by_role("button", name="Accept the match").count() == 1
+    row_box.click()
+    pg.get_by_role("option", name=f"#{int(unplaced['id'].iloc[0])}: caller refused address").click()
+    pg.get_by_text("This row was not placed").wait_for(timeout=30_000)
+    assert pg.get_by_role("button", name="Accept the match").count() == 0
+    assert pg.get_by_role("button", name="Place it here").count() == 0  # no click carried over
+    assert pg.get_by_text("Traceback").count() == 0
+    pg.screenshot(path=str(screenshot_dir(tmp_path) / "review.png"))
     assert left == []

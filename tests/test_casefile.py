@@ -173,3 +173,37 @@ def test_a_document_command_without_an_exhibit_reference_or_a_name_says_what_to_
                  "--exhibit-ref", "AB/1"]) == 2
     assert "--user" in capsys.readouterr().err
     assert not (tmp_path / "n.pdf").exists()
+
+
+def test_an_extension_bundle_carries_the_extension_and_the_before_and_after(sample_store: GeoPackageStore,
+                                                                             tmp_path: Path) -> None:
+    from layers.evaluation import evaluate_order
+
+    row = _order(sample_store)
+    sample_store.update("orders", str(row["feature_id"]), user="t", attributes={"extension_months": "3"})
+    case = case_file(sample_store, "ORD-001", exhibit_ref="AB/1", prepared_by=USER, today=date(2024, 9, 20))
+    result, notes = make_bundle(sample_store, case, tmp_path / "ext.pdf", generated_at=WHEN)
+    titles = [p.title for p in result.parts]
+    assert titles[:2] == ["Application to extend the order", "Before and after evaluation"], notes
+    evaluation = result.parts[1]
+    text = " ".join(p.extract_text() for p in PdfReader(result.path).pages[evaluation.first_page - 1:
+                                                                            evaluation.first_page]).replace("\n", " ")
+    expected = evaluate_order(sample_store, "ORD-001")
+    assert f"{expected.counts['target']['before']['total']} incidents before" in text and "WDQ" in text
+
+
+def test_the_ward_briefing_reports_results_of_orders_made_without_small_counts(sample_store: GeoPackageStore,
+                                                                                tmp_path: Path) -> None:
+    from layers.documents import briefing_input
+    from reports.briefing import render_briefing
+
+    data = briefing_input(sample_store, today=date(2024, 10, 1))
+    assert [name for name, _ in data.results] == ["Perronet House communal areas"]
+    rows, words = data.results[0][1].briefing_rows(5)
+    assert rows["area"].tolist() == ["target", "buffer", "control"] and "WDQ" in words
+    rows_hi, words_hi = data.results[0][1].briefing_rows(100)  # with a high threshold, counts hide
+    assert (rows_hi["before"].str.startswith("<") | rows_hi["before"].str.isdigit()).all()
+    assert "WDQ +" not in words_hi and "not shown" in words_hi
+    pdf = render_briefing(data, tmp_path / "b.pdf", prepared_on=date(2024, 10, 1))
+    pages = [p.extract_text() for p in PdfReader(pdf).pages]
+    assert "Results so far" in pages[-1] and "target" in pages[-1]

@@ -74,7 +74,7 @@ def test_export_then_json(tmp_path: Path) -> None:
     done = run("export", ws, "premises", "--out", out, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"kind": "premises", "file": str(out), "count": 7, "format": "GeoJSON",
-                                       "crs": "EPSG:4326"}
+                                       "crs": "EPSG:4326", "files": [str(out)]}
     assert json.loads(out.read_text())["features"][0]["geometry"]["type"] == "MultiPolygon"
 
 

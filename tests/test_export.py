@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pyogrio
@@ -42,8 +43,8 @@ def test_geojson_is_wgs84_and_gpkg_is_bng(sample_store: GeoPackageStore, tmp_pat
 
 def test_csv_of_points_has_both_grids(sample_store: GeoPackageStore, tmp_path: Path) -> None:
     export_layer(sample_store, "entrances", tmp_path / "e.csv")
-    header = (tmp_path / "e.csv").read_text().splitlines()[0]
-    assert {"easting", "northing", "latitude", "longitude"} <= set(header.split(","))
+    header = next(csv.reader((tmp_path / "e.csv").read_text().splitlines()))
+    assert {"easting", "northing", "latitude", "longitude"} <= set(header)
 
 
 def test_unknown_format_and_impossible_crs(sample_store: GeoPackageStore, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ count, the same kind of geometry, coordinates within 1 mm; GeoJSON as RFC 7946 w
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -27,7 +28,7 @@ FAMILY = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiL
 def _read_back(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """What GDAL reads, in BNG."""
     if path.suffix == ".csv":
-        header = path.read_text().splitlines()[0].split(",")
+        header = next(csv.reader(path.read_text().splitlines()))
         options = ({"X_POSSIBLE_NAMES": "easting", "Y_POSSIBLE_NAMES": "northing"} if "easting" in header
                    else {"GEOM_POSSIBLE_NAMES": "wkt", "KEEP_GEOM_COLUMNS": "NO"})
         frame = pyogrio.read_dataframe(path, **options)
