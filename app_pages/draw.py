@@ -157,19 +157,33 @@ if len(saved):
     pick = st.selectbox("Feature", list(saved.index), key="attr_pick",
                         format_func=lambda f: f"{saved.loc[f].get('name') or kind} ({f[:8]})")
     fields = [f for f in KINDS[kind].fields if f.kind in ("str", "int", "float")]
+    saved_text = {f.name: "" if saved.loc[pick].get(f.name) is None or pd.isna(saved.loc[pick].get(f.name))
+                  else str(saved.loc[pick].get(f.name)) for f in fields}
+    if f"attr_{fields[0].name}_{pick}" not in state or f"attr_version_{pick}" not in state:
+        # the form is built from the saved values, or was just saved: the version they are
+        state[f"attr_version_{pick}"] = store.version(kind, pick)
     with st.form("attributes"):
-        values = {}
-        for f in fields:
-            current = saved.loc[pick].get(f.name)
-            text = "" if current is None or pd.isna(current) else str(current)
-            values[f.name] = st.text_input(f.name, value=text, key=f"attr_{f.name}_{pick}")
+        values = {f.name: st.text_input(f.name, value=saved_text[f.name], key=f"attr_{f.name}_{pick}")
+                  for f in fields}
         if st.form_submit_button("Save attributes", key="save_attrs") and (who := require_user()):
             try:
-                store.update(kind, pick, user=who, attributes=typed_attributes(kind, values))
+                typed, before = typed_attributes(kind, values), typed_attributes(kind, saved_text)
+                changes = {n: v for n, v in typed.items() if v != before[n]}  # only what the user changed
+                if changes:
+                    store.update(kind, pick, user=who, attributes=changes,
+                                 expected_version=state[f"attr_version_{pick}"])
             except ClosuremapError as exc:
                 st.error(str(exc))
+                state["attr_stale"] = pick
             else:
-                done("attributes saved", focus=pick)
+                state.pop(f"attr_version_{pick}", None)
+                done("attributes saved" if changes else "nothing had changed", focus=pick)
+    if state.get("attr_stale") == pick and st.button("Load the saved values (your unsaved edits are dropped)",
+                                                     key=f"attr_reload_{pick}"):
+        for key in [k for k in state if str(k).startswith("attr_") and str(k).endswith(f"_{pick}")]:
+            del state[key]
+        state.pop("attr_stale", None)
+        st.rerun()
 
 st.subheader("History")
 history = store.history(kind=kind)

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages.common import attribution, require_user, workspace_or_stop
-from geo.errors import ClosuremapError
+from geo.errors import ClosuremapError, StaleEditError
 from geo.permitted_access import CLASSES, PermittedClass, access_violations, default_classes, from_json, to_json, wording
 from geo.timeline import AUTHORITY_CHOICES, LONDON, deadline_rows
 from layers.model import ORDER_STATUSES
@@ -42,6 +42,11 @@ if st.session_state.get("order_pick_next") in choices:  # a just-saved order is 
 chosen = st.selectbox("Order", choices, key="order_pick")
 current = None if chosen == "(new order)" else orders[orders["order_id"].astype(str) == chosen].iloc[0]
 okey = "new" if current is None else str(current["feature_id"])  # every widget below is keyed by this
+# the version the user's edits start from: a save on top of someone else's later change is refused
+if f"order_name_{okey}" not in st.session_state or f"order_version_{okey}" not in st.session_state:
+    # the form is (re)built from the saved values, or was just saved: the version they are
+    st.session_state[f"order_version_{okey}"] = None if current is None else store.version("orders", okey)
+loaded = st.session_state[f"order_version_{okey}"]
 
 
 def saved(field: str) -> object:
@@ -252,17 +257,28 @@ if st.button("Save order", type="primary", key="save_order_button"):
         scope, parts = (checks[okey][0], checks[okey][1]) if pending else (None, None)
         try:
             save_order(store, user=who, feature_id=None if current is None else str(current["feature_id"]),
-                       changes=changes, scope=scope, parts=parts)
+                       changes=changes, scope=scope, parts=parts, expected_version=loaded)
+        except StaleEditError as exc:
+            st.error(str(exc))
+            st.session_state["order_stale"] = okey
         except ClosuremapError as exc:
             st.error(str(exc))
         else:
             ref = chosen if current is not None else str(edited["order_id"])
             checks.pop(okey, None)
+            st.session_state.pop(f"order_version_{okey}", None)
             st.session_state["order_pick_next"] = ref
             st.session_state["order_flash"] = (f"saved {ref} ({', '.join(changes) or 'no field changes'}"
                                                f"{'; new scope' if pending else ''}); the change is in the audit "
                                                f"trail under {who}")
             st.rerun()
+
+if st.session_state.get("order_stale") == okey and st.button("Load the new version (your unsaved edits are "
+                                                             "dropped)", key=f"order_reload_{okey}"):
+    for key in [k for k in st.session_state if str(k).endswith(f"_{okey}")]:
+        del st.session_state[key]  # the widgets show the saved values again
+    st.session_state.pop("order_stale", None)
+    st.rerun()
 
 # -- timeline, breaches, terms, history -----------------------------------------------------------
 if current is not None:

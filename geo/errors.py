@@ -9,6 +9,7 @@ a bug and should look like one.
     ├── CoordinateError     the coordinates' CRS cannot be determined or is not usable
     ├── SchemaError         an unknown layer kind, or a column mapping that cannot work
     └── WorkspaceError      a workspace that is missing, not ours, or cannot be written
+        └── StaleEditError  a save based on a version someone else has changed since
 
 Modules add their own next to the rule they guard: ``TimelineError`` (geo.timeline), ``ScopeError``
 (geo.scope), ``GeocodeError`` (geo.geocode), ``GridRefError`` (geo.gridref), ``GeorefError``
@@ -35,3 +36,8 @@ class SchemaError(ClosuremapError):
 
 class WorkspaceError(ClosuremapError):
     """A workspace that is missing, not a closuremap workspace, or cannot be written."""
+
+
+class StaleEditError(WorkspaceError):
+    """An edit made to a feature as it was before someone else saved a change to it: refused, so
+    nobody's change is lost; the message says who changed what since."""

@@ -339,10 +339,11 @@ def changed_fields(saved: pd.Series | None, edited: dict[str, object]) -> dict[s
 
 def save_order(store: WorkspaceStore, *, user: str, feature_id: str | None, changes: dict[str, object],
                scope: shapely.Geometry | None = None, parts: list[dict[str, str]] | None = None,
-               note: str = "orders page") -> str:
+               note: str = "orders page", expected_version: int | None = None) -> str:
     """Add a new order or change a saved one. With ``parts`` (a scope built from features), the
     scope's record and its blocks are written too; otherwise ``block_ids`` and ``scope_parts`` keep
-    their saved values. Returns the order's feature id."""
+    their saved values. With ``expected_version`` a change someone else saved since is never
+    overwritten (:class:`~geo.errors.StaleEditError`). Returns the order's feature id."""
     if not user or not user.strip():
         raise WorkspaceError("say who you are before saving: every change is recorded with a name")
     attrs = dict(changes)
@@ -361,7 +362,8 @@ def save_order(store: WorkspaceStore, *, user: str, feature_id: str | None, chan
         frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[scope], crs=BNG)
         return store.add("orders", frame, user=user, note=note)[0]
     if attrs or scope is not None:
-        store.update("orders", feature_id, user=user, geometry=scope, attributes=attrs, note=note)
+        store.update("orders", feature_id, user=user, geometry=scope, attributes=attrs, note=note,
+                     expected_version=expected_version)
     return feature_id
 
 

@@ -25,7 +25,7 @@ import pyogrio
 import shapely
 
 from geo.crs import BNG
-from geo.errors import WorkspaceError
+from geo.errors import StaleEditError, WorkspaceError
 from geo.validate import to_multipolygon
 from layers import gpkg_blob
 from layers.model import FEATURE_ID, KINDS, SOURCE_ROW, LayerKind, get_kind
@@ -77,7 +77,10 @@ class WorkspaceStore(Protocol):
             audit_each: bool = False) -> list[str]: ...
 
     def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
-               attributes: Mapping[str, Any] | None = None, note: str | None = None) -> None: ...
+               attributes: Mapping[str, Any] | None = None, note: str | None = None,
+               expected_version: int | None = None) -> None: ...
+
+    def version(self, kind: str, feature_id: str) -> int: ...
 
     def delete(self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None) -> int: ...
 
@@ -497,9 +500,31 @@ class GeoPackageStore:
             raise WorkspaceError(f"no feature with id {feature_id} in '{k.name}'")
         return dict(zip(k.columns, row[1:])), gpkg_blob.decode([row[0]])[0]
 
+    def version(self, kind: str, feature_id: str) -> int:
+        """A feature's version: the number of the last audit entry that changed it (0: as imported).
+        An editor keeps the version it loaded and hands it back to :meth:`update`."""
+        with self._connect() as conn:
+            return self._version(conn, kind, feature_id)
+
+    @staticmethod
+    def _version(conn: sqlite3.Connection, kind: str, feature_id: str) -> int:
+        row = conn.execute(f"SELECT max(id) FROM {AUDIT_TABLE} WHERE kind = ? AND feature_id = ?",
+                           (kind, feature_id)).fetchone()
+        return int(row[0] or 0)
+
+    def _changes_since(self, conn: sqlite3.Connection, kind: str, feature_id: str, version: int) -> str:
+        from layers.editing import describe_change  # words for the audit entries (editing reads the store)
+
+        rows = conn.execute(f"SELECT at, user, before, after FROM {AUDIT_TABLE} WHERE kind = ? AND feature_id = ? "
+                            "AND id > ? ORDER BY id", (kind, feature_id, version)).fetchall()
+        return "; ".join(f"{who} at {at[:16].replace('T', ' ')}: {describe_change(b, a)}" for at, who, b, a in rows)
+
     def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
-               attributes: Mapping[str, Any] | None = None, note: str | None = None) -> None:
-        """Change one feature's geometry and/or attributes; its feature id stays the same."""
+               attributes: Mapping[str, Any] | None = None, note: str | None = None,
+               expected_version: int | None = None) -> None:
+        """Change one feature's geometry and/or attributes; its feature id stays the same. With
+        ``expected_version`` (what :meth:`version` said when the editor loaded it), a feature changed
+        since by anyone is not overwritten: :class:`StaleEditError` says who changed what."""
         k = get_kind(kind)
         attributes = dict(attributes or {})
         unknown = set(attributes) - {f.name for f in k.fields}
@@ -507,6 +532,13 @@ class GeoPackageStore:
             raise WorkspaceError(f"'{k.name}' has no field(s) {', '.join(sorted(unknown))}")
         with self._connect() as conn, self._transaction(conn):
             before_attrs, before_geom = self._one(conn, k, feature_id)
+            if expected_version is not None:
+                current = self._version(conn, k.name, feature_id)
+                if current != expected_version:
+                    raise StaleEditError(
+                        f"not saved: this {k.title.lower()} was changed after you opened it ("
+                        f"{self._changes_since(conn, k.name, feature_id, expected_version)}). Your edit is kept on "
+                        "the page: load the new version, check it, and save your change again")
             sets, params = [], []
             for name, value in attributes.items():
                 sets.append(f'"{name}" = ?')
