@@ -124,7 +124,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from layers.exporter import FORMATS, export_files, export_layer
+    from layers.exporter import FORMATS, export_files, export_layer, shapefile_losses
     from layers.model import get_kind
     from layers.store import open_workspace
 
@@ -135,6 +135,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     files = [str(f) for f in export_files(store.read(args.kind), args.out)]
     data = {"kind": args.kind, "file": str(args.out), "count": count, "format": driver, "crs": args.crs or default_crs,
             "files": files}
+    if driver == "ESRI Shapefile":
+        data["notes"] = shapefile_losses(store.read(args.kind))
+        for note in data["notes"]:
+            print(f"closuremap: note: {note}", file=sys.stderr)
     if len(files) > 1 and driver == "ESRI Shapefile":
         print(f"closuremap: note: a shapefile holds one kind of geometry; {args.kind} is written as "
               f"{', '.join(Path(f).name for f in files)}", file=sys.stderr)

@@ -61,42 +61,47 @@ if st.button("Make every document", type="primary", key="make_all") and (who := 
     try:
         store.set_meta(f"exhibit_ref:{order_id}", ref)
         case = case_file(store, order_id, exhibit_ref=ref, prepared_by=who, today=today)
-        made[order_id] = {}
+        fresh: dict[str, tuple[str, bytes, str]] = {}  # kept only if every document is made
+
+        def keep_new(name: str, label: str, data: bytes, mime: str) -> None:
+            fresh[name] = (label, data, mime)
+
         with tempfile.TemporaryDirectory() as tmp:
             bar.progress(0.15, text="Notice, application, draft order…")
             docs = make_documents(case, tmp, docx=with_docx)
             for name, result in docs.made.items():
-                keep(result.path.name, f"{DOCUMENT_TITLES[name]} (PDF, {result.pages} "
+                keep_new(result.path.name, f"{DOCUMENT_TITLES[name]} (PDF, {result.pages} "
                                        f"page{'s' if result.pages != 1 else ''})",
                      result.path.read_bytes(), "application/pdf")
                 if result.docx is not None:
-                    keep(result.docx.name, f"{DOCUMENT_TITLES[name]} (Word)", result.docx.read_bytes(),
+                    keep_new(result.docx.name, f"{DOCUMENT_TITLES[name]} (Word)", result.docx.read_bytes(),
                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
             bar.progress(0.4, text="Map exhibit…")
             ex = render_exhibit(exhibit_input(store, order_id), ExhibitOptions(
                 ref, who, today, version=version, paper=paper, scale=None if scale == "fit" else int(scale),
                 atlas=atlas, evidence_from=case.evidence_from, evidence_to=case.evidence_to), Path(tmp) / "ex.pdf")
-            keep(f"exhibit-{ref.replace('/', '-')}.pdf", f"Map exhibit ({ex.pages} sheets, {ex.scale_statement})",
+            keep_new(f"exhibit-{ref.replace('/', '-')}.pdf", f"Map exhibit ({ex.pages} sheets, {ex.scale_statement})",
                  ex.path.read_bytes(), "application/pdf")
             bar.progress(0.6, text="Service pack and briefing…")
             blocks = order_blocks(store, order_id)
             doors = frames["entrances"][frames["entrances"]["block_id"].isin(blocks["block_id"])]
             pack = render_service_pack(title=str(row["name"]), scope=row.geometry, premises=blocks, entrances=doors,
                                        basemap=frames["basemap"], out=Path(tmp) / "pack.pdf", prepared_on=today)
-            keep(f"service-pack-{order_id}.pdf", "Notice-service pack (PDF)", pack.pdf.read_bytes(), "application/pdf")
+            keep_new(f"service-pack-{order_id}.pdf", "Notice-service pack (PDF)", pack.pdf.read_bytes(), "application/pdf")
             brief = render_briefing(briefing_input(store, order_id, today=today), Path(tmp) / "b.pdf",
                                     prepared_on=today)
-            keep(f"ward-briefing-{order_id}.pdf", "Ward-member briefing (PDF)", brief.read_bytes(), "application/pdf")
+            keep_new(f"ward-briefing-{order_id}.pdf", "Ward-member briefing (PDF)", brief.read_bytes(), "application/pdf")
             bar.progress(0.75, text="Court bundle…")
             bundle, notes = make_bundle(store, case, Path(tmp) / "bundle.pdf",
                                         generated_at=datetime.now(LONDON).replace(tzinfo=None, microsecond=0))
-            keep(f"court-bundle-{order_id}.pdf", f"Court bundle ({bundle.pages} pages, {len(bundle.parts)} parts)",
+            keep_new(f"court-bundle-{order_id}.pdf", f"Court bundle ({bundle.pages} pages, {len(bundle.parts)} parts)",
                  bundle.path.read_bytes(), "application/pdf")
         bar.empty()
     except ClosuremapError as exc:
         bar.empty()
         st.error(str(exc))
     else:
+        made.setdefault(order_id, {}).update(fresh)  # letters made before stay on offer
         st.session_state[f"doc_notes_{order_id}"] = [f"{DOCUMENT_TITLES[n]} not made: {why}"
                                                     for n, why in docs.not_made.items()] + notes
 

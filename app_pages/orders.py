@@ -17,7 +17,7 @@ from streamlit_folium import st_folium
 from app_pages.common import attribution, require_user, workspace_or_stop
 from geo.errors import ClosuremapError, StaleEditError
 from geo.permitted_access import CLASSES, PermittedClass, access_violations, default_classes, from_json, to_json, wording
-from geo.timeline import AUTHORITY_CHOICES, LONDON, deadline_rows
+from geo.timeline import AUTHORITY_CHOICES, LONDON, deadline_rows, parse_datetime
 from layers.model import ORDER_STATUSES
 from layers.orders import (build_scope, changed_fields, check_breaches, check_in_workspace, evidence_window,
                            order_history, order_life, order_timeline, orders_by_urgency, save_order)
@@ -43,6 +43,8 @@ chosen = st.selectbox("Order", choices, key="order_pick")
 current = None if chosen == "(new order)" else orders[orders["order_id"].astype(str) == chosen].iloc[0]
 okey = "new" if current is None else str(current["feature_id"])  # every widget below is keyed by this
 # the version the user's edits start from: a save on top of someone else's later change is refused
+if f"order_name_{okey}" not in st.session_state:  # the order is (re)opened: its saved scope, not an old check
+    checks.pop(okey, None)
 if f"order_name_{okey}" not in st.session_state or f"order_version_{okey}" not in st.session_state:
     # the form is (re)built from the saved values, or was just saved: the version they are
     st.session_state[f"order_version_{okey}"] = None if current is None else store.version("orders", okey)
@@ -65,8 +67,8 @@ parts_saved = json.loads(saved("scope_parts") or "[]")
 saved_ids = {kind: [p["feature_id"] for p in parts_saved if p.get("kind") == kind]
              for kind in ("premises", "communal_areas", "access_routes")}
 saved_blocks = premises[premises["feature_id"].isin(saved_ids["premises"])]["block_id"].tolist()
-saved_near = sorted(set(saved_blocks) | {p["block_id"] for p in parts_saved if p.get("block_id") in block_names}
-                    | set(str(saved("block_ids") or "").split(";")) - {""})
+saved_near = sorted((set(saved_blocks) | {p["block_id"] for p in parts_saved if p.get("block_id")}
+                     | {b.strip() for b in str(saved("block_ids") or "").split(";")}) & set(block_names))
 with st.expander("Build the scope from blocks, communal areas and routes", expanded=current is None):
     picked_blocks = st.multiselect("Whole blocks (footprint, flats included)", list(block_names),
                                    default=saved_blocks, format_func=lambda b: f"{block_names[b]} ({b})",
@@ -142,9 +144,13 @@ st.subheader("New order" if current is None else f"The order record of {chosen}"
 
 
 def _split(value: object) -> tuple[date | None, time | None]:
+    """A saved date-time read exactly as the timeline reads it (day first), or nothing."""
     if value is None:
         return None, None
-    when = pd.Timestamp(str(value))
+    try:
+        when = parse_datetime(str(value), "date")
+    except ClosuremapError:
+        return None, None
     return when.date(), when.time()
 
 
@@ -180,12 +186,14 @@ issued, p1 = when_input(c1, "Notice issued", "notice_issued_at")
 served, p2 = when_input(c2, "Notice served", "notice_served_at")
 hearing, p3 = when_input(c3, "Hearing", "hearing_at")
 c1, c2, c3 = st.columns(3)
-hours = c1.selectbox("Notice hours", [24, 48], index=1 if str(saved("notice_hours")) in ("48", "48.0") else 0,
-                     key=f"order_hours_{okey}")
+saved_hours = int(float(saved("notice_hours") or 24))
+hour_options = sorted({24, 48, saved_hours})  # a saved odd length is shown as it is, not turned into 24
+hours = c1.selectbox("Notice hours", hour_options, index=hour_options.index(saved_hours), key=f"order_hours_{okey}")
 made = c2.date_input("Order made on", value=_split(saved("order_made_on"))[0], format="DD/MM/YYYY",
                      key=f"order_made_{okey}")
-months = c3.number_input("Order months", min_value=1, max_value=3, value=int(float(saved("order_months") or 3)),
-                         key=f"order_months_{okey}", help="at most 3 (s.80(6))")
+saved_months = int(float(saved("order_months") or 3))
+months = c3.number_input("Order months", min_value=1, max_value=max(3, saved_months), value=saved_months,
+                         key=f"order_months_{okey}", help="at most 3 (s.80(6)); a longer one is shown to be put right")
 extensions = c3.text_input("Extensions (months, separated by ;)", value=str(saved("extension_months") or ""),
                            key=f"order_ext_{okey}", help="each at most 3; at most 6 months in all (s.82)")
 c1, c2, c3 = st.columns(3)
@@ -209,7 +217,7 @@ if window is not None:
 
 st.markdown("**Grounds and terms**")
 grounds = st.multiselect("Grounds relied on (s.80(5))", list(ORDER_GROUNDS),
-                         default=[g for g in str(saved("grounds") or "").split(";") if g in ORDER_GROUNDS],
+                         default=[g.strip() for g in str(saved("grounds") or "").split(";") if g.strip() in ORDER_GROUNDS],
                          format_func=lambda g: f"({g}) {ORDER_GROUNDS[g]}", key=f"order_grounds_{okey}")
 facts = st.text_area("Statement of facts", value=str(saved("facts") or ""), height=120, key=f"order_facts_{okey}")
 existing = from_json(saved("permitted_access"))  # type: ignore[arg-type]
@@ -236,6 +244,7 @@ problems += [f"{v.section}: {v.message}" for v in access_violations(classes, sta
 draft_row = pd.Series({**({} if current is None else current.to_dict()), **edited})
 try:
     draft_timeline = order_timeline(draft_row)
+    evidence_window(draft_row, now.date())
 except ClosuremapError as exc:
     problems.append(str(exc))
     draft_timeline = None

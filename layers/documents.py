@@ -35,10 +35,14 @@ def briefing_input(store: WorkspaceStore, order_id: str | None = None, *, today:
         orders = orders[orders["order_id"].astype(str) == str(order_id)]
         if orders.empty:
             order_row(store, order_id)  # raises the error that lists the orders
-    orders = orders.assign(block_ids=[_text(row.get("block_ids")) or ";".join(order_blocks(store, str(row["order_id"]))
-                                                                             ["block_id"].astype(str))
+    orders = orders.assign(block_ids=[_text(row.get("block_ids")) or _blocks_or_blank(store, str(row["order_id"]))
                                       for _, row in orders.iterrows()])
-    windows = [evidence_window(row, today or date.today()) for _, row in orders.iterrows()]
+    windows = []
+    for _, row in orders.iterrows():  # one order's bad window must not stop the briefing of the others
+        try:
+            windows.append(evidence_window(row, today or date.today()))
+        except ClosuremapError:
+            continue
     window = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
     incidents = store.read("incidents")[["occurred_at", "geometry"]]
     if window is not None:
@@ -58,6 +62,13 @@ def briefing_input(store: WorkspaceStore, order_id: str | None = None, *, today:
         partners=json.loads(partners) if partners else list(DEFAULT_PARTNERS),
         attribution=_attribution(store),
     )
+
+
+def _blocks_or_blank(store: WorkspaceStore, order_id: str) -> str:
+    try:
+        return ";".join(order_blocks(store, order_id)["block_id"].astype(str))
+    except ClosuremapError:
+        return ""  # an order over no block: the briefing says "-"
 
 
 def order_blocks(store: WorkspaceStore, order_id: str) -> gpd.GeoDataFrame:

@@ -30,7 +30,7 @@ from geo.evaluation import (
 )
 from geo.timeline import parse_date, parse_datetime
 from layers.importer import parse_when, read_features
-from layers.orders import order_row
+from layers.orders import extension_list, order_row
 from layers.store import WorkspaceStore
 
 BOUNDARIES_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
@@ -127,7 +127,7 @@ def order_dates(row: pd.Series) -> tuple[date | None, date | None, list[tuple[st
     start = order or notice
     months = int(row["order_months"]) if _text(row.get("order_months")) else None
     end = start + relativedelta(months=months) if start and months else None
-    extensions = [int(x) for x in (_text(row.get("extension_months")) or "").replace(",", ";").split(";") if x.strip()]
+    extensions = extension_list(row.get("extension_months"))
     for i, extra in enumerate(extensions, 1):
         if end is not None:
             events.append((f"{oid} extension {i}", end))

@@ -142,6 +142,24 @@ def _write_csv(data: gpd.GeoDataFrame, p: Path, crs: CRS) -> None:
     p.with_suffix(".prj").write_text(BNG.to_wkt("WKT1_ESRI") if types <= {0} else crs.to_wkt("WKT1_ESRI"))
 
 
+#: A shapefile's text field holds at most this many characters (dBase); longer values are cut.
+SHAPEFILE_TEXT_MAX = 254
+
+
+def shapefile_losses(frame: gpd.GeoDataFrame) -> list[str]:
+    """What a shapefile cannot keep of this layer, in words (longer text is cut at 254 characters)."""
+    notes = []
+    for column in frame.columns:
+        if column == frame.geometry.name or not (pd.api.types.is_object_dtype(frame[column])
+                                                 or pd.api.types.is_string_dtype(frame[column])):
+            continue
+        long = frame[column].dropna().astype(str).str.len() > SHAPEFILE_TEXT_MAX
+        if long.any():
+            notes.append(f"{int(long.sum())} value(s) of {column} are longer than {SHAPEFILE_TEXT_MAX} characters and "
+                         "are cut in a shapefile; export to .gpkg to keep them whole")
+    return notes
+
+
 def export_files(frame: gpd.GeoDataFrame, out: str | Path) -> list[Path]:
     """Every file an export of ``frame`` to ``out`` writes (a shapefile's own sidecars aside)."""
     p = Path(out)

@@ -54,6 +54,7 @@ class ImportResult:
     feature_ids: list[str] = field(default_factory=list)
     queued: int = 0  # rows (placed with low confidence, or not placed) waiting in the review queue
     updated: int = 0  # features changed in place (import with update_existing)
+    updated_ids: list[str] = field(default_factory=list)
 
     @property
     def imported(self) -> int:
@@ -205,7 +206,7 @@ def map_columns(columns: list[str], kind: LayerKind, exclude: tuple[str, ...] = 
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for f in kind.fields:
-        for candidate in (f.name, *f.aliases, f.name[:10]):
+        for candidate in (f.name, *f.aliases, normalise_column(f.name[:10])):  # a shapefile's 10-letter name
             col = folded.get(candidate)
             if col is not None and col not in taken:
                 mapping[f.name] = col
@@ -566,11 +567,12 @@ def _update_in_place(store: WorkspaceStore, kind: str, result: ImportResult, *, 
     ids = accepted[FEATURE_ID].astype("string")
     existing = set(store.read(kind)[FEATURE_ID].astype(str))
     hit = ids.isin(existing).fillna(False).to_numpy()
-    fields = [f.name for f in get_kind(kind).fields if f.name in accepted.columns]
+    # only the fields the file has a column for: a field it leaves out keeps its value, not a blank
+    fields = [f.name for f in get_kind(kind).fields if f.name in accepted.columns and f.name in result.mapping]
     for _, row in accepted[hit].iterrows():
         store.update(kind, str(row[FEATURE_ID]), user=user, geometry=row.geometry, note=note,
                      attributes={f: (None if pd.isna(row[f]) else row[f]) for f in fields})
-        result.feature_ids.append(str(row[FEATURE_ID]))
+        result.updated_ids.append(str(row[FEATURE_ID]))
     result.accepted = accepted[~hit]
     return int(hit.sum())
 
@@ -628,7 +630,7 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
     progress(0.92, f"storing {result.imported} features")
     if update_existing:
         result.updated = _update_in_place(store, kind, result, user=user, note=f"import of {source.path.name}")
-    result.feature_ids += store.add(kind, result.accepted, user=user, note=f"import of {source.path.name}")
+    result.feature_ids = store.add(kind, result.accepted, user=user, note=f"import of {source.path.name}")
     if kind == "incidents" and "geocode_match_method" in source.attributes.columns:
         from layers.review import queue_from_import
 

@@ -18,7 +18,7 @@ import shapely
 from dateutil.relativedelta import relativedelta
 
 from geo.crs import BNG
-from geo.errors import InputFileError, WorkspaceError
+from geo.errors import ClosuremapError, InputFileError, WorkspaceError
 from geo.permitted_access import from_json
 from geo.scope import ScopeCheck, check_scope, scope_from_parts
 from geo.timeline import DEADLINES, Timeline, TimelineError, next_deadline, parse_date, parse_datetime, timeline
@@ -136,6 +136,19 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def extension_list(value: object) -> list[int]:
+    """An order's extensions in months, as saved ("3" or "3;2"); a sentence if they cannot be read."""
+    out = []
+    for part in (_text(value) or "").replace(",", ";").split(";"):
+        if part.strip():
+            try:
+                out.append(int(float(part.strip())))
+            except ValueError:
+                raise TimelineError(f"extension_months: '{part.strip()}' is not a number of months; write each "
+                                    "extension as a number, separated by ';' (e.g. 3;2)") from None
+    return out
+
+
 def order_timeline(row: pd.Series) -> Timeline | None:
     """The timeline of a stored order, or None before a notice is issued."""
     issued = _text(row.get("notice_issued_at"))
@@ -145,7 +158,7 @@ def order_timeline(row: pd.Series) -> Timeline | None:
     hearing = _text(row.get("hearing_at"))
     made = _text(row.get("order_made_on"))
     months = row.get("order_months")
-    extensions = [int(x) for x in (_text(row.get("extension_months")) or "").replace(",", ";").split(";") if x.strip()]
+    extensions = extension_list(row.get("extension_months"))
     hours = row.get("notice_hours")
     return timeline(
         notice_issued=parse_datetime(issued, "notice_issued_at"),
@@ -163,7 +176,13 @@ def orders_by_urgency(store: WorkspaceStore, now: datetime) -> pd.DataFrame:
     """Every order with its next deadline, soonest first; flags what falls due within 14 days."""
     rows = []
     for _, row in store.read("orders").iterrows():
-        t = order_timeline(row)
+        try:
+            t = order_timeline(row)
+        except ClosuremapError as exc:  # one order's bad record must not hide the others
+            rows.append({"order_id": row["order_id"], "name": row["name"], "status": row.get("status") or "draft",
+                         "next_deadline": f"cannot be worked out: {exc}", "due": None, "days_left": None,
+                         "urgent": False, "violations": 0})
+            continue
         nxt = next_deadline(t, now) if t else None
         days = None if nxt is None else (nxt[1] - now).total_seconds() / 86400
         rows.append({
@@ -313,6 +332,8 @@ def _normal(name: str, value: object) -> object:
     kind = _ORDER_KINDS.get(name, "str")
     if name == "permitted_access":
         return tuple(from_json(text))
+    if name in ("grounds", "block_ids"):  # lists: "a; b" and "a;b" say the same
+        return tuple(sorted(g.strip() for g in text.split(";") if g.strip()))
     try:
         if kind == "datetime":
             return parse_datetime(text, name)
@@ -387,7 +408,7 @@ _LIFE_DEADLINES = ("notice_expires", "notice_extended_until", "hearing_deadline"
 def order_life(row: pd.Series, t: Timeline) -> pd.DataFrame:
     """What has happened to an order and what its deadlines are, in time order, for a chart of its
     life: notice, hearing, order, expiry, the 6-month cap."""
-    events = [{"event": what, "when": pd.Timestamp(text), "kind": "happened"}
+    events = [{"event": what, "when": pd.Timestamp(parse_datetime(text, field_name)), "kind": "happened"}
               for field_name, what in _EVENTS.items() if (text := _text(row.get(field_name)))]
     events += [{"event": DEADLINES[name][0], "when": pd.Timestamp(getattr(t, name)), "kind": "deadline"}
                for name in _LIFE_DEADLINES if getattr(t, name) is not None]

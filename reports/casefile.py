@@ -29,7 +29,9 @@ from geo.incidents import chronology, evidence_incidents  # noqa: E402
 from geo.permitted_access import default_classes, from_json  # noqa: E402
 from layers.documents import order_blocks  # noqa: E402
 from layers.evaluation import evaluate_order  # noqa: E402
-from layers.orders import _text, evidence_window, exhibit_input, order_row, order_timeline, order_version  # noqa: E402
+from geo.timeline import parse_date, parse_datetime  # noqa: E402
+from layers.orders import (_text, evidence_window, exhibit_input, extension_list, order_row,  # noqa: E402
+                           order_timeline, order_version)
 from layers.store import WorkspaceStore  # noqa: E402
 from reports import bundle as bundle_mod  # noqa: E402
 from reports.case import SERVICE_COLUMNS, AdviceContact, CaseFile  # noqa: E402
@@ -67,12 +69,12 @@ def set_advice_contacts(store: WorkspaceStore, contacts: list[AdviceContact]) ->
 
 def _when(value: object) -> datetime | None:
     text = _text(value)
-    return None if text is None else pd.Timestamp(text).to_pydatetime()
+    return None if text is None else parse_datetime(text, "date")  # day first, as the timeline reads it
 
 
 def _day(value: object) -> date | None:
     text = _text(value)
-    return None if text is None else pd.Timestamp(text).date()
+    return None if text is None else parse_date(text, "date")
 
 
 def _premises_words(store: WorkspaceStore, row: pd.Series, blocks: gpd.GeoDataFrame) -> str:
@@ -191,10 +193,9 @@ def case_file(store: WorkspaceStore, order_id: str, *, exhibit_ref: str, prepare
         case_reference=_text(row.get("case_reference")), order_made_on=_day(row.get("order_made_on")),
         order_months=int(float(m)) if (m := _text(row.get("order_months"))) else None,
         order_expires_on=None if t is None else t.order_expires,
-        extension_months=[int(x) for x in (_text(row.get("extension_months")) or "").replace(",", ";").split(";")
-                          if x.strip()],
+        extension_months=extension_list(row.get("extension_months")),
         permitted=from_json(_text(row.get("permitted_access"))) or default_classes(),
-        grounds=[g for g in (_text(row.get("grounds")) or "").split(";") if g.strip()],
+        grounds=[g.strip() for g in (_text(row.get("grounds")) or "").split(";") if g.strip()],
         facts=_text(row.get("facts")) or "", evidence_from=start, evidence_to=end,
         chronology=chronology(window, store.read("premises"), store.read("communal_areas")),
         advice_contacts=advice_contacts(store), exhibit_ref=exhibit_ref, version=order_version(store, order_id),
@@ -251,8 +252,9 @@ def make_bundle(store: WorkspaceStore, case: CaseFile, out: str | Path, *, gener
         names = ["application", "draft_order", "notice", "certificate_of_service"]
         docs = make_documents(case, Path(docx_dir) if docx_dir else tmp, names=names, docx=docx_dir is not None)
         # the draft order is its own part here, so the application goes in without its copy of it
-        docs.made["application"] = render_application(case, Path(tmp) / "application-bundle.pdf",
-                                                      include_draft_order=False)
+        if "application" in docs.made:
+            docs.made["application"] = render_application(case, Path(tmp) / "application-bundle.pdf",
+                                                          include_draft_order=False)
         for name in names:
             if name in docs.made:
                 parts.append(bundle_mod.BundlePart(DOCUMENT_TITLES[name], docs.made[name].path.read_bytes()))

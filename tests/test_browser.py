@@ -321,8 +321,16 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     pg.reload()
     _leaflet_frame(pg)
     _pick(pg, "Feature to edit on the map", f"Test stairwell ({fid[:8]})")
-    frame = _leaflet_frame(pg)
-    labels = frame.evaluate("window.drawnItems.toGeoJSON().features.map(f => f.properties.label)")
+    labels: list = []
+    for _ in range(60):  # the page reruns and redraws the map with the chosen feature editable
+        try:
+            frame = _leaflet_frame(pg)
+            labels = frame.evaluate("window.drawnItems.toGeoJSON().features.map(f => f.properties.label)")
+        except Exception:  # noqa: BLE001 - the old frame went away mid-call: look again
+            labels = []
+        if labels:
+            break
+        pg.wait_for_timeout(500)
     assert labels == ["Test stairwell"]
 
     # edit one vertex: drag the north-west corner 1 m west

@@ -129,3 +129,53 @@ def test_an_export_brought_back_with_update_changes_features_in_place(sample_sto
     assert after.loc[frame.loc[0, "feature_id"], "name"] == "Renamed stair"
     assert sample_store.history(kind="communal_areas").iloc[0]["user"] == "PC Ann (1)"
     np.testing.assert_equal(len(after), before)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".shp"])
+def test_update_changes_only_the_fields_the_file_carries(sample_store: GeoPackageStore, tmp_path: Path,
+                                                         suffix: str) -> None:
+    out = tmp_path / f"orders{suffix}"
+    before = sample_store.read("orders").set_index("feature_id")
+    sample_store.update("orders", before.index[0], user="t", attributes={"extension_months": "3"})
+    before = sample_store.read("orders").set_index("feature_id")
+    export_layer(sample_store, "orders", out)
+    frame = pyogrio.read_dataframe(out) if suffix == ".shp" else pd.read_csv(out, dtype=str, keep_default_na=False)
+    if suffix == ".csv":
+        frame = frame[["feature_id", "order_id", "name", "status", "wkt"]]
+        frame.loc[0, "status"] = "heard"
+        out = tmp_path / "few.csv"
+        frame.to_csv(out, index=False)
+    else:
+        frame.loc[0, "status"] = "heard"
+        out = tmp_path / "back.shp"
+        pyogrio.write_dataframe(frame, out)
+    result = import_file(sample_store, "orders", out, user="t", update_existing=True)
+    assert result.updated == len(before)
+    after = sample_store.read("orders").set_index("feature_id")
+    fid = before.index[0]
+    assert after.loc[fid, "status"] == "heard"
+    kept = ("block_ids", "court", "notice_issued_at", "extension_months") + (
+        ("permitted_access", "facts") if suffix == ".csv" else ())  # a shapefile cuts text at 254 characters
+    for field in kept:
+        assert str(after.loc[fid, field]) == str(before.loc[fid, field]), field
+    if suffix == ".shp":
+        from layers.exporter import shapefile_losses
+
+        assert any("permitted_access" in n for n in shapefile_losses(before.reset_index()))
+
+
+def test_an_incident_update_with_rows_to_geocode_queues_only_the_new_rows(sample_store: GeoPackageStore,
+                                                                          tmp_path: Path) -> None:
+    out = tmp_path / "incidents.csv"
+    export_layer(sample_store, "incidents", out)
+    table = pd.read_csv(out, dtype=str, keep_default_na=False).head(3)
+    extra = {c: "" for c in table.columns}
+    extra.update({"reference": "NEW-1", "occurred_at": "2024-05-01T10:00:00", "location_text": "see notes"})
+    table = pd.concat([table, pd.DataFrame([extra])], ignore_index=True)
+    src = tmp_path / "some.csv"
+    table.to_csv(src, index=False)
+    before = sample_store.count("incidents")
+    result = import_file(sample_store, "incidents", src, user="t", update_existing=True,
+                         rejects_path=tmp_path / "r.csv")
+    assert result.updated == 3 and sample_store.count("incidents") == before
+    assert result.queued == 1

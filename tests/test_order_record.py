@@ -194,3 +194,73 @@ def test_an_orders_life_lists_what_happened_and_its_deadlines_in_time_order(samp
                                   "Latest end with every extension (6 months)"}
     assert life["event"].iloc[0] == "Notice issued" and life["event"].iloc[-1].startswith("Latest end")
     assert life["when"].is_monotonic_increasing
+
+
+def _add_order(store: GeoPackageStore, order_id: str, **attrs: object) -> str:
+    import geopandas as gpd
+
+    base = store.read("orders").iloc[0]
+    values = {"order_id": order_id, "name": f"Order {order_id}", "block_ids": "PER",
+              "notice_issued_at": "2024-06-28T09:00:00", **attrs}
+    frame = gpd.GeoDataFrame({k: [v] for k, v in values.items()}, geometry=[base.geometry], crs=store.read("orders").crs)
+    return store.add("orders", frame, user="t")[0]
+
+
+def test_a_resave_keeps_odd_hours_spaced_grounds_and_day_first_dates(app: AppTest,
+                                                                     sample_store: GeoPackageStore) -> None:
+    fid = _add_order(sample_store, "ODD", notice_hours=36, grounds="a; b", notice_issued_at="01/03/2024 10:00",
+                     order_months=6, extension_months="3 months", block_ids="PER;GONE")
+    before = sample_store.read("orders").set_index("feature_id").loc[fid]
+    at = _orders_page(app)
+    assert any("cannot be worked out" in str(v) for v in at.dataframe[0].value["next_deadline"])
+    at.selectbox(key="order_pick").set_value("ODD").run()
+    assert not at.exception, at.exception
+    assert at.date_input(key=f"notice_issued_at_d_{fid}").value == date(2024, 3, 1)
+    at.text_input(key=f"order_name_{fid}").set_value("Odd order, renamed").run()
+    at.text_input(key=f"order_ext_{fid}").set_value("3").run()
+    at.button(key="save_order_button").click().run()
+    assert not at.exception
+    after = sample_store.read("orders").set_index("feature_id").loc[fid]
+    assert after["name"] == "Odd order, renamed" and after["extension_months"] == "3"
+    assert int(after["notice_hours"]) == 36 and after["grounds"] == before["grounds"]
+    assert after["notice_issued_at"] == before["notice_issued_at"] and int(after["order_months"]) == 6
+
+
+def test_a_reversed_evidence_window_is_refused_before_it_is_saved(app: AppTest, sample_store: GeoPackageStore) -> None:
+    fid = _fid(sample_store, "ORD-001")
+    at = _orders_page(app)
+    at.selectbox(key="order_pick").set_value("ORD-001").run()
+    at.date_input(key=f"order_ev_from_{fid}").set_value(date(2024, 6, 1)).run()
+    at.date_input(key=f"order_ev_to_{fid}").set_value(date(2024, 1, 1)).run()
+    at.button(key="save_order_button").click().run()
+    assert any("starts" in e.value and "after it ends" in e.value for e in at.error)
+    assert pd.isna(sample_store.read("orders").set_index("feature_id").loc[fid, "evidence_from"])
+
+
+def test_one_bad_order_does_not_stop_the_briefing_or_the_bundle(sample_store: GeoPackageStore, tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from reports.casefile import case_file, make_bundle
+
+    park = gpd.GeoDataFrame({"order_id": ["PARK"], "name": ["Park"], "evidence_from": ["2024-06-01"],
+                             "evidence_to": ["2024-01-01"]},
+                            geometry=[shapely.box(500000, 150000, 500010, 150010)], crs=sample_store.read("orders").crs)
+    sample_store.add("orders", park, user="t")
+    data = briefing_input(sample_store, today=date(2024, 7, 1))
+    assert "Park" in data.orders["name"].tolist()
+    fid = _add_order(sample_store, "LONG", order_months=6)
+    case = case_file(sample_store, "LONG", exhibit_ref="AB/1", prepared_by="PC T (1)", today=date(2024, 7, 1))
+    result, notes = make_bundle(sample_store, case, tmp_path / "b.pdf", generated_at=datetime(2024, 7, 1, 9))
+    assert any("Application" in n for n in notes) and result.pages > 1
+    assert fid
+
+
+def test_making_every_document_keeps_the_letters_already_made(app: AppTest) -> None:
+    at = app.run()
+    at.switch_page("app_pages/documents.py").run()
+    at.button(key="make_letters").click().run()
+    assert "letters-ORD-001.pdf" in at.session_state["made_documents"]["ORD-001"]
+    at.button(key="make_all").click().run()
+    files = at.session_state["made_documents"]["ORD-001"]
+    assert "letters-ORD-001.pdf" in files and "court-bundle-ORD-001.pdf" in files
