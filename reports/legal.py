@@ -38,6 +38,12 @@ ACT = "Anti-social Behaviour, Crime and Policing Act 2014"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in PDF text or DOCX XML
 
 
+#: s.86(5): up to 51 weeks, read as 6 months until s.281(5) of the Criminal Justice Act 2003 is in
+#: force (s.86(6)); the notice says both, so it never overstates the maximum a court can give today.
+ORDER_BREACH_PENALTY = ("up to 51 weeks (6 months until section 281(5) of the Criminal Justice Act 2003 comes "
+                        "into force), or a fine, or both")
+
+
 class LegalDocumentError(ClosuremapError):
     """A legal document the case file does not (yet) allow; the message says what to fix."""
 
@@ -206,7 +212,7 @@ def _order_effect() -> list[Block]:
         # s.86(2), (5): 51 weeks (read as 6 months until CJA 2003 s.281(5) is in force, s.86(6)).
         Para("A person who without reasonable excuse remains on or enters the premises in "
              "contravention of a closure order commits an offence, punishable by imprisonment for "
-             "up to 51 weeks, or a fine, or both (s.86(2), (5))."),
+             f"{ORDER_BREACH_PENALTY} (s.86(2), (5), (6))."),
     ]
 
 
@@ -291,8 +297,8 @@ def _draft_order_blocks(case: CaseFile) -> list[Block]:
         Heading("Map of the premises", level=2), *_map(case, required=True),
         Heading("Warning (s.86(2))", level=2),
         Para("A person who without reasonable excuse remains on or enters the premises in "
-             "contravention of this order commits an offence, punishable by imprisonment for up "
-             "to 51 weeks, or a fine, or both (s.86(2), (5))."),
+             "contravention of this order commits an offence, punishable by imprisonment for "
+             f"{ORDER_BREACH_PENALTY} (s.86(2), (5), (6))."),
         Heading("Right of appeal (s.84)", level=2),
         # s.84: appeal to the Crown Court within 21 days of the decision.
         Para("A person on whom the closure notice was served, or anyone else with an interest in "

@@ -389,3 +389,15 @@ def test_nothing_is_drawn_in_the_margins(tmp_path: Path, render) -> None:
         right = image.crop((w - int(15 * px_per_mm), 0, w, h))
         for strip in (top, left, right):
             assert strip.getextrema()[0] > 240, sheet.name  # white: nothing drawn there
+
+
+def test_the_breach_penalty_never_overstates_todays_maximum(tmp_path) -> None:  # noqa: ANN001
+    """s.86(5)-(6): 51 weeks is read as 6 months until CJA 2003 s.281(5) is in force."""
+    from pypdf import PdfReader
+
+    from reports.legal import render_draft_order, render_notice
+
+    for render in (render_notice, render_draft_order):
+        result = render(make_case(), tmp_path / f"{render.__name__}.pdf")
+        text = " ".join(p.extract_text() for p in PdfReader(result.path).pages).replace("\n", " ")
+        assert "51 weeks (6 months until section 281(5) of the Criminal Justice Act 2003" in text
