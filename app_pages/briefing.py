@@ -5,16 +5,26 @@ import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages.common import attribution, open_current
+from app_pages.common import attribution, open_current, workspace_version
 from geo.aggregate import DEFAULT_MINIMUM
 from geo.errors import ClosuremapError
 from layers.documents import briefing_input
+from layers.store import open_workspace
 from layers.webmap import build_map
 from reports.briefing import LEGAL_BASIS, briefing_tables
 
+
+
+@st.cache_data(show_spinner="Counting incidents and results…", max_entries=4)
+def _briefing(location: str, version: float):  # noqa: ANN202 - a BriefingInput
+    """The briefing's input, worked out once per version of the workspace (the before/after of every
+    order made is the slow part), not on every change of the suppression threshold."""
+    return briefing_input(open_workspace(location))
+
+
 try:
     store = open_current()
-    data = briefing_input(store)
+    data = _briefing(store.location, workspace_version(store))
 except ClosuremapError as exc:
     st.error(str(exc))
     st.stop()

@@ -31,7 +31,8 @@ def open_current() -> GeoPackageStore:
     return open_workspace(path)  # type: ignore[return-value]
 
 
-def _version(store: GeoPackageStore) -> float:
+def workspace_version(store: GeoPackageStore) -> float:
+    """Changes whenever the workspace file is written: the key of every cached read."""
     return store.path.stat().st_mtime_ns
 
 
@@ -43,7 +44,7 @@ def _read_all(location: str, version: float) -> dict[str, gpd.GeoDataFrame]:
 
 def read_layers(store: GeoPackageStore) -> dict[str, gpd.GeoDataFrame]:
     """Every layer, cached until the workspace file changes."""
-    return _read_all(store.location, _version(store))
+    return _read_all(store.location, workspace_version(store))
 
 
 def workspace_or_stop() -> tuple[GeoPackageStore, dict[str, gpd.GeoDataFrame]]:

@@ -14,7 +14,8 @@ from geo.permitted_access import default_classes, from_json
 from geo.timeline import parse_datetime
 from geo.incidents import filter_incidents
 from layers.evaluation import evaluate_order
-from layers.orders import _text, evidence_window, order_row
+from layers.model import text_or_none
+from layers.orders import evidence_window, order_row
 from layers.store import WorkspaceStore
 from reports.briefing import DEFAULT_PARTNERS, BriefingInput
 from reports.letters import plain_date
@@ -35,7 +36,7 @@ def briefing_input(store: WorkspaceStore, order_id: str | None = None, *, today:
         orders = orders[orders["order_id"].astype(str) == str(order_id)]
         if orders.empty:
             order_row(store, order_id)  # raises the error that lists the orders
-    orders = orders.assign(block_ids=[_text(row.get("block_ids")) or _blocks_or_blank(store, str(row["order_id"]))
+    orders = orders.assign(block_ids=[text_or_none(row.get("block_ids")) or _blocks_or_blank(store, str(row["order_id"]))
                                       for _, row in orders.iterrows()])
     windows = []
     for _, row in orders.iterrows():  # one order's bad window must not stop the briefing of the others
@@ -50,7 +51,7 @@ def briefing_input(store: WorkspaceStore, order_id: str | None = None, *, today:
     partners = store.get_meta("partners")
     results = []
     for _, row in orders.iterrows():  # before/after, once an order has been made (suppressed in the briefing)
-        if _text(row.get("order_made_on")):
+        if text_or_none(row.get("order_made_on")):
             try:
                 results.append((str(row["name"]), evaluate_order(store, str(row["order_id"]))))
             except ClosuremapError:
@@ -75,7 +76,7 @@ def order_blocks(store: WorkspaceStore, order_id: str) -> gpd.GeoDataFrame:
     """The blocks an order covers: its block_ids, else the blocks its scope reaches."""
     row = order_row(store, order_id)
     premises = store.read("premises")
-    ids = [b.strip() for b in (_text(row.get("block_ids")) or "").split(";") if b.strip()]
+    ids = [b.strip() for b in (text_or_none(row.get("block_ids")) or "").split(";") if b.strip()]
     chosen = premises[premises["block_id"].astype(str).isin(ids)] if ids else premises.iloc[0:0]
     if chosen.empty:  # no block ids saved, or none that still exist: the blocks the scope reaches
         chosen = premises[premises.intersection(row.geometry).area > 0.5]
@@ -136,7 +137,7 @@ def record_service(store: WorkspaceStore, order_id: str, rows: pd.DataFrame, *,
     table = rows.rename(columns=SERVICE_ALIASES)
     recorded, rejected = 0, []
     for i, row in table.iterrows():
-        when, officer = _text(row.get("served_at")), _text(row.get("officer"))
+        when, officer = text_or_none(row.get("served_at")), text_or_none(row.get("officer"))
         if when is None and officer is None:
             continue
         try:
@@ -149,9 +150,9 @@ def record_service(store: WorkspaceStore, order_id: str, rows: pd.DataFrame, *,
             rejected.append({**row.to_dict(), "reason": f"row {i + 1}: say which officer fixed the notice"})
             continue
         store.add_case_record(str(order_id), "service", {
-            "entrance": _text(row.get("entrance")) or "door", "block": _text(row.get("block")) or "",
+            "entrance": text_or_none(row.get("entrance")) or "door", "block": text_or_none(row.get("block")) or "",
             "served_at": at.strftime("%Y-%m-%d %H:%M"), "officer": officer,
-            "photo_ref": _text(row.get("photo_ref")) or ""}, recorded_by=user)
+            "photo_ref": text_or_none(row.get("photo_ref")) or ""}, recorded_by=user)
         recorded += 1
     return recorded, pd.DataFrame(rejected)
 

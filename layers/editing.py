@@ -18,7 +18,7 @@ import shapely
 from geo.crs import BNG
 from geo.errors import WorkspaceError
 from layers.importer import coerce_column  # the import's reader: one rule for files and forms
-from layers.model import get_kind
+from layers.model import get_kind, text_or_none
 from layers.store import WorkspaceStore
 
 UNDO_NOTE = "undo of #"
@@ -152,7 +152,7 @@ def restore_version(store: WorkspaceStore, kind: str, audit_id: int, *, user: st
 
 
 def _words(value: object) -> str:
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+    return text_or_none(value) or ""
 
 
 def describe_change(before: object, after: object) -> str:

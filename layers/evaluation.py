@@ -30,6 +30,7 @@ from geo.evaluation import (
 )
 from geo.timeline import parse_date, parse_datetime
 from layers.importer import parse_when, read_features
+from layers.model import text_or_none
 from layers.orders import extension_list, order_row
 from layers.store import WorkspaceStore
 
@@ -105,19 +106,13 @@ def iso_dates(values: pd.Series) -> pd.Series:
     return text.where(iso, text.map(mapping)).astype(object).where(lambda s: s.notna(), None)
 
 
-def _text(value: object) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
-    return str(value).strip() or None
-
-
 def order_dates(row: pd.Series) -> tuple[date | None, date | None, list[tuple[str, date]]]:
     """An order's start (the order made, else the notice issued), its planned end (order months plus
     extensions, s.80(6)/s.82) and its events for the chart: notice, order, each extension."""
     oid = row.get("order_id")
     events: list[tuple[str, date]] = []
-    issued = _text(row.get("notice_issued_at"))
-    made = _text(row.get("order_made_on"))
+    issued = text_or_none(row.get("notice_issued_at"))
+    made = text_or_none(row.get("order_made_on"))
     notice = parse_datetime(issued, "notice_issued_at").date() if issued else None
     order = parse_date(made, "order_made_on") if made else None
     if notice:
@@ -125,7 +120,7 @@ def order_dates(row: pd.Series) -> tuple[date | None, date | None, list[tuple[st
     if order:
         events.append((f"{oid} order", order))
     start = order or notice
-    months = int(row["order_months"]) if _text(row.get("order_months")) else None
+    months = int(row["order_months"]) if text_or_none(row.get("order_months")) else None
     end = start + relativedelta(months=months) if start and months else None
     extensions = extension_list(row.get("extension_months"))
     for i, extra in enumerate(extensions, 1):
@@ -193,7 +188,7 @@ def evaluate_orders(store: WorkspaceStore, order_ids: list[str] | None = None, *
     incidents = store.read("incidents")
     incidents = incidents.assign(occurred_at=iso_dates(incidents["occurred_at"]))
     ids = list(rows["order_id"].astype(str))
-    title = f"{ids[0]} {_text(rows.iloc[0].get('name')) or ''}".strip() if len(ids) == 1 else \
+    title = f"{ids[0]} {text_or_none(rows.iloc[0].get('name')) or ''}".strip() if len(ids) == 1 else \
         f"{'Whole operation' if not order_ids else 'Orders'}: {', '.join(ids)}"
     return evaluate(incidents, areas, windows, title=title, control_name=control_words,
                     buffer_m=None if buffer is not None else buffer_m,

@@ -147,7 +147,6 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
     raw = raw.map(lambda v: json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (list, dict)) else v)
     text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip().reset_index(drop=True)
     null = text.str.lower().isin(_NULL_TEXT).to_numpy()
-    bad = np.zeros(n, dtype=bool)
     if f.kind in ("int", "float"):
         with np.errstate(invalid="ignore", over="ignore"):
             number = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from geo.errors import SchemaError
 from geo.validate import LINEAR, POLYGONAL, PUNTAL
 
@@ -87,6 +89,15 @@ class LayerKind:
     def columns(self) -> tuple[str, ...]:
         """Every attribute column in store order (system fields first)."""
         return SYSTEM_FIELDS + tuple(f.name for f in self.fields)
+
+
+def text_or_none(value: object) -> str | None:
+    """A stored value as trimmed text, or None for a blank, NaN or NA: how every reader of a
+    stored record tells an empty field from a filled one."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def normalise_column(name: str) -> str:

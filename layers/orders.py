@@ -24,7 +24,7 @@ from geo.scope import ScopeCheck, check_scope, scope_from_parts
 from geo.timeline import DEADLINES, Timeline, TimelineError, next_deadline, parse_date, parse_datetime, timeline
 from layers.editing import describe_change
 from layers.importer import read_features
-from layers.model import KINDS
+from layers.model import KINDS, text_or_none
 from layers.store import WorkspaceStore
 
 if TYPE_CHECKING:
@@ -129,17 +129,10 @@ def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tup
     ), notes
 
 
-def _text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 def extension_list(value: object) -> list[int]:
     """An order's extensions in months, as saved ("3" or "3;2"); a sentence if they cannot be read."""
     out = []
-    for part in (_text(value) or "").replace(",", ";").split(";"):
+    for part in (text_or_none(value) or "").replace(",", ";").split(";"):
         if part.strip():
             try:
                 out.append(int(float(part.strip())))
@@ -151,23 +144,23 @@ def extension_list(value: object) -> list[int]:
 
 def order_timeline(row: pd.Series) -> Timeline | None:
     """The timeline of a stored order, or None before a notice is issued."""
-    issued = _text(row.get("notice_issued_at"))
+    issued = text_or_none(row.get("notice_issued_at"))
     if issued is None:
         return None
-    served = _text(row.get("notice_served_at"))
-    hearing = _text(row.get("hearing_at"))
-    made = _text(row.get("order_made_on"))
+    served = text_or_none(row.get("notice_served_at"))
+    hearing = text_or_none(row.get("hearing_at"))
+    made = text_or_none(row.get("order_made_on"))
     months = row.get("order_months")
     extensions = extension_list(row.get("extension_months"))
     hours = row.get("notice_hours")
     return timeline(
         notice_issued=parse_datetime(issued, "notice_issued_at"),
         notice_served=parse_datetime(served, "notice_served_at") if served else None,
-        notice_hours=int(hours) if _text(hours) else 24,
-        authorised_by=_text(row.get("authorised_by")),
+        notice_hours=int(hours) if text_or_none(hours) else 24,
+        authorised_by=text_or_none(row.get("authorised_by")),
         hearing_at=parse_datetime(hearing, "hearing_at") if hearing else None,
         order_made=parse_date(made, "order_made_on") if made else None,
-        order_months=int(months) if _text(months) else None,
+        order_months=int(months) if text_or_none(months) else None,
         extension_months=extensions,
     )
 
@@ -293,8 +286,8 @@ def check_breaches(store: WorkspaceStore, order_id: str | None = None) -> pd.Dat
             continue
         order = orders.loc[oid]
         t = order_timeline(order)
-        issued = _text(order.get("notice_issued_at"))
-        made = _text(order.get("order_made_on"))
+        issued = text_or_none(order.get("notice_issued_at"))
+        made = text_or_none(order.get("order_made_on"))
         spans = periods(t, parse_datetime(issued, "notice_issued_at") if issued else None,
                         datetime.combine(parse_date(made, "order_made_on"), dtime.min) if made else None)
         result = check_breach(b.geometry, b.occurred_at, order.geometry, spans)
@@ -313,8 +306,8 @@ EVIDENCE_MONTHS = 6
 def evidence_window(row: pd.Series, today: date) -> tuple[date, date]:
     """The order's evidence window: its saved dates, else the 6 months up to the notice's issue
     (or up to ``today`` before a notice exists)."""
-    start, end = _text(row.get("evidence_from")), _text(row.get("evidence_to"))
-    issued = _text(row.get("notice_issued_at"))
+    start, end = text_or_none(row.get("evidence_from")), text_or_none(row.get("evidence_to"))
+    issued = text_or_none(row.get("notice_issued_at"))
     default_end = parse_date(issued, "notice_issued_at") if issued else today
     to = parse_date(end, "evidence_to") if end else default_end
     since = parse_date(start, "evidence_from") if start else to - relativedelta(months=EVIDENCE_MONTHS)
@@ -326,7 +319,7 @@ def evidence_window(row: pd.Series, today: date) -> tuple[date, date]:
 
 def _normal(name: str, value: object) -> object:
     """A field's value as compared for a change: dates and times parsed, numbers as numbers."""
-    text = _text(value)
+    text = text_or_none(value)
     if text is None:
         return None
     kind = _ORDER_KINDS.get(name, "str")
@@ -354,7 +347,7 @@ def changed_fields(saved: pd.Series | None, edited: dict[str, object]) -> dict[s
     """Only the fields whose value the user changed (compared as text, blanks equal): a save writes
     these and nothing else, so a field the page did not show is never blanked."""
     if saved is None:
-        return {k: v for k, v in edited.items() if _text(v) is not None}
+        return {k: v for k, v in edited.items() if text_or_none(v) is not None}
     return {k: v for k, v in edited.items() if not _same(saved.get(k), v, k)}
 
 
@@ -374,7 +367,7 @@ def save_order(store: WorkspaceStore, *, user: str, feature_id: str | None, chan
     if feature_id is None:
         if scope is None:
             raise WorkspaceError("a new order needs a scope: build one from blocks, communal areas or routes")
-        missing = [f for f in ("order_id", "name") if not _text(attrs.get(f))]
+        missing = [f for f in ("order_id", "name") if not text_or_none(attrs.get(f))]
         if missing:
             raise WorkspaceError(f"give the order its {' and '.join(missing).replace('_id', ' reference')}")
         if str(attrs["order_id"]) in set(store.read("orders")["order_id"].astype(str)):
@@ -409,7 +402,7 @@ def order_life(row: pd.Series, t: Timeline) -> pd.DataFrame:
     """What has happened to an order and what its deadlines are, in time order, for a chart of its
     life: notice, hearing, order, expiry, the 6-month cap."""
     events = [{"event": what, "when": pd.Timestamp(parse_datetime(text, field_name)), "kind": "happened"}
-              for field_name, what in _EVENTS.items() if (text := _text(row.get(field_name)))]
+              for field_name, what in _EVENTS.items() if (text := text_or_none(row.get(field_name)))]
     events += [{"event": DEADLINES[name][0], "when": pd.Timestamp(getattr(t, name)), "kind": "deadline"}
                for name in _LIFE_DEADLINES if getattr(t, name) is not None]
     return pd.DataFrame(events, columns=["event", "when", "kind"]).sort_values("when", kind="stable")

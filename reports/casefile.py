@@ -8,7 +8,6 @@ of an order is therefore drawn from the same values.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import tempfile
@@ -30,7 +29,8 @@ from geo.permitted_access import default_classes, from_json  # noqa: E402
 from layers.documents import order_blocks  # noqa: E402
 from layers.evaluation import evaluate_order  # noqa: E402
 from geo.timeline import parse_date, parse_datetime  # noqa: E402
-from layers.orders import (_text, evidence_window, exhibit_input, extension_list, order_row,  # noqa: E402
+from layers.model import text_or_none  # noqa: E402
+from layers.orders import (evidence_window, exhibit_input, extension_list, order_row,  # noqa: E402
                            order_timeline, order_version)
 from layers.store import WorkspaceStore  # noqa: E402
 from reports import bundle as bundle_mod  # noqa: E402
@@ -68,12 +68,12 @@ def set_advice_contacts(store: WorkspaceStore, contacts: list[AdviceContact]) ->
 
 
 def _when(value: object) -> datetime | None:
-    text = _text(value)
+    text = text_or_none(value)
     return None if text is None else parse_datetime(text, "date")  # day first, as the timeline reads it
 
 
 def _day(value: object) -> date | None:
-    text = _text(value)
+    text = text_or_none(value)
     return None if text is None else parse_date(text, "date")
 
 
@@ -98,10 +98,10 @@ def _premises_words(store: WorkspaceStore, row: pd.Series, blocks: gpd.GeoDataFr
 def _block_lines(blocks: gpd.GeoDataFrame) -> list[str]:
     lines = []
     for b in blocks.itertuples():
-        address = _text(getattr(b, "address", None)) or ""
+        address = text_or_none(getattr(b, "address", None)) or ""
         if address.lower().startswith(str(b.name).lower()):  # OSM addresses often repeat the name
             address = address[len(str(b.name)):].lstrip(" ,")
-        postcode = _text(getattr(b, "postcode", None))
+        postcode = text_or_none(getattr(b, "postcode", None))
         words = [str(b.name)] + ([address] if address else [])
         if postcode and postcode not in address:
             words.append(postcode)
@@ -183,20 +183,20 @@ def case_file(store: WorkspaceStore, order_id: str, *, exhibit_ref: str, prepare
     objections = store.objections(str(order_id))
     return CaseFile(
         order_id=str(row["order_id"]), name=str(row["name"]), premises=_premises_words(store, row, blocks),
-        blocks=_block_lines(blocks), applicant=_text(row.get("applicant")) or store.get_meta("applicant") or "",
-        authorised_by=_text(row.get("authorised_by")), notice_issued_at=_when(row.get("notice_issued_at")),
+        blocks=_block_lines(blocks), applicant=text_or_none(row.get("applicant")) or store.get_meta("applicant") or "",
+        authorised_by=text_or_none(row.get("authorised_by")), notice_issued_at=_when(row.get("notice_issued_at")),
         notice_served_at=_when(row.get("notice_served_at")),
-        notice_hours=int(float(_text(row.get("notice_hours")) or 24)),
+        notice_hours=int(float(text_or_none(row.get("notice_hours")) or 24)),
         notice_expires_at=None if t is None else (t.notice_extended_until or t.notice_expires),
         hearing_at=_when(row.get("hearing_at")), hearing_deadline=None if t is None else t.hearing_deadline,
-        court_name=_text(row.get("court")), court_address=_text(row.get("court_address")),
-        case_reference=_text(row.get("case_reference")), order_made_on=_day(row.get("order_made_on")),
-        order_months=int(float(m)) if (m := _text(row.get("order_months"))) else None,
+        court_name=text_or_none(row.get("court")), court_address=text_or_none(row.get("court_address")),
+        case_reference=text_or_none(row.get("case_reference")), order_made_on=_day(row.get("order_made_on")),
+        order_months=int(float(m)) if (m := text_or_none(row.get("order_months"))) else None,
         order_expires_on=None if t is None else t.order_expires,
         extension_months=extension_list(row.get("extension_months")),
-        permitted=from_json(_text(row.get("permitted_access"))) or default_classes(),
-        grounds=[g.strip() for g in (_text(row.get("grounds")) or "").split(";") if g.strip()],
-        facts=_text(row.get("facts")) or "", evidence_from=start, evidence_to=end,
+        permitted=from_json(text_or_none(row.get("permitted_access"))) or default_classes(),
+        grounds=[g.strip() for g in (text_or_none(row.get("grounds")) or "").split(";") if g.strip()],
+        facts=text_or_none(row.get("facts")) or "", evidence_from=start, evidence_to=end,
         chronology=chronology(window, store.read("premises"), store.read("communal_areas")),
         advice_contacts=advice_contacts(store), exhibit_ref=exhibit_ref, version=order_version(store, order_id),
         prepared_by=prepared_by.strip(), prepared_on=today, scope_sha256=scope_sha256(row.geometry),
@@ -283,8 +283,8 @@ def make_bundle(store: WorkspaceStore, case: CaseFile, out: str | Path, *, gener
 
 def extension_sought(row: pd.Series) -> bool:
     """An order in force whose extension is asked for (s.82): its record lists extensions, or says so."""
-    return bool(_text(row.get("order_made_on"))) and (
-        bool(_text(row.get("extension_months"))) or _text(row.get("status")) == "extended")
+    return bool(text_or_none(row.get("order_made_on"))) and (
+        bool(text_or_none(row.get("extension_months"))) or text_or_none(row.get("status")) == "extended")
 
 
 def _extension_parts(store: WorkspaceStore, case: CaseFile) -> tuple[list[bundle_mod.BundlePart], list[str]]:
@@ -312,5 +312,3 @@ def _extension_parts(store: WorkspaceStore, case: CaseFile) -> tuple[list[bundle
     return parts, notes
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -32,7 +31,6 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import (CondPageBreak, Image, KeepTogether, PageBreak, Paragraph,
                                 SimpleDocTemplate, Spacer, Table, TableStyle)
 
-from reports.atomic import write_atomic  # noqa: F401 - re-exported: legal.py writes through it
 
 TOP_MARGIN_MM = 18.0  # free for the bundle stamp
 SIDE_MARGIN_MM = 20.0

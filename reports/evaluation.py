@@ -20,15 +20,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from geo.evaluation import AREAS, ODDS_METHOD, EvaluationResult  # noqa: E402
+from layers.csvio import neutralise  # noqa: E402
+from reports.mapsheet import plain as _plain  # noqa: E402
 
 _COLOURS = {"target": "#c0392b", "buffer": "#e67e22", "control": "#2c3e50"}
 _EVENT_STYLES = {"notice": ":", "order": "--", "extension": "-."}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _plain(text: object) -> str:
-    """Text safe for matplotlib: a '$' would start mathtext (stack-notes.md, 'matplotlib mathtext')."""
-    return str(text).replace("$", r"\$")
 
 
 def _shade(ax: Any, result: EvaluationResult) -> None:
@@ -95,11 +91,7 @@ def chart_png(result: EvaluationResult, dpi: int = 120) -> bytes:
 
 def _cell(value: object) -> object:
     """A CSV cell: numbers as they are, text guarded against spreadsheet formulas (OWASP)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return round(value, 3) if isinstance(value, float) else value
+    return neutralise(round(value, 3) if isinstance(value, float) and not pd.isna(value) else value)
 
 
 def results_csv(result: EvaluationResult) -> bytes:

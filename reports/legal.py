@@ -30,8 +30,8 @@ from geo.permitted_access import CLASSES, wording
 from geo.timeline import (APPEAL_DAYS, EXTENSION_MAX_MONTHS, ORDER_MAX_MONTHS,
                           ORDER_TOTAL_MAX_MONTHS)
 from reports.case import ORDER_GROUNDS, SERVICE_COLUMNS, AdviceContact, CaseFile
-from reports.docblocks import (Block, Break, Grid, Heading, Para, Picture, image_size,
-                               render_docx, render_pdf, write_atomic)
+from reports.atomic import write_atomic
+from reports.docblocks import Block, Break, Grid, Heading, Para, Picture, image_size, render_docx, render_pdf
 
 GAP = "[to be completed]"
 ACT = "Anti-social Behaviour, Crime and Policing Act 2014"
