@@ -109,11 +109,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         update_existing=args.update,
     )
     summary = result.summary()
-    lines = [f"{args.file}: read {result.read}, imported {result.imported}, rejected {len(result.rejected)}"
+    lines = [f"{args.file}: read {result.read}, imported {result.imported}, rejected {result.n_rejected}"
              + (f" ({result.updated} updated in place)" if result.updated else "")]
     lines += [f"  note: {n}" for n in result.notes]
-    if len(result.rejected):
-        lines.append(f"  rejected rows written to {result.rejects_path}")
+    if result.n_rejected:
+        if result.rejects_path:
+            lines.append(f"  rejected rows written to {result.rejects_path}")
         for reason, count in list(summary["reasons"].items())[:8]:
             lines.append(f"  {count} x {reason}")
         unit = "row" if "row" in result.rejected.columns else "feature"

@@ -62,14 +62,15 @@ if upload is not None and kind is not None and st.button("Import", type="primary
             bar.empty()
             st.error(str(exc))
         else:
-            rejected = len(result.rejected)
+            rejected = result.n_rejected
             (st.warning if rejected else st.success)(
                 f"{upload.name}: read {result.read}, imported {result.imported}, rejected {rejected}")
             for note in result.notes:
                 st.caption(note)
             if rejected:
                 st.dataframe(result.rejected, hide_index=True, width="stretch")
-                st.download_button("Download the rejected rows (CSV)", csv_bytes(result.rejected),
+                every = result.rejects_path.read_bytes() if result.rejects_path else csv_bytes(result.rejected)
+                st.download_button("Download the rejected rows (CSV)", every,
                                    file_name=f"{path.stem}.rejects.csv", mime="text/csv")
 
 st.header("Export a layer")

@@ -6,6 +6,7 @@ a bug and should look like one.
 
     ClosuremapError
     ├── InputFileError      a file cannot be read, or is not in a format we read
+    │   └── LimitError      a file over a size limit (a setting), refused before it is parsed
     ├── CoordinateError     the coordinates' CRS cannot be determined or is not usable
     ├── SchemaError         an unknown layer kind, or a column mapping that cannot work
     └── WorkspaceError      a workspace that is missing, not ours, or cannot be written
@@ -24,6 +25,11 @@ class ClosuremapError(Exception):
 
 class InputFileError(ClosuremapError):
     """A file that cannot be read, or is not in a format we read."""
+
+
+class LimitError(InputFileError):
+    """A file larger than a limit the deployment set (bytes, rows, columns, vertices): refused
+    before it is parsed, so one file cannot exhaust a shared machine; the message names the setting."""
 
 
 class CoordinateError(ClosuremapError):

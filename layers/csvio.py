@@ -15,6 +15,7 @@ import io
 import math
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -55,12 +56,20 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write the table as :func:`csv_bytes`, to a temporary file renamed into place when complete."""
+    return write_csv_rows(path, [str(c) for c in frame.columns], frame.itertuples(index=False, name=None))
+
+
+def write_csv_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+    """Write rows as they come (a million rejects need not be held at once), in the same dialect
+    as :func:`csv_bytes`, to a temporary file renamed into place only when complete."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(csv_bytes(frame))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+            writer.writerow([neutralise(c) for c in header])
+            writer.writerows([neutralise(v) for v in row] for row in rows)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

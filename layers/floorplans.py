@@ -16,7 +16,6 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from pyproj import Transformer
 from geo.crs import bng_to_lonlat
 from geo.errors import InputFileError, WorkspaceError
 from geo.georef import Affine, affine_from_points, apply, invert
+from layers.store import workspace_connection
 
 TABLE = "closuremap_floorplans"
 MAX_SIDE_PX = 1600
@@ -87,7 +87,7 @@ def save_plan(workspace: str | Path, *, block_id: str, floor: int | None, name: 
     affine_from_points([p for p, _ in control_points], [g for _, g in control_points])  # refuse a bad placement
     with Image.open(io.BytesIO(png)) as im:
         width, height = im.size
-    with closing(sqlite3.connect(workspace)) as conn, conn:
+    with workspace_connection(workspace) as conn, conn:
         _ensure(conn)
         cur = conn.execute(
             f"INSERT INTO {TABLE} (block_id, floor, name, png, width, height, control_points, opacity, created_by, "
@@ -101,7 +101,7 @@ def save_plan(workspace: str | Path, *, block_id: str, floor: int | None, name: 
 def update_placement(workspace: str | Path, plan_id: int,
                      control_points: list[tuple[tuple[float, float], tuple[float, float]]]) -> None:
     affine_from_points([p for p, _ in control_points], [g for _, g in control_points])
-    with closing(sqlite3.connect(workspace)) as conn, conn:
+    with workspace_connection(workspace) as conn, conn:
         _ensure(conn)
         if conn.execute(f"UPDATE {TABLE} SET control_points = ? WHERE id = ?",
                         (json.dumps(control_points), plan_id)).rowcount == 0:
@@ -109,7 +109,7 @@ def update_placement(workspace: str | Path, plan_id: int,
 
 
 def plans(workspace: str | Path, block_id: str | None = None) -> list[FloorPlan]:
-    with closing(sqlite3.connect(workspace)) as conn:
+    with workspace_connection(workspace) as conn:
         _ensure(conn)
         conn.commit()
         sql = f"SELECT id, block_id, floor, name, png, width, height, control_points, opacity FROM {TABLE}"

@@ -8,9 +8,12 @@ columns beside their original values, ready to fix and import again.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,14 +26,19 @@ import shapely
 
 from geo.categories import standardise
 from geo.columns import coordinate_columns
+from geo.geocode import GazetteerIndex, check_gazetteer, geocode
 from geo.crs import BNG, bng_problems, bng_to_crs, coordinate_problems, geometries_to_bng, parse_crs
 from geo.validate import geometry_problems, repair
-from geo.errors import CoordinateError, SchemaError
+from geo.errors import CoordinateError, InputFileError, SchemaError
+from layers import importlog
 from layers.model import (FEATURE_ID, SOURCE_ATTRS, SOURCE_FILE, SOURCE_ROW, Field, LayerKind, get_kind,
                           normalise_column)
 from layers.csvio import write_csv
-from layers.sources import SourceTable, read_source
-from layers.store import WorkspaceStore
+from layers.limits import Limits
+from layers.review import queue_from_import
+from layers.sources import (COORDINATE_KEYS, POLICE_API_COLUMNS, TABLE_SUFFIXES, SourceTable, _table_to_source,
+                            iter_table, read_source, read_table, table_columns)
+from layers.store import Transaction, WorkspaceStore
 
 Progress = Callable[[float, str], None]
 
@@ -55,10 +63,20 @@ class ImportResult:
     queued: int = 0  # rows (placed with low confidence, or not placed) waiting in the review queue
     updated: int = 0  # features changed in place (import with update_existing)
     updated_ids: list[str] = field(default_factory=list)
+    #: counts over the whole file: a streamed import keeps ``accepted`` only when the file is read
+    #: in one chunk, and at most KEPT_REJECTS rows of ``rejected`` (the rejects file has them all)
+    added: int | None = None
+    rejected_count: int | None = None
+    reason_counts: dict[str, int] | None = None
+    import_id: int | None = None
 
     @property
     def imported(self) -> int:
-        return len(self.accepted) + self.updated
+        return (len(self.accepted) if self.added is None else self.added) + self.updated
+
+    @property
+    def n_rejected(self) -> int:
+        return len(self.rejected) if self.rejected_count is None else self.rejected_count
 
     def summary(self) -> dict[str, Any]:
         """The counts and notes as plain data (the CLI's ``--json`` output)."""
@@ -67,13 +85,14 @@ class ImportResult:
             "file": str(self.source),
             "read": self.read,
             "imported": self.imported,
-            "rejected": len(self.rejected),
+            "rejected": self.n_rejected,
             "rejects_file": str(self.rejects_path) if self.rejects_path else None,
             "queued_for_review": self.queued,
             "updated": self.updated,
             "mapping": self.mapping,
             "notes": self.notes,
-            "reasons": self.rejected["reason"].value_counts().to_dict() if len(self.rejected) else {},
+            "reasons": (self.reason_counts if self.reason_counts is not None else
+                        self.rejected["reason"].value_counts().to_dict() if len(self.rejected) else {}),
         }
 
 
@@ -217,8 +236,12 @@ def map_columns(columns: list[str], kind: LayerKind, exclude: tuple[str, ...] = 
 
 
 # -- validation -----------------------------------------------------------------------------------
-def place_in_bng(source: SourceTable, reasons: list[list[str]]) -> np.ndarray:
-    """Each record's geometry in BNG, or None with the reason appended to ``reasons``."""
+def place_in_bng(source: SourceTable, reasons: list[list[str]], notes: list[str] | None = None,
+                 geometry_types: tuple[str, ...] | None = None) -> np.ndarray:
+    """Each record's geometry in BNG, or None with the reason appended to ``reasons``.
+
+    A polygon valid in its own CRS is never rejected for what the conversion did to it: one that
+    came out invalid (rounding made an edge touch itself) is repaired, and ``notes`` says how many."""
     n = len(source)
     has_geom = np.array([g is not None and not reasons[i] for i, g in enumerate(source.geometry)], dtype=bool)
     bounds = np.full((n, 4), np.nan)
@@ -230,7 +253,19 @@ def place_in_bng(source: SourceTable, reasons: list[list[str]]) -> np.ndarray:
     convertible = np.array([has_geom[i] and not reasons[i] for i in range(n)], dtype=bool)
     geoms = np.full(n, None, dtype=object)
     if convertible.any():
-        geoms[convertible] = geometries_to_bng(np.asarray(source.geometry[convertible], dtype=object), source.crs)
+        original = np.asarray(source.geometry[convertible], dtype=object)
+        converted = geometries_to_bng(original, source.crs)
+        if converted is not original and geometry_types:
+            present = np.array([g is not None for g in converted], dtype=bool)
+            broke = np.zeros(len(converted), dtype=bool)
+            broke[present] = shapely.is_valid(original[present]) & ~shapely.is_valid(converted[present].astype(object))
+            if broke.any():
+                converted[broke] = repair(converted[broke], geometry_types)
+                if notes is not None:
+                    notes.append(f"{int(broke.sum())} shape(s) valid in {source.crs.to_string()} became invalid when "
+                                 "converted to British National Grid (coordinates rounded onto each other) and were "
+                                 "repaired; check them on the map")
+        geoms[convertible] = converted
     for i, why in enumerate(bng_problems(geoms)):
         if why and convertible[i]:  # rows not converted are None here and already explained
             reasons[i].append(why)
@@ -263,8 +298,6 @@ def read_features(path: str | Path, kind: str | None = None, *, layer: str | Non
 
 def source_signature(columns: list[str]) -> str:
     """Files with the same columns (in any order and case) come from the same kind of export."""
-    import hashlib
-
     return hashlib.sha1("|".join(sorted(normalise_column(c) for c in columns)).encode()).hexdigest()[:16]
 
 
@@ -290,16 +323,23 @@ def apply_mapping(auto: dict[str, str], chosen: dict[str, str | None] | None, co
 
 def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: bool = False,
                     keep_feature_ids: bool = False, progress: Progress = _no_progress,
-                    mapping: dict[str, str | None] | None = None) -> ImportResult:
+                    mapping: dict[str, str | None] | None = None, limits: Limits | None = None) -> ImportResult:
     """Split a file's records into accepted features (BNG, schema fields) and reasoned rejects.
     ``mapping`` ({field: column}) overrides the columns chosen automatically."""
     kind = get_kind(kind_name)
+    limits = limits or Limits.from_env()
     n = len(source)
     reasons: list[list[str]] = [[p] if p else [] for p in source.problems]
     notes = list(source.notes)
+    present = np.array([g is not None for g in source.geometry], dtype=bool)
+    if present.any():
+        vertices = np.zeros(n, dtype=np.int64)
+        vertices[present] = shapely.get_num_coordinates(np.asarray(source.geometry[present], dtype=object))
+        for i in np.flatnonzero(vertices > limits.vertices):  # refused before any repair is tried
+            reasons[i].append(str(limits.vertex_reason(int(vertices[i]))))
 
     progress(0.2, "checking coordinates and converting to British National Grid")
-    geoms = place_in_bng(source, reasons)
+    geoms = place_in_bng(source, reasons, notes, kind.geometry_types)
 
     progress(0.6, "checking geometries")
     check = np.array([not reasons[i] for i in range(n)], dtype=bool)
@@ -353,7 +393,7 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
 
     used = set(mapping.values()) | set(exclude)
     extra_cols = [c for c in attrs.columns if c not in used]
-    row_numbers = np.arange(1, n + 1)
+    row_numbers = np.arange(source.first_row, source.first_row + n)
     ok = np.array([not r for r in reasons], dtype=bool)
 
     accepted = gpd.GeoDataFrame(
@@ -371,49 +411,51 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
         elif f.kind == "float":
             accepted[f.name] = pd.to_numeric(accepted[f.name]).astype("float64")
 
-    rejected = attrs[~ok].copy()
-    for c in rejected.columns:
-        rejected[c] = rejected[c].astype(object)
+    rejected = attrs[~ok].astype(object)
     if source.unit == "feature" and (~ok).any():
         rejected["wkt"] = [None if g is None else shapely.to_wkt(g, rounding_precision=-1)
                            for g in source.geometry[~ok]]
         rejected["wkt_crs"] = source.crs.to_string()
     if "reason" in rejected.columns:
         rejected = rejected.rename(columns={"reason": "reason_original"})
-    rejected.insert(0, "reason", ["; ".join(r) for r, keep in zip(reasons, ok) if not keep])
-    rejected.insert(0, source.unit, row_numbers[~ok])
+    first = {source.unit: row_numbers[~ok]}
     if source.unit == "row":  # spreadsheet line numbers, header is line 1
-        rejected.insert(1, "line", row_numbers[~ok] + 1)
-    rejected = rejected.reset_index(drop=True)
+        first["line"] = row_numbers[~ok] + 1
+    first["reason"] = ["; ".join(r) for r, keep in zip(reasons, ok, strict=True) if not keep]
+    rejected = pd.concat([pd.DataFrame(first), rejected.reset_index(drop=True)], axis=1)  # one join, however wide
     progress(0.9, "checked")
     return ImportResult(kind.name, source.path, n, accepted, rejected, notes, mapping)
 
 
+_NULL_MEMBER = re.compile(r'"(?:[^"\\]|\\.)*":null,?')
+
+
 def _extra_json(extra: pd.DataFrame) -> list[str | None]:
-    """Each row's columns that have no field here, as JSON (None when all are empty)."""
+    """Each row's columns that have no field here, as JSON (None when all are empty).
+
+    A table's cells are all text: pandas' C JSON writer does a chunk at once (a million rows in
+    seconds, not a minute of json.dumps), and empty members are cut from its output."""
     if extra.shape[1] == 0:
         return [None] * len(extra)
+    if all(pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t) for t in extra.dtypes) and \
+            all(isinstance(v, str) or v is None for v in extra.iloc[:1].to_numpy().ravel()):
+        text = pd.DataFrame({str(c): extra[c].astype(object).where(
+            extra[c].notna() & extra[c].astype(str).str.strip().ne("").to_numpy(dtype=bool), None)
+            for c in extra.columns}, index=extra.index) if len(set(map(str, extra.columns))) == extra.shape[1] \
+            else extra.iloc[:, 0:0]
+        if text.shape[1]:
+            # records are split on "\n" alone: JSON escapes it inside strings, but not U+2028 and
+            # the other characters str.splitlines() would also split on
+            lines = text.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n") \
+                if len(text) else []
+            return [None if t == "{}" else t for t in (_NULL_MEMBER.sub("", line).replace(",}", "}")
+                                                       for line in lines)]
     out: list[str | None] = []
     for record in extra.to_dict("records"):
         data = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in record.items()
                 if v is not None and not (isinstance(v, float) and np.isnan(v)) and not (isinstance(v, str) and not v.strip())}
         out.append(json.dumps(data, ensure_ascii=False) if data else None)
     return out
-
-
-def write_rejects(result: ImportResult, path: Path, *, leave_out_queued: bool = False) -> Path | None:
-    """The rejected records as CSV, with their row/feature number and reason first. Rows waiting in
-    the review queue are left out when ``leave_out_queued``: fixed there, they must not come back
-    through the rejects file as duplicates."""
-    rows = result.rejected
-    if leave_out_queued:
-        rows = rows[~rows["reason"].astype(str).str.startswith("not placed")]
-    if rows.empty:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(rows, path)
-    result.rejects_path = path
-    return path
 
 
 def default_rejects_path(source: Path, workspace: str) -> Path:
@@ -432,8 +474,6 @@ def prepare_incidents(accepted: gpd.GeoDataFrame, source: SourceTable) -> gpd.Ge
     out = accepted.copy()
     out["category_original"] = out["category"]
     out["category"] = standardise(out["category"].astype("object"))
-    from layers.sources import POLICE_API_COLUMNS
-
     columns = set(map(str, source.attributes.columns))
     if POLICE_UK_COLUMNS <= columns or (POLICE_API_COLUMNS - {"location"}) <= columns:
         out["source"] = "police.uk"
@@ -446,11 +486,9 @@ def prepare_incidents(accepted: gpd.GeoDataFrame, source: SourceTable) -> gpd.Ge
 
 def file_columns(path: str | Path, kind: str) -> tuple[list[str], dict[str, str]]:
     """A file's columns and the field each would feed automatically: for the mapping step."""
-    from layers.sources import TABLE_SUFFIXES, _read_table
-
     p = Path(path)
     if p.suffix.lower() in TABLE_SUFFIXES:
-        columns = [str(c) for c in _read_table(p)[0].columns]
+        columns = table_columns(p)
     else:
         columns = [str(c) for c in read_source(p, prefer_layer=kind).attributes.columns]
     auto = map_columns(columns, get_kind(kind))
@@ -464,16 +502,12 @@ def file_columns(path: str | Path, kind: str) -> tuple[list[str], dict[str, str]
 
 def read_rows(path: str | Path) -> pd.DataFrame:
     """A table (CSV, TSV, XLSX) as text cells, one row per record: what the geocoder reads."""
-    from layers.sources import TABLE_SUFFIXES, _read_table
-
     p = Path(path)
     if not p.exists():
-        from geo.errors import InputFileError
         raise InputFileError(f"{p}: no such file")
     if p.suffix.lower() not in TABLE_SUFFIXES:
-        from geo.errors import InputFileError
         raise InputFileError(f"{p}: geocoding reads tables (CSV, TSV, XLSX), not {p.suffix or 'no extension'}")
-    table, _ = _read_table(p)
+    table, _ = read_table(p)
     return table
 
 
@@ -484,12 +518,9 @@ def workspace_gazetteer(store: WorkspaceStore) -> pd.DataFrame:
                          "easting": addresses.geometry.x, "northing": addresses.geometry.y})
 
 
-def geocoded_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer: pd.DataFrame,
+def geocoded_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer: pd.DataFrame | GazetteerIndex,
                     postcodes: pd.DataFrame | None, location_column: str | None, threshold: float) -> SourceTable:
     """An incident table placed by the offline geocoder: rows it cannot place keep its reason."""
-    from geo.geocode import geocode
-    from layers.sources import _table_to_source
-
     coded = geocode(table, gazetteer, postcodes, location_column=location_column, threshold=threshold)
     placed = coded["match_method"] != "none"
     out = table.copy()
@@ -508,19 +539,20 @@ def geocoded_source(path: Path, table: pd.DataFrame, ragged: list[str], gazettee
     return source
 
 
+def _has_addresses(gazetteer: pd.DataFrame | GazetteerIndex) -> bool:
+    return bool(len(gazetteer.address) if isinstance(gazetteer, GazetteerIndex) else len(gazetteer))
+
+
 def _has_coordinate_columns(columns: list[str]) -> bool:
     found = coordinate_columns(columns)
     return "wkt" in found or any({a, b} <= found.keys() for a, b in (("easting", "northing"),
                                                                       ("longitude", "latitude"), ("x", "y")))
 
 
-def placed_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer: pd.DataFrame,
+def placed_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer: pd.DataFrame | GazetteerIndex,
                   postcodes: pd.DataFrame | None, location_column: str | None, threshold: float) -> SourceTable:
     """Incidents placed row by row from what the file has: rows with coordinates (any columns the
     importer knows, or WKT) keep them; only rows whose coordinates are empty go to the geocoder."""
-    from geo.geocode import geocode
-    from layers.sources import _table_to_source
-
     if not _has_coordinate_columns(list(table.columns)):
         return geocoded_source(path, table, ragged, gazetteer, postcodes, location_column, threshold)
     try:
@@ -529,7 +561,7 @@ def placed_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer:
         return geocoded_source(path, table, ragged, gazetteer, postcodes, location_column, threshold)
     empty = np.array([g is None and (p or "").startswith(("no coordinates", "no geometry"))
                       for g, p in zip(source.geometry, source.problems, strict=True)], dtype=bool)
-    if not empty.any() or (not len(gazetteer) and postcodes is None):
+    if not empty.any() or (not _has_addresses(gazetteer) and postcodes is None):
         return source
     rows = np.flatnonzero(empty)
     coordinates = [c for c in coordinate_columns(table.columns).values() if c in table.columns]
@@ -552,28 +584,151 @@ def placed_source(path: Path, table: pd.DataFrame, ragged: list[str], gazetteer:
             source.problems[i] = None
         else:
             source.problems[i] = f"not placed: {coded['reason'].iloc[k] or 'no coordinates, grid reference, address or postcode found'}"
-    source.notes.append(f"{len(rows)} row(s) had no coordinates: {int(placed.sum())} placed by the offline geocoder, "
-                        f"{len(rows) - int(placed.sum())} not placed")
+    source.geocoded = (len(rows), int(placed.sum()))
     return source
 
 
-def _update_in_place(store: WorkspaceStore, kind: str, result: ImportResult, *, user: str, note: str) -> int:
+def _update_in_place(tx: Transaction, kind: str, result: ImportResult, *, user: str, note: str) -> int:
     """Features whose feature_id the workspace already holds are updated (attributes and geometry,
-    each change audited); the rest stay in ``result.accepted`` to be added. Returns how many."""
+    each change audited) in the import's transaction; the rest stay in ``result.accepted`` to be
+    added. Returns how many."""
     accepted = result.accepted
     if FEATURE_ID not in accepted.columns:
         return 0
     ids = accepted[FEATURE_ID].astype("string")
-    existing = set(store.read(kind)[FEATURE_ID].astype(str))
-    hit = ids.isin(existing).fillna(False).to_numpy()
+    existing = set(tx.existing_ids(kind, [str(i) for i in ids.dropna()]))
+    hit = ids.isin(existing).fillna(False).to_numpy(dtype=bool)
     # only the fields the file has a column for: a field it leaves out keeps its value, not a blank
     fields = [f.name for f in get_kind(kind).fields if f.name in accepted.columns and f.name in result.mapping]
     for _, row in accepted[hit].iterrows():
-        store.update(kind, str(row[FEATURE_ID]), user=user, geometry=row.geometry, note=note,
-                     attributes={f: (None if pd.isna(row[f]) else row[f]) for f in fields})
+        tx.update(kind, str(row[FEATURE_ID]), user=user, geometry=row.geometry, note=note,
+                  attributes={f: (None if pd.isna(row[f]) else row[f]) for f in fields})
         result.updated_ids.append(str(row[FEATURE_ID]))
     result.accepted = accepted[~hit]
     return int(hit.sum())
+
+
+#: rejected rows kept in an ImportResult for the page to show; the rejects file holds every one
+KEPT_REJECTS = 100_000
+
+
+@dataclass
+class _Reading:
+    """How a file will be read: its records as one or more SourceTables, and the mapping used."""
+
+    sources: Iterator[SourceTable]
+    mapping: dict[str, str | None] | None
+    mapping_key: str
+    geocoding: bool
+
+
+def _table_reading(store: WorkspaceStore, kind: str, p: Path, *, crs: str | None, mapping: dict[str, str | None] | None,
+                   gazetteer: pd.DataFrame | None, postcodes: pd.DataFrame | None, location_column: str | None,
+                   threshold: float, limits: Limits, chunk_rows: int | None) -> _Reading:
+    chunks = iter_table(p, limits, chunk_rows)
+    first = next(chunks)
+    key = f"mapping:{kind}:{source_signature([str(c) for c in first.frame.columns])}"
+    remembered = store.get_meta(key)
+    note = None
+    if mapping is None and remembered:
+        mapping = json.loads(remembered)
+        note = "used the column mapping remembered for files with these columns"
+    coords = {k: v for k, v in (mapping or {}).items() if k in COORDINATE_KEYS and v}
+    missing = [v for v in coords.values() if v not in first.frame.columns]
+    if missing:
+        raise SchemaError(f"the file has no column {', '.join(map(repr, missing))}; its columns are "
+                          f"{', '.join(map(str, first.frame.columns))}")
+    if kind == "incidents" and crs is None and gazetteer is None:
+        gazetteer = workspace_gazetteer(store)  # read only when a table of incidents may need it
+    geocoding = kind == "incidents" and crs is None and gazetteer is not None and (len(gazetteer) > 0 or postcodes is not None)
+    index: pd.DataFrame | GazetteerIndex | None = None
+    if geocoding and gazetteer is not None:
+        index = GazetteerIndex.from_frame(check_gazetteer(gazetteer)) if len(gazetteer) else gazetteer  # built once
+
+    def sources() -> Iterator[SourceTable]:
+        fixed = parse_crs(crs) if crs else None
+        for number, chunk in enumerate(itertools.chain([first], chunks)):
+            table = chunk.frame.rename(columns={v: k for k, v in coords.items()})  # the names every reader knows
+            if geocoding and index is not None:
+                source = placed_source(p, table, chunk.ragged, index, postcodes, location_column, threshold)
+            else:
+                source = _table_to_source(p, table, chunk.ragged, fixed)
+            source.first_row = chunk.first_row
+            if number == 0:
+                fixed = fixed or (source.crs if not geocoding else None)  # later chunks read as the first was
+                if note:
+                    source.notes.append(note)
+            else:  # the CRS was decided, and said, once
+                source.notes = [n for n in source.notes if not n.startswith("coordinates read as")]
+            yield source
+
+    return _Reading(sources(), mapping, key, geocoding)
+
+
+def _vector_reading(p: Path, kind: str, *, layer: str | None, crs: str | None,
+                    mapping: dict[str, str | None] | None) -> _Reading:
+    source = read_source(p, layer=layer, crs=crs, prefer_layer=kind)
+    key = f"mapping:{kind}:{source_signature([str(c) for c in source.attributes.columns])}"
+    return _Reading(iter([source]), mapping, key, False)
+
+
+@dataclass
+class _Totals:
+    """What the chunks of one import added up to."""
+
+    read: int = 0
+    added: int = 0
+    updated: int = 0
+    queued: int = 0
+    rejected: int = 0
+    chunks: int = 0
+    geocoded: tuple[int, int] = (0, 0)
+    reasons: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    parts: list[ImportResult] = field(default_factory=list)
+    kept_rejects: list[pd.DataFrame] = field(default_factory=list)
+    rejects_columns: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    updated_ids: list[str] = field(default_factory=list)
+
+    def absorb(self, part: ImportResult, source: SourceTable, kept_rejects: pd.DataFrame) -> None:
+        self.chunks += 1
+        self.read += part.read
+        self.added += len(part.accepted)
+        self.updated += part.updated
+        self.queued += part.queued
+        self.rejected += len(part.rejected)
+        self.reasons.update(part.rejected["reason"].astype(str).tolist() if len(part.rejected) else [])
+        self.notes += [n for n in part.notes if n not in self.notes]
+        self.mapping = part.mapping
+        if source.geocoded:
+            self.geocoded = (self.geocoded[0] + source.geocoded[0], self.geocoded[1] + source.geocoded[1])
+        if self.chunks == 1:
+            self.parts.append(part)
+        self.updated_ids += part.updated_ids
+        kept = sum(len(r) for r in self.kept_rejects)
+        if kept < KEPT_REJECTS and len(part.rejected):
+            self.kept_rejects.append(part.rejected.iloc[: KEPT_REJECTS - kept])
+        self.rejects_columns += [str(c) for c in kept_rejects.columns if str(c) not in self.rejects_columns]
+
+
+def _store_chunk(tx: Transaction, kind: str, source: SourceTable, part: ImportResult, *, import_id: int, user: str,
+                 update_existing: bool, geocoding: bool, seq: int) -> pd.DataFrame:
+    """One chunk's features, updates, review-queue rows and rejects, in the import's transaction;
+    returns the rows that go to the rejects file."""
+    note = f"import of {source.path.name}"
+    if kind == "incidents":
+        part.accepted = prepare_incidents(part.accepted, source)
+    if update_existing:
+        part.updated = _update_in_place(tx, kind, part, user=user, note=note)
+    part.feature_ids = tx.add(kind, part.accepted, user=user, note=note)
+    if geocoding and "geocode_match_method" in source.attributes.columns:
+        part.queued = queue_from_import(tx, part)
+    rejects = part.rejected
+    if part.queued and len(rejects):  # rows waiting in the review queue are fixed there, not via the file
+        rejects = rejects[~rejects["reason"].astype(str).str.startswith("not placed")]
+    importlog.add_rejects(tx.conn, import_id, rejects, seq)
+    return rejects
 
 
 def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str,
@@ -582,63 +737,78 @@ def import_file(store: WorkspaceStore, kind: str, path: str | Path, *, user: str
                 gazetteer: pd.DataFrame | None = None, postcodes: pd.DataFrame | None = None,
                 location_column: str | None = None, threshold: float = 85,
                 mapping: dict[str, str | None] | None = None, remember: bool = True,
-                update_existing: bool = False) -> ImportResult:
-    """Read, validate and store a file's records in one transaction; write the rejects file.
+                update_existing: bool = False, limits: Limits | None = None,
+                chunk_rows: int | None = None) -> ImportResult:
+    """Read, validate and store a file's records; keep its rejects; all in one transaction.
 
-    With ``update_existing``, records carrying the feature_id of a feature already in the workspace
-    (an export brought back) update it in place; the others are added. Incident tables are geocoded offline first (coordinates, grid references, the gazetteer — by
+    Tables stream in chunks (``chunk_rows``, the CLOSUREMAP_CHUNK_ROWS setting), so memory does not
+    grow with the file; the features, review-queue rows, rejected rows and the import's log line
+    land together or not at all, and the rejects CSV is written from the log after the commit (or
+    at the next open, if the process dies first). With ``update_existing``, records carrying the
+    feature_id of a feature already in the workspace update it in place; the others are added.
+    Incident tables are placed offline first (coordinates, grid references, the gazetteer — by
     default the workspace's addresses — then postcodes), each row with how it was placed."""
-    from layers.sources import COORDINATE_KEYS, TABLE_SUFFIXES, _read_table, _table_to_source
-
-    progress(0.0, f"reading {Path(path).name}")
+    limits = limits or Limits.from_env()
     p = Path(path)
-    if p.suffix.lower() in TABLE_SUFFIXES and p.exists():
-        table, ragged = _read_table(p)
-        key = f"mapping:{kind}:{source_signature([str(c) for c in table.columns])}"
-        remembered = store.get_meta(key)
-        if mapping is None and remembered:
-            mapping = json.loads(remembered)
-            note = "used the column mapping remembered for files with these columns"
-        else:
-            note = None
-        coords = {k: v for k, v in (mapping or {}).items() if k in COORDINATE_KEYS and v}
-        missing = [v for v in coords.values() if v not in table.columns]
-        if missing:
-            raise SchemaError(f"the file has no column {', '.join(map(repr, missing))}; its columns are "
-                              f"{', '.join(map(str, table.columns))}")
-        table = table.rename(columns={v: k for k, v in coords.items()})  # the names every reader knows
-        if kind == "incidents" and crs is None and gazetteer is None:
-            gazetteer = workspace_gazetteer(store)  # read only when a table of incidents may need it
-        if kind == "incidents" and crs is None and (len(gazetteer) or postcodes is not None):
-            progress(0.05, "geocoding")
-            source = placed_source(p, table, ragged, gazetteer, postcodes, location_column, threshold)
-        else:
-            source = _table_to_source(p, table, ragged, parse_crs(crs) if crs else None)
-        if note:
-            source.notes.append(note)
+    if not p.exists():
+        raise InputFileError(f"{p}: no such file")
+    limits.check_file(p)
+    progress(0.0, f"reading {p.name}")
+    if p.suffix.lower() in TABLE_SUFFIXES:
+        reading = _table_reading(store, kind, p, crs=crs, mapping=mapping, gazetteer=gazetteer, postcodes=postcodes,
+                                 location_column=location_column, threshold=threshold, limits=limits,
+                                 chunk_rows=chunk_rows)
     else:
-        source = read_source(path, layer=layer, crs=crs, prefer_layer=kind)
-        key = f"mapping:{kind}:{source_signature([str(c) for c in source.attributes.columns])}"
+        reading = _vector_reading(p, kind, layer=layer, crs=crs, mapping=mapping)
+    mapping = reading.mapping
     fields_only = {k: v for k, v in mapping.items() if k not in COORDINATE_KEYS} if mapping else None
-    result = validate_source(source, kind, repair_geometry=repair_geometry, progress=progress, mapping=fields_only,
-                             keep_feature_ids=update_existing)
-    if mapping and remember:
-        store.set_meta(key, json.dumps(mapping))  # the next file with these columns maps the same way
-    if kind == "incidents":
-        result.accepted = prepare_incidents(result.accepted, source)
-    progress(0.92, f"storing {result.imported} features")
-    if update_existing:
-        result.updated = _update_in_place(store, kind, result, user=user, note=f"import of {source.path.name}")
-    result.feature_ids = store.add(kind, result.accepted, user=user, note=f"import of {source.path.name}")
-    if kind == "incidents" and "geocode_match_method" in source.attributes.columns:
-        from layers.review import queue_from_import
-
-        result.queued = queue_from_import(store, result)
-        if result.queued:
-            result.notes.append(f"{result.queued} row(s) placed with low confidence or not placed are in the review "
-                                "queue (Geocoding review page); rows not placed wait there, not in the rejects file")
-    if len(result.rejected):
-        target = Path(rejects_path) if rejects_path else default_rejects_path(source.path, store.location)
-        write_rejects(result, target, leave_out_queued=result.queued > 0)
+    target = Path(rejects_path) if rejects_path else default_rejects_path(p, store.location)
+    totals = _Totals()
+    with store.transaction() as tx:
+        import_id = importlog.begin(tx.conn, kind=kind, file=p, user=user)
+        for source in reading.sources:
+            progress(min(0.9, 0.05 + 0.85 * totals.chunks / max(1, totals.chunks + 1)),
+                     f"checking and storing rows from {source.first_row:,}")
+            part = validate_source(source, kind, repair_geometry=repair_geometry, mapping=fields_only,
+                                   keep_feature_ids=update_existing, limits=limits)
+            rejects = _store_chunk(tx, kind, source, part, import_id=import_id, user=user,
+                                   update_existing=update_existing, geocoding=reading.geocoding, seq=totals.rejected)
+            totals.absorb(part, source, rejects)
+        if mapping and remember:
+            tx.set_meta(reading.mapping_key, json.dumps(mapping))  # the next file with these columns maps the same way
+        written = importlog.count_rejects(tx.conn, import_id)
+        importlog.finish(tx.conn, import_id, read=totals.read, added=totals.added, updated=totals.updated,
+                         rejected=totals.rejected, queued=totals.queued, rejects_path=target if written else None,
+                         rejects_columns=totals.rejects_columns)
+    result = _result(kind, p, totals, import_id)
+    if written:
+        result.rejects_path = store.write_rejects(import_id)
     progress(1.0, "done")
     return result
+
+
+def _result(kind: str, p: Path, totals: _Totals, import_id: int) -> ImportResult:
+    first = totals.parts[0]
+    whole = totals.chunks == 1
+    rejected = (pd.concat(totals.kept_rejects, ignore_index=True) if len(totals.kept_rejects) > 1 else
+                totals.kept_rejects[0] if totals.kept_rejects else first.rejected.iloc[0:0])
+    notes = list(totals.notes)
+    if totals.geocoded[0]:
+        tried, placed = totals.geocoded
+        notes.append(f"{tried} row(s) had no coordinates: {placed} placed by the offline geocoder, "
+                     f"{tried - placed} not placed")
+    if totals.queued:
+        notes.append(f"{totals.queued} row(s) placed with low confidence or not placed are in the review "
+                     "queue (Geocoding review page); rows not placed wait there, not in the rejects file")
+    if not whole:
+        notes.append(f"read in {totals.chunks} chunks of up to {len(first.accepted) + len(first.rejected):,} rows, "
+                     "stored in one transaction")
+    if totals.rejected > len(rejected):
+        notes.append(f"{totals.rejected:,} rows rejected: the first {len(rejected):,} are shown here, every one is "
+                     "in the rejects file")
+    return ImportResult(
+        kind, p, totals.read, first.accepted if whole else first.accepted.iloc[0:0], rejected, notes,
+        totals.mapping, None, first.feature_ids if whole else [], totals.queued, totals.updated,
+        totals.updated_ids,
+        added=totals.added, rejected_count=totals.rejected, reason_counts=dict(totals.reasons), import_id=import_id,
+    )

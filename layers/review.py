@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,23 +23,30 @@ from rapidfuzz import fuzz, process
 from geo.crs import BNG
 from geo.errors import WorkspaceError
 from geo.geocode import normalise_address, parse_address
-from layers.importer import ImportResult
-from layers.store import WorkspaceStore
+from layers.store import Transaction, WorkspaceStore, workspace_connection
+
+if TYPE_CHECKING:  # the importer calls queue_from_import: importing it here would be a cycle
+    from layers.importer import ImportResult
 
 TABLE = "closuremap_review"
 
 
-def _connect(store: WorkspaceStore) -> sqlite3.Connection:
-    conn = sqlite3.connect(store.location)
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, source_file TEXT, "
-                 "source_row INTEGER, row_json TEXT NOT NULL, location TEXT, reason TEXT, match_score REAL, "
-                 "feature_id TEXT, status TEXT NOT NULL DEFAULT 'open', resolution TEXT, resolved_by TEXT, "
-                 "resolved_at TEXT)")
-    return conn
+_CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, source_file TEXT, "
+           "source_row INTEGER, row_json TEXT NOT NULL, location TEXT, reason TEXT, match_score REAL, "
+           "feature_id TEXT, status TEXT NOT NULL DEFAULT 'open', resolution TEXT, resolved_by TEXT, "
+           "resolved_at TEXT)")
 
 
-def queue_from_import(store: WorkspaceStore, result: ImportResult) -> int:
-    """Queue an incident import's low-confidence matches and unplaced rows; returns how many."""
+@contextmanager
+def _connect(store: WorkspaceStore) -> Iterator[sqlite3.Connection]:
+    with workspace_connection(store.location) as conn:
+        conn.execute(_CREATE)
+        yield conn
+
+
+def queue_from_import(tx: Transaction, result: ImportResult) -> int:
+    """Queue an incident import's low-confidence matches and unplaced rows, in the import's own
+    transaction (so a row is never imported but not queued); returns how many."""
     items = []
     accepted = result.accepted.assign(feature_id=result.feature_ids) if result.feature_ids else result.accepted
     for row in accepted.itertuples():
@@ -56,15 +64,15 @@ def queue_from_import(store: WorkspaceStore, result: ImportResult) -> int:
         items.append((result.source.name, int(rec[unit]), json.dumps(original, default=str), text, rec["reason"], 0.0,
                       None))
     if items:
-        with closing(_connect(store)) as conn, conn:
-            conn.executemany(f"INSERT INTO {TABLE} (source_file, source_row, row_json, location, reason, match_score, "
-                             "feature_id) VALUES (?, ?, ?, ?, ?, ?, ?)", items)
+        tx.execute(_CREATE)
+        tx.executemany(f"INSERT INTO {TABLE} (source_file, source_row, row_json, location, reason, match_score, "
+                       "feature_id) VALUES (?, ?, ?, ?, ?, ?, ?)", items)
     return len(items)
 
 
 def open_items(store: WorkspaceStore) -> pd.DataFrame:
     """Open items: low-confidence matches first (lowest score first), then rows not placed at all."""
-    with closing(_connect(store)) as conn:
+    with _connect(store) as conn:
         conn.commit()
         return pd.read_sql_query(f"SELECT * FROM {TABLE} WHERE status = 'open' "
                                  "ORDER BY feature_id IS NULL, match_score, id", conn)
@@ -99,7 +107,7 @@ def resolve(store: WorkspaceStore, item_id: int, *, user: str, point: shapely.Po
             how: str = "accepted") -> None:
     """Close a queue item: keep the match (``point`` None), or place the incident at ``point`` (BNG),
     creating it if the row had not been placed; the incident's precision says how."""
-    with closing(_connect(store)) as conn:
+    with _connect(store) as conn:
         row = conn.execute(f"SELECT row_json, feature_id, source_file, source_row, status FROM {TABLE} WHERE id = ?",
                            (item_id,)).fetchone()
     if row is None or row[4] != "open":
@@ -133,7 +141,7 @@ def resolve(store: WorkspaceStore, item_id: int, *, user: str, point: shapely.Po
             attrs["category"] = standard_category(attrs.get("category"))
             frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[point], crs=BNG)
             fid = store.add("incidents", frame, user=user, note=f"review item #{item_id}", audit_each=True)[0]
-    with closing(_connect(store)) as conn, conn:
+    with _connect(store) as conn, conn:
         conn.execute(f"UPDATE {TABLE} SET status = 'resolved', resolution = ?, resolved_by = ?, resolved_at = ?, "
                      "feature_id = ? WHERE id = ?",
                      (how, user, datetime.now(timezone.utc).isoformat(timespec="seconds"), fid, item_id))

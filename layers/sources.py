@@ -8,12 +8,16 @@ validated against a layer schema here: that is :mod:`layers.importer`'s job.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import itertools
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyogrio
 import shapely
@@ -22,6 +26,9 @@ from pyproj import CRS
 from geo.columns import coordinate_columns
 from geo.crs import BNG, WGS84, infer_crs, parse_crs
 from geo.errors import CoordinateError, InputFileError
+from layers.limits import Limits
+
+csv.field_size_limit(min(sys.maxsize, 2 ** 31 - 1))  # a WKT cell may be long: the vertex limit judges it
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml", ".fgb", ".geojsonl", ".geojsons"}
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
@@ -41,6 +48,8 @@ class SourceTable:
     notes: list[str] = field(default_factory=list)
     problems: list[str | None] = field(default_factory=list)
     geometry_columns: tuple[str, ...] = ()
+    first_row: int = 1  # the record number of the first row here (a chunk of a streamed table)
+    geocoded: tuple[int, int] | None = None  # rows sent to the offline geocoder, and how many it placed
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -60,8 +69,9 @@ def read_source(path: str | Path, *, layer: str | None = None, crs: str | None =
         raise InputFileError(f"{p} is a folder; give the file inside it (e.g. the .shp)")
     suffix = p.suffix.lower()
     override = parse_crs(crs) if crs else None
+    Limits.from_env().check_file(p)
     if suffix in TABLE_SUFFIXES:
-        table, ragged = _read_table(p)
+        table, ragged = read_table(p)
         return _table_to_source(p, table, ragged, override, coordinates)
 
     if suffix in VECTOR_SUFFIXES:
@@ -90,6 +100,16 @@ def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_lay
         chosen = layers  # KML folders are one collection to the user
     else:
         raise InputFileError(f"{p} has several layers ({', '.join(layers)}); choose one with --layer NAME")
+    limits = Limits.from_env()
+    total = 0
+    for name in chosen:
+        try:
+            info = pyogrio.read_info(p, layer=name)
+        except Exception:  # noqa: BLE001 - unreadable here is reported, with GDAL's words, just below
+            continue
+        limits.check_columns(p, len(info["fields"]))
+        total += max(0, int(info["features"]))
+        limits.check_rows(p, total)
     frames = []
     for name in chosen:
         try:
@@ -127,56 +147,116 @@ def _short(exc: Exception) -> str:
 
 
 # -- tables ---------------------------------------------------------------------------------------
-def _decode(raw: bytes, p: Path) -> str:
-    if b"\x00" in raw[:4096]:
-        raise InputFileError(f"{p}: this is a binary file, not a text table; save it as CSV (UTF-8)")
+def _encoding(p: Path) -> str:
+    """UTF-8 (with or without BOM) if every byte decodes, else Windows-1252, else Latin-1: found by
+    decoding the file in blocks, so a 2 GB export is never held in memory to be checked."""
+    with p.open("rb") as f:
+        if b"\x00" in f.read(4096):
+            raise InputFileError(f"{p}: this is a binary file, not a text table; save it as CSV (UTF-8)")
     for encoding in ("utf-8-sig", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return raw.decode(encoding)
+            with p.open("rb") as f:
+                while block := f.read(16 * 1024 * 1024):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
-    return raw.decode("latin-1")
+        return encoding
+    return "latin-1"
 
 
-def _read_table(p: Path) -> tuple[pd.DataFrame, list[str]]:
-    """All cells as text, one record per line (blank lines too, so row numbers match lines),
-    and for each record why its field count is wrong ("" when it is right)."""
+@dataclass
+class TableChunk:
+    """Consecutive records of a table: text cells, why each has the wrong field count ("" if
+    right), and the record number of the first (1 = the line after the header)."""
+
+    frame: pd.DataFrame
+    ragged: list[str]
+    first_row: int
+
+
+def iter_table(p: Path, limits: Limits | None = None, chunk_rows: int | None = None) -> Iterator[TableChunk]:
+    """A table's records in chunks, header checked first: memory stays bounded by the chunk, not
+    the file. Blank lines are records too, so row numbers match the user's lines."""
+    limits = limits or Limits.from_env()
+    limits.check_file(p)
+    size = chunk_rows or limits.chunk_rows
     if p.suffix.lower() == ".xlsx":
+        yield _read_excel(p, limits)
+        return
+    encoding = _encoding(p)
+    with p.open(encoding=encoding, newline="") as f:
+        head = f.readline()
+        if not head.strip():
+            raise InputFileError(f"{p}: the file is empty or its first line (the header) is blank")
+        f.seek(0)
+        delimiter = "\t" if head.count("\t") > head.count(",") else (";" if head.count(";") > head.count(",") else ",")
+        reader = csv.reader(f, delimiter=delimiter)
         try:
-            frame = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
-        except Exception as exc:
-            raise InputFileError(f"{p}: not a readable Excel workbook ({_short(exc)})") from None
-        frame = frame.astype(str).replace({"nan": "", "None": ""})
-        return frame, [""] * len(frame)
-    text = _decode(p.read_bytes(), p)
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise InputFileError(f"{p}: the file is empty or its first line (the header) is blank")
-    head = lines[0]
-    delimiter = "\t" if head.count("\t") > head.count(",") else (";" if head.count(";") > head.count(",") else ",")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+            header = [h.strip() for h in next(reader)]
+            limits.check_columns(p, len(header))
+            if len(set(header)) != len(header):
+                dupes = sorted({h for h in header if header.count(h) > 1})
+                raise InputFileError(f"{p}: the header repeats column name(s) {', '.join(dupes)}; rename them")
+            width, first, seen = len(header), 1, 0
+            while True:
+                records, ragged = [], []
+                for row in itertools.islice(reader, size):
+                    if len(row) != width:
+                        ragged.append(f"has {len(row)} fields where the header has {width}"
+                                      if any(c.strip() for c in row) else "")
+                        row = (row + [""] * width)[:width]
+                    else:
+                        ragged.append("")
+                    records.append(row)
+                if not records and first > 1:
+                    return
+                seen += len(records)
+                limits.check_rows(p, seen)
+                frame = pd.DataFrame(records, columns=header, dtype=object)
+                if POLICE_API_COLUMNS <= set(frame.columns):
+                    frame = expand_police_api(frame)
+                yield TableChunk(frame, ragged, first)
+                if len(records) < size:
+                    return
+                first += len(records)
+        except csv.Error as exc:
+            raise InputFileError(f"{p}: not a well-formed CSV at line {reader.line_num} ({exc}); save it again "
+                                 "as CSV (UTF-8)") from None
+
+
+def _read_excel(p: Path, limits: Limits) -> TableChunk:
     try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise InputFileError(f"{p}: not a well-formed CSV ({exc}); save it again as CSV (UTF-8)") from None
-    header = [h.strip() for h in rows[0]]
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise InputFileError(f"{p}: the header repeats column name(s) {', '.join(dupes)}; rename them")
-    width = len(header)
-    records, ragged = [], []
-    for row in rows[1:]:
-        if len(row) != width and any(c.strip() for c in row):
-            ragged.append(f"has {len(row)} fields where the header has {width}")
-            row = (row + [""] * width)[:width]
-        else:
-            ragged.append("")
-            row = (row + [""] * width)[:width]
-        records.append(row)
-    frame = pd.DataFrame(records, columns=header, dtype=object)
-    if POLICE_API_COLUMNS <= set(frame.columns):
-        frame = expand_police_api(frame)
-    return frame, ragged
+        book = openpyxl.load_workbook(p, read_only=True)
+        sheet = book.worksheets[0]
+        rows, columns = sheet.max_row or 0, sheet.max_column or 0
+        book.close()
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a file that is not a workbook
+        raise InputFileError(f"{p}: not a readable Excel workbook ({_short(exc)})") from None
+    limits.check_columns(p, columns)
+    limits.check_rows(p, max(0, rows - 1))
+    try:
+        frame = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
+    except Exception as exc:  # noqa: BLE001
+        raise InputFileError(f"{p}: not a readable Excel workbook ({_short(exc)})") from None
+    frame = frame.astype(str).replace({"nan": "", "None": ""})
+    return TableChunk(frame, [""] * len(frame), 1)
+
+
+def table_columns(p: Path) -> list[str]:
+    """A table's column names, read from its header alone (the mapping step of a 2 GB file)."""
+    chunk = next(iter_table(p, chunk_rows=1))
+    return [str(c) for c in chunk.frame.columns]
+
+
+def read_table(p: Path, limits: Limits | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """A whole table as text cells, with each record's field-count problem ("" when right)."""
+    chunks = list(iter_table(p, limits))
+    if len(chunks) == 1:
+        return chunks[0].frame, chunks[0].ragged
+    return (pd.concat([c.frame for c in chunks], ignore_index=True),
+            [r for c in chunks for r in c.ragged])
 
 
 POLICE_API_COLUMNS = {"category", "location", "persistent_id", "month", "location_type"}
@@ -212,6 +292,14 @@ def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
     return out, problems
 
 
+def _blank_rows(table: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty or spaces, in time linear in the cells however wide the table."""
+    if table.shape[1] <= 64:
+        return ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy(dtype=bool)
+    return np.array([not "".join(map(str, row)).strip() for row in table.itertuples(index=False, name=None)],
+                    dtype=bool)
+
+
 def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: CRS | None,
                      coordinates: dict[str, str] | None = None) -> SourceTable:
     chosen = coordinates or {}
@@ -223,7 +311,7 @@ def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: 
     lon_col, lat_col, x_col, y_col = found.get("longitude"), found.get("latitude"), found.get("x"), found.get("y")
     notes: list[str] = []
     problems: list[str | None] = []
-    blank = ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy()
+    blank = _blank_rows(table)
 
     if wkt_col:
         used: tuple[str, ...] = (wkt_col,)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+import contextlib
 from contextlib import closing, contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -27,7 +27,7 @@ import shapely
 from geo.crs import BNG
 from geo.errors import StaleEditError, WorkspaceError
 from geo.validate import to_multipolygon
-from layers import gpkg_blob
+from layers import gpkg_blob, importlog
 from layers.model import FEATURE_ID, KINDS, SOURCE_ROW, LayerKind, get_kind
 
 SCHEMA_VERSION = "1"
@@ -82,6 +82,8 @@ class WorkspaceStore(Protocol):
 
     def version(self, kind: str, feature_id: str) -> int: ...
 
+    def transaction(self) -> contextlib.AbstractContextManager[Transaction]: ...
+
     def delete(self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None) -> int: ...
 
     def count(self, kind: str) -> int: ...
@@ -102,6 +104,31 @@ class WorkspaceStore(Protocol):
     def add_case_record(self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str) -> int: ...
 
     def case_records(self, order_id: str, what: str) -> pd.DataFrame: ...
+
+
+def new_feature_ids(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as 32 hex digits, made in one go (uuid4() one at a time costs
+    a second per million features). Random, so any eight digits tell features apart on a page."""
+    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    text = raw.tobytes().hex()
+    return [text[i:i + 32] for i in range(0, 32 * n, 32)]
+
+
+@contextmanager
+def workspace_connection(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A plain connection to a workspace file for the side tables (review queue, floor plans): it
+    waits for a busy workspace as long as the store does, then says so in the store's words."""
+    conn = sqlite3.connect(path, timeout=busy_seconds())
+    try:
+        yield conn
+    except (sqlite3.OperationalError, pd.errors.DatabaseError) as exc:
+        if _is_busy(exc):
+            raise WorkspaceError(BUSY_MESSAGE.format(path=path, seconds=busy_seconds())) from exc
+        raise
+    finally:
+        conn.close()
 
 
 def _empty_frame(kind: LayerKind) -> gpd.GeoDataFrame:
@@ -176,6 +203,21 @@ class GeoPackageStore:
         if missing:  # a workspace made before a kind existed: add its empty table
             self._create_layers(missing)
         self._add_missing_columns([k for k in KINDS.values() if k.name in tables])
+        if importlog.IMPORTS_TABLE in tables:
+            self._recover_rejects()
+
+    def _recover_rejects(self) -> None:
+        """Write the rejects files of committed imports that a crash kept from being written."""
+        try:
+            with self._connect() as conn:
+                importlog.write_pending_rejects(conn)
+        except (OSError, sqlite3.Error, WorkspaceError):
+            pass  # a read-only or busy workspace still opens: the next writable open writes them
+
+    def write_rejects(self, import_id: int) -> Path | None:
+        """An import's rejects CSV, written from its log (streamed, renamed into place when whole)."""
+        with self._connect() as conn:
+            return importlog.write_rejects(conn, import_id)
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -203,6 +245,7 @@ class GeoPackageStore:
                 f"INSERT INTO {META_TABLE} VALUES (?, ?)",
                 [("schema_version", SCHEMA_VERSION), ("created_at", _now()), ("name", name or p.stem)],
             )
+            importlog.ensure_tables(conn)
         return cls(p)
 
     @staticmethod
@@ -380,15 +423,25 @@ class GeoPackageStore:
             out[FEATURE_ID] = None
         ids = out[FEATURE_ID].astype(object)
         missing = ids.isna() | (ids.astype(str).str.len() == 0)
-        out.loc[missing, FEATURE_ID] = [uuid.uuid4().hex for _ in range(int(missing.sum()))]
+        out.loc[missing, FEATURE_ID] = new_feature_ids(int(missing.sum()))
         if k.storage_geometry_type == "MultiPolygon":
             out = out.set_geometry(gpd.GeoSeries(to_multipolygon(out.geometry.values), index=out.index, crs=BNG))
         return out
 
-    def _update_extent(self, conn: sqlite3.Connection, k: LayerKind) -> None:
+    def _update_extent(self, conn: sqlite3.Connection, k: LayerKind, added: np.ndarray | None = None) -> None:
+        """The layer's extent in gpkg_contents: widened by ``added`` bounds (an import, without
+        reading the whole index again), or measured afresh after an edit or a delete."""
         row = conn.execute(
             f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{k.name}_geom"'
-        ).fetchone()
+        ).fetchone() if added is None else None
+        if added is not None:
+            old = conn.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
+                               (k.name,)).fetchone()
+            finite = added[np.isfinite(added).all(axis=1)]
+            new = [finite[:, 0].min(), finite[:, 1].min(), finite[:, 2].max(), finite[:, 3].max()] if len(finite) else [None] * 4
+            pick = (min, min, max, max)
+            row = tuple(None if a is None and b is None else float(b if a is None else a if b is None else f(a, b))
+                        for f, a, b in zip(pick, old or (None,) * 4, new, strict=True))
         conn.execute(
             "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? WHERE table_name=?",
             (*row, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"), k.name),
@@ -398,6 +451,18 @@ class GeoPackageStore:
             audit_each: bool = False) -> list[str]:
         """Store new features in one transaction; returns their feature ids. ``audit_each`` records
         each feature (drawn shapes, order scopes) rather than one line for a bulk import."""
+        with self.transaction() as tx:
+            return tx.add(kind, features, user=user, note=note, audit_each=audit_each)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One write of several parts (an import's features, review queue, rejects and log) that
+        lands whole or not at all: other readers never see half of it."""
+        with self._connect() as conn, self._transaction(conn):
+            yield Transaction(self, conn)
+
+    def _add(self, conn: sqlite3.Connection, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str,
+             audit_each: bool) -> list[str]:
         k = get_kind(kind)
         if len(features) == 0:
             return []
@@ -414,29 +479,29 @@ class GeoPackageStore:
                                  "drop the feature_id column to import them as new features")
         sql = (f'INSERT INTO "{k.name}" (geom, {", ".join(chr(34) + c + chr(34) for c in cols)}) '
                f"VALUES (?{', ?' * len(cols)})")
-        with self._connect() as conn, self._transaction(conn):
-            dup = self._existing_ids(conn, k, ids)
-            if dup:
-                raise WorkspaceError(
-                    f"{len(dup)} feature id(s) already exist in '{k.name}' (e.g. {dup[0]}); "
-                    "drop the feature_id column to import them as new features"
-                )
-            self._bulk_insert(conn, k, sql, rows, shapely.bounds(np.asarray(geoms, dtype=object)))
-            self._update_extent(conn, k)
-            if k.name in AUDIT_EACH_ADD or audit_each:
-                records = list(zip(*columns))
-                conn.executemany(
-                    f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
-                    "VALUES (?, ?, ?, ?, 'add', NULL, ?, ?)",
-                    [(_now(), user, k.name, fid, _feature_json(dict(zip(cols, rec)), g), note)
-                     for fid, rec, g in zip(ids, records, geoms)],
-                )
-            else:
-                conn.execute(
-                    f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
-                    "VALUES (?, ?, ?, NULL, 'add', NULL, ?, ?)",
-                    (_now(), user, k.name, json.dumps({"count": len(ids)}), note),
-                )
+        dup = self._existing_ids(conn, k, ids)
+        if dup:
+            raise WorkspaceError(
+                f"{len(dup)} feature id(s) already exist in '{k.name}' (e.g. {dup[0]}); "
+                "drop the feature_id column to import them as new features"
+            )
+        bounds = shapely.bounds(np.asarray(geoms, dtype=object))
+        self._bulk_insert(conn, k, sql, rows, bounds)
+        self._update_extent(conn, k, bounds)
+        if k.name in AUDIT_EACH_ADD or audit_each:
+            records = list(zip(*columns))
+            conn.executemany(
+                f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
+                "VALUES (?, ?, ?, ?, 'add', NULL, ?, ?)",
+                [(_now(), user, k.name, fid, _feature_json(dict(zip(cols, rec)), g), note)
+                 for fid, rec, g in zip(ids, records, geoms)],
+            )
+        else:
+            conn.execute(
+                f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
+                "VALUES (?, ?, ?, NULL, 'add', NULL, ?, ?)",
+                (_now(), user, k.name, json.dumps({"count": len(ids)}), note),
+            )
         return ids
 
     @contextmanager
@@ -444,6 +509,7 @@ class GeoPackageStore:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK of everything, DDL included."""
         conn.isolation_level = None
         conn.execute("BEGIN IMMEDIATE")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MB, taken only as a big write needs it
         try:
             yield
         except sqlite3.Error as exc:
@@ -525,42 +591,48 @@ class GeoPackageStore:
         """Change one feature's geometry and/or attributes; its feature id stays the same. With
         ``expected_version`` (what :meth:`version` said when the editor loaded it), a feature changed
         since by anyone is not overwritten: :class:`StaleEditError` says who changed what."""
+        with self.transaction() as tx:
+            tx.update(kind, feature_id, user=user, geometry=geometry, attributes=attributes, note=note,
+                      expected_version=expected_version)
+
+    def _update(self, conn: sqlite3.Connection, kind: str, feature_id: str, *, user: str,
+                geometry: shapely.Geometry | None, attributes: Mapping[str, Any] | None, note: str | None,
+                expected_version: int | None) -> None:
         k = get_kind(kind)
         attributes = dict(attributes or {})
         unknown = set(attributes) - {f.name for f in k.fields}
         if unknown:
             raise WorkspaceError(f"'{k.name}' has no field(s) {', '.join(sorted(unknown))}")
-        with self._connect() as conn, self._transaction(conn):
-            before_attrs, before_geom = self._one(conn, k, feature_id)
-            if expected_version is not None:
-                current = self._version(conn, k.name, feature_id)
-                if current != expected_version:
-                    raise StaleEditError(
-                        f"not saved: this {k.title.lower()} was changed after you opened it ("
-                        f"{self._changes_since(conn, k.name, feature_id, expected_version)}). Your edit is kept on "
-                        "the page: load the new version, check it, and save your change again")
-            sets, params = [], []
-            for name, value in attributes.items():
-                sets.append(f'"{name}" = ?')
-                params.append(_sql_value(value))
-            after_geom = before_geom
-            if geometry is not None:
-                if k.storage_geometry_type == "MultiPolygon":
-                    geometry = to_multipolygon([geometry])[0]
-                sets.append("geom = ?")
-                params.append(gpkg_blob.encode([geometry], SRS_ID)[0])
-                after_geom = geometry
-            if not sets:
-                return
-            conn.execute(f'UPDATE "{k.name}" SET {", ".join(sets)} WHERE feature_id = ?', (*params, feature_id))
-            self._update_extent(conn, k)
-            after_attrs = {**before_attrs, **{n: _sql_value(v) for n, v in attributes.items()}}
-            conn.execute(
-                f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
-                "VALUES (?, ?, ?, ?, 'update', ?, ?, ?)",
-                (_now(), user, k.name, feature_id, _feature_json(before_attrs, before_geom),
-                 _feature_json(after_attrs, after_geom), note),
-            )
+        before_attrs, before_geom = self._one(conn, k, feature_id)
+        if expected_version is not None:
+            current = self._version(conn, k.name, feature_id)
+            if current != expected_version:
+                raise StaleEditError(
+                    f"not saved: this {k.title.lower()} was changed after you opened it ("
+                    f"{self._changes_since(conn, k.name, feature_id, expected_version)}). Your edit is kept on "
+                    "the page: load the new version, check it, and save your change again")
+        sets, params = [], []
+        for name, value in attributes.items():
+            sets.append(f'"{name}" = ?')
+            params.append(_sql_value(value))
+        after_geom = before_geom
+        if geometry is not None:
+            if k.storage_geometry_type == "MultiPolygon":
+                geometry = to_multipolygon([geometry])[0]
+            sets.append("geom = ?")
+            params.append(gpkg_blob.encode([geometry], SRS_ID)[0])
+            after_geom = geometry
+        if not sets:
+            return
+        conn.execute(f'UPDATE "{k.name}" SET {", ".join(sets)} WHERE feature_id = ?', (*params, feature_id))
+        self._update_extent(conn, k)
+        after_attrs = {**before_attrs, **{n: _sql_value(v) for n, v in attributes.items()}}
+        conn.execute(
+            f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
+            "VALUES (?, ?, ?, ?, 'update', ?, ?, ?)",
+            (_now(), user, k.name, feature_id, _feature_json(before_attrs, before_geom),
+             _feature_json(after_attrs, after_geom), note),
+        )
 
     def delete(self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None) -> int:
         """Remove features; each removal is recorded with what was removed."""
@@ -576,6 +648,38 @@ class GeoPackageStore:
                 )
             self._update_extent(conn, k)
         return len(feature_ids)
+
+
+class Transaction:
+    """A write in progress (:meth:`GeoPackageStore.transaction`): what is done through it is
+    committed together when the ``with`` block ends, or rolled back together if it raises."""
+
+    def __init__(self, store: GeoPackageStore, conn: sqlite3.Connection) -> None:
+        self.store = store
+        self.conn = conn
+
+    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "",
+            audit_each: bool = False) -> list[str]:
+        return self.store._add(self.conn, kind, features, user=user, note=note, audit_each=audit_each)
+
+    def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
+               attributes: Mapping[str, Any] | None = None, note: str | None = None,
+               expected_version: int | None = None) -> None:
+        self.store._update(self.conn, kind, feature_id, user=user, geometry=geometry, attributes=attributes,
+                           note=note, expected_version=expected_version)
+
+    def existing_ids(self, kind: str, ids: list[str]) -> list[str]:
+        """Which of these feature ids the layer already holds."""
+        return self.store._existing_ids(self.conn, get_kind(kind), ids)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", (key, value))
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
 
 
 def open_workspace(location: str | Path) -> WorkspaceStore:
