@@ -206,3 +206,33 @@ def test_the_import_log_records_each_import(store: GeoPackageStore, tmp_path: Pa
                             (result.import_id,)).fetchall()
     kept = [json.loads(r[0]) for r in rows]
     assert [k["row"] for k in kept] == result.rejected["row"].tolist()
+
+
+def test_the_review_queue_and_floor_plans_wait_then_say_the_workspace_is_busy(
+        sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo.errors import WorkspaceError
+    from layers.floorplans import plans
+
+    monkeypatch.setenv("CLOSUREMAP_BUSY_SECONDS", "0.3")
+    open_items(sample_store)  # the queue's table exists before the writer takes the lock
+    writer = sqlite3.connect(sample_store.path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")  # as an import holds it while it commits
+    try:
+        for read in (lambda: open_items(sample_store), lambda: plans(sample_store.path)):
+            with pytest.raises(WorkspaceError, match="is busy .*Try again in a moment"):
+                read()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert isinstance(open_items(sample_store), pd.DataFrame)
+
+
+def test_unmapped_columns_keep_any_text_in_source_attrs(store: GeoPackageStore, tmp_path: Path) -> None:
+    odd = ['line\u2028separator', 'quote " and \\ backslash', 'slash/ and emoji \U0001F6A8', '=1+1', '']
+    path = tmp_path / "calls.csv"
+    body = "".join(f'R{i},2024-03-01,ASB,531790,179105,"{v.replace(chr(34), chr(34) * 2)}"\n'
+                   for i, v in enumerate(odd))
+    path.write_text("reference,occurred_at,category,easting,northing,officer_note\n" + body, encoding="utf-8")
+    import_file(store, "incidents", path, user="PC Test", chunk_rows=2)
+    kept = store.read("incidents").sort_values("source_row")["source_attrs"].tolist()
+    assert [json.loads(k)["officer_note"] if isinstance(k, str) else "" for k in kept] == odd
