@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 WORKSPACE ?= workspace/sample.gpkg
 PORT ?= 8501
 
-.PHONY: run test install install-test sample bench clean
+.PHONY: run test install install-test sample bench load fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_geocode.py
+
+load: $(VENV)/.installed-test
+	$(BIN)/python bench/load_test.py
+
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python bench/fuzz.py
 
 clean:
 	rm -rf $(VENV) workspace .pytest_cache
