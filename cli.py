@@ -543,6 +543,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summarise(args: argparse.Namespace) -> int:
+    from geo.summarise import parse_day
+    from layers.store import open_workspace
+    from layers.summarise import summarise_to_csv
+
+    run = summarise_to_csv(
+        args.out, areas=args.areas, incidents=args.incidents,
+        store=open_workspace(args.workspace) if args.workspace else None, id_columns=args.id_columns,
+        date_from=parse_day(args.date_from, "--from") if args.date_from else None,
+        date_to=parse_day(args.date_to, "--to") if args.date_to else None,
+        areas_layer=args.areas_layer, incidents_layer=args.incidents_layer,
+        progress=_Progress(args.quiet or args.json))
+    data = run.as_dict()
+    window = f" ({data['in_window']} in the date window)" if data["window"] else ""
+    text = [f"wrote {data['out']}: {data['areas']} areas; {data['incidents']} incidents{window}, {data['counted']} "
+            f"counted, {data['outside']} outside every area",
+            f"  columns: {', '.join(data['columns'])}",
+            f"  boundary rule: {data['boundary_rule']}",
+            f"  overlap rule: {data['overlap_rule']}"]
+    text += [f"  note: {n}" for n in data["notes"]]
+    _emit(data, args.json, "\n".join(text))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="closuremap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -765,6 +789,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", help="also write the monthly chart here")
     common(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("summarise", aliases=["summarize"],
+                       help="incidents counted per area (wards, LSOAs, beats): one CSV row per area")
+    p.add_argument("workspace", nargs="?", help="a workspace .gpkg: its incidents are counted (unless --incidents), "
+                                                "and --areas may name one of its polygon layers")
+    p.add_argument("--incidents", help="incident points: CSV/TSV/XLSX with coordinates (police.uk street CSV), "
+                                       "GeoJSON, GeoPackage, shapefile, KML; any CRS")
+    p.add_argument("--areas", required=True, help="the areas: a polygon file in any supported format and CRS, or "
+                                                  "with a workspace one of its layers: blocks, communal_areas, "
+                                                  "open_space, orders")
+    p.add_argument("--out", required=True, help="the CSV to write: one row per area with its ids, total and one "
+                                                "column per category")
+    p.add_argument("--id-column", dest="id_columns", action="append", metavar="NAME",
+                   help="an areas column naming each area (repeat; default: guessed, e.g. LSOA21CD and LSOA21NM)")
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="count incidents on or after this day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="count incidents on or before this day, YYYY-MM-DD")
+    p.add_argument("--areas-layer", dest="areas_layer", help="the layer to read, for an areas file with several")
+    p.add_argument("--incidents-layer", dest="incidents_layer", help="the layer to read, for an incidents file "
+                                                                     "with several")
+    common(p)
+    p.set_defaults(func=cmd_summarise)
 
     p = sub.add_parser("check-breaches", help="check recorded breaches against their order's scope and dates")
     p.add_argument("workspace")
