@@ -22,7 +22,7 @@ from branca.element import Element, MacroElement
 from folium.plugins import FastMarkerCluster, HeatMap, MeasureControl
 from jinja2 import Template
 
-from geo.crs import bng_to_lonlat, geometries_to_lonlat
+from geo.crs import BNG, bng_to_lonlat, geometries_to_lonlat
 from geo.permitted_access import from_json
 from layers.assets import STATIC_URL, localise
 from layers.model import KINDS, SYSTEM_FIELDS
@@ -177,27 +177,100 @@ def _bounds_lonlat(frames: Mapping[str, gpd.GeoDataFrame]) -> list[list[float]] 
     return None
 
 
-def _incident_layer(frame: gpd.GeoDataFrame, mode: str, title: str) -> folium.FeatureGroup:
-    """Incidents as clusters (fast at 100k) or as a heat map; every popup escaped."""
+#: Above this many incidents the clusters carry no popups (100k popups made a 15 MB page); above
+#: GRID_ONLY_ABOVE only the grid of counts is drawn (a million points would not open at all).
+POPUPS_UP_TO = 20_000
+GRID_ONLY_ABOVE = 200_000
+GRID_CELL_M = 100.0  # the smallest square; a wide extent gets bigger ones, at most GRID_CELLS of them
+GRID_CELLS = 5_000
+
+_PLAIN_CLUSTER_CALLBACK = """function (row) {
+    return L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: 3, color: '#8a0000', fillColor: '#e34a33', fillOpacity: 0.7, weight: 1});
+}"""
+
+
+def grid_cell_m(frame: gpd.GeoDataFrame) -> float:
+    """The grid's square side: GRID_CELL_M, or wider in 50 m steps so the extent has at most
+    GRID_CELLS squares (the page's size is then set by the area, never by the rows)."""
+    minx, miny, maxx, maxy = frame.total_bounds
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        return GRID_CELL_M
+    side = float(np.sqrt(max(maxx - minx, 1.0) * max(maxy - miny, 1.0) / GRID_CELLS))
+    return max(GRID_CELL_M, float(np.ceil(side / 50.0) * 50.0))
+
+
+def incident_grid(frame: gpd.GeoDataFrame, cell_m: float = GRID_CELL_M) -> gpd.GeoDataFrame:
+    """Incidents counted in square BNG cells (``count`` and the three commonest ``categories``):
+    what a map can draw of a borough's year at any zoom."""
+    x, y = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+    ok = np.isfinite(x) & np.isfinite(y)
+    ix, iy = np.floor(x[ok] / cell_m).astype(np.int64), np.floor(y[ok] / cell_m).astype(np.int64)
+    cells = pd.DataFrame({"ix": ix, "iy": iy, "category": (frame["category"].astype(str).to_numpy()[ok]
+                                                             if "category" in frame else "")})
+    by_category = cells.groupby(["ix", "iy", "category"], sort=False).size().rename("n").reset_index()
+    by_category = by_category.sort_values(["ix", "iy", "n"], ascending=[True, True, False])
+    top = by_category.groupby(["ix", "iy"], sort=False).head(3)
+    words = (top.assign(text=top["category"] + " " + top["n"].astype(str))
+             .groupby(["ix", "iy"], sort=False)["text"].agg(", ".join))
+    counts = by_category.groupby(["ix", "iy"], sort=False)["n"].sum()
+    out = pd.DataFrame({"count": counts, "categories": words}).reset_index()
+    boxes = shapely.box(out["ix"] * cell_m, out["iy"] * cell_m, (out["ix"] + 1) * cell_m, (out["iy"] + 1) * cell_m)
+    return gpd.GeoDataFrame(out[["count", "categories"]], geometry=boxes, crs=BNG)
+
+
+def _grid_layer(frame: gpd.GeoDataFrame, title: str, show: bool) -> folium.FeatureGroup:
+    cell = grid_cell_m(frame)
+    grid = incident_grid(frame, cell)
+    group = folium.FeatureGroup(name=title.format(cell=cell), show=show)
+    if not len(grid):
+        return group
+    edges = np.unique(np.quantile(grid["count"], [0.2, 0.4, 0.6, 0.8]))
+    fills = [COUNT_FILL[min(int(np.searchsorted(edges, c, side="right")), len(COUNT_FILL) - 1)] for c in grid["count"]]
+    boxes = shapely.set_precision(geometries_to_lonlat(grid.geometry.values), 1e-5)  # a metre
+    features = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
+        "popup": f"<b>{c:,}</b> in this {cell:.0f} m square<br>{html.escape(w)}",
+        "fill": f}} for g, c, w, f in zip(boxes, grid["count"].tolist(), grid["categories"].tolist(), fills,
+                                         strict=True)]
+    folium.GeoJson({"type": "FeatureCollection", "features": features}, name=title,
+                   style_function=lambda f: {"color": "#7f2704", "weight": 0.3, "fillColor": f["properties"]["fill"],
+                                             "fillOpacity": 0.65},
+                   popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False)).add_to(group)
+    return group
+
+
+def _incident_layer(frame: gpd.GeoDataFrame, mode: str, title: str) -> list[folium.FeatureGroup]:
+    """Incidents as clusters or a heat map; beyond POPUPS_UP_TO the clusters carry no popups and a
+    grid of counts (with its commonest categories) says what is where; beyond GRID_ONLY_ABOVE only
+    the grid is drawn. Every popup escaped."""
     group = folium.FeatureGroup(name=title, show=True)
     if not len(frame):
-        return group
+        return [group]
+    n = len(frame)
+    if mode != "heat" and n > GRID_ONLY_ABOVE:
+        return [_grid_layer(frame, title + ": counts per {cell:.0f} m square (filter by date or area to see "
+                                   "each incident)", show=True)]
     pts = geometries_to_lonlat(frame.geometry.values)
     lat, lon = shapely.get_y(pts), shapely.get_x(pts)
     if mode == "heat":
         HeatMap(np.column_stack([lat, lon]).round(6).tolist(), radius=14, blur=18, min_opacity=0.3).add_to(group)
-        return group
+        return [group]
+    if n > POPUPS_UP_TO:  # 5 decimals is a metre: 100k points stay a few MB
+        FastMarkerCluster(np.column_stack([lat, lon]).round(5).tolist(), callback=_PLAIN_CLUSTER_CALLBACK,
+                          options={"maxClusterRadius": 40}).add_to(group)
+        return [group, _grid_layer(frame, "Incidents per {cell:.0f} m square (click for counts)", show=False)]
+
     def short(column: str, width: int) -> list[str]:
         if column not in frame:
-            return [""] * len(frame)
+            return [""] * n
         return [html.escape(_text(v)[:width]) for v in frame[column].tolist()]
 
-    # compact popups: 100k full tables would make a 40 MB page
+    # compact popups: full tables would make a 40 MB page
     rows = [[round(float(a), 6), round(float(b), 6), f"<b>{c}</b> {w}<br>{loc}<br>{d}"]
             for a, b, c, w, loc, d in zip(lat, lon, short("category", 40), short("occurred_at", 16),
                                           short("location_text", 60), short("description", 80))]
     FastMarkerCluster(rows, callback=_CLUSTER_CALLBACK, options={"maxClusterRadius": 40}).add_to(group)
-    return group
+    return [group]
 
 
 def _overlay_layer(overlay: Overlay) -> folium.FeatureGroup:
@@ -394,7 +467,8 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
         if kind == "incidents" and (incident_mode in ("clusters", "heat") or
                                     (incident_mode == "auto" and len(frame) > CLUSTER_ABOVE)):
             mode = "heat" if incident_mode == "heat" else "clusters"
-            _incident_layer(frame, mode, f"{KINDS[kind].title} ({len(frame)})").add_to(m)
+            for group in _incident_layer(frame, mode, f"{KINDS[kind].title} ({len(frame)})"):
+                group.add_to(m)
             continue
         data = layer_geojson(kind, frame)
         title = f"{KINDS[kind].title} ({len(data['features'])})"

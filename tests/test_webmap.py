@@ -6,13 +6,14 @@ import json
 import re
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from geo.crs import BNG
 from layers.assets import LOCAL_ASSETS, STATIC_DIR
 from layers.model import KINDS
 from layers.store import GeoPackageStore
-from layers.webmap import TileSource, build_map, map_summary
+from layers.webmap import GRID_CELLS, TileSource, build_map, grid_cell_m, incident_grid, map_summary
 
 
 def _frames(store: GeoPackageStore) -> dict[str, gpd.GeoDataFrame]:
@@ -78,3 +79,40 @@ def test_map_is_centred_on_the_blocks(sample_store: GeoPackageStore) -> None:
     m = build_map(_frames(sample_store))
     lat, lon = m.location
     assert 51.49 < lat < 51.50 and -0.106 < lon < -0.100
+
+
+def _many(n: int) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(5)
+    return gpd.GeoDataFrame(
+        {"category": rng.choice(["asb", "drugs", "<img src=x onerror=alert(1)>"], n), "occurred_at": "2024-01-01",
+         "description": "a secret description", "location_text": "Landing 3"},
+        geometry=shapely.points(523000 + rng.random(n) * 12000, 175000 + rng.random(n) * 9000), crs=27700)
+
+
+def test_a_borough_year_of_calls_is_a_page_of_a_few_megabytes() -> None:
+    page = build_map({"incidents": _many(100_000)}).get_root().render()
+    assert len(page.encode()) <= 5_000_000
+    assert "a secret description" not in page  # 100k popups made a 15 MB page: clusters and a grid instead
+    assert "Incidents per 150 m square" in page
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in page and "<img src=x" not in page  # escaped
+
+
+def test_a_million_calls_still_open_as_counts_per_square() -> None:
+    frame = _many(1_000_000)
+    page = build_map({"incidents": frame}).get_root().render()
+    assert len(page.encode()) <= 5_000_000 and "counts per 150 m square" in page
+    grid = incident_grid(frame, grid_cell_m(frame))
+    assert int(grid["count"].sum()) == len(frame) and len(grid) <= GRID_CELLS
+
+
+def test_few_incidents_keep_their_popups() -> None:
+    page = build_map({"incidents": _many(5_000)}).get_root().render()
+    assert "a secret description" in page and "square" not in page
+
+
+def test_grid_counts_each_incident_once_in_its_square() -> None:
+    frame = gpd.GeoDataFrame({"category": ["asb", "asb", "drugs", "asb"]},
+                             geometry=shapely.points([10, 99.9, 100, 150], [10, 50, 0, 199.9]), crs=27700)
+    grid = incident_grid(frame, 100.0).sort_values("count", ascending=False)
+    assert grid["count"].tolist() == [2, 1, 1] and grid["categories"].iloc[0] == "asb 2"
+    assert sorted(zip(grid.geometry.bounds["minx"], grid.geometry.bounds["miny"])) == [(0, 0), (100, 0), (100, 100)]

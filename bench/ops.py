@@ -1,0 +1,108 @@
+"""One measured operation per process, for bench/run.py: ``python bench/ops.py OP ARGS...``.
+
+Each operation is run as a whole process on both sides (closuremap and the raw libraries), so file
+reading, imports and writing count the same way for both; run.py times the process and reads its
+peak memory from the kernel.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def make_calls(path: Path, n: int, seed: int = 1) -> None:
+    """A CAD export shaped like a force's: reference, date/time, category, location text, a free-text
+    description, BNG eastings/northings over a borough, one row in fifty without coordinates."""
+    rng = np.random.default_rng(seed)
+    east = (523000 + rng.random(n) * 12000).round(1).astype(str)
+    north = (175000 + rng.random(n) * 9000).round(1).astype(str)
+    missing = rng.random(n) < 0.02
+    east[missing], north[missing] = "", ""
+    when = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, n), unit="m")
+    pd.DataFrame({
+        "CAD Ref": [f"CAD{i:08d}" for i in range(n)],
+        "Date/Time": when.strftime("%d/%m/%Y %H:%M"),
+        "Category": rng.choice(["ASB - Nuisance", "ASB - Personal", "Drugs", "Criminal damage", "Violence"], n),
+        "Location": rng.choice(["Stairwell B", "Landing 3", "Car park", "Main entrance", "Bin store"], n),
+        "Description": rng.choice(["Group congregating, smell of cannabis", "Youths kicking doors",
+                                   "Needles found on landing", "Loud music and shouting"], n),
+        "Easting": east, "Northing": north,
+    }).to_csv(path, index=False)
+
+
+def make_areas(path: Path, n: int) -> None:
+    """``n`` square areas tiling the calls' extent (shared edges, like wards or beats), as GeoJSON."""
+    import geopandas as gpd
+    import shapely
+
+    side = int(np.ceil(np.sqrt(n)))
+    w, h = 12000 / side, 9000 / side
+    boxes = [shapely.box(523000 + i * w, 175000 + j * h, 523000 + (i + 1) * w, 175000 + (j + 1) * h)
+             for j in range(side) for i in range(side)][:n]
+    gpd.GeoDataFrame({"area_id": [f"A{k:05d}" for k in range(len(boxes))]}, geometry=boxes,
+                     crs=27700).to_file(path)
+
+
+def import_raw(csv_path: str, out: str) -> None:
+    """The raw libraries' import: pandas, points_from_xy, pyogrio into a GeoPackage."""
+    import geopandas as gpd
+    import pyogrio
+
+    table = pd.read_csv(csv_path)
+    table = table[table["Easting"].notna()]
+    frame = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["Easting"], table["Northing"]), crs=27700)
+    pyogrio.write_dataframe(frame, out, layer="incidents")
+
+
+def summarise_raw(csv_path: str, areas: str, out: str) -> None:
+    """The raw libraries' count: geopandas read, sjoin (within), groupby, CSV."""
+    import geopandas as gpd
+
+    table = pd.read_csv(csv_path)
+    table = table[table["Easting"].notna()]
+    points = gpd.GeoDataFrame(table[["Category"]], geometry=gpd.points_from_xy(table["Easting"], table["Northing"]),
+                              crs=27700)
+    zones = gpd.read_file(areas)
+    joined = gpd.sjoin(points, zones, predicate="within")
+    counts = joined.groupby(["area_id", "Category"]).size().unstack(fill_value=0)
+    counts.insert(0, "total", counts.sum(axis=1))
+    counts.reindex(zones["area_id"], fill_value=0).to_csv(out)
+
+
+def webmap_ours(workspace: str, out: str) -> None:
+    from layers.model import KINDS
+    from layers.store import GeoPackageStore
+    from layers.webmap import build_map
+
+    store = GeoPackageStore(workspace)
+    frames = {k: store.read(k) for k in KINDS}
+    build_map(frames).save(out)
+
+
+def webmap_raw(csv_path: str, out: str) -> None:
+    """The raw libraries' map: the points as a FastMarkerCluster (no popups) on a tileless folium map."""
+    import folium
+    from folium.plugins import FastMarkerCluster
+    from pyproj import Transformer
+
+    table = pd.read_csv(csv_path)
+    table = table[table["Easting"].notna()]
+    lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(table["Easting"].to_numpy(),
+                                                                           table["Northing"].to_numpy())
+    m = folium.Map(location=[float(np.mean(lat)), float(np.mean(lon))], zoom_start=14, tiles=None)
+    FastMarkerCluster(np.column_stack([lat, lon]).tolist()).add_to(m)
+    m.save(out)
+
+
+OPS = {"make-calls": lambda p, n: make_calls(Path(p), int(n)), "make-areas": lambda p, n: make_areas(Path(p), int(n)),
+       "import-raw": import_raw, "summarise-raw": summarise_raw, "webmap-ours": webmap_ours, "webmap-raw": webmap_raw}
+
+if __name__ == "__main__":
+    OPS[sys.argv[1]](*sys.argv[2:])
