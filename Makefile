@@ -35,6 +35,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_geocode.py
 

@@ -911,6 +911,16 @@ class _Out:
         self.reason = [[] for _ in range(self.n)]
 
 
+def _on_grid(e: NDArray[np.float64], n: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Eastings/northings inside the OSTN15 grid: the National Grid's rectangle also holds open sea
+    (and a latitude typed as an easting), where no conversion, and no incident, exists."""
+    inside = np.isfinite(e) & np.isfinite(n) & in_bng_range(e, n)
+    if inside.any():
+        lon, lat = bng_to_lonlat(e[inside], n[inside])
+        inside[inside] = np.isfinite(lon) & np.isfinite(lat)
+    return inside
+
+
 def _from_columns(rows: pd.DataFrame, out: _Out) -> NDArray[np.bool_]:
     """Place rows by their coordinate columns (vectorised). Returns which rows were placed."""
     done = np.zeros(out.n, dtype=bool)
@@ -920,12 +930,12 @@ def _from_columns(rows: pd.DataFrame, out: _Out) -> NDArray[np.bool_]:
         e = pd.to_numeric(rows[e_col], errors="coerce").to_numpy(dtype="float64")
         n = pd.to_numeric(rows[n_col], errors="coerce").to_numpy(dtype="float64")
         given = np.isfinite(e) & np.isfinite(n)
-        ok = given & in_bng_range(e, n)
+        ok = given & _on_grid(e, n)
         out.easting[ok], out.northing[ok] = e[ok], n[ok]
         out.method[ok], out.score[ok] = "coordinates", COORDINATE_SCORE
         for i in np.flatnonzero(ok):
             out.reason[i].append(f"from the {e_col}/{n_col} columns")
-        swapped = given & ~ok & in_bng_range(n, e)
+        swapped = given & ~ok & _on_grid(n, e)
         degrees = given & ~ok & ~swapped & (in_lonlat_range(e, n) | in_lonlat_range(n, e))
         for i in np.flatnonzero(swapped):
             out.easting[i], out.northing[i] = n[i], e[i]
@@ -1287,6 +1297,13 @@ def geocode(
     if need.any():
         lon, lat = bng_to_lonlat(out.easting[need], out.northing[need])
         out.lon[need], out.lat[need] = lon, lat
+    off_grid = (out.method != "none") & ~(np.isfinite(out.lat) & np.isfinite(out.lon))
+    for i in np.flatnonzero(off_grid):  # a grid reference or text coordinates out at sea: not a place
+        out.reason[i].append(f"E {out.easting[i]:.0f} N {out.northing[i]:.0f} is off the OSTN15 grid (at sea, not "
+                             "in Great Britain); not placed")
+        out.method[i], out.score[i] = "none", 0.0
+        out.easting[i] = out.northing[i] = out.lat[i] = out.lon[i] = np.nan
+        out.matched[i], out.uprn[i] = None, None
 
     placed = out.method != "none"
     review = placed & (out.score < threshold)

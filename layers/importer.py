@@ -37,7 +37,7 @@ from layers.csvio import write_csv
 from layers.limits import Limits
 from layers.review import queue_from_import
 from layers.sources import (COORDINATE_KEYS, POLICE_API_COLUMNS, TABLE_SUFFIXES, SourceTable, _table_to_source,
-                            iter_table, read_source, read_table, table_columns)
+                            blank_rows, iter_table, read_source, read_table, table_columns)
 from layers.store import Transaction, WorkspaceStore
 
 Progress = Callable[[float, str], None]
@@ -256,11 +256,16 @@ def place_in_bng(source: SourceTable, reasons: list[list[str]], notes: list[str]
         original = np.asarray(source.geometry[convertible], dtype=object)
         converted = geometries_to_bng(original, source.crs)
         if converted is not original and geometry_types:
+            # only shapes that converted to finite coordinates: one off the grid is rejected below
             present = np.array([g is not None for g in converted], dtype=bool)
+            present[present] = np.isfinite(shapely.bounds(converted[present].astype(object))).all(axis=1)
             broke = np.zeros(len(converted), dtype=bool)
             broke[present] = shapely.is_valid(original[present]) & ~shapely.is_valid(converted[present].astype(object))
             if broke.any():
-                converted[broke] = repair(converted[broke], geometry_types)
+                try:
+                    converted[broke] = repair(converted[broke], geometry_types)
+                except shapely.errors.GEOSException:  # left invalid: the geometry check gives GEOS's reason
+                    broke[:] = False
                 if notes is not None:
                     notes.append(f"{int(broke.sum())} shape(s) valid in {source.crs.to_string()} became invalid when "
                                  "converted to British National Grid (coordinates rounded onto each other) and were "
@@ -412,12 +417,13 @@ def validate_source(source: SourceTable, kind_name: str, *, repair_geometry: boo
             accepted[f.name] = pd.to_numeric(accepted[f.name]).astype("float64")
 
     rejected = attrs[~ok].astype(object)
+    # a user's own column named like one we add (row, line, reason, wkt...) keeps its value as NAME_original
+    ours = {source.unit, "line", "reason", "wkt", "wkt_crs"}
+    rejected = rejected.rename(columns={c: f"{c}_original" for c in rejected.columns if str(c) in ours})
     if source.unit == "feature" and (~ok).any():
         rejected["wkt"] = [None if g is None else shapely.to_wkt(g, rounding_precision=-1)
                            for g in source.geometry[~ok]]
         rejected["wkt_crs"] = source.crs.to_string()
-    if "reason" in rejected.columns:
-        rejected = rejected.rename(columns={"reason": "reason_original"})
     first = {source.unit: row_numbers[~ok]}
     if source.unit == "row":  # spreadsheet line numbers, header is line 1
         first["line"] = row_numbers[~ok] + 1
@@ -533,9 +539,10 @@ def geocoded_source(path: Path, table: pd.DataFrame, ragged: list[str], gazettee
     lat_lon = [c for c in out.columns if normalise_column(c) in ("lat", "latitude", "lon", "lng", "long", "longitude")]
     out = out.drop(columns=lat_lon)  # placed by the geocoder: easting/northing carry the answer
     source = _table_to_source(path, out, ragged, None)
+    blank = blank_rows(table)  # judged on the user's cells, before the geocoder's columns were added
     for i in np.flatnonzero(~placed.to_numpy()):
-        if source.problems[i] != "blank row":
-            source.problems[i] = f"not placed: {coded['reason'].iloc[i] or 'no coordinates, grid reference, address or postcode found'}"
+        source.problems[i] = "blank row" if blank[i] else (
+            f"not placed: {coded['reason'].iloc[i] or 'no coordinates, grid reference, address or postcode found'}")
     return source
 
 

@@ -58,7 +58,9 @@ def queue_from_import(tx: Transaction, result: ImportResult) -> int:
     for rec in result.rejected.to_dict("records"):
         if not str(rec.get("reason", "")).startswith("not placed"):
             continue
-        original = {k: v for k, v in rec.items() if k not in (unit, "line", "reason") and not str(k).startswith("geocode_")}
+        ours = (unit, "line", "reason")
+        original = {(k[:-9] if k.endswith("_original") and k[:-9] in ours else k): v for k, v in rec.items()
+                    if k not in ours and not str(k).startswith("geocode_")}  # the user's own names back
         text = next((str(v) for k, v in original.items() if str(k).lower() in ("location", "location_text", "address",
                                                                              "location_description")), "")
         items.append((result.source.name, int(rec[unit]), json.dumps(original, default=str), text, rec["reason"], 0.0,

@@ -88,6 +88,9 @@ def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_lay
             f"{p}: not a readable {p.suffix} file ({_short(exc)}); check it opens in QGIS, or export it "
             f"again as GeoJSON or GeoPackage"
         ) from None
+    if not layers:
+        raise InputFileError(f"{p}: the file holds no layers (no placemarks or features); check it has data, "
+                             "or export it again as GeoJSON or GeoPackage")
     if layer is not None:
         if layer not in layers:
             raise InputFileError(f"{p}: no layer '{layer}'; its layers are {', '.join(layers)}")
@@ -292,7 +295,7 @@ def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
     return out, problems
 
 
-def _blank_rows(table: pd.DataFrame) -> np.ndarray:
+def blank_rows(table: pd.DataFrame) -> np.ndarray:
     """Rows whose every cell is empty or spaces, in time linear in the cells however wide the table."""
     if table.shape[1] <= 64:
         return ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy(dtype=bool)
@@ -311,7 +314,7 @@ def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: 
     lon_col, lat_col, x_col, y_col = found.get("longitude"), found.get("latitude"), found.get("x"), found.get("y")
     notes: list[str] = []
     problems: list[str | None] = []
-    blank = _blank_rows(table)
+    blank = blank_rows(table)
 
     if wkt_col:
         used: tuple[str, ...] = (wkt_col,)
