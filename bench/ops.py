@@ -62,7 +62,8 @@ def import_raw(csv_path: str, out: str) -> None:
 
 
 def summarise_raw(csv_path: str, areas: str, out: str) -> None:
-    """The raw libraries' count: geopandas read, sjoin (within), groupby, CSV."""
+    """The raw libraries' count: geopandas read, sjoin (within, then intersects for points on an
+    edge), groupby, CSV."""
     import geopandas as gpd
 
     table = pd.read_csv(csv_path)
@@ -70,7 +71,13 @@ def summarise_raw(csv_path: str, areas: str, out: str) -> None:
     points = gpd.GeoDataFrame(table[["Category"]], geometry=gpd.points_from_xy(table["Easting"], table["Northing"]),
                               crs=27700)
     zones = gpd.read_file(areas)
-    joined = gpd.sjoin(points, zones, predicate="within")
+    inside = gpd.sjoin(points, zones, predicate="within")
+    # the same boundary rule as closuremap: a point on an edge and inside no area counts once, in
+    # the first area (file order) it touches
+    edge = gpd.sjoin(points[~points.index.isin(inside.index)], zones, predicate="intersects")
+    edge = edge[~edge.index.duplicated(keep="first")] if edge.empty else \
+        edge.sort_values("index_right", kind="stable").groupby(level=0).head(1)
+    joined = pd.concat([inside, edge])
     counts = joined.groupby(["area_id", "Category"]).size().unstack(fill_value=0)
     counts.insert(0, "total", counts.sum(axis=1))
     counts.reindex(zones["area_id"], fill_value=0).to_csv(out)
