@@ -236,3 +236,24 @@ def test_unmapped_columns_keep_any_text_in_source_attrs(store: GeoPackageStore, 
     import_file(store, "incidents", path, user="PC Test", chunk_rows=2)
     kept = store.read("incidents").sort_values("source_row")["source_attrs"].tolist()
     assert [json.loads(k)["officer_note"] if isinstance(k, str) else "" for k in kept] == odd
+
+
+@pytest.mark.parametrize("page", ["app_pages/map.py", "app_pages/review.py", "app_pages/orders.py"])
+def test_a_page_on_a_busy_workspace_says_so_and_does_not_crash(page: str, sample_store: GeoPackageStore,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(sample_store.path))
+    monkeypatch.setenv("CLOSUREMAP_USER", "PC Test (1)")
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=90).run()
+    monkeypatch.setenv("CLOSUREMAP_BUSY_SECONDS", "0.3")
+    writer = sqlite3.connect(sample_store.path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")  # an import committing in another process
+    try:
+        at.switch_page(page).run()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert not at.exception
+    assert any("is busy" in e.value and "Try again in a moment" in e.value for e in at.error)
