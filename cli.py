@@ -7,6 +7,7 @@ document on stdout; progress goes to stderr so it never mixes with the output.
 from __future__ import annotations
 
 import argparse
+import csv
 import getpass
 import json
 import os
@@ -173,6 +174,29 @@ def cmd_layers(args: argparse.Namespace) -> int:
         extent = "empty" if r["bounds"] is None else "E {0:.0f}-{2:.0f}, N {1:.0f}-{3:.0f}".format(*r["bounds"])
         text.append(f"  {r['kind']:<{width}}  {r['count']:>7}  {extent}")
     _emit(data, args.json, "\n".join(text))
+    return 0
+
+
+def cmd_imports(args: argparse.Namespace) -> int:
+    from layers.store import open_workspace
+
+    log = open_workspace(args.workspace).imports()
+    records = json.loads(log.to_json(orient="records"))  # NULL as null, numbers as numbers
+    text = [f"#{r['id']} {r['at']} {r['user']}: {r['kind']} from {r['file']}: read {r['read']}, added {r['added']}, "
+            f"updated {r['updated']}, rejected {r['rejected']}, queued {r['queued']}" for r in records]
+    _emit({"workspace": args.workspace, "imports": records}, args.json, "\n".join(text) or "no imports yet")
+    return 0
+
+
+def cmd_rejects(args: argparse.Namespace) -> int:
+    from layers.store import open_workspace
+
+    store = open_workspace(args.workspace)
+    path = store.write_rejects(args.import_id, Path(args.out))
+    with open(path, encoding="utf-8", newline="") as f:  # records, not lines: a cell may hold a line break
+        rows = sum(1 for _ in csv.reader(f)) - 1
+    _emit({"import_id": args.import_id, "file": str(path), "rows": rows}, args.json,
+          f"import #{args.import_id}: {rows} rejected row(s) written to {path}")
     return 0
 
 
@@ -654,6 +678,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workspace")
     common(p)
     p.set_defaults(func=cmd_layers)
+
+    p = sub.add_parser("imports", help="the import log: who imported which file when, and what became of its rows")
+    p.add_argument("workspace")
+    common(p)
+    p.set_defaults(func=cmd_imports)
+
+    p = sub.add_parser("rejects", help="an import's rejected rows again, from the workspace's log, as CSV")
+    p.add_argument("workspace")
+    p.add_argument("--import", dest="import_id", type=int, required=True, help="the import's number (imports)")
+    p.add_argument("--out", required=True)
+    common(p)
+    p.set_defaults(func=cmd_rejects)
 
     p = sub.add_parser("check-scope", help="how much of a scope is defined premises, open space, other")
     layer_files(p)

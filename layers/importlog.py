@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo.errors import WorkspaceError
 from layers.csvio import write_csv_rows
+
+class ImportLogError(WorkspaceError):
+    """An import the workspace has no record of."""
+
 
 IMPORTS_TABLE = "closuremap_imports"
 REJECTS_TABLE = "closuremap_rejects"
@@ -83,13 +88,19 @@ def _rows(conn: sqlite3.Connection, import_id: int, columns: list[str]) -> Itera
         yield [record.get(c) for c in columns]
 
 
-def write_rejects(conn: sqlite3.Connection, import_id: int) -> Path | None:
-    """Write an import's rejects CSV from the log (streamed) and mark it written."""
+def write_rejects(conn: sqlite3.Connection, import_id: int, target: Path | None = None) -> Path | None:
+    """Write an import's rejects CSV from the log (streamed): to its recorded path, marking it
+    written, or to ``target`` (a copy for a user whose first file is gone)."""
     row = conn.execute(f"SELECT rejects_path, rejects_columns FROM {IMPORTS_TABLE} WHERE id = ?",
                        (import_id,)).fetchone()
-    if row is None or not row[0]:
+    if row is None:
+        raise ImportLogError(f"the workspace has no import #{import_id}; `closuremap imports WS` lists them")
+    columns = json.loads(row[1] or "[]")
+    if target is not None:
+        return write_csv_rows(target, columns, _rows(conn, import_id, columns))
+    if not row[0]:
         return None
-    path = write_csv_rows(row[0], json.loads(row[1] or "[]"), _rows(conn, import_id, json.loads(row[1] or "[]")))
+    path = write_csv_rows(row[0], columns, _rows(conn, import_id, columns))
     with conn:
         conn.execute(f"UPDATE {IMPORTS_TABLE} SET rejects_written = 1 WHERE id = ?", (import_id,))
     return path

@@ -214,10 +214,16 @@ class GeoPackageStore:
         except (OSError, sqlite3.Error, WorkspaceError):
             pass  # a read-only or busy workspace still opens: the next writable open writes them
 
-    def write_rejects(self, import_id: int) -> Path | None:
-        """An import's rejects CSV, written from its log (streamed, renamed into place when whole)."""
+    def write_rejects(self, import_id: int, target: Path | None = None) -> Path | None:
+        """An import's rejects CSV, written from its log (streamed, renamed into place when whole):
+        to the path recorded at import, or to ``target``."""
         with self._connect() as conn:
-            return importlog.write_rejects(conn, import_id)
+            return importlog.write_rejects(conn, import_id, target)
+
+    def imports(self) -> pd.DataFrame:
+        """The import log, newest first: who imported which file when, and what became of its rows."""
+        with self._connect() as conn:
+            return importlog.imports(conn)
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -540,7 +546,7 @@ class GeoPackageStore:
         ok = np.isfinite(bounds).all(axis=1)
         conn.executemany(
             f'INSERT INTO "rtree_{k.name}_geom" VALUES (?, ?, ?, ?, ?)',
-            [(fid, b[0], b[2], b[1], b[3]) for fid, b, good in zip(fids, bounds.tolist(), ok) if good],
+            [(fid, b[0], b[2], b[1], b[3]) for fid, b, good in zip(fids, bounds.tolist(), ok, strict=True) if good],
         )
         conn.execute(
             "UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? WHERE lower(table_name) = lower(?)",

@@ -257,3 +257,21 @@ def test_a_page_on_a_busy_workspace_says_so_and_does_not_crash(page: str, sample
         writer.close()
     assert not at.exception
     assert any("is busy" in e.value and "Try again in a moment" in e.value for e in at.error)
+
+
+def test_the_import_log_and_its_rejects_are_there_from_the_command_line(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    ws = tmp_path / "ws.gpkg"
+    GeoPackageStore.create(ws)
+    path = _rows_file(tmp_path / "calls.csv", 30)
+    assert run("import", ws, "incidents", path, "--user", "PC Log (7)", "--rejects", tmp_path / "first.csv",
+               "--json").returncode == 0
+    (tmp_path / "first.csv").unlink()  # made on the Layers page, its file went with the browser's download
+    listed = run("imports", ws, "--json")
+    entry = json.loads(listed.stdout)["imports"][0]
+    assert entry["user"] == "PC Log (7)" and entry["read"] == 30 and entry["rejected"] > 0
+    again = run("rejects", ws, "--import", str(entry["id"]), "--out", tmp_path / "again.csv", "--json")
+    assert json.loads(again.stdout)["rows"] == entry["rejected"] == len(_csv(tmp_path / "again.csv")) - 1
+    missing = run("rejects", ws, "--import", "99", "--out", tmp_path / "x.csv")
+    assert missing.returncode == 2 and "no import #99" in missing.stderr and "Traceback" not in missing.stderr
