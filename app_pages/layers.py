@@ -73,6 +73,21 @@ if upload is not None and kind is not None and st.button("Import", type="primary
                 st.download_button("Download the rejected rows (CSV)", every,
                                    file_name=f"{path.stem}.rejects.csv", mime="text/csv")
 
+st.header("Import log")
+log = store.imports()
+if log.empty:
+    st.caption("No file has been imported into this workspace yet.")
+else:
+    st.dataframe(log.drop(columns=["rejects_path"]), hide_index=True, width="stretch")
+    with_rejects = log[log["rejected"].fillna(0) > 0]
+    if len(with_rejects):
+        chosen = st.selectbox("Rejected rows of import", with_rejects["id"].tolist(), key="log_import",
+                              format_func=lambda i: f"#{i}: {log.set_index('id').loc[i, 'file']}")
+        with tempfile.TemporaryDirectory() as tmp:  # kept in the workspace: the first file may be long gone
+            again = store.write_rejects(int(chosen), Path(tmp) / "rejects.csv")
+            st.download_button(f"Download the rejected rows of import #{chosen} (CSV)", again.read_bytes(),
+                               file_name=f"import-{chosen}.rejects.csv", mime="text/csv", key="log_rejects")
+
 st.header("Export a layer")
 col1, col2 = st.columns(2)
 export_kind = col1.selectbox("Layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="export_kind")

@@ -275,3 +275,20 @@ def test_the_import_log_and_its_rejects_are_there_from_the_command_line(tmp_path
     assert json.loads(again.stdout)["rows"] == entry["rejected"] == len(_csv(tmp_path / "again.csv")) - 1
     missing = run("rejects", ws, "--import", "99", "--out", tmp_path / "x.csv")
     assert missing.returncode == 2 and "no import #99" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_the_layers_page_lists_imports_and_offers_their_rejects_again(store: GeoPackageStore, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    result = import_file(store, "incidents", _rows_file(tmp_path / "calls.csv", 20), user="PC Log (7)",
+                         rejects_path=tmp_path / "r.csv")
+    monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(store.path))
+    monkeypatch.setenv("CLOSUREMAP_USER", "PC Test (1)")
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90).run()
+    at.switch_page("app_pages/layers.py").run()
+    assert not at.exception
+    log = next(d.value for d in at.dataframe if "user" in d.value.columns)
+    assert log[["user", "read", "rejected"]].values.tolist() == [["PC Log (7)", 20, result.n_rejected]]
+    labels = [b.label for b in at.get("download_button")]
+    assert f"Download the rejected rows of import #{result.import_id} (CSV)" in labels
