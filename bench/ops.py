@@ -108,8 +108,60 @@ def webmap_raw(csv_path: str, out: str) -> None:
     m.save(out)
 
 
+def letters_setup(workspace: str, n: str) -> None:
+    """The sample estate with ``n`` flats in ORD-001's block (Perronet House), for the letters."""
+    import geopandas as gpd
+    import shapely
+
+    from layers.sample import build_sample_workspace
+
+    store = build_sample_workspace(Path(workspace))
+    block = store.read("premises").set_index("block_id").loc["PER"].geometry
+    count = int(n)
+    points = shapely.points(np.full(count, block.representative_point().x), np.full(count, block.representative_point().y))
+    flats = gpd.GeoDataFrame({"uprn": [f"99{i:08d}" for i in range(count)],
+                              "address": [f"Flat {i + 1}, Perronet House, Gaywood Street, London, SE1 6HG"
+                                          for i in range(count)],
+                              "block_id": "PER", "postcode": "SE1 6HG", "flat": [str(i + 1) for i in range(count)]},
+                             geometry=points, crs=27700)
+    existing = store.read("addresses")
+    store.delete("addresses", existing.loc[existing["block_id"] == "PER", "feature_id"].tolist(), user="bench")
+    store.add("addresses", flats, user="bench")
+
+
+def letters_raw(n: str, out: str) -> None:
+    """The raw library's letters: reportlab, one A4 page per flat, the same template text wrapped
+    and drawn line by line."""
+    from string import Template
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen import canvas
+
+    from reports.letters import DEFAULT_TEMPLATE
+
+    fields = {"date": "29 November 2026", "order_name": "Perronet House closure", "blocks": "Perronet House",
+              "issues": "ASB - nuisance (41); drugs (12)", "scope_words": "stairwells, landings (not the flats)",
+              "contact": "Safer Neighbourhoods, 020 7946 0000", "signatory": "Inspector A. Smith"}
+    tpl = Template(DEFAULT_TEMPLATE)
+    c = canvas.Canvas(out, pagesize=A4, pageCompression=1)
+    width, height = A4
+    for i in range(int(n)):
+        text = tpl.safe_substitute({**fields, "address": f"Flat {i + 1}\nPerronet House\nGaywood Street\nLondon\nSE1 6HG"})
+        y = height - 22 * mm
+        c.setFont("Helvetica", 10)
+        for paragraph in text.split("\n"):
+            for line in simpleSplit(paragraph, "Helvetica", 10, width - 44 * mm) or [""]:
+                c.drawString(22 * mm, y, line)
+                y -= 4.6 * mm
+        c.showPage()
+    c.save()
+
+
 OPS = {"make-calls": lambda p, n: make_calls(Path(p), int(n)), "make-areas": lambda p, n: make_areas(Path(p), int(n)),
-       "import-raw": import_raw, "summarise-raw": summarise_raw, "webmap-ours": webmap_ours, "webmap-raw": webmap_raw}
+       "import-raw": import_raw, "summarise-raw": summarise_raw, "webmap-ours": webmap_ours, "webmap-raw": webmap_raw,
+       "letters-setup": letters_setup, "letters-raw": letters_raw}
 
 if __name__ == "__main__":
     OPS[sys.argv[1]](*sys.argv[2:])

@@ -8,6 +8,7 @@ goes to ``--out`` (default: a file in the system's temporary folder, never into 
     import      closuremap import WS incidents CALLS.csv   vs  pandas + points_from_xy + pyogrio
     summarise   closuremap summarise --incidents --areas   vs  geopandas read + sjoin + groupby
     web map     the Map page's HTML for the imported calls  vs  folium FastMarkerCluster, no popups
+    letters     closuremap letters for 500 / 5,000 flats    vs  reportlab drawing the same text
 """
 
 from __future__ import annotations
@@ -109,10 +110,22 @@ def bench_webmap(tmp: Path, calls: Path, n: int) -> Row:
                f"HTML {size:.1f} MB (raw {raw_size:.1f} MB)", ok=size <= 5)
 
 
+def bench_letters(tmp: Path, n: int) -> Row:
+    ws = tmp / f"letters{n}.gpkg"
+    subprocess.run([PY, OPS, "letters-setup", str(ws), str(n)], check=True, cwd=ROOT, capture_output=True)
+    ours, ours_mb, out = run_measured(CLI, "letters", str(ws), "--order", "ORD-001", "--out", str(tmp / "ours.pdf"),
+                                      "--contact", "Safer Neighbourhoods, 020 7946 0000", "--signatory",
+                                      "Inspector A. Smith", "--user", "bench", "--json", "--quiet")
+    letters = json.loads(out)["letters"]
+    raw, raw_mb, _ = run_measured(PY, OPS, "letters-raw", str(n), str(tmp / "raw.pdf"))
+    return Row(f"letters, {letters:,}", ours, raw, ours_mb, raw_mb, "ratio <= 1.3")
+
+
 def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--areas", type=int, default=10_000)
+    parser.add_argument("--letters", default="500,5000")
     parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "closuremap-bench.json"))
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -132,6 +145,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
             if n == max(sizes) and (row := bench_summarise(tmp, calls, n, areas, args.areas)):
                 rows.append(row)
                 print(_line(rows[-1]), flush=True)
+        for n in [int(x) for x in args.letters.split(",") if x]:
+            rows.append(bench_letters(tmp, n))
+            print(_line(rows[-1]), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print()
