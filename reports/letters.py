@@ -82,6 +82,7 @@ def _draw_letters(c: canvas.Canvas, recipients: pd.DataFrame, common: dict[str, 
     c.setTitle(f"Consultation letters: {common.get('order_name', '')}")
     width, height = A4
     left, right, top = 22 * mm, width - 22 * mm, height - 22 * mm
+    wrapped: dict[str, list[str]] = {}
     for row in recipients.itertuples():
         text = tpl.safe_substitute({**common, "address": str(row.address).replace(", ", "\n")})
         y = top
@@ -91,8 +92,9 @@ def _draw_letters(c: canvas.Canvas, recipients: pd.DataFrame, common: dict[str, 
             y -= 10 * mm
         c.setFont("Helvetica", 10)
         for paragraph in text.split("\n"):
-            lines = simpleSplit(paragraph, "Helvetica", 10, right - left) or [""]
-            for line in lines:
+            if paragraph not in wrapped:  # the letters share all but the address: wrap each paragraph once
+                wrapped[paragraph] = simpleSplit(paragraph, "Helvetica", 10, right - left) or [""]
+            for line in wrapped[paragraph]:
                 c.drawString(left, y, line)
                 y -= 4.6 * mm
         c.setFont("Helvetica", 7)
