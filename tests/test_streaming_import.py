@@ -292,3 +292,45 @@ def test_the_layers_page_lists_imports_and_offers_their_rejects_again(store: Geo
     assert log[["user", "read", "rejected"]].values.tolist() == [["PC Log (7)", 20, result.n_rejected]]
     labels = [b.label for b in at.get("download_button")]
     assert f"Download the rejected rows of import #{result.import_id} (CSV)" in labels
+
+
+@pytest.mark.parametrize("rows, refused", [(20, False), (21, True)])
+def test_the_row_limit_just_inside_and_just_outside(rows: int, refused: bool, store: GeoPackageStore,
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "calls.csv"
+    path.write_text("easting,northing,category,occurred_at\n" + "531790,179105,ASB,2024-03-01\n" * rows)
+    monkeypatch.setenv("CLOSUREMAP_MAX_ROWS", "20")
+    if refused:
+        with pytest.raises(LimitError, match="more than 20 rows"):
+            import_file(store, "incidents", path, user="PC Test", chunk_rows=7)
+    else:
+        assert import_file(store, "incidents", path, user="PC Test", chunk_rows=7).imported == rows
+    assert store.count("incidents") == (0 if refused else rows)
+
+
+@pytest.mark.parametrize("columns, refused", [(12, False), (13, True)])
+def test_the_column_limit_just_inside_and_just_outside(columns: int, refused: bool, tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" * columns) + "\n")
+    limits = Limits(columns=12)
+    if refused:
+        with pytest.raises(LimitError, match="13 columns; the limit is 12"):
+            next(iter_table(path, limits))
+    else:
+        assert next(iter_table(path, limits)).frame.shape == (1, 12)
+
+
+@pytest.mark.parametrize("extra, refused", [(0, False), (1, True)])
+def test_the_file_size_limit_just_inside_and_just_outside(extra: int, refused: bool, tmp_path: Path) -> None:
+    path = tmp_path / "calls.csv"
+    path.write_bytes(b"a\n" + b"x" * (1024 * 1024 - 2 + extra))  # exactly 1 MB, then one byte more
+    if refused:
+        with pytest.raises(LimitError, match="CLOSUREMAP_MAX_FILE_MB"):
+            Limits(file_mb=1).check_file(path)
+    else:
+        Limits(file_mb=1).check_file(path)
+
+
+@pytest.mark.parametrize("vertices, refused", [(500, False), (501, True)])
+def test_the_vertex_limit_just_inside_and_just_outside(vertices: int, refused: bool) -> None:
+    assert (Limits(vertices=500).vertex_reason(vertices) is not None) == refused
