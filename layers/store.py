@@ -281,16 +281,9 @@ class GeoPackageStore:
     # -- connections ----------------------------------------------------------------------------
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=busy_seconds())
-        gpkg_blob.register_functions(conn)
-        try:
+        with workspace_connection(self.path) as conn:
+            gpkg_blob.register_functions(conn)
             yield conn
-        except (sqlite3.OperationalError, pd.errors.DatabaseError) as exc:
-            if _is_busy(exc):
-                raise WorkspaceError(BUSY_MESSAGE.format(path=self.path, seconds=busy_seconds())) from exc
-            raise
-        finally:
-            conn.close()
 
     # -- meta -----------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
