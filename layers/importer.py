@@ -437,31 +437,40 @@ _NULL_MEMBER = re.compile(r'"(?:[^"\\]|\\.)*":null,?')
 
 
 def _extra_json(extra: pd.DataFrame) -> list[str | None]:
-    """Each row's columns that have no field here, as JSON (None when all are empty).
-
-    A table's cells are all text: pandas' C JSON writer does a chunk at once (a million rows in
-    seconds, not a minute of json.dumps), and empty members are cut from its output."""
+    """Each row's columns that have no field here, as JSON (None when all are empty)."""
     if extra.shape[1] == 0:
         return [None] * len(extra)
-    if all(pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t) for t in extra.dtypes) and \
-            all(isinstance(v, str) or v is None for v in extra.iloc[:1].to_numpy().ravel()):
-        text = pd.DataFrame({str(c): extra[c].astype(object).where(
-            extra[c].notna() & extra[c].astype(str).str.strip().ne("").to_numpy(dtype=bool), None)
-            for c in extra.columns}, index=extra.index) if len(set(map(str, extra.columns))) == extra.shape[1] \
-            else extra.iloc[:, 0:0]
-        if text.shape[1]:
-            # records are split on "\n" alone: JSON escapes it inside strings, but not U+2028 and
-            # the other characters str.splitlines() would also split on
-            lines = text.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n") \
-                if len(text) else []
-            return [None if t == "{}" else t for t in (_NULL_MEMBER.sub("", line).replace(",}", "}")
-                                                       for line in lines)]
+    if _all_text(extra):
+        return _text_json(extra)
     out: list[str | None] = []
     for record in extra.to_dict("records"):
         data = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in record.items()
                 if v is not None and not (isinstance(v, float) and np.isnan(v)) and not (isinstance(v, str) and not v.strip())}
         out.append(json.dumps(data, ensure_ascii=False) if data else None)
     return out
+
+
+def _all_text(frame: pd.DataFrame) -> bool:
+    """A table's cells (text, uniquely named columns): what the fast JSON writer can take."""
+    names = [str(c) for c in frame.columns]
+    return (len(set(names)) == len(names)
+            and all(pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t) for t in frame.dtypes)
+            and all(isinstance(v, str) or v is None for v in frame.iloc[:1].to_numpy().ravel()))
+
+
+def _text_json(frame: pd.DataFrame) -> list[str | None]:
+    """Rows of text cells as JSON objects without their empty members, by pandas' C writer (a
+    million rows in seconds, not a minute of json.dumps)."""
+    text = pd.DataFrame({str(c): frame[c].astype(object).where(
+        frame[c].notna() & frame[c].astype(str).str.strip().ne("").to_numpy(dtype=bool), None)
+        for c in frame.columns}, index=frame.index)
+    if not len(text):
+        return []
+    # records are split on "\n" alone: JSON escapes it inside strings, but not U+2028 and the other
+    # characters str.splitlines() would also split on
+    lines = text.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
+    cut = (_NULL_MEMBER.sub("", line).replace(",}", "}") for line in lines)
+    return [None if t == "{}" else t for t in cut]
 
 
 def default_rejects_path(source: Path, workspace: str) -> Path:

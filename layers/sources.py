@@ -69,18 +69,20 @@ def read_source(path: str | Path, *, layer: str | None = None, crs: str | None =
         raise InputFileError(f"{p} is a folder; give the file inside it (e.g. the .shp)")
     suffix = p.suffix.lower()
     override = parse_crs(crs) if crs else None
-    Limits.from_env().check_file(p)
+    limits = Limits.from_env()
+    limits.check_file(p)
     if suffix in TABLE_SUFFIXES:
-        table, ragged = read_table(p)
+        table, ragged = read_table(p, limits)
         return _table_to_source(p, table, ragged, override, coordinates)
 
     if suffix in VECTOR_SUFFIXES:
-        return _read_vector(p, layer=layer, override=override, prefer_layer=prefer_layer)
+        return _read_vector(p, layer=layer, override=override, prefer_layer=prefer_layer, limits=limits)
     raise InputFileError(f"{p}: '{suffix or 'no extension'}' is not a format I read; use one of {SUPPORTED}")
 
 
 # -- vector files ---------------------------------------------------------------------------------
-def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_layer: str | None) -> SourceTable:
+def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_layer: str | None,
+                 limits: Limits) -> SourceTable:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(p)]
     except Exception as exc:
@@ -103,7 +105,6 @@ def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_lay
         chosen = layers  # KML folders are one collection to the user
     else:
         raise InputFileError(f"{p} has several layers ({', '.join(layers)}); choose one with --layer NAME")
-    limits = Limits.from_env()
     total = 0
     for name in chosen:
         try:

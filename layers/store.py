@@ -430,17 +430,16 @@ class GeoPackageStore:
     def _update_extent(self, conn: sqlite3.Connection, k: LayerKind, added: np.ndarray | None = None) -> None:
         """The layer's extent in gpkg_contents: widened by ``added`` bounds (an import, without
         reading the whole index again), or measured afresh after an edit or a delete."""
-        row = conn.execute(
-            f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{k.name}_geom"'
-        ).fetchone() if added is None else None
-        if added is not None:
+        if added is None:
+            row = conn.execute(
+                f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{k.name}_geom"').fetchone()
+        else:
             old = conn.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
-                               (k.name,)).fetchone()
-            finite = added[np.isfinite(added).all(axis=1)]
-            new = [finite[:, 0].min(), finite[:, 1].min(), finite[:, 2].max(), finite[:, 3].max()] if len(finite) else [None] * 4
-            pick = (min, min, max, max)
-            row = tuple(None if a is None and b is None else float(b if a is None else a if b is None else f(a, b))
-                        for f, a, b in zip(pick, old or (None,) * 4, new, strict=True))
+                               (k.name,)).fetchone() or (None,) * 4
+            boxes = np.vstack([np.array(old, dtype=float), added])  # an empty layer's NULLs become NaN
+            boxes = boxes[np.isfinite(boxes).all(axis=1)]
+            row = ((float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()),
+                    float(boxes[:, 3].max())) if len(boxes) else (None,) * 4)
         conn.execute(
             "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? WHERE table_name=?",
             (*row, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"), k.name),
