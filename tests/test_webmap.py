@@ -7,6 +7,7 @@ import re
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 
 from geo.crs import BNG
@@ -116,3 +117,17 @@ def test_grid_counts_each_incident_once_in_its_square() -> None:
     grid = incident_grid(frame, 100.0).sort_values("count", ascending=False)
     assert grid["count"].tolist() == [2, 1, 1] and grid["categories"].iloc[0] == "asb 2"
     assert sorted(zip(grid.geometry.bounds["minx"], grid.geometry.bounds["miny"])) == [(0, 0), (100, 0), (100, 100)]
+
+
+@pytest.mark.parametrize("n, popups, grid_only", [(20, True, False), (21, False, False), (40, False, False),
+                                                  (41, False, True)])
+def test_the_map_tiers_just_inside_and_just_outside(n: int, popups: bool, grid_only: bool,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import layers.webmap as webmap
+
+    monkeypatch.setattr(webmap, "POPUPS_UP_TO", 20)
+    monkeypatch.setattr(webmap, "GRID_ONLY_ABOVE", 40)
+    page = build_map({"incidents": _many(n)}, incident_mode="clusters").get_root().render()
+    assert ("a secret description" in page) == popups
+    assert ("counts per" in page) == grid_only
+    assert ("square" in page) == (not popups)
