@@ -1,18 +1,18 @@
 """Ward-member briefing, read-only: counts per block and month with small counts suppressed, a map of
 blocks and proposed orders; no incident points, references, descriptions or addresses."""
 
-import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages.common import attribution, open_current, workspace_version
-from geo.aggregate import DEFAULT_MINIMUM
-from geo.errors import ClosuremapError
-from layers.documents import briefing_input
-from layers.store import open_workspace
-from layers.webmap import build_map
-from reports.briefing import LEGAL_BASIS, briefing_tables
+import geopandas as gpd
 
+from closuremap.app_pages.common import attribution, open_current, workspace_version
+from closuremap.geo.aggregate import DEFAULT_MINIMUM
+from closuremap.geo.errors import ClosuremapError
+from closuremap.layers.documents import briefing_input
+from closuremap.layers.store import open_workspace
+from closuremap.layers.webmap import build_map
+from closuremap.reports.briefing import LEGAL_BASIS, briefing_tables
 
 
 @st.cache_data(show_spinner="Counting incidents and results…", max_entries=4)
@@ -29,35 +29,63 @@ except ClosuremapError as exc:
     st.error(str(exc))
     st.stop()
 
-minimum = st.sidebar.number_input("Suppress counts below", min_value=2, max_value=20, value=DEFAULT_MINIMUM,
-                                  key="briefing_minimum")
+minimum = st.sidebar.number_input(
+    "Suppress counts below",
+    min_value=2,
+    max_value=20,
+    value=DEFAULT_MINIMUM,
+    key="briefing_minimum",
+)
 tables = briefing_tables(data, int(minimum))
 st.title(f"Ward member briefing: {data.title}")
-st.caption(f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}; where one could be "
-           f"worked out by subtraction another count is hidden too. Counts are of {data.window_words}.")
+st.caption(
+    f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}; where one could be "
+    f"worked out by subtraction another count is hidden too. Counts are of {data.window_words}."
+)
 st.subheader("What is proposed")
 st.dataframe(tables.proposals, hide_index=True, width="stretch")
 st.subheader("Where")
 blocks = data.premises.merge(tables.per_block[["block_id", "incidents", "band"]], on="block_id")
-blocks = gpd.GeoDataFrame(blocks[["block_id", "name", "geometry"]].assign(notes="incidents: " + blocks["incidents"]),
-                          geometry="geometry", crs=data.premises.crs)
-st_folium(build_map({"basemap": data.basemap, "open_space": data.open_space, "premises": blocks,
-                     "orders": data.orders[["order_id", "name", "status", "geometry"]]},
-                    attribution=attribution(store, short=True)),
-          height=420, use_container_width=True, returned_objects=[], key="briefing_map")
+blocks = gpd.GeoDataFrame(
+    blocks[["block_id", "name", "geometry"]].assign(notes="incidents: " + blocks["incidents"]),
+    geometry="geometry",
+    crs=data.premises.crs,
+)
+st_folium(
+    build_map(
+        {
+            "basemap": data.basemap,
+            "open_space": data.open_space,
+            "premises": blocks,
+            "orders": data.orders[["order_id", "name", "status", "geometry"]],
+        },
+        attribution=attribution(store, short=True),
+    ),
+    height=420,
+    use_container_width=True,
+    returned_objects=[],
+    key="briefing_map",
+)
 st.subheader("Why: incidents in or at each block")
 st.caption(f"Incidents in the area: {tables.total}. {tables.note}")
 st.dataframe(tables.per_block[["name", "block_id", "incidents"]], hide_index=True, width="stretch")
 st.subheader("Incidents per month, whole area")
-st.dataframe(tables.per_month[["month", "shown"]].rename(columns={"shown": "incidents"}), hide_index=True,
-             width="stretch")
+st.dataframe(
+    tables.per_month[["month", "shown"]].rename(columns={"shown": "incidents"}),
+    hide_index=True,
+    width="stretch",
+)
 if data.results:
     st.subheader("Results so far: before and after each order")
-    st.caption("Target: the order's scope. Buffer: the ring around it (did the problem move next door?). "
-               "Control: the rest of the ward, for the trend.")
+    st.caption(
+        "Target: the order's scope. Buffer: the ring around it (did the problem move next door?). "
+        "Control: the rest of the ward, for the trend."
+    )
     for name, result in data.results:
         rows, words = result.briefing_rows(int(minimum))
-        st.markdown(f"**{name}**: {result.windows.after.words()} against {result.windows.before.words()}")
+        st.markdown(
+            f"**{name}**: {result.windows.after.words()} against {result.windows.before.words()}"
+        )
         st.dataframe(rows, hide_index=True, width="stretch")
         st.caption(words)
 st.subheader("Legal basis in plain words")

@@ -6,12 +6,13 @@ import json
 import os
 from pathlib import Path
 
-import geopandas as gpd
 import streamlit as st
 
-from layers.model import KINDS
-from layers.sample import build_sample_workspace
-from layers.store import GeoPackageStore, open_workspace
+import geopandas as gpd
+
+from closuremap.layers.model import KINDS
+from closuremap.layers.sample import build_sample_workspace
+from closuremap.layers.store import GeoPackageStore, open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKSPACE = ROOT / "workspace" / "sample.gpkg"
@@ -50,7 +51,7 @@ def read_layers(store: GeoPackageStore) -> dict[str, gpd.GeoDataFrame]:
 def workspace_or_stop() -> tuple[GeoPackageStore, dict[str, gpd.GeoDataFrame]]:
     """The open workspace and its layers, or the error shown and the page stopped: the one place
     pages turn a ClosuremapError into a sentence."""
-    from geo.errors import ClosuremapError
+    from closuremap.geo.errors import ClosuremapError
 
     try:
         store = open_current()
@@ -89,13 +90,16 @@ def identity_sidebar() -> None:
             number = st.text_input("Collar or staff number", key="identity_number")
             if st.button("Use this name", key="identity_set"):
                 if name.strip():
-                    st.session_state[IDENTITY_KEY] = f"{name.strip()} ({number.strip()})" if number.strip() \
-                        else name.strip()
+                    st.session_state[IDENTITY_KEY] = (
+                        f"{name.strip()} ({number.strip()})" if number.strip() else name.strip()
+                    )
                     st.rerun()
                 else:
                     st.error("Type your name first.")
-        st.caption("Single-user mode: no sign-in. The name above is what the audit trail, the version "
-                   "history and every document's 'Prepared by' record.")
+        st.caption(
+            "Single-user mode: no sign-in. The name above is what the audit trail, the version "
+            "history and every document's 'Prepared by' record."
+        )
 
 
 def acting_user() -> str | None:
@@ -108,6 +112,8 @@ def require_user() -> str | None:
     saved, imported or made without a name."""
     who = acting_user()
     if not who:
-        st.error("Give your name in the sidebar first: every save, import and document is recorded with "
-                 "who made it.")
+        st.error(
+            "Give your name in the sidebar first: every save, import and document is recorded with "
+            "who made it."
+        )
     return who

@@ -14,22 +14,36 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import acting_user, require_user, workspace_or_stop
-from geo.errors import ClosuremapError
-from geo.timeline import LONDON
-from layers.csvio import csv_bytes
-from layers.documents import briefing_input, letter_fields, log_letters, order_blocks, record_service
-from layers.orders import exhibit_input, order_row, order_version
-from reports.briefing import render_briefing
-from reports.case import AdviceContact
-from reports.casefile import (DOCUMENT_TITLES, advice_contacts, case_file, make_bundle, make_documents,
-                              set_advice_contacts)
-from reports.exhibit import ExhibitOptions, render_exhibit
-from reports.letters import DEFAULT_TEMPLATE, FIELDS, check_template, render_letters
-from reports.service_pack import checklist, render_service_pack
+from closuremap.app_pages.common import acting_user, require_user, workspace_or_stop
+from closuremap.geo.errors import ClosuremapError
+from closuremap.geo.timeline import LONDON
+from closuremap.layers.csvio import csv_bytes
+from closuremap.layers.documents import (
+    briefing_input,
+    letter_fields,
+    log_letters,
+    order_blocks,
+    record_service,
+)
+from closuremap.layers.orders import exhibit_input, order_row, order_version
+from closuremap.reports.briefing import render_briefing
+from closuremap.reports.case import AdviceContact
+from closuremap.reports.casefile import (
+    DOCUMENT_TITLES,
+    advice_contacts,
+    case_file,
+    make_bundle,
+    make_documents,
+    set_advice_contacts,
+)
+from closuremap.reports.exhibit import ExhibitOptions, render_exhibit
+from closuremap.reports.letters import DEFAULT_TEMPLATE, FIELDS, check_template, render_letters
+from closuremap.reports.service_pack import checklist, render_service_pack
 
 store, frames = workspace_or_stop()
-made = st.session_state.setdefault("made_documents", {})  # {order_id: {file name: (label, bytes, mime)}}
+made = st.session_state.setdefault(
+    "made_documents", {}
+)  # {order_id: {file name: (label, bytes, mime)}}
 
 st.title("Documents")
 orders = frames["orders"]["order_id"].astype(str).tolist()
@@ -40,7 +54,9 @@ order_id = st.selectbox("Order", orders, key="doc_order")
 row = order_row(store, order_id)
 who = acting_user()
 version = order_version(store, order_id)
-st.caption(f"{row['name']} · version {version} · prepared by {who or '(give your name in the sidebar)'}")
+st.caption(
+    f"{row['name']} · version {version} · prepared by {who or '(give your name in the sidebar)'}"
+)
 today = datetime.now(LONDON).date()
 
 
@@ -50,12 +66,17 @@ def keep(name: str, label: str, data: bytes, mime: str) -> None:
 
 st.header("The case documents")
 c1, c2, c3, c4 = st.columns(4)
-ref = c1.text_input("Exhibit reference", value=store.get_meta(f"exhibit_ref:{order_id}") or "AB/1",
-                    key=f"ex_ref_{order_id}")
+ref = c1.text_input(
+    "Exhibit reference",
+    value=store.get_meta(f"exhibit_ref:{order_id}") or "AB/1",
+    key=f"ex_ref_{order_id}",
+)
 paper = c2.selectbox("Exhibit paper", ["A4", "A3"], key=f"ex_paper_{order_id}")
 scale = c3.selectbox("Exhibit scale", ["fit", 500, 1250, 2500], key=f"ex_scale_{order_id}")
 atlas = c4.checkbox("One exhibit sheet per block (atlas)", key=f"ex_atlas_{order_id}")
-with_docx = st.checkbox("Also Word (DOCX) copies to edit before signing", value=True, key=f"docx_{order_id}")
+with_docx = st.checkbox(
+    "Also Word (DOCX) copies to edit before signing", value=True, key=f"docx_{order_id}"
+)
 if st.button("Make every document", type="primary", key="make_all") and (who := require_user()):
     bar = st.progress(0.0, text="Reading the order…")
     try:
@@ -70,40 +91,91 @@ if st.button("Make every document", type="primary", key="make_all") and (who := 
             bar.progress(0.15, text="Notice, application, draft order…")
             docs = make_documents(case, tmp, docx=with_docx)
             for name, result in docs.made.items():
-                keep_new(result.path.name, f"{DOCUMENT_TITLES[name]} (PDF, {result.pages} "
-                                       f"page{'s' if result.pages != 1 else ''})",
-                     result.path.read_bytes(), "application/pdf")
+                keep_new(
+                    result.path.name,
+                    f"{DOCUMENT_TITLES[name]} (PDF, {result.pages} "
+                    f"page{'s' if result.pages != 1 else ''})",
+                    result.path.read_bytes(),
+                    "application/pdf",
+                )
                 if result.docx is not None:
-                    keep_new(result.docx.name, f"{DOCUMENT_TITLES[name]} (Word)", result.docx.read_bytes(),
-                         "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+                    keep_new(
+                        result.docx.name,
+                        f"{DOCUMENT_TITLES[name]} (Word)",
+                        result.docx.read_bytes(),
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    )
             bar.progress(0.4, text="Map exhibit…")
-            ex = render_exhibit(exhibit_input(store, order_id), ExhibitOptions(
-                ref, who, today, version=version, paper=paper, scale=None if scale == "fit" else int(scale),
-                atlas=atlas, evidence_from=case.evidence_from, evidence_to=case.evidence_to), Path(tmp) / "ex.pdf")
-            keep_new(f"exhibit-{ref.replace('/', '-')}.pdf", f"Map exhibit ({ex.pages} sheets, {ex.scale_statement})",
-                 ex.path.read_bytes(), "application/pdf")
+            ex = render_exhibit(
+                exhibit_input(store, order_id),
+                ExhibitOptions(
+                    ref,
+                    who,
+                    today,
+                    version=version,
+                    paper=paper,
+                    scale=None if scale == "fit" else int(scale),
+                    atlas=atlas,
+                    evidence_from=case.evidence_from,
+                    evidence_to=case.evidence_to,
+                ),
+                Path(tmp) / "ex.pdf",
+            )
+            keep_new(
+                f"exhibit-{ref.replace('/', '-')}.pdf",
+                f"Map exhibit ({ex.pages} sheets, {ex.scale_statement})",
+                ex.path.read_bytes(),
+                "application/pdf",
+            )
             bar.progress(0.6, text="Service pack and briefing…")
             blocks = order_blocks(store, order_id)
             doors = frames["entrances"][frames["entrances"]["block_id"].isin(blocks["block_id"])]
-            pack = render_service_pack(title=str(row["name"]), scope=row.geometry, premises=blocks, entrances=doors,
-                                       basemap=frames["basemap"], out=Path(tmp) / "pack.pdf", prepared_on=today)
-            keep_new(f"service-pack-{order_id}.pdf", "Notice-service pack (PDF)", pack.pdf.read_bytes(), "application/pdf")
-            brief = render_briefing(briefing_input(store, order_id, today=today), Path(tmp) / "b.pdf",
-                                    prepared_on=today)
-            keep_new(f"ward-briefing-{order_id}.pdf", "Ward-member briefing (PDF)", brief.read_bytes(), "application/pdf")
+            pack = render_service_pack(
+                title=str(row["name"]),
+                scope=row.geometry,
+                premises=blocks,
+                entrances=doors,
+                basemap=frames["basemap"],
+                out=Path(tmp) / "pack.pdf",
+                prepared_on=today,
+            )
+            keep_new(
+                f"service-pack-{order_id}.pdf",
+                "Notice-service pack (PDF)",
+                pack.pdf.read_bytes(),
+                "application/pdf",
+            )
+            brief = render_briefing(
+                briefing_input(store, order_id, today=today), Path(tmp) / "b.pdf", prepared_on=today
+            )
+            keep_new(
+                f"ward-briefing-{order_id}.pdf",
+                "Ward-member briefing (PDF)",
+                brief.read_bytes(),
+                "application/pdf",
+            )
             bar.progress(0.75, text="Court bundle…")
-            bundle, notes = make_bundle(store, case, Path(tmp) / "bundle.pdf",
-                                        generated_at=datetime.now(LONDON).replace(tzinfo=None, microsecond=0))
-            keep_new(f"court-bundle-{order_id}.pdf", f"Court bundle ({bundle.pages} pages, {len(bundle.parts)} parts)",
-                 bundle.path.read_bytes(), "application/pdf")
+            bundle, notes = make_bundle(
+                store,
+                case,
+                Path(tmp) / "bundle.pdf",
+                generated_at=datetime.now(LONDON).replace(tzinfo=None, microsecond=0),
+            )
+            keep_new(
+                f"court-bundle-{order_id}.pdf",
+                f"Court bundle ({bundle.pages} pages, {len(bundle.parts)} parts)",
+                bundle.path.read_bytes(),
+                "application/pdf",
+            )
         bar.empty()
     except ClosuremapError as exc:
         bar.empty()
         st.error(str(exc))
     else:
         made.setdefault(order_id, {}).update(fresh)  # letters made before stay on offer
-        st.session_state[f"doc_notes_{order_id}"] = [f"{DOCUMENT_TITLES[n]} not made: {why}"
-                                                    for n, why in docs.not_made.items()] + notes
+        st.session_state[f"doc_notes_{order_id}"] = [
+            f"{DOCUMENT_TITLES[n]} not made: {why}" for n, why in docs.not_made.items()
+        ] + notes
 
 if "doc_flash" in st.session_state:
     st.success(st.session_state.pop("doc_flash"))
@@ -116,18 +188,37 @@ if files:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle_zip:
         for name, (_, data, _) in sorted(files.items()):
             bundle_zip.writestr(name, data)
-    st.download_button(f"Download all {len(files)} files (zip)", buffer.getvalue(),
-                       file_name=f"{order_id}-documents.zip", mime="application/zip", on_click="ignore",
-                       key=f"dl_zip_{order_id}", type="primary")
+    st.download_button(
+        f"Download all {len(files)} files (zip)",
+        buffer.getvalue(),
+        file_name=f"{order_id}-documents.zip",
+        mime="application/zip",
+        on_click="ignore",
+        key=f"dl_zip_{order_id}",
+        type="primary",
+    )
     for name, (label, data, mime) in files.items():
-        st.download_button(f"{label}: {name}", data, file_name=name, mime=mime, on_click="ignore",
-                           key=f"dl_{order_id}_{name}")
+        st.download_button(
+            f"{label}: {name}",
+            data,
+            file_name=name,
+            mime=mime,
+            on_click="ignore",
+            key=f"dl_{order_id}_{name}",
+        )
 
 st.header("Consultation letters")
-template = st.text_area("Letter template", value=store.get_meta("letter_template") or DEFAULT_TEMPLATE, height=320,
-                        key="letter_template", help="Fields: " + ", ".join("$" + f for f in FIELDS))
+template = st.text_area(
+    "Letter template",
+    value=store.get_meta("letter_template") or DEFAULT_TEMPLATE,
+    height=320,
+    key="letter_template",
+    help="Fields: " + ", ".join("$" + f for f in FIELDS),
+)
 c1, c2 = st.columns(2)
-contact = c1.text_input("Contact for residents", value="the ASB team", key=f"letter_contact_{order_id}")
+contact = c1.text_input(
+    "Contact for residents", value="the ASB team", key=f"letter_contact_{order_id}"
+)
 signatory = c2.text_input("Signed by", value=who or "", key=f"letter_signatory_{order_id}")
 b1, b2 = st.columns(2)
 if b1.button("Save template", key="save_template") and require_user():
@@ -140,18 +231,30 @@ if b1.button("Save template", key="save_template") and require_user():
         st.success("template saved in the workspace")
 if b2.button("Make the letters", key="make_letters") and (who := require_user()):
     try:
-        recipients, fields = letter_fields(store, order_id, today=today, contact=contact, signatory=signatory)
+        recipients, fields = letter_fields(
+            store, order_id, today=today, contact=contact, signatory=signatory
+        )
         with tempfile.TemporaryDirectory() as tmp:
             run = render_letters(recipients, fields, Path(tmp) / "letters.pdf", template=template)
-            keep(f"letters-{order_id}.pdf", f"Consultation letters ({run.pages})", run.path.read_bytes(),
-                 "application/pdf")
-        keep(f"recipients-{order_id}.csv", "Letter recipients (CSV)", csv_bytes(recipients),
-             "text/csv")
+            keep(
+                f"letters-{order_id}.pdf",
+                f"Consultation letters ({run.pages})",
+                run.path.read_bytes(),
+                "application/pdf",
+            )
+        keep(
+            f"recipients-{order_id}.csv",
+            "Letter recipients (CSV)",
+            csv_bytes(recipients),
+            "text/csv",
+        )
         log_letters(store, order_id, count=run.pages, made_on=today, user=who)
     except ClosuremapError as exc:
         st.error(str(exc))
     else:
-        st.session_state["doc_flash"] = f"{run.pages} letters, one page each; offered with the other documents"
+        st.session_state["doc_flash"] = (
+            f"{run.pages} letters, one page each; offered with the other documents"
+        )
         st.rerun()
 
 st.header("Notice service (s.79)")
@@ -162,17 +265,26 @@ except ClosuremapError as exc:
     blocks = frames["premises"].iloc[0:0]
 doors = frames["entrances"][frames["entrances"]["block_id"].isin(blocks["block_id"])]
 sheet = checklist(doors, blocks)[["entrance", "block", "time_fixed", "officer", "photo_ref"]]
-st.caption("Fill in each entrance where a copy of the notice was fixed (time as YYYY-MM-DD HH:MM), then record.")
-filled = st.data_editor(sheet, hide_index=True, width="stretch", key=f"service_sheet_{order_id}",
-                        disabled=["entrance", "block"])
+st.caption(
+    "Fill in each entrance where a copy of the notice was fixed (time as YYYY-MM-DD HH:MM), then record."
+)
+filled = st.data_editor(
+    sheet,
+    hide_index=True,
+    width="stretch",
+    key=f"service_sheet_{order_id}",
+    disabled=["entrance", "block"],
+)
 if st.button("Record service", key="record_service") and (who := require_user()):
     try:
         count, rejected = record_service(store, order_id, filled, user=who)
     except ClosuremapError as exc:
         st.error(str(exc))
     else:
-        (st.warning if len(rejected) else st.success)(f"recorded {count} entrance(s)" +
-                                                      (f"; {len(rejected)} row(s) not recorded" if len(rejected) else ""))
+        (st.warning if len(rejected) else st.success)(
+            f"recorded {count} entrance(s)"
+            + (f"; {len(rejected)} row(s) not recorded" if len(rejected) else "")
+        )
         if len(rejected):
             st.dataframe(rejected, hide_index=True, width="stretch")
 served = store.case_records(order_id, "service")
@@ -191,29 +303,51 @@ with st.form(f"objection_{order_id}"):
     response = st.text_area("Our response", key=f"obj_response_{order_id}")
     if st.form_submit_button("Log it") and (who := require_user()):
         try:
-            store.add_objection(order_id, who=said_by, summary=summary, received_on=received.isoformat(),
-                                recorded_by=who, response=response)
+            store.add_objection(
+                order_id,
+                who=said_by,
+                summary=summary,
+                received_on=received.isoformat(),
+                recorded_by=who,
+                response=response,
+            )
         except ClosuremapError as exc:
             st.error(str(exc))
         else:
             st.success("logged")
 
 st.header("Area settings")
-st.caption("Local housing and legal advice services named on every closure notice (s.76(5)), and the body that "
-           "applies for orders.")
+st.caption(
+    "Local housing and legal advice services named on every closure notice (s.76(5)), and the body that "
+    "applies for orders."
+)
 try:
     contacts = advice_contacts(store)
 except ClosuremapError as exc:
     st.error(str(exc))
     contacts = []
-table = st.data_editor(pd.DataFrame([c.__dict__ for c in contacts], columns=["name", "detail", "kind"]),
-                       num_rows="dynamic", hide_index=True, width="stretch", key="advice_contacts",
-                       column_config={"kind": st.column_config.SelectboxColumn("kind", options=["housing", "legal"])})
-applicant = st.text_input("Applicant for new orders (force or council)", value=store.get_meta("applicant") or "",
-                          key="settings_applicant")
+table = st.data_editor(
+    pd.DataFrame([c.__dict__ for c in contacts], columns=["name", "detail", "kind"]),
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    key="advice_contacts",
+    column_config={"kind": st.column_config.SelectboxColumn("kind", options=["housing", "legal"])},
+)
+applicant = st.text_input(
+    "Applicant for new orders (force or council)",
+    value=store.get_meta("applicant") or "",
+    key="settings_applicant",
+)
 if st.button("Save the settings", key="save_settings") and require_user():
     rows = table.dropna(subset=["name"])
-    set_advice_contacts(store, [AdviceContact(str(r.name), str(r.detail or ""), str(r.kind or "housing"))
-                                for r in rows.itertuples() if str(r.name).strip()])
+    set_advice_contacts(
+        store,
+        [
+            AdviceContact(str(r.name), str(r.detail or ""), str(r.kind or "housing"))
+            for r in rows.itertuples()
+            if str(r.name).strip()
+        ],
+    )
     store.set_meta("applicant", applicant.strip())
     st.success("settings saved in the workspace")

@@ -10,26 +10,39 @@ import streamlit as st
 from PIL import Image
 from streamlit_folium import st_folium
 
-from app_pages.common import attribution, read_layers, require_user, workspace_or_stop
-from geo.drawing import floors_of, on_floor, repair_drawing
-from geo.errors import ClosuremapError
-from geo.georef import fit_to_outline
-from layers import floorplans
-from layers.drawmap import build_draw_map, drawings_to_bng
-from layers.editing import describe_change, typed_attributes, prepare_drawing, restore_version, save_new, undo_last
-from layers.model import COMMUNAL_AREA_TYPES, KINDS
+from closuremap.app_pages.common import attribution, read_layers, require_user, workspace_or_stop
+from closuremap.geo.drawing import floors_of, on_floor, repair_drawing
+from closuremap.geo.errors import ClosuremapError
+from closuremap.geo.georef import fit_to_outline
+from closuremap.layers import floorplans
+from closuremap.layers.drawmap import build_draw_map, drawings_to_bng
+from closuremap.layers.editing import (
+    describe_change,
+    prepare_drawing,
+    restore_version,
+    save_new,
+    typed_attributes,
+    undo_last,
+)
+from closuremap.layers.model import COMMUNAL_AREA_TYPES, KINDS
 
 EDITABLE = ("communal_areas", "premises", "access_routes", "open_space", "entrances", "orders")
-MOVED_M = 0.01  # a shape whose outline moved less than this came back unchanged (rounding on the way)
+MOVED_M = (
+    0.01  # a shape whose outline moved less than this came back unchanged (rounding on the way)
+)
 
 store, frames = workspace_or_stop()
 
 st.title("Draw and edit")
 state = st.session_state
 state.setdefault("draw_round", 0)
-kind = st.selectbox("Layer to draw or edit", EDITABLE, format_func=lambda k: KINDS[k].title, key="draw_kind")
+kind = st.selectbox(
+    "Layer to draw or edit", EDITABLE, format_func=lambda k: KINDS[k].title, key="draw_kind"
+)
 c1, c2, c3 = st.columns(3)
-floors = sorted({int(f) for col in ("floor_from", "floor_to") for f in frames["communal_areas"][col].dropna()})
+floors = sorted(
+    {int(f) for col in ("floor_from", "floor_to") for f in frames["communal_areas"][col].dropna()}
+)
 floor = c1.selectbox("Floor", ["all", *floors], key="draw_floor")
 tolerance = c2.number_input("Snap tolerance (m)", 0.0, 5.0, 0.5, 0.1, key="snap_tolerance")
 min_width = c3.number_input("Sliver width (m)", 0.0, 5.0, 0.3, 0.1, key="sliver_width")
@@ -45,17 +58,32 @@ saved = frames[kind].set_index("feature_id")
 label_of = {f: f"{saved.loc[f].get('name') or kind} ({f[:8]})" for f in saved.index}
 options = ["(none: draw new shapes)", *saved.index]
 focus_id = state.get(f"draw_focus_{kind}")
-editing = st.selectbox("Feature to edit on the map (its vertices get handles; the rest stay put)", options,
-                       index=options.index(focus_id) if focus_id in options else 0, key=f"draw_edit_{kind}_{state.draw_round}",
-                       format_func=lambda f: label_of.get(f, f))
+editing = st.selectbox(
+    "Feature to edit on the map (its vertices get handles; the rest stay put)",
+    options,
+    index=options.index(focus_id) if focus_id in options else 0,
+    key=f"draw_edit_{kind}_{state.draw_round}",
+    format_func=lambda f: label_of.get(f, f),
+)
 editable = [] if editing == options[0] else [editing]
 focus = None
 if editable or focus_id in saved.index:  # open on the feature being edited, or the one just saved
     minx, miny, maxx, maxy = saved.geometry[editable[0] if editable else focus_id].bounds
     focus = (minx - 20, miny - 20, maxx + 20, maxy + 20)
-out = st_folium(build_draw_map(frames, kind, attribution=attribution(store, short=True), guides=guides,
-                               editable=editable, focus=focus), height=600, use_container_width=True,
-                returned_objects=["all_drawings"], key=f"draw_map_{kind}_{state.draw_round}")
+out = st_folium(
+    build_draw_map(
+        frames,
+        kind,
+        attribution=attribution(store, short=True),
+        guides=guides,
+        editable=editable,
+        focus=focus,
+    ),
+    height=600,
+    use_container_width=True,
+    returned_objects=["all_drawings"],
+    key=f"draw_map_{kind}_{state.draw_round}",
+)
 drawn = drawings_to_bng(out.get("all_drawings") if out else None)
 
 
@@ -63,7 +91,9 @@ def done(message: str, focus: str | None = None) -> None:
     state.draw_round += 1  # a fresh map: the saved shape now comes from the store
     focus = focus or (editable[0] if editable else None)
     if focus is not None:
-        state[f"draw_focus_{kind}"] = focus  # and it opens where the user was working, not on the estate
+        state[f"draw_focus_{kind}"] = (
+            focus  # and it opens where the user was working, not on the estate
+        )
     state.draw_message = message
     st.cache_data.clear()
     st.rerun()
@@ -71,6 +101,7 @@ def done(message: str, focus: str | None = None) -> None:
 
 if state.get("draw_message"):
     st.success(state.pop("draw_message"))
+
 
 def show(problems: list) -> None:
     for p in problems:
@@ -99,42 +130,67 @@ if len(new):
         if kind == "access_routes":
             attrs["width_m"] = st.number_input("Width (m)", 0.5, 20.0, 2.0, 0.5, key="new_width")
         if kind == "entrances":
-            attrs["entrance_type"] = st.selectbox("Type", ["door", "gate", "car_park", "service", "emergency", "other"],
-                                                  key="new_entrance_type")
+            attrs["entrance_type"] = st.selectbox(
+                "Type",
+                ["door", "gate", "car_park", "service", "emergency", "other"],
+                key="new_entrance_type",
+            )
         if kind == "open_space":
-            attrs["open_space_type"] = st.text_input("Type (park, grass, playground…)", key="new_space_type")
+            attrs["open_space_type"] = st.text_input(
+                "Type (park, grass, playground…)", key="new_space_type"
+            )
         attrs["notes"] = st.text_input("Notes", key="new_notes")
         save = st.form_submit_button("Save the new shape", key="save_new")
         repair = st.form_submit_button("Repair and save", key="repair_new")
     if (save or repair) and (who := require_user()):
         try:
             shape = repair_drawing(geometry) if repair else geometry
-            snapped, moved, problems = prepare_drawing(store, kind, shape, attrs, tolerance_m=tolerance,
-                                                       min_width_m=min_width)
+            snapped, moved, problems = prepare_drawing(
+                store, kind, shape, attrs, tolerance_m=tolerance, min_width_m=min_width
+            )
             if any(p.severity == "error" for p in problems):
                 show(problems)
                 st.info("Nothing was saved. Redraw the shape, or use 'Repair and save'.")
             else:
                 show(problems)
                 fid = save_new(store, kind, snapped, attrs, user=who)
-                done(focus=fid, message=f"saved {attrs.get('name') or kind} ({fid[:8]}); {moved} vertices snapped" +
-                     (f"; {len(problems)} warning(s): " + "; ".join(p.message for p in problems) if problems else ""))
+                done(
+                    focus=fid,
+                    message=f"saved {attrs.get('name') or kind} ({fid[:8]}); {moved} vertices snapped"
+                    + (
+                        f"; {len(problems)} warning(s): " + "; ".join(p.message for p in problems)
+                        if problems
+                        else ""
+                    ),
+                )
         except ClosuremapError as exc:
             st.error(str(exc))
 
 changed = []
 for row in drawn[drawn["feature_id"].notna()].itertuples():
-    if row.feature_id in saved.index and row.geometry.hausdorff_distance(saved.geometry[row.feature_id]) > MOVED_M:
+    if (
+        row.feature_id in saved.index
+        and row.geometry.hausdorff_distance(saved.geometry[row.feature_id]) > MOVED_M
+    ):
         changed.append(row)
 if changed:
     st.subheader("Edited outlines")
-    st.write(", ".join(str(saved.loc[r.feature_id].get("name") or r.feature_id[:8]) for r in changed))
+    st.write(
+        ", ".join(str(saved.loc[r.feature_id].get("name") or r.feature_id[:8]) for r in changed)
+    )
     if st.button("Save the edited outlines", key="save_edits") and (who := require_user()):
         messages = []
         for r in changed:
             attrs = saved.loc[r.feature_id].drop(labels=["geometry"]).to_dict()
-            snapped, moved, problems = prepare_drawing(store, kind, r.geometry, attrs, tolerance_m=tolerance,
-                                                       min_width_m=min_width, feature_id=r.feature_id)
+            snapped, moved, problems = prepare_drawing(
+                store,
+                kind,
+                r.geometry,
+                attrs,
+                tolerance_m=tolerance,
+                min_width_m=min_width,
+                feature_id=r.feature_id,
+            )
             if any(p.severity == "error" for p in problems):
                 show(problems)
                 continue
@@ -148,38 +204,58 @@ if out and out.get("all_drawings") is not None:
     if gone:
         st.subheader("Deleted on the map")
         st.write(", ".join(str(saved.loc[f].get("name") or f[:8]) for f in gone))
-        if st.button(f"Delete {len(gone)} feature(s)", key="confirm_delete") and (who := require_user()):
+        if st.button(f"Delete {len(gone)} feature(s)", key="confirm_delete") and (
+            who := require_user()
+        ):
             store.delete(kind, gone, user=who)
             done(f"deleted {len(gone)}")
 
 st.subheader("Attributes of a saved feature")
 if len(saved):
-    pick = st.selectbox("Feature", list(saved.index), key="attr_pick",
-                        format_func=lambda f: f"{saved.loc[f].get('name') or kind} ({f[:8]})")
+    pick = st.selectbox(
+        "Feature",
+        list(saved.index),
+        key="attr_pick",
+        format_func=lambda f: f"{saved.loc[f].get('name') or kind} ({f[:8]})",
+    )
     fields = [f for f in KINDS[kind].fields if f.kind in ("str", "int", "float")]
-    saved_text = {f.name: "" if saved.loc[pick].get(f.name) is None or pd.isna(saved.loc[pick].get(f.name))
-                  else str(saved.loc[pick].get(f.name)) for f in fields}
+    saved_text = {
+        f.name: ""
+        if saved.loc[pick].get(f.name) is None or pd.isna(saved.loc[pick].get(f.name))
+        else str(saved.loc[pick].get(f.name))
+        for f in fields
+    }
     if f"attr_{fields[0].name}_{pick}" not in state or f"attr_version_{pick}" not in state:
         # the form is built from the saved values, or was just saved: the version they are
         state[f"attr_version_{pick}"] = store.version(kind, pick)
     with st.form("attributes"):
-        values = {f.name: st.text_input(f.name, value=saved_text[f.name], key=f"attr_{f.name}_{pick}")
-                  for f in fields}
+        values = {
+            f.name: st.text_input(f.name, value=saved_text[f.name], key=f"attr_{f.name}_{pick}")
+            for f in fields
+        }
         if st.form_submit_button("Save attributes", key="save_attrs") and (who := require_user()):
             try:
                 typed, before = typed_attributes(kind, values), typed_attributes(kind, saved_text)
-                changes = {n: v for n, v in typed.items() if v != before[n]}  # only what the user changed
+                changes = {
+                    n: v for n, v in typed.items() if v != before[n]
+                }  # only what the user changed
                 if changes:
-                    store.update(kind, pick, user=who, attributes=changes,
-                                 expected_version=state[f"attr_version_{pick}"])
+                    store.update(
+                        kind,
+                        pick,
+                        user=who,
+                        attributes=changes,
+                        expected_version=state[f"attr_version_{pick}"],
+                    )
             except ClosuremapError as exc:
                 st.error(str(exc))
                 state["attr_stale"] = pick
             else:
                 state.pop(f"attr_version_{pick}", None)
                 done("attributes saved" if changes else "nothing had changed", focus=pick)
-    if state.get("attr_stale") == pick and st.button("Load the saved values (your unsaved edits are dropped)",
-                                                     key=f"attr_reload_{pick}"):
+    if state.get("attr_stale") == pick and st.button(
+        "Load the saved values (your unsaved edits are dropped)", key=f"attr_reload_{pick}"
+    ):
         for key in [k for k in state if str(k).startswith("attr_") and str(k).endswith(f"_{pick}")]:
             del state[key]
         state.pop("attr_stale", None)
@@ -188,11 +264,26 @@ if len(saved):
 st.subheader("History")
 history = store.history(kind=kind)
 names = saved["name"].to_dict() if "name" in saved else {}
-st.dataframe(pd.DataFrame({
-    "version": history["id"], "when": history["at"], "who": history["user"], "action": history["action"],
-    "feature": [names.get(f) or (f[:8] if isinstance(f, str) else "(import)") for f in history["feature_id"]],
-    "what changed": [describe_change(b, a) for b, a in zip(history["before"], history["after"], strict=True)],
-}).head(30), hide_index=True, width="stretch")
+st.dataframe(
+    pd.DataFrame(
+        {
+            "version": history["id"],
+            "when": history["at"],
+            "who": history["user"],
+            "action": history["action"],
+            "feature": [
+                names.get(f) or (f[:8] if isinstance(f, str) else "(import)")
+                for f in history["feature_id"]
+            ],
+            "what changed": [
+                describe_change(b, a)
+                for b, a in zip(history["before"], history["after"], strict=True)
+            ],
+        }
+    ).head(30),
+    hide_index=True,
+    width="stretch",
+)
 h1, h2 = st.columns(2)
 if h1.button("Undo the last change", key="undo") and (who := require_user()):
     try:
@@ -213,44 +304,81 @@ if versions:
 st.subheader("Floors of a block")
 block_names = dict(zip(frames["premises"]["block_id"], frames["premises"]["name"]))
 if block_names:
-    block = st.selectbox("Block", list(block_names), format_func=lambda b: block_names[b], key="floors_block")
+    block = st.selectbox(
+        "Block", list(block_names), format_func=lambda b: block_names[b], key="floors_block"
+    )
     listing = floors_of(read_layers(store)["communal_areas"], block)
-    st.dataframe(pd.DataFrame([{"floor": f, "communal parts": ", ".join(parts)} for f, parts in listing.items()]),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [{"floor": f, "communal parts": ", ".join(parts)} for f, parts in listing.items()]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 st.subheader("Floor plans to trace from")
 with st.form("floor_plan"):
-    upload = st.file_uploader("Plan image (PNG, JPG or a PDF page)", type=["png", "jpg", "jpeg", "pdf"],
-                              key="plan_file")
+    upload = st.file_uploader(
+        "Plan image (PNG, JPG or a PDF page)", type=["png", "jpg", "jpeg", "pdf"], key="plan_file"
+    )
     c1, c2, c3 = st.columns(3)
-    plan_block = c1.selectbox("Block", list(block_names), format_func=lambda b: block_names[b], key="plan_block")
+    plan_block = c1.selectbox(
+        "Block", list(block_names), format_func=lambda b: block_names[b], key="plan_block"
+    )
     plan_floor = c2.number_input("Floor", 0, 60, 0, key="plan_floor")
     page_no = c3.number_input("PDF page", 1, 500, 1, key="plan_page")
-    if st.form_submit_button("Add the plan over the block", key="add_plan") and upload is not None and (who := require_user()):
+    if (
+        st.form_submit_button("Add the plan over the block", key="add_plan")
+        and upload is not None
+        and (who := require_user())
+    ):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / upload.name
             path.write_bytes(upload.getvalue())
             try:
                 png = floorplans.read_image(path, int(page_no))
                 with Image.open(io.BytesIO(png)) as im:
-                    points = fit_to_outline(im.width, im.height,
-                                            frames["premises"].set_index("block_id").geometry[plan_block])
-                floorplans.save_plan(store.location, block_id=plan_block, floor=int(plan_floor), name=upload.name,
-                                     png=png, control_points=points, user=who)
+                    points = fit_to_outline(
+                        im.width,
+                        im.height,
+                        frames["premises"].set_index("block_id").geometry[plan_block],
+                    )
+                floorplans.save_plan(
+                    store.location,
+                    block_id=plan_block,
+                    floor=int(plan_floor),
+                    name=upload.name,
+                    png=png,
+                    control_points=points,
+                    user=who,
+                )
             except ClosuremapError as exc:
                 st.error(str(exc))
             else:
-                done(f"placed {upload.name} over {block_names[plan_block]}: correct it with three control points")
+                done(
+                    f"placed {upload.name} over {block_names[plan_block]}: correct it with three control points"
+                )
 for plan in floorplans.plans(store.location):
-    with st.expander(f"Control points of {plan.name} ({block_names.get(plan.block_id, plan.block_id)}, floor {plan.floor})"):
-        table = pd.DataFrame([{"image x": p[0], "image y": p[1], "easting": g[0], "northing": g[1]}
-                              for p, g in plan.control_points])
+    with st.expander(
+        f"Control points of {plan.name} ({block_names.get(plan.block_id, plan.block_id)}, floor {plan.floor})"
+    ):
+        table = pd.DataFrame(
+            [
+                {"image x": p[0], "image y": p[1], "easting": g[0], "northing": g[1]}
+                for p, g in plan.control_points
+            ]
+        )
         edited = st.data_editor(table, num_rows="fixed", key=f"plan_points_{plan.id}")
         if st.button("Place the plan by these points", key=f"place_plan_{plan.id}"):
             try:
-                floorplans.update_placement(store.location, plan.id, [((r["image x"], r["image y"]),
-                                                                       (r["easting"], r["northing"]))
-                                                                      for r in edited.to_dict("records")])
+                floorplans.update_placement(
+                    store.location,
+                    plan.id,
+                    [
+                        ((r["image x"], r["image y"]), (r["easting"], r["northing"]))
+                        for r in edited.to_dict("records")
+                    ],
+                )
             except ClosuremapError as exc:
                 st.error(str(exc))
             else:

@@ -6,32 +6,53 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import require_user, workspace_or_stop
-from geo.errors import ClosuremapError
-from layers.csvio import csv_bytes
-from layers.exporter import FORMATS, export_layer
-from layers.importer import file_columns, import_file
-from layers.model import KINDS
+from closuremap.app_pages.common import require_user, workspace_or_stop
+from closuremap.geo.errors import ClosuremapError
+from closuremap.layers.csvio import csv_bytes
+from closuremap.layers.exporter import FORMATS, export_layer
+from closuremap.layers.importer import file_columns, import_file
+from closuremap.layers.model import KINDS
 
 store, frames = workspace_or_stop()
 
 st.title("Layers")
 st.dataframe(
-    pd.DataFrame([{"kind": k.name, "layer": k.title, "features": len(frames[k.name]),
-                   "geometry": "/".join(k.geometry_types), "what it is": k.description} for k in KINDS.values()]),
-    hide_index=True, width="stretch",
+    pd.DataFrame(
+        [
+            {
+                "kind": k.name,
+                "layer": k.title,
+                "features": len(frames[k.name]),
+                "geometry": "/".join(k.geometry_types),
+                "what it is": k.description,
+            }
+            for k in KINDS.values()
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
 )
 
 st.header("Import a file")
-st.caption("GeoJSON, GeoPackage, Shapefile (zipped), KML, FlatGeobuf, CSV or XLSX with easting/northing, "
-           "lat/lon or WKT columns. Rows that cannot be used are kept in a rejects file with the reason.")
-kind = st.selectbox("Into layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="import_kind", index=None,
-                    placeholder="choose the layer the file's records belong to")
+st.caption(
+    "GeoJSON, GeoPackage, Shapefile (zipped), KML, FlatGeobuf, CSV or XLSX with easting/northing, "
+    "lat/lon or WKT columns. Rows that cannot be used are kept in a rejects file with the reason."
+)
+kind = st.selectbox(
+    "Into layer",
+    list(KINDS),
+    format_func=lambda k: KINDS[k].title,
+    key="import_kind",
+    index=None,
+    placeholder="choose the layer the file's records belong to",
+)
 upload = st.file_uploader("File", key="import_file")
 crs = st.text_input("Coordinate system, if the file has none (e.g. EPSG:27700)", key="import_crs")
 mapping: dict[str, str | None] = {}
 if upload is not None and kind is None:
-    st.info("Choose the layer the file goes into first: its fields decide how the columns are read.")
+    st.info(
+        "Choose the layer the file goes into first: its fields decide how the columns are read."
+    )
 if upload is not None and kind is not None:
     staged = Path(tempfile.gettempdir()) / f"closuremap-{upload.file_id}-{upload.name}"
     staged.write_bytes(upload.getvalue())
@@ -42,36 +63,62 @@ if upload is not None and kind is not None:
         columns, auto = [], {}
     with st.expander("Columns: which column feeds each field (found automatically; change any)"):
         choices = ["(automatic)", "(none)", *columns]
-        for field_name in [f.name for f in KINDS[kind].fields] + ["easting", "northing", "longitude", "latitude"]:
+        for field_name in [f.name for f in KINDS[kind].fields] + [
+            "easting",
+            "northing",
+            "longitude",
+            "latitude",
+        ]:
             label = f"{field_name} (now: {auto.get(field_name, 'none')})"
             pick = st.selectbox(label, choices, key=f"map_{kind}_{field_name}")
             if pick != "(automatic)":
                 mapping[field_name] = None if pick == "(none)" else pick
 repair = st.checkbox("Repair invalid geometries instead of rejecting them", key="import_repair")
-if upload is not None and kind is not None and st.button("Import", type="primary") and (who := require_user()):
+if (
+    upload is not None
+    and kind is not None
+    and st.button("Import", type="primary")
+    and (who := require_user())
+):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / upload.name
         path.write_bytes(upload.getvalue())
         bar = st.progress(0.0, text="Starting…")
         try:
-            result = import_file(store, kind, path, user=who, crs=crs or None, repair_geometry=repair,
-                                 mapping=mapping or None,
-                                 rejects_path=Path(tmp) / f"{path.stem}.rejects.csv",
-                                 progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            result = import_file(
+                store,
+                kind,
+                path,
+                user=who,
+                crs=crs or None,
+                repair_geometry=repair,
+                mapping=mapping or None,
+                rejects_path=Path(tmp) / f"{path.stem}.rejects.csv",
+                progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+            )
         except ClosuremapError as exc:
             bar.empty()
             st.error(str(exc))
         else:
             rejected = result.n_rejected
             (st.warning if rejected else st.success)(
-                f"{upload.name}: read {result.read}, imported {result.imported}, rejected {rejected}")
+                f"{upload.name}: read {result.read}, imported {result.imported}, rejected {rejected}"
+            )
             for note in result.notes:
                 st.caption(note)
             if rejected:
                 st.dataframe(result.rejected, hide_index=True, width="stretch")
-                every = result.rejects_path.read_bytes() if result.rejects_path else csv_bytes(result.rejected)
-                st.download_button("Download the rejected rows (CSV)", every,
-                                   file_name=f"{path.stem}.rejects.csv", mime="text/csv")
+                every = (
+                    result.rejects_path.read_bytes()
+                    if result.rejects_path
+                    else csv_bytes(result.rejected)
+                )
+                st.download_button(
+                    "Download the rejected rows (CSV)",
+                    every,
+                    file_name=f"{path.stem}.rejects.csv",
+                    mime="text/csv",
+                )
 
 st.header("Import log")
 log = store.imports()
@@ -81,16 +128,29 @@ else:
     st.dataframe(log.drop(columns=["rejects_path"]), hide_index=True, width="stretch")
     with_rejects = log[log["rejected"].fillna(0) > 0]
     if len(with_rejects):
-        chosen = st.selectbox("Rejected rows of import", with_rejects["id"].tolist(), key="log_import",
-                              format_func=lambda i: f"#{i}: {log.set_index('id').loc[i, 'file']}")
-        with tempfile.TemporaryDirectory() as tmp:  # kept in the workspace: the first file may be long gone
+        chosen = st.selectbox(
+            "Rejected rows of import",
+            with_rejects["id"].tolist(),
+            key="log_import",
+            format_func=lambda i: f"#{i}: {log.set_index('id').loc[i, 'file']}",
+        )
+        with (
+            tempfile.TemporaryDirectory() as tmp
+        ):  # kept in the workspace: the first file may be long gone
             again = store.write_rejects(int(chosen), Path(tmp) / "rejects.csv")
-            st.download_button(f"Download the rejected rows of import #{chosen} (CSV)", again.read_bytes(),
-                               file_name=f"import-{chosen}.rejects.csv", mime="text/csv", key="log_rejects")
+            st.download_button(
+                f"Download the rejected rows of import #{chosen} (CSV)",
+                again.read_bytes(),
+                file_name=f"import-{chosen}.rejects.csv",
+                mime="text/csv",
+                key="log_rejects",
+            )
 
 st.header("Export a layer")
 col1, col2 = st.columns(2)
-export_kind = col1.selectbox("Layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="export_kind")
+export_kind = col1.selectbox(
+    "Layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="export_kind"
+)
 suffix = col2.selectbox("Format", [s for s in FORMATS if s != ".json"], key="export_format")
 if st.button("Prepare export"):
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,4 +160,6 @@ if st.button("Prepare export"):
         except ClosuremapError as exc:
             st.error(str(exc))
         else:
-            st.download_button(f"Download {count} {export_kind} ({suffix})", out.read_bytes(), file_name=out.name)
+            st.download_button(
+                f"Download {count} {export_kind} ({suffix})", out.read_bytes(), file_name=out.name
+            )

@@ -9,24 +9,45 @@ import json
 from datetime import date, datetime, time
 
 import altair as alt
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages.common import attribution, require_user, workspace_or_stop
-from geo.errors import ClosuremapError, StaleEditError
-from geo.permitted_access import CLASSES, PermittedClass, access_violations, default_classes, from_json, to_json, wording
-from geo.timeline import AUTHORITY_CHOICES, LONDON, deadline_rows, parse_datetime
-from layers.model import ORDER_STATUSES
-from layers.orders import (build_scope, changed_fields, check_breaches, check_in_workspace, evidence_window,
-                           order_history, order_life, order_timeline, orders_by_urgency, save_order)
-from layers.webmap import build_map
-from reports.case import ORDER_GROUNDS
+import geopandas as gpd
+
+from closuremap.app_pages.common import attribution, require_user, workspace_or_stop
+from closuremap.geo.errors import ClosuremapError, StaleEditError
+from closuremap.geo.permitted_access import (
+    CLASSES,
+    PermittedClass,
+    access_violations,
+    default_classes,
+    from_json,
+    to_json,
+    wording,
+)
+from closuremap.geo.timeline import AUTHORITY_CHOICES, LONDON, deadline_rows, parse_datetime
+from closuremap.layers.model import ORDER_STATUSES
+from closuremap.layers.orders import (
+    build_scope,
+    changed_fields,
+    check_breaches,
+    check_in_workspace,
+    evidence_window,
+    order_history,
+    order_life,
+    order_timeline,
+    orders_by_urgency,
+    save_order,
+)
+from closuremap.layers.webmap import build_map
+from closuremap.reports.case import ORDER_GROUNDS
 
 store, frames = workspace_or_stop()
 now = datetime.now(LONDON).replace(tzinfo=None)
-checks = st.session_state.setdefault("scope_checks", {})  # {order key: (scope, parts, result, built)}
+checks = st.session_state.setdefault(
+    "scope_checks", {}
+)  # {order key: (scope, parts, result, built)}
 
 st.title("Closure orders")
 if "order_flash" in st.session_state:
@@ -40,14 +61,22 @@ choices = ["(new order)"] + orders["order_id"].astype(str).tolist()
 if st.session_state.get("order_pick_next") in choices:  # a just-saved order is the one shown next
     st.session_state["order_pick"] = st.session_state.pop("order_pick_next")
 chosen = st.selectbox("Order", choices, key="order_pick")
-current = None if chosen == "(new order)" else orders[orders["order_id"].astype(str) == chosen].iloc[0]
-okey = "new" if current is None else str(current["feature_id"])  # every widget below is keyed by this
+current = (
+    None if chosen == "(new order)" else orders[orders["order_id"].astype(str) == chosen].iloc[0]
+)
+okey = (
+    "new" if current is None else str(current["feature_id"])
+)  # every widget below is keyed by this
 # the version the user's edits start from: a save on top of someone else's later change is refused
-if f"order_name_{okey}" not in st.session_state:  # the order is (re)opened: its saved scope, not an old check
+if (
+    f"order_name_{okey}" not in st.session_state
+):  # the order is (re)opened: its saved scope, not an old check
     checks.pop(okey, None)
 if f"order_name_{okey}" not in st.session_state or f"order_version_{okey}" not in st.session_state:
     # the form is (re)built from the saved values, or was just saved: the version they are
-    st.session_state[f"order_version_{okey}"] = None if current is None else store.version("orders", okey)
+    st.session_state[f"order_version_{okey}"] = (
+        None if current is None else store.version("orders", okey)
+    )
 loaded = st.session_state[f"order_version_{okey}"]
 
 
@@ -64,38 +93,83 @@ st.subheader("Scope" if current is None else f"Scope of {chosen}")
 premises, communal, routes = frames["premises"], frames["communal_areas"], frames["access_routes"]
 block_names = dict(zip(premises["block_id"], premises["name"], strict=True))
 parts_saved = json.loads(saved("scope_parts") or "[]")
-saved_ids = {kind: [p["feature_id"] for p in parts_saved if p.get("kind") == kind]
-             for kind in ("premises", "communal_areas", "access_routes")}
+saved_ids = {
+    kind: [p["feature_id"] for p in parts_saved if p.get("kind") == kind]
+    for kind in ("premises", "communal_areas", "access_routes")
+}
 saved_blocks = premises[premises["feature_id"].isin(saved_ids["premises"])]["block_id"].tolist()
-saved_near = sorted((set(saved_blocks) | {p["block_id"] for p in parts_saved if p.get("block_id")}
-                     | {b.strip() for b in str(saved("block_ids") or "").split(";")}) & set(block_names))
-with st.expander("Build the scope from blocks, communal areas and routes", expanded=current is None):
-    picked_blocks = st.multiselect("Whole blocks (footprint, flats included)", list(block_names),
-                                   default=saved_blocks, format_func=lambda b: f"{block_names[b]} ({b})",
-                                   key=f"scope_blocks_{okey}")
-    near = st.multiselect("Blocks whose communal parts to choose from", list(block_names),
-                          default=sorted(set(saved_near) | set(picked_blocks)) if current is not None else picked_blocks,
-                          format_func=lambda b: f"{block_names[b]} ({b})", key=f"scope_for_blocks_{okey}")
-    label = {r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name} ({r.area_type}, floors "
-                           f"{r.floor_from}-{r.floor_to})" for r in communal.itertuples()}
+saved_near = sorted(
+    (
+        set(saved_blocks)
+        | {p["block_id"] for p in parts_saved if p.get("block_id")}
+        | {b.strip() for b in str(saved("block_ids") or "").split(";")}
+    )
+    & set(block_names)
+)
+with st.expander(
+    "Build the scope from blocks, communal areas and routes", expanded=current is None
+):
+    picked_blocks = st.multiselect(
+        "Whole blocks (footprint, flats included)",
+        list(block_names),
+        default=saved_blocks,
+        format_func=lambda b: f"{block_names[b]} ({b})",
+        key=f"scope_blocks_{okey}",
+    )
+    near = st.multiselect(
+        "Blocks whose communal parts to choose from",
+        list(block_names),
+        default=sorted(set(saved_near) | set(picked_blocks))
+        if current is not None
+        else picked_blocks,
+        format_func=lambda b: f"{block_names[b]} ({b})",
+        key=f"scope_for_blocks_{okey}",
+    )
+    label = {
+        r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name} ({r.area_type}, floors "
+        f"{r.floor_from}-{r.floor_to})"
+        for r in communal.itertuples()
+    }
     communal_options = communal[communal["block_id"].isin(near)]["feature_id"].tolist()
-    picked_communal = st.multiselect("Communal areas", communal_options, format_func=lambda f: label[f],
-                                     default=[f for f in saved_ids["communal_areas"] if f in communal_options],
-                                     key=f"scope_communal_{okey}")
-    route_label = {r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name}" for r in routes.itertuples()}
+    picked_communal = st.multiselect(
+        "Communal areas",
+        communal_options,
+        format_func=lambda f: label[f],
+        default=[f for f in saved_ids["communal_areas"] if f in communal_options],
+        key=f"scope_communal_{okey}",
+    )
+    route_label = {
+        r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name}"
+        for r in routes.itertuples()
+    }
     route_options = routes[routes["block_id"].isin(near)]["feature_id"].tolist()
-    picked_routes = st.multiselect("Access routes", route_options, format_func=lambda f: route_label[f],
-                                   default=[f for f in saved_ids["access_routes"] if f in route_options],
-                                   key=f"scope_routes_{okey}")
-    tolerance = st.number_input("Tolerance (m²; 0 = the larger of 1 m² and 1% of the scope)", min_value=0.0,
-                                value=0.0, key=f"scope_tolerance_{okey}")
+    picked_routes = st.multiselect(
+        "Access routes",
+        route_options,
+        format_func=lambda f: route_label[f],
+        default=[f for f in saved_ids["access_routes"] if f in route_options],
+        key=f"scope_routes_{okey}",
+    )
+    tolerance = st.number_input(
+        "Tolerance (m²; 0 = the larger of 1 m² and 1% of the scope)",
+        min_value=0.0,
+        value=0.0,
+        key=f"scope_tolerance_{okey}",
+    )
     if st.button("Check scope", type="primary", key="check_scope"):
-        picks = {"premises": premises[premises["block_id"].isin(picked_blocks)]["feature_id"].tolist(),
-                 "communal_areas": picked_communal, "access_routes": picked_routes}
+        picks = {
+            "premises": premises[premises["block_id"].isin(picked_blocks)]["feature_id"].tolist(),
+            "communal_areas": picked_communal,
+            "access_routes": picked_routes,
+        }
         try:
             scope, parts = build_scope(store, picks)
-            result = check_in_workspace(store, scope, order_id=chosen if current is not None else None,
-                                        tolerance_m2=tolerance or None)
+            result = check_in_workspace(
+                store,
+                scope,
+                order_id=chosen if current is not None else None,
+                tolerance_m2=tolerance or None,
+            )
         except ClosuremapError as exc:
             st.error(str(exc))
         else:
@@ -108,36 +182,86 @@ with st.expander("Build the scope from blocks, communal areas and routes", expan
 
 if okey not in checks and current is not None:
     try:
-        checks[okey] = (current.geometry, [], check_in_workspace(store, current.geometry, order_id=chosen), False)
+        checks[okey] = (
+            current.geometry,
+            [],
+            check_in_workspace(store, current.geometry, order_id=chosen),
+            False,
+        )
     except ClosuremapError as exc:
         st.error(str(exc))
 
 if okey in checks:
     scope, parts, result, built = checks[okey]
     data = result.as_dict()
-    (st.success if result.verdict == "premises" else st.error if result.verdict == "open_space" else st.warning)(
-        f"Verdict: {result.verdict}" + ("" if built else " (the saved scope)"))
+    (
+        st.success
+        if result.verdict == "premises"
+        else st.error
+        if result.verdict == "open_space"
+        else st.warning
+    )(f"Verdict: {result.verdict}" + ("" if built else " (the saved scope)"))
     c1, c2, c3 = st.columns(3)
-    c1.metric("On premises", f"{data['premises_area_m2']:.1f} m²", f"{data['premises_fraction']:.1%}",
-              delta_color="off")
-    c2.metric("On open space", f"{data['open_space_area_m2']:.1f} m²", f"{data['open_space_fraction']:.1%}",
-              delta_color="off")
-    c3.metric("Other", f"{data['other_area_m2']:.1f} m²", f"{data['other_fraction']:.1%}", delta_color="off")
+    c1.metric(
+        "On premises",
+        f"{data['premises_area_m2']:.1f} m²",
+        f"{data['premises_fraction']:.1%}",
+        delta_color="off",
+    )
+    c2.metric(
+        "On open space",
+        f"{data['open_space_area_m2']:.1f} m²",
+        f"{data['open_space_fraction']:.1%}",
+        delta_color="off",
+    )
+    c3.metric(
+        "Other",
+        f"{data['other_area_m2']:.1f} m²",
+        f"{data['other_fraction']:.1%}",
+        delta_color="off",
+    )
     if data["findings"]:
-        st.dataframe(pd.DataFrame(data["findings"]).drop(columns=["geometry_wkt"], errors="ignore"),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(data["findings"]).drop(columns=["geometry_wkt"], errors="ignore"),
+            hide_index=True,
+            width="stretch",
+        )
     if "incidents_total" in data:
-        st.caption(f"Incidents: {data['incidents_inside']} inside ({data['rate_inside_per_ha']} per ha) vs "
-                   f"{data['incidents_ring']} in the {data['ring_m']:.0f} m ring ({data['rate_ring_per_ha']} per ha)")
-    preview = {k: frames[k] for k in ("basemap", "open_space", "premises", "access_routes", "communal_areas",
-                                      "entrances")}
-    preview["orders"] = gpd.GeoDataFrame({"order_id": [chosen if current is not None else "(scope)"],
-                                          "name": ["Scope being checked" if built else "Saved scope"]},
-                                         geometry=[scope], crs=orders.crs)
+        st.caption(
+            f"Incidents: {data['incidents_inside']} inside ({data['rate_inside_per_ha']} per ha) vs "
+            f"{data['incidents_ring']} in the {data['ring_m']:.0f} m ring ({data['rate_ring_per_ha']} per ha)"
+        )
+    preview = {
+        k: frames[k]
+        for k in (
+            "basemap",
+            "open_space",
+            "premises",
+            "access_routes",
+            "communal_areas",
+            "entrances",
+        )
+    }
+    preview["orders"] = gpd.GeoDataFrame(
+        {
+            "order_id": [chosen if current is not None else "(scope)"],
+            "name": ["Scope being checked" if built else "Saved scope"],
+        },
+        geometry=[scope],
+        crs=orders.crs,
+    )
     minx, miny, maxx, maxy = scope.bounds
-    st_folium(build_map(preview, attribution=attribution(store, short=True),
-                        focus=(minx - 15, miny - 15, maxx + 15, maxy + 15)),
-              height=420, use_container_width=True, returned_objects=[], key=f"scope_map_{okey}")
+    st_folium(
+        build_map(
+            preview,
+            attribution=attribution(store, short=True),
+            focus=(minx - 15, miny - 15, maxx + 15, maxy + 15),
+        ),
+        height=420,
+        use_container_width=True,
+        returned_objects=[],
+        key=f"scope_map_{okey}",
+    )
 
 # -- the order record -----------------------------------------------------------------------------
 st.subheader("New order" if current is None else f"The order record of {chosen}")
@@ -154,10 +278,14 @@ def _split(value: object) -> tuple[date | None, time | None]:
     return when.date(), when.time()
 
 
-def when_input(column: st.delta_generator.DeltaGenerator, label: str, field: str) -> tuple[str | None, str | None]:
+def when_input(
+    column: st.delta_generator.DeltaGenerator, label: str, field: str
+) -> tuple[str | None, str | None]:
     """A date and a time picker for one field (Europe/London time); the ISO text and any problem."""
     day0, hour0 = _split(saved(field))
-    day = column.date_input(f"{label}: date", value=day0, format="DD/MM/YYYY", key=f"{field}_d_{okey}")
+    day = column.date_input(
+        f"{label}: date", value=day0, format="DD/MM/YYYY", key=f"{field}_d_{okey}"
+    )
     hour = column.time_input(f"{label}: time", value=hour0, step=300, key=f"{field}_t_{okey}")
     if day is None:
         return None, None
@@ -167,39 +295,84 @@ def when_input(column: st.delta_generator.DeltaGenerator, label: str, field: str
 
 
 c1, c2 = st.columns(2)
-order_ref = c1.text_input("Order reference", value=chosen if current is not None else "", key=f"order_ref_{okey}",
-                          disabled=current is not None, help="fixed once saved: documents and breaches cite it")
+order_ref = c1.text_input(
+    "Order reference",
+    value=chosen if current is not None else "",
+    key=f"order_ref_{okey}",
+    disabled=current is not None,
+    help="fixed once saved: documents and breaches cite it",
+)
 name = c2.text_input("Name", value=str(saved("name") or ""), key=f"order_name_{okey}")
 c1, c2, c3 = st.columns(3)
-status = c1.selectbox("Status", ORDER_STATUSES, index=ORDER_STATUSES.index(saved("status") or "draft"),
-                      key=f"order_status_{okey}")
-ranks = list(AUTHORITY_CHOICES) + ([str(saved("authorised_by"))] if saved("authorised_by") and
-                                   saved("authorised_by") not in AUTHORITY_CHOICES else [])
-authorised = c2.selectbox("Issued or authorised by (rank or authority)", ranks, index=None if not
-                          saved("authorised_by") else ranks.index(str(saved("authorised_by"))),
-                          placeholder="choose a rank or authority", key=f"order_authority_{okey}")
-applicant = c3.text_input("Applicant (force or council)", key=f"order_applicant_{okey}",
-                          value=str(saved("applicant") or (store.get_meta("applicant") if current is None else "") or ""))
-st.markdown("**Notice and hearing** (London time; the Act's hours are real hours, across clock changes)")
+status = c1.selectbox(
+    "Status",
+    ORDER_STATUSES,
+    index=ORDER_STATUSES.index(saved("status") or "draft"),
+    key=f"order_status_{okey}",
+)
+ranks = list(AUTHORITY_CHOICES) + (
+    [str(saved("authorised_by"))]
+    if saved("authorised_by") and saved("authorised_by") not in AUTHORITY_CHOICES
+    else []
+)
+authorised = c2.selectbox(
+    "Issued or authorised by (rank or authority)",
+    ranks,
+    index=None if not saved("authorised_by") else ranks.index(str(saved("authorised_by"))),
+    placeholder="choose a rank or authority",
+    key=f"order_authority_{okey}",
+)
+applicant = c3.text_input(
+    "Applicant (force or council)",
+    key=f"order_applicant_{okey}",
+    value=str(saved("applicant") or (store.get_meta("applicant") if current is None else "") or ""),
+)
+st.markdown(
+    "**Notice and hearing** (London time; the Act's hours are real hours, across clock changes)"
+)
 c1, c2, c3 = st.columns(3)
 issued, p1 = when_input(c1, "Notice issued", "notice_issued_at")
 served, p2 = when_input(c2, "Notice served", "notice_served_at")
 hearing, p3 = when_input(c3, "Hearing", "hearing_at")
 c1, c2, c3 = st.columns(3)
 saved_hours = int(float(saved("notice_hours") or 24))
-hour_options = sorted({24, 48, saved_hours})  # a saved odd length is shown as it is, not turned into 24
-hours = c1.selectbox("Notice hours", hour_options, index=hour_options.index(saved_hours), key=f"order_hours_{okey}")
-made = c2.date_input("Order made on", value=_split(saved("order_made_on"))[0], format="DD/MM/YYYY",
-                     key=f"order_made_{okey}")
+hour_options = sorted(
+    {24, 48, saved_hours}
+)  # a saved odd length is shown as it is, not turned into 24
+hours = c1.selectbox(
+    "Notice hours", hour_options, index=hour_options.index(saved_hours), key=f"order_hours_{okey}"
+)
+made = c2.date_input(
+    "Order made on",
+    value=_split(saved("order_made_on"))[0],
+    format="DD/MM/YYYY",
+    key=f"order_made_{okey}",
+)
 saved_months = int(float(saved("order_months") or 3))
-months = c3.number_input("Order months", min_value=1, max_value=max(3, saved_months), value=saved_months,
-                         key=f"order_months_{okey}", help="at most 3 (s.80(6)); a longer one is shown to be put right")
-extensions = c3.text_input("Extensions (months, separated by ;)", value=str(saved("extension_months") or ""),
-                           key=f"order_ext_{okey}", help="each at most 3; at most 6 months in all (s.82)")
+months = c3.number_input(
+    "Order months",
+    min_value=1,
+    max_value=max(3, saved_months),
+    value=saved_months,
+    key=f"order_months_{okey}",
+    help="at most 3 (s.80(6)); a longer one is shown to be put right",
+)
+extensions = c3.text_input(
+    "Extensions (months, separated by ;)",
+    value=str(saved("extension_months") or ""),
+    key=f"order_ext_{okey}",
+    help="each at most 3; at most 6 months in all (s.82)",
+)
 c1, c2, c3 = st.columns(3)
-court = c1.text_input("Magistrates' court", value=str(saved("court") or ""), key=f"order_court_{okey}")
-court_address = c2.text_input("Court address", value=str(saved("court_address") or ""), key=f"order_court_addr_{okey}")
-case_ref = c3.text_input("Case reference", value=str(saved("case_reference") or ""), key=f"order_case_{okey}")
+court = c1.text_input(
+    "Magistrates' court", value=str(saved("court") or ""), key=f"order_court_{okey}"
+)
+court_address = c2.text_input(
+    "Court address", value=str(saved("court_address") or ""), key=f"order_court_addr_{okey}"
+)
+case_ref = c3.text_input(
+    "Case reference", value=str(saved("case_reference") or ""), key=f"order_case_{okey}"
+)
 
 st.markdown("**Evidence window** (used by the exhibit, the chronology and the briefing)")
 try:
@@ -208,33 +381,69 @@ except ClosuremapError as exc:
     st.error(str(exc))
     window = None
 c1, c2 = st.columns(2)
-ev_from = c1.date_input("Evidence from", value=_split(saved("evidence_from"))[0], format="DD/MM/YYYY",
-                        key=f"order_ev_from_{okey}", help="blank: 6 months before the notice")
-ev_to = c2.date_input("Evidence to", value=_split(saved("evidence_to"))[0], format="DD/MM/YYYY",
-                      key=f"order_ev_to_{okey}", help="blank: the day the notice was issued")
+ev_from = c1.date_input(
+    "Evidence from",
+    value=_split(saved("evidence_from"))[0],
+    format="DD/MM/YYYY",
+    key=f"order_ev_from_{okey}",
+    help="blank: 6 months before the notice",
+)
+ev_to = c2.date_input(
+    "Evidence to",
+    value=_split(saved("evidence_to"))[0],
+    format="DD/MM/YYYY",
+    key=f"order_ev_to_{okey}",
+    help="blank: the day the notice was issued",
+)
 if window is not None:
     st.caption(f"Saved window in use: {window[0]:%d %B %Y} to {window[1]:%d %B %Y}")
 
 st.markdown("**Grounds and terms**")
-grounds = st.multiselect("Grounds relied on (s.80(5))", list(ORDER_GROUNDS),
-                         default=[g.strip() for g in str(saved("grounds") or "").split(";") if g.strip() in ORDER_GROUNDS],
-                         format_func=lambda g: f"({g}) {ORDER_GROUNDS[g]}", key=f"order_grounds_{okey}")
-facts = st.text_area("Statement of facts", value=str(saved("facts") or ""), height=120, key=f"order_facts_{okey}")
+grounds = st.multiselect(
+    "Grounds relied on (s.80(5))",
+    list(ORDER_GROUNDS),
+    default=[
+        g.strip() for g in str(saved("grounds") or "").split(";") if g.strip() in ORDER_GROUNDS
+    ],
+    format_func=lambda g: f"({g}) {ORDER_GROUNDS[g]}",
+    key=f"order_grounds_{okey}",
+)
+facts = st.text_area(
+    "Statement of facts", value=str(saved("facts") or ""), height=120, key=f"order_facts_{okey}"
+)
 existing = from_json(saved("permitted_access"))  # type: ignore[arg-type]
-codes = st.multiselect("Permitted access", list(CLASSES), format_func=lambda c: CLASSES[c],
-                       default=[c.code for c in existing if c.code in CLASSES] or [c.code for c in default_classes()],
-                       key=f"permitted_classes_{okey}")
+codes = st.multiselect(
+    "Permitted access",
+    list(CLASSES),
+    format_func=lambda c: CLASSES[c],
+    default=[c.code for c in existing if c.code in CLASSES] or [c.code for c in default_classes()],
+    key=f"permitted_classes_{okey}",
+)
 kept = {c.code: c for c in existing}
-classes = [kept.get(c, PermittedClass(c)) for c in codes]  # keeps each class's saved times and detail
+classes = [
+    kept.get(c, PermittedClass(c)) for c in codes
+]  # keeps each class's saved times and detail
 
 edited: dict[str, object] = {
-    "name": name.strip(), "status": status, "authorised_by": authorised, "applicant": applicant.strip(),
-    "notice_issued_at": issued, "notice_served_at": served, "hearing_at": hearing, "notice_hours": hours,
-    "order_made_on": made.isoformat() if made else None, "order_months": int(months) if made else saved("order_months"),
-    "extension_months": extensions.strip(), "court": court.strip(), "court_address": court_address.strip(),
-    "case_reference": case_ref.strip(), "evidence_from": ev_from.isoformat() if ev_from else None,
-    "evidence_to": ev_to.isoformat() if ev_to else None, "grounds": ";".join(grounds),
-    "facts": facts.strip(), "permitted_access": to_json(classes),
+    "name": name.strip(),
+    "status": status,
+    "authorised_by": authorised,
+    "applicant": applicant.strip(),
+    "notice_issued_at": issued,
+    "notice_served_at": served,
+    "hearing_at": hearing,
+    "notice_hours": hours,
+    "order_made_on": made.isoformat() if made else None,
+    "order_months": int(months) if made else saved("order_months"),
+    "extension_months": extensions.strip(),
+    "court": court.strip(),
+    "court_address": court_address.strip(),
+    "case_reference": case_ref.strip(),
+    "evidence_from": ev_from.isoformat() if ev_from else None,
+    "evidence_to": ev_to.isoformat() if ev_to else None,
+    "grounds": ";".join(grounds),
+    "facts": facts.strip(),
+    "permitted_access": to_json(classes),
 }
 if current is None:
     edited["order_id"] = order_ref.strip()
@@ -256,8 +465,10 @@ if draft_timeline is not None:
 
 changes = changed_fields(current, edited)
 pending = okey in checks and checks[okey][3]
-st.caption("Changed since the last save: " + (", ".join(changes) + (", scope" if pending else "")
-                                               if changes or pending else "nothing"))
+st.caption(
+    "Changed since the last save: "
+    + (", ".join(changes) + (", scope" if pending else "") if changes or pending else "nothing")
+)
 if st.button("Save order", type="primary", key="save_order_button"):
     who = require_user()
     if problems:
@@ -265,8 +476,15 @@ if st.button("Save order", type="primary", key="save_order_button"):
     elif who:
         scope, parts = (checks[okey][0], checks[okey][1]) if pending else (None, None)
         try:
-            save_order(store, user=who, feature_id=None if current is None else str(current["feature_id"]),
-                       changes=changes, scope=scope, parts=parts, expected_version=loaded)
+            save_order(
+                store,
+                user=who,
+                feature_id=None if current is None else str(current["feature_id"]),
+                changes=changes,
+                scope=scope,
+                parts=parts,
+                expected_version=loaded,
+            )
         except StaleEditError as exc:
             st.error(str(exc))
             st.session_state["order_stale"] = okey
@@ -277,13 +495,16 @@ if st.button("Save order", type="primary", key="save_order_button"):
             checks.pop(okey, None)
             st.session_state.pop(f"order_version_{okey}", None)
             st.session_state["order_pick_next"] = ref
-            st.session_state["order_flash"] = (f"saved {ref} ({', '.join(changes) or 'no field changes'}"
-                                               f"{'; new scope' if pending else ''}); the change is in the audit "
-                                               f"trail under {who}")
+            st.session_state["order_flash"] = (
+                f"saved {ref} ({', '.join(changes) or 'no field changes'}"
+                f"{'; new scope' if pending else ''}); the change is in the audit "
+                f"trail under {who}"
+            )
             st.rerun()
 
-if st.session_state.get("order_stale") == okey and st.button("Load the new version (your unsaved edits are "
-                                                             "dropped)", key=f"order_reload_{okey}"):
+if st.session_state.get("order_stale") == okey and st.button(
+    "Load the new version (your unsaved edits are dropped)", key=f"order_reload_{okey}"
+):
     for key in [k for k in st.session_state if str(k).endswith(f"_{okey}")]:
         del st.session_state[key]  # the widgets show the saved values again
     st.session_state.pop("order_stale", None)
@@ -301,18 +522,42 @@ if current is not None:
         st.caption("No notice issued yet: the timeline starts when the notice's issue is saved.")
     else:
         rows = pd.DataFrame(deadline_rows(saved_timeline, now))
-        st.dataframe(rows.style.map(lambda d: "background-color: #fde2e1" if 0 <= d <= 14 else
-                                    ("color: #888" if d < 0 else ""), subset=["days_left"]),
-                     hide_index=True, width="stretch",
-                     column_config={"due": st.column_config.DatetimeColumn("due", format="ddd D MMM YYYY HH:mm"),
-                                    "days_left": st.column_config.NumberColumn("days left", format="%.1f")})
+        st.dataframe(
+            rows.style.map(
+                lambda d: (
+                    "background-color: #fde2e1"
+                    if 0 <= d <= 14
+                    else ("color: #888" if d < 0 else "")
+                ),
+                subset=["days_left"],
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "due": st.column_config.DatetimeColumn("due", format="ddd D MMM YYYY HH:mm"),
+                "days_left": st.column_config.NumberColumn("days left", format="%.1f"),
+            },
+        )
         life = order_life(current, saved_timeline)
-        chart = alt.Chart(life).mark_point(filled=True, size=80).encode(
-            x=alt.X("when:T", title=None), y=alt.Y("event:N", sort=None, title=None),
-            color=alt.Color("kind:N", title=None), tooltip=["event", "when"])
-        today_rule = alt.Chart(pd.DataFrame({"when": [pd.Timestamp(now)]})).mark_rule(color="red").encode(x="when:T")
+        chart = (
+            alt.Chart(life)
+            .mark_point(filled=True, size=80)
+            .encode(
+                x=alt.X("when:T", title=None),
+                y=alt.Y("event:N", sort=None, title=None),
+                color=alt.Color("kind:N", title=None),
+                tooltip=["event", "when"],
+            )
+        )
+        today_rule = (
+            alt.Chart(pd.DataFrame({"when": [pd.Timestamp(now)]}))
+            .mark_rule(color="red")
+            .encode(x="when:T")
+        )
         during = len(life) and life["when"].min() <= pd.Timestamp(now) <= life["when"].max()
-        st.altair_chart(chart + today_rule if during else chart, width="stretch")  # today, while it runs
+        st.altair_chart(
+            chart + today_rule if during else chart, width="stretch"
+        )  # today, while it runs
         for v in saved_timeline.violations:
             st.error(f"{v.section} ({v.rule}): {v.message}")
         for n in saved_timeline.notes:
@@ -325,8 +570,10 @@ if current is not None:
     else:
         st.dataframe(breaches.drop(columns=["feature_id"]), hide_index=True, width="stretch")
         flagged = int((breaches["flags"] != "").sum())
-        (st.warning if flagged else st.success)(f"{flagged} of {len(breaches)} breach(es) flagged: outside the scope "
-                                                 "or outside the period the notice or order was in force")
+        (st.warning if flagged else st.success)(
+            f"{flagged} of {len(breaches)} breach(es) flagged: outside the scope "
+            "or outside the period the notice or order was in force"
+        )
     saved_classes = from_json(saved("permitted_access"))  # type: ignore[arg-type]
     if saved_classes:
         st.subheader("Access terms")

@@ -38,8 +38,8 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.geocode import GazetteerIndex, geocode, load_postcodes, normalise_address  # noqa: E402
-from geo.gridref import to_gridref  # noqa: E402
+from closuremap.geo.geocode import GazetteerIndex, geocode, load_postcodes, normalise_address  # noqa: E402
+from closuremap.geo.gridref import to_gridref  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 100_000
@@ -48,17 +48,89 @@ RAW_CHUNK = 5_000
 REPEAT = 3
 SEED = 7
 
-REAL = ["Perronet House", "Newman House", "Hayles Buildings", "Prospect House", "Laurie House",
-        "St Georges Buildings", "Wardroper House"]
-NAMES = ["Heron", "Falcon", "Kestrel", "Osprey", "Merlin", "Swallow", "Raven", "Linnet", "Curlew", "Plover",
-         "Oak", "Ash", "Rowan", "Hazel", "Willow", "Alder", "Cedar", "Larch", "Maple", "Elm", "Juniper",
-         "Beacon", "Harbour", "Meridian", "Chaucer", "Milton", "Shelley", "Keats", "Byron", "Tennyson", "Blake",
-         "Hardy", "Brontë", "Austen", "Dickens", "Ruskin", "Morris", "Wren", "Hawksmoor", "Soane", "Nash",
-         "Barry", "Pugin", "Lutyens", "Fleming", "Faraday", "Newton", "Darwin", "Kelvin", "Brunel", "Telford"]
+REAL = [
+    "Perronet House",
+    "Newman House",
+    "Hayles Buildings",
+    "Prospect House",
+    "Laurie House",
+    "St Georges Buildings",
+    "Wardroper House",
+]
+NAMES = [
+    "Heron",
+    "Falcon",
+    "Kestrel",
+    "Osprey",
+    "Merlin",
+    "Swallow",
+    "Raven",
+    "Linnet",
+    "Curlew",
+    "Plover",
+    "Oak",
+    "Ash",
+    "Rowan",
+    "Hazel",
+    "Willow",
+    "Alder",
+    "Cedar",
+    "Larch",
+    "Maple",
+    "Elm",
+    "Juniper",
+    "Beacon",
+    "Harbour",
+    "Meridian",
+    "Chaucer",
+    "Milton",
+    "Shelley",
+    "Keats",
+    "Byron",
+    "Tennyson",
+    "Blake",
+    "Hardy",
+    "Brontë",
+    "Austen",
+    "Dickens",
+    "Ruskin",
+    "Morris",
+    "Wren",
+    "Hawksmoor",
+    "Soane",
+    "Nash",
+    "Barry",
+    "Pugin",
+    "Lutyens",
+    "Fleming",
+    "Faraday",
+    "Newton",
+    "Darwin",
+    "Kelvin",
+    "Brunel",
+    "Telford",
+]
 TYPES = ["House", "Court", "Buildings", "Tower", "Mansions", "Lodge"]
-STREETS = ["Gaywood Street", "Princess Street", "Garden Row", "Elliott's Row", "St George's Road", "Brook Drive",
-           "Oswin Street", "Hayles Street", "Lamlash Street", "Borough Road", "Rockingham Street", "Meadow Row",
-           "Harper Road", "Falmouth Road", "Library Street", "Webber Street", "Keyworth Street", "Dantzic Street"]
+STREETS = [
+    "Gaywood Street",
+    "Princess Street",
+    "Garden Row",
+    "Elliott's Row",
+    "St George's Road",
+    "Brook Drive",
+    "Oswin Street",
+    "Hayles Street",
+    "Lamlash Street",
+    "Borough Road",
+    "Rockingham Street",
+    "Meadow Row",
+    "Harper Road",
+    "Falmouth Road",
+    "Library Street",
+    "Webber Street",
+    "Keyworth Street",
+    "Dantzic Street",
+]
 
 
 def make_gazetteer(rng: random.Random) -> pd.DataFrame:
@@ -84,12 +156,28 @@ def make_gazetteer(rng: random.Random) -> pd.DataFrame:
             if len(rows) >= FLATS:
                 break
             uprn += 1
-            rows.append({"uprn": uprn, "block": block, "street": street, "postcode": postcode, "flat": flat,
-                         "easting": round(cx + rng.uniform(-15, 15), 2),
-                         "northing": round(cy + rng.uniform(-15, 15), 2)})
+            rows.append(
+                {
+                    "uprn": uprn,
+                    "block": block,
+                    "street": street,
+                    "postcode": postcode,
+                    "flat": flat,
+                    "easting": round(cx + rng.uniform(-15, 15), 2),
+                    "northing": round(cy + rng.uniform(-15, 15), 2),
+                }
+            )
     frame = pd.DataFrame(rows)
-    frame["address"] = ("Flat " + frame["flat"].astype(str) + ", " + frame["block"] + ", " + frame["street"]
-                        + ", London, " + frame["postcode"])
+    frame["address"] = (
+        "Flat "
+        + frame["flat"].astype(str)
+        + ", "
+        + frame["block"]
+        + ", "
+        + frame["street"]
+        + ", London, "
+        + frame["postcode"]
+    )
     return frame[["uprn", "address", "easting", "northing", "block", "flat", "street", "postcode"]]
 
 
@@ -97,7 +185,13 @@ def typo(word: str, rng: random.Random) -> str:
     if len(word) < 5:
         return word
     i = rng.randrange(1, len(word) - 1)
-    return rng.choice([word[:i] + word[i + 1:], word[:i] + word[i + 1] + word[i] + word[i + 2:], word[:i] + word[i] + word[i:]])
+    return rng.choice(
+        [
+            word[:i] + word[i + 1 :],
+            word[:i] + word[i + 1] + word[i] + word[i + 2 :],
+            word[:i] + word[i] + word[i:],
+        ]
+    )
 
 
 def make_rows(gaz: pd.DataFrame, postcodes: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
@@ -116,12 +210,33 @@ def make_rows(gaz: pd.DataFrame, postcodes: pd.DataFrame, rng: random.Random) ->
                 words = name.split()
                 words[-1] = typo(words[-1], rng)
                 name = " ".join(words)
-            k = {"House": "Hse", "Buildings": "Bldgs", "Court": "Ct"}.get(kind, kind) if rng.random() < 0.3 else kind
-            text = rng.choice(["Flat {f}, {n} {k}, {s}", "Flt {f} {n} {k}", "{n} {k} flat {f}", "{f} {n} {k}",
-                               "o/s flat {f} {n} {k} {pc}", "FLAT {f} {N} {K}"]).format(
-                f=r["flat"], n=name, k=k, s=r["street"], pc=r["postcode"], N=name.upper(), K=k.upper())
+            k = (
+                {"House": "Hse", "Buildings": "Bldgs", "Court": "Ct"}.get(kind, kind)
+                if rng.random() < 0.3
+                else kind
+            )
+            text = rng.choice(
+                [
+                    "Flat {f}, {n} {k}, {s}",
+                    "Flt {f} {n} {k}",
+                    "{n} {k} flat {f}",
+                    "{f} {n} {k}",
+                    "o/s flat {f} {n} {k} {pc}",
+                    "FLAT {f} {N} {K}",
+                ]
+            ).format(
+                f=r["flat"],
+                n=name,
+                k=k,
+                s=r["street"],
+                pc=r["postcode"],
+                N=name.upper(),
+                K=k.upper(),
+            )
         elif u < 0.75:
-            text = rng.choice(["stairwell of {b}", "o/s {b}", "Landings B, {b}", "nr {b} bin store"]).format(b=r["block"])
+            text = rng.choice(
+                ["stairwell of {b}", "o/s {b}", "Landings B, {b}", "nr {b} bin store"]
+            ).format(b=r["block"])
         elif u < 0.82:
             text = to_gridref(r["easting"], r["northing"], rng.choice([10, 8, 6]))
         elif u < 0.87:
@@ -129,7 +244,16 @@ def make_rows(gaz: pd.DataFrame, postcodes: pd.DataFrame, rng: random.Random) ->
         elif u < 0.93:
             text = rng.choice(pcs)
         else:
-            text = rng.choice(["unknown", "n/a", "see notes", "purple elephant", "no fixed abode", f"call ref {i}"])
+            text = rng.choice(
+                [
+                    "unknown",
+                    "n/a",
+                    "see notes",
+                    "purple elephant",
+                    "no fixed abode",
+                    f"call ref {i}",
+                ]
+            )
         out.append({"incident_ref": f"CAD{i:06d}", "location": text, "expected_uprn": expected})
     return pd.DataFrame(out)
 
@@ -140,10 +264,14 @@ def make_distinct(rng: random.Random) -> tuple[pd.DataFrame, pd.DataFrame]:
     combos = [f"{x} {y} {t}" for x in NAMES for y in NAMES if x != y for t in TYPES]
     rng.shuffle(combos)
     combos = combos[:FLATS]
-    gaz = pd.DataFrame({"uprn": np.arange(FLATS, dtype=np.int64) + 770_000_000_000,
-                        "address": [f"Flat 1, {c}, Gaywood Street, London" for c in combos],
-                        "easting": [531000 + rng.uniform(0, 1500) for _ in combos],
-                        "northing": [178500 + rng.uniform(0, 1500) for _ in combos]})
+    gaz = pd.DataFrame(
+        {
+            "uprn": np.arange(FLATS, dtype=np.int64) + 770_000_000_000,
+            "address": [f"Flat 1, {c}, Gaywood Street, London" for c in combos],
+            "easting": [531000 + rng.uniform(0, 1500) for _ in combos],
+            "northing": [178500 + rng.uniform(0, 1500) for _ in combos],
+        }
+    )
     locs, want = [], []
     for _ in range(ROWS):
         k = rng.randrange(FLATS)
@@ -174,49 +302,99 @@ def raw_cdist(rows: pd.DataFrame, gaz: pd.DataFrame) -> tuple[float, float, NDAr
     t = time.perf_counter()
     best = np.empty(len(queries), dtype=np.int64)
     for lo in range(0, len(queries), RAW_CHUNK):
-        scores = process.cdist(queries[lo:lo + RAW_CHUNK], choices, scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
-        best[lo:lo + RAW_CHUNK] = scores.argmax(axis=1)
+        scores = process.cdist(
+            queries[lo : lo + RAW_CHUNK], choices, scorer=fuzz.ratio, dtype=np.uint8, workers=-1
+        )
+        best[lo : lo + RAW_CHUNK] = scores.argmax(axis=1)
     return time.perf_counter() - t, t_norm, best
 
 
-def report(name: str, rows: pd.DataFrame, gaz: pd.DataFrame, result: pd.DataFrame, t_ours: float, t_index: float,
-           t_raw: float, t_norm: float, best: NDArray) -> None:
+def report(
+    name: str,
+    rows: pd.DataFrame,
+    gaz: pd.DataFrame,
+    result: pd.DataFrame,
+    t_ours: float,
+    t_index: float,
+    t_raw: float,
+    t_norm: float,
+    best: NDArray,
+) -> None:
     flat_rows = rows["expected_uprn"].notna().to_numpy()
     want = rows["expected_uprn"].to_numpy()[flat_rows].astype("int64")
     ours_ok = (result["uprn"].to_numpy()[flat_rows] == want).mean()
     raw_ok = (gaz["uprn"].to_numpy()[best[flat_rows]] == want).mean()
-    print(f"\n{name}: {len(rows):,} rows ({rows['location'].nunique():,} distinct) x {len(gaz):,} flats")
-    print(f"  methods: {result['match_method'].value_counts().to_dict()}; needs_review "
-          f"{int(result['needs_review'].sum()):,}")
-    print(f"  ours  geocode(...)                                   {t_ours:6.2f} s  (+ index build {t_index:.2f} s)")
-    print(f"  raw   cdist ratio {len(rows):,} x {len(gaz):,}, {RAW_CHUNK:,}-row chunks, uint8  {t_raw:6.2f} s  "
-          f"(+ normalising both sides {t_norm:.2f} s)")
-    print(f"  ratio ours / raw cdist: {t_ours / t_raw:.2f};  with index build / with normalising: "
-          f"{(t_ours + t_index) / (t_raw + t_norm):.2f}")
-    print(f"  top-1 right UPRN on the {flat_rows.sum():,} rows naming a flat: ours {ours_ok:.2%}, "
-          f"raw cdist argmax {raw_ok:.2%}")
+    print(
+        f"\n{name}: {len(rows):,} rows ({rows['location'].nunique():,} distinct) x {len(gaz):,} flats"
+    )
+    print(
+        f"  methods: {result['match_method'].value_counts().to_dict()}; needs_review "
+        f"{int(result['needs_review'].sum()):,}"
+    )
+    print(
+        f"  ours  geocode(...)                                   {t_ours:6.2f} s  (+ index build {t_index:.2f} s)"
+    )
+    print(
+        f"  raw   cdist ratio {len(rows):,} x {len(gaz):,}, {RAW_CHUNK:,}-row chunks, uint8  {t_raw:6.2f} s  "
+        f"(+ normalising both sides {t_norm:.2f} s)"
+    )
+    print(
+        f"  ratio ours / raw cdist: {t_ours / t_raw:.2f};  with index build / with normalising: "
+        f"{(t_ours + t_index) / (t_raw + t_norm):.2f}"
+    )
+    print(
+        f"  top-1 right UPRN on the {flat_rows.sum():,} rows naming a flat: ours {ours_ok:.2%}, "
+        f"raw cdist argmax {raw_ok:.2%}"
+    )
 
 
 def main() -> None:
     rng = random.Random(SEED)
-    postcodes = load_postcodes(ROOT / "data" / "postcodes" / "codepoint_open_2025-10_southwark_estate_1km.csv")
-    print(f"{os.cpu_count()} cores; medians of {REPEAT} runs for the blocks scenario, 1 run for the worst case")
+    postcodes = load_postcodes(
+        ROOT / "data" / "postcodes" / "codepoint_open_2025-10_southwark_estate_1km.csv"
+    )
+    print(
+        f"{os.cpu_count()} cores; medians of {REPEAT} runs for the blocks scenario, 1 run for the worst case"
+    )
 
     gaz = make_gazetteer(rng)
     rows = make_rows(gaz, postcodes, rng)
     t_index, index = timed(lambda: GazetteerIndex.from_frame(gaz), REPEAT)
-    t_ours, result = timed(lambda: geocode(rows, index, postcodes, location_column="location"), REPEAT)
-    assert len(result) == len(rows) and (result["incident_ref"].to_numpy() == rows["incident_ref"].to_numpy()).all()
+    t_ours, result = timed(
+        lambda: geocode(rows, index, postcodes, location_column="location"), REPEAT
+    )
+    assert (
+        len(result) == len(rows)
+        and (result["incident_ref"].to_numpy() == rows["incident_ref"].to_numpy()).all()
+    )
     t_raw, (_, t_norm, best) = timed(lambda: raw_cdist(rows, gaz), REPEAT)
-    report(f"blocks of flats ({gaz['block'].nunique()} blocks)", rows, gaz, result, t_ours, t_index,
-           t_raw, t_norm, best)
+    report(
+        f"blocks of flats ({gaz['block'].nunique()} blocks)",
+        rows,
+        gaz,
+        result,
+        t_ours,
+        t_index,
+        t_raw,
+        t_norm,
+        best,
+    )
 
     gaz2, rows2 = make_distinct(rng)
     t_index2, index2 = timed(lambda: GazetteerIndex.from_frame(gaz2), 1)
     t_ours2, result2 = timed(lambda: geocode(rows2, index2, location_column="location"), 1)
     t_raw2, (_, t_norm2, best2) = timed(lambda: raw_cdist(rows2, gaz2), 1)
-    report("worst case (10,000 one-flat buildings, two-word names)", rows2, gaz2, result2, t_ours2, t_index2,
-           t_raw2, t_norm2, best2)
+    report(
+        "worst case (10,000 one-flat buildings, two-word names)",
+        rows2,
+        gaz2,
+        result2,
+        t_ours2,
+        t_index2,
+        t_raw2,
+        t_norm2,
+        best2,
+    )
 
 
 if __name__ == "__main__":

@@ -16,20 +16,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+import geopandas as gpd
 import pyogrio
 from convertbng.cutil import convert_bng
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.crs import BNG, lonlat_to_bng  # noqa: E402
-from layers.importer import import_file  # noqa: E402
-from layers.model import KINDS  # noqa: E402
-from layers.sample import build_sample_workspace  # noqa: E402
-from layers.store import GeoPackageStore  # noqa: E402
-from layers.webmap import build_map  # noqa: E402
+from closuremap.geo.crs import BNG, lonlat_to_bng  # noqa: E402
+from closuremap.layers.importer import import_file  # noqa: E402
+from closuremap.layers.model import KINDS  # noqa: E402
+from closuremap.layers.sample import build_sample_workspace  # noqa: E402
+from closuremap.layers.store import GeoPackageStore  # noqa: E402
+from closuremap.layers.webmap import build_map  # noqa: E402
 
 ROWS = 100_000
 
@@ -47,13 +48,17 @@ def make_csv(path: Path) -> None:
     rng = np.random.default_rng(1)
     lon = -0.1045 + rng.random(ROWS) * 0.004
     lat = 51.4943 + rng.random(ROWS) * 0.003
-    table = pd.DataFrame({
-        "reference": [f"CAD{i}" for i in range(ROWS)],
-        "occurred_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, ROWS), unit="m"),
-        "category": rng.choice(["ASB - Nuisance", "Drugs", "Criminal damage"], ROWS),
-        "description": "Group congregating in stairwell",
-        "longitude": lon.round(6), "latitude": lat.round(6),
-    })
+    table = pd.DataFrame(
+        {
+            "reference": [f"CAD{i}" for i in range(ROWS)],
+            "occurred_at": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, ROWS), unit="m"),
+            "category": rng.choice(["ASB - Nuisance", "Drugs", "Criminal damage"], ROWS),
+            "description": "Group congregating in stairwell",
+            "longitude": lon.round(6),
+            "latitude": lat.round(6),
+        }
+    )
     table["occurred_at"] = table["occurred_at"].dt.strftime("%d/%m/%Y %H:%M")
     table.to_csv(path, index=False)
 
@@ -78,13 +83,24 @@ def main() -> None:
     rows.append(("import 100k CSV rows", timed(ours_import, 3), timed(raw_import, 3)))
 
     store = GeoPackageStore(tmp / "ws.gpkg")
-    rows.append(("read 100k points", timed(lambda: store.read("incidents")),
-                 timed(lambda: pyogrio.read_dataframe(tmp / "ws.gpkg", layer="incidents"))))
+    rows.append(
+        (
+            "read 100k points",
+            timed(lambda: store.read("incidents")),
+            timed(lambda: pyogrio.read_dataframe(tmp / "ws.gpkg", layer="incidents")),
+        )
+    )
 
     rng = np.random.default_rng(2)
     lon = -3 + rng.random(1_000_000) * 3
     lat = 51 + rng.random(1_000_000) * 2
-    rows.append(("OSTN15 1M points", timed(lambda: lonlat_to_bng(lon, lat)), timed(lambda: convert_bng(lon, lat))))
+    rows.append(
+        (
+            "OSTN15 1M points",
+            timed(lambda: lonlat_to_bng(lon, lat)),
+            timed(lambda: convert_bng(lon, lat)),
+        )
+    )
 
     sample = build_sample_workspace(tmp / "sample.gpkg")
     frames = {k: sample.read(k) for k in KINDS}

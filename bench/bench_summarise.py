@@ -23,7 +23,9 @@ E0, N0, CELL = 500_000.0, 150_000.0, 100.0
 CATEGORIES = ("asb_nuisance", "burglary", "drugs", "public_order", "violence")
 
 
-def timed_pair(first: Callable[[], Any], second: Callable[[], Any], repeat: int) -> tuple[float, float, Any, Any]:
+def timed_pair(
+    first: Callable[[], Any], second: Callable[[], Any], repeat: int
+) -> tuple[float, float, Any, Any]:
     """Median wall times of ``repeat`` rounds, each round running one then the other (so a busy
     machine slows both alike), and each one's last result."""
     times: tuple[list[float], list[float]] = ([], [])
@@ -38,17 +40,22 @@ def timed_pair(first: Callable[[], Any], second: Callable[[], Any], repeat: int)
 
 def make_data(n_points: int, side: int, seed: int = 1) -> tuple[Any, Any, Any]:
     """``side`` x ``side`` square areas and ``n_points`` random points over them and a margin round them."""
-    import geopandas as gpd
     import numpy as np
+
+    import geopandas as gpd
     import shapely
 
-    from geo.crs import BNG
+    from closuremap.geo.crs import BNG
 
     rng = np.random.default_rng(seed)
     i, j = (a.ravel() for a in np.meshgrid(np.arange(side), np.arange(side)))
-    areas = gpd.GeoDataFrame({"code": [f"A{k:05d}" for k in range(side * side)]},
-                             geometry=shapely.box(E0 + i * CELL, N0 + j * CELL, E0 + (i + 1) * CELL,
-                                                  N0 + (j + 1) * CELL), crs=BNG)
+    areas = gpd.GeoDataFrame(
+        {"code": [f"A{k:05d}" for k in range(side * side)]},
+        geometry=shapely.box(
+            E0 + i * CELL, N0 + j * CELL, E0 + (i + 1) * CELL, N0 + (j + 1) * CELL
+        ),
+        crs=BNG,
+    )
     extent = side * CELL
     x = E0 - 0.01 * extent + rng.random(n_points) * 1.02 * extent
     y = N0 - 0.01 * extent + rng.random(n_points) * 1.02 * extent
@@ -59,31 +66,48 @@ def main(n_points: int = 1_000_000, side: int = 100, repeat: int = 3) -> dict[st
     """Time both on the same data; print one line and return the figures."""
     import geopandas as gpd
 
-    from geo.crs import BNG
-    from geo.summarise import summarise
+    from closuremap.geo.crs import BNG
+    from closuremap.geo.summarise import summarise
 
     areas, points, categories = make_data(n_points, side)
     incidents = gpd.GeoDataFrame({"category": categories}, geometry=points, crs=BNG)
     names = sorted(CATEGORIES)
 
-    def ours() -> Any:  # handed the same prebuilt frame's columns as sjoin, as layers.summarise does
-        return summarise(incidents.geometry, areas, ["code"], categories=incidents["category"]).table
+    def ours() -> (
+        Any
+    ):  # handed the same prebuilt frame's columns as sjoin, as layers.summarise does
+        return summarise(
+            incidents.geometry, areas, ["code"], categories=incidents["category"]
+        ).table
 
     def raw() -> Any:
         joined = gpd.sjoin(incidents, areas, predicate="intersects")
-        return (joined.groupby(["index_right", "category"]).size().unstack(fill_value=0)
-                .reindex(index=range(len(areas)), columns=names, fill_value=0))
+        return (
+            joined.groupby(["index_right", "category"])
+            .size()
+            .unstack(fill_value=0)
+            .reindex(index=range(len(areas)), columns=names, fill_value=0)
+        )
 
     ours_s, raw_s, ours_table, raw_table = timed_pair(ours, raw, repeat)
     same = bool((ours_table[names].to_numpy() == raw_table.to_numpy()).all())
-    work = f"{n_points:,} points x {side * side:,} areas ({side}x{side} grid), {len(names)} categories, " \
-           f"median of {repeat}"
+    work = (
+        f"{n_points:,} points x {side * side:,} areas ({side}x{side} grid), {len(names)} categories, "
+        f"median of {repeat}"
+    )
     ratio = ours_s / raw_s
     label = f"{n_points / 1e6:g}M x {side * side / 1e3:g}k"
-    print(f"summarise {label}: ours {ours_s:.2f} s, sjoin+groupby {raw_s:.2f} s, ratio {ratio:.2f}"
-          f"{'' if same else ' (TABLES DIFFER)'}")
-    return {"work": work, "ours_s": round(ours_s, 3), "raw_s": round(raw_s, 3), "ratio": round(ratio, 3),
-            "same_counts": same}
+    print(
+        f"summarise {label}: ours {ours_s:.2f} s, sjoin+groupby {raw_s:.2f} s, ratio {ratio:.2f}"
+        f"{'' if same else ' (TABLES DIFFER)'}"
+    )
+    return {
+        "work": work,
+        "ours_s": round(ours_s, 3),
+        "raw_s": round(raw_s, 3),
+        "ratio": round(ratio, 3),
+        "same_counts": same,
+    }
 
 
 if __name__ == "__main__":

@@ -27,11 +27,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, help="cases per test (default: the profile's, 2000 for fuzz)")
-    parser.add_argument("--profile", default="fuzz", help="hypothesis profile (default fuzz; ci is the quick one)")
-    parser.add_argument("--no-shrink", action="store_true", help="do not minimise failing cases (faster)")
-    parser.add_argument("--out", type=Path, help="where to keep the JSON counts (default: a temporary file)")
-    parser.add_argument("-k", dest="select", help="only the tests matching this pytest -k expression")
+    parser.add_argument(
+        "--examples", type=int, help="cases per test (default: the profile's, 2000 for fuzz)"
+    )
+    parser.add_argument(
+        "--profile", default="fuzz", help="hypothesis profile (default fuzz; ci is the quick one)"
+    )
+    parser.add_argument(
+        "--no-shrink", action="store_true", help="do not minimise failing cases (faster)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="where to keep the JSON counts (default: a temporary file)"
+    )
+    parser.add_argument(
+        "-k", dest="select", help="only the tests matching this pytest -k expression"
+    )
     args = parser.parse_args(argv)
 
     out = args.out or Path(tempfile.mkstemp(prefix="closuremap-fuzz-", suffix=".json")[1])
@@ -51,15 +61,26 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
 
     if not out.exists():
-        print(f"\nno fuzz report at {out}: pytest stopped before the fuzz module finished (exit {pytest_rc})")
+        print(
+            f"\nno fuzz report at {out}: pytest stopped before the fuzz module finished (exit {pytest_rc})"
+        )
         return 1
     report = json.loads(out.read_text())
-    report.update({"wall_seconds": round(wall, 1), "pytest_exit": pytest_rc, "profile": args.profile,
-                   "examples_per_test": args.examples})
+    report.update(
+        {
+            "wall_seconds": round(wall, 1),
+            "pytest_exit": pytest_rc,
+            "profile": args.profile,
+            "examples_per_test": args.examples,
+        }
+    )
     out.write_text(json.dumps(report, indent=2))
 
     rows = [
-        ("profile", f"{args.profile}" + (f" ({args.examples} cases per test)" if args.examples else "")),
+        (
+            "profile",
+            f"{args.profile}" + (f" ({args.examples} cases per test)" if args.examples else ""),
+        ),
         ("cases tried", f"{report['cases']:,}"),
         ("crashes", f"{report['crashes']:,}"),
         ("rows read (imports)", f"{report['rows_read']:,}"),

@@ -65,8 +65,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 USER = "PC Load Test (0012)"
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -80,6 +87,7 @@ DEFAULT_OUT = Path(tempfile.gettempdir()) / "closuremap-load.json"
 
 # -- the server ---------------------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -92,9 +100,18 @@ def build_workspace(target: Path, source: Path | None = None) -> Path:
         shutil.copy(source, target)
         return target
     script = Path(sys.executable).parent / "closuremap"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-c", "import sys; from cli import main; "
-                                                                         "sys.exit(main())"]
-    subprocess.run([*cmd, "init", str(target), "--sample"], cwd=ROOT, check=True, capture_output=True, text=True)
+    cmd = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())"]
+    )
+    subprocess.run(
+        [*cmd, "init", str(target), "--sample"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return target
 
 
@@ -108,17 +125,38 @@ class Server:
         env = {**os.environ, "CLOSUREMAP_WORKSPACE": str(workspace), "CLOSUREMAP_USER": USER}
         self._out = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.cpu0 = 0.0
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited ({self.proc.returncode}):\n{self.log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"streamlit exited ({self.proc.returncode}):\n{self.log.read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
                     if r.status == 200:
@@ -126,7 +164,9 @@ class Server:
                         return
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError(f"streamlit did not answer in {timeout:.0f} s:\n{self.log.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"streamlit did not answer in {timeout:.0f} s:\n{self.log.read_text()[-3000:]}"
+        )
 
     def _status(self, key: str) -> int | None:
         try:
@@ -170,6 +210,7 @@ class Server:
 
 # -- where the CPU went -------------------------------------------------------------------------------------
 
+
 def _machine_cpu() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
     try:
@@ -195,7 +236,9 @@ def _tree_cpu(root: int, skip: int) -> float:
         except (OSError, IndexError):
             continue
         parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = sum(int(x) for x in fields[11:15]) / tick  # utime stime cutime cstime
+        cpu[int(entry.name)] = (
+            sum(int(x) for x in fields[11:15]) / tick
+        )  # utime stime cutime cstime
     total = 0.0
     for pid in cpu:
         p = pid
@@ -207,6 +250,7 @@ def _tree_cpu(root: int, skip: int) -> float:
 
 
 # -- what the pages should show -------------------------------------------------------------------------
+
 
 @dataclass
 class Expect:
@@ -221,14 +265,22 @@ class Expect:
     def of(cls, workspace: Path) -> Expect:
         import pyogrio
 
-        from geo.incidents import incident_dates
+        from closuremap.geo.incidents import incident_dates
 
         incidents = pyogrio.read_dataframe(workspace, layer="incidents", read_geometry=False)
-        dates = [None if d is None or d != d else d.date() for d in incident_dates(incidents)]  # NaT != NaT
+        dates = [
+            None if d is None or d != d else d.date() for d in incident_dates(incidents)
+        ]  # NaT != NaT
         orders = pyogrio.read_dataframe(workspace, layer="orders", read_geometry=False)
         premises = pyogrio.read_dataframe(workspace, layer="premises", read_geometry=False)
-        return cls(dates=dates, total=len(incidents), orders=sorted(orders["order_id"].astype(str)),
-                   blocks=list(zip(premises["block_id"].astype(str), premises["name"].astype(str), strict=True)))
+        return cls(
+            dates=dates,
+            total=len(incidents),
+            orders=sorted(orders["order_id"].astype(str)),
+            blocks=list(
+                zip(premises["block_id"].astype(str), premises["name"].astype(str), strict=True)
+            ),
+        )
 
     def shown(self, start: date, end: date) -> int:
         """How many incidents the map page shows for the date window (filter_incidents' rule)."""
@@ -236,6 +288,7 @@ class Expect:
 
 
 # -- one browser session --------------------------------------------------------------------------------
+
 
 @dataclass
 class Record:
@@ -252,8 +305,16 @@ class BrowserGone(Exception):
 
 
 class Session:
-    def __init__(self, index: int, page: Any, base: str, expect: Expect, timeout_ms: int, t0: float,
-                 records: list[Record]) -> None:
+    def __init__(
+        self,
+        index: int,
+        page: Any,
+        base: str,
+        expect: Expect,
+        timeout_ms: int,
+        t0: float,
+        records: list[Record],
+    ) -> None:
         self.index, self.page, self.base, self.expect = index, page, base, expect
         self.timeout_ms, self.t0, self.records = timeout_ms, t0, records
         self.browser = page.context.browser
@@ -267,7 +328,9 @@ class Session:
     def _on_console(self, msg: Any) -> None:
         if msg.type == "error":
             where = (msg.location or {}).get("url", "")
-            self.console.append(f"console error: {msg.text[:300]}" + (f" ({where[:120]})" if where else ""))
+            self.console.append(
+                f"console error: {msg.text[:300]}" + (f" ({where[:120]})" if where else "")
+            )
 
     # ---- the task wrapper: time it, then look for anything that went wrong ----
     async def run_task(self, kind: str, body: Callable[[], Awaitable[None]]) -> bool:
@@ -276,20 +339,30 @@ class Session:
         start = time.perf_counter()
         error = None
         try:
-            async with asyncio.timeout(3 * self.timeout_ms / 1000):  # each wait has its own timeout too
+            async with asyncio.timeout(
+                3 * self.timeout_ms / 1000
+            ):  # each wait has its own timeout too
                 await body()
         except Exception as exc:  # noqa: BLE001 - every failure is a counted error
-            first = (str(exc).strip().splitlines() or [""])[0] or f"the task took over {3 * self.timeout_ms / 1000:g} s"
+            first = (str(exc).strip().splitlines() or [""])[
+                0
+            ] or f"the task took over {3 * self.timeout_ms / 1000:g} s"
             error = f"{type(exc).__name__}: {first[:300]}"
         seconds = time.perf_counter() - start
         if error is not None and not self.connected():
-            self.records.append(Record(self.index, kind, start - self.t0, seconds, f"the browser went away: {error}"))
+            self.records.append(
+                Record(
+                    self.index, kind, start - self.t0, seconds, f"the browser went away: {error}"
+                )
+            )
             raise BrowserGone(error)
         if error is None:
             error = await self._page_errors()
         if error is None and len(self.console) > seen:
-            error = "; ".join(self.console[seen:seen + 3])
-        self.records.append(Record(self.index, kind, start - self.t0, seconds, error, dict(self.steps)))
+            error = "; ".join(self.console[seen : seen + 3])
+        self.records.append(
+            Record(self.index, kind, start - self.t0, seconds, error, dict(self.steps))
+        )
         return error is None
 
     async def _page_errors(self) -> str | None:
@@ -326,40 +399,59 @@ class Session:
         await self.idle()
 
     async def _slider(self) -> tuple[Any, Any]:
-        inputs = self.page.locator("[data-testid='stSlider']").filter(has_text="Dates").locator("input[type=range]")
+        inputs = (
+            self.page.locator("[data-testid='stSlider']")
+            .filter(has_text="Dates")
+            .locator("input[type=range]")
+        )
         return inputs.nth(0), inputs.nth(1)
 
     async def _window(self) -> tuple[date, date]:
         lo, hi = await self._slider()
-        return (date.fromisoformat(await lo.get_attribute("aria-valuetext", timeout=self.timeout_ms)),
-                date.fromisoformat(await hi.get_attribute("aria-valuetext", timeout=self.timeout_ms)))
+        return (
+            date.fromisoformat(await lo.get_attribute("aria-valuetext", timeout=self.timeout_ms)),
+            date.fromisoformat(await hi.get_attribute("aria-valuetext", timeout=self.timeout_ms)),
+        )
 
     async def map_drawn(self) -> None:
         """The map page is drawn for the slider's window: caption, one map with that many incidents."""
         page, t = self.page, time.perf_counter()
-        await page.get_by_text(re.compile(r"^\d+ of \d+ incidents shown$")).wait_for(timeout=self.timeout_ms)
+        await page.get_by_text(re.compile(r"^\d+ of \d+ incidents shown$")).wait_for(
+            timeout=self.timeout_ms
+        )
         start, end = await self._window()
         n = self.expect.shown(start, end)
         await page.get_by_text(f"{n} of {self.expect.total} incidents shown", exact=True).wait_for(
-            timeout=self.timeout_ms)
+            timeout=self.timeout_ms
+        )
         t = self.step("caption", t)
-        await page.wait_for_function(f"document.querySelectorAll('{MAP_FRAME}').length == 1",
-                                     polling=200, timeout=self.timeout_ms)  # not every frame: cheaper
+        await page.wait_for_function(
+            f"document.querySelectorAll('{MAP_FRAME}').length == 1",
+            polling=200,
+            timeout=self.timeout_ms,
+        )  # not every frame: cheaper
         frame = page.frame_locator(MAP_FRAME).last
         t = self.step("map frame", t)
         await frame.locator(".leaflet-control-layers label", has_text=f"Incidents ({n})").wait_for(
-            state="attached", timeout=self.timeout_ms)
-        await frame.locator(".leaflet-container").first.wait_for(state="visible", timeout=self.timeout_ms)
+            state="attached", timeout=self.timeout_ms
+        )
+        await frame.locator(".leaflet-container").first.wait_for(
+            state="visible", timeout=self.timeout_ms
+        )
         t = self.step("map drawn", t)
         await self.idle()
         self.step("script done", t)
         # the rerun that drew the map may have been followed by another: the caption is still right
         await page.get_by_text(f"{n} of {self.expect.total} incidents shown", exact=True).wait_for(
-            timeout=self.timeout_ms)
+            timeout=self.timeout_ms
+        )
 
     async def nav(self, title: str) -> None:
-        await self.page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title, exact=True).click(
-            timeout=self.timeout_ms)
+        await (
+            self.page.locator("[data-testid='stSidebarNav']")
+            .get_by_role("link", name=title, exact=True)
+            .click(timeout=self.timeout_ms)
+        )
 
     # ---- the tasks ----
     async def open_app(self) -> None:
@@ -370,7 +462,9 @@ class Session:
 
     async def show_map(self) -> None:
         await self.nav("Map")
-        await self.page.wait_for_url(re.compile(r"^[^?#]*://[^/]+/?(\?.*)?$"), timeout=self.timeout_ms)
+        await self.page.wait_for_url(
+            re.compile(r"^[^?#]*://[^/]+/?(\?.*)?$"), timeout=self.timeout_ms
+        )
         await self.map_drawn()
 
     async def _moved_from(self, before: date) -> date:
@@ -390,7 +484,9 @@ class Session:
         await lo.focus(timeout=self.timeout_ms)
         # one key, one change, one rerun (as a drag and release with the mouse): a tenth of the year
         # on, or a day on; narrowed to under two months, back to the first day
-        await page.keyboard.press("Home" if (end - before).days < 60 else self.rng.choice(("PageUp", "ArrowRight")))
+        await page.keyboard.press(
+            "Home" if (end - before).days < 60 else self.rng.choice(("PageUp", "ArrowRight"))
+        )
         after = await self._moved_from(before)
         # a new window with the same count could not be told from the old one: a day on until it differs
         for _ in range(10):
@@ -414,11 +510,17 @@ class Session:
             await box.click(timeout=self.timeout_ms)
             await page.keyboard.type(order)  # long lists are virtual: filter to the option first
             await page.get_by_role("option", name=order, exact=True).click(timeout=self.timeout_ms)
-        await page.get_by_text(re.compile(r"^Verdict: \w+ \(the saved scope\)$")).wait_for(timeout=self.timeout_ms)
-        await page.get_by_text(f"History of {order}").wait_for(timeout=self.timeout_ms)  # the page's last element
+        await page.get_by_text(re.compile(r"^Verdict: \w+ \(the saved scope\)$")).wait_for(
+            timeout=self.timeout_ms
+        )
+        await page.get_by_text(f"History of {order}").wait_for(
+            timeout=self.timeout_ms
+        )  # the page's last element
         await self.idle()
         t = self.step("choose order", t)
-        builder = page.locator("[data-testid='stExpander']").filter(has_text="Build the scope from blocks")
+        builder = page.locator("[data-testid='stExpander']").filter(
+            has_text="Build the scope from blocks"
+        )
         if await builder.locator("details").get_attribute("open", timeout=self.timeout_ms) is None:
             await builder.locator("summary").click(timeout=self.timeout_ms)
         block_id, name = self.rng.choice(self.expect.blocks)
@@ -431,7 +533,9 @@ class Session:
         await self.settle()
         t = self.step("pick block", t)
         await page.get_by_role("button", name="Check scope").click(timeout=self.timeout_ms)
-        await page.get_by_text("This checked scope replaces the saved one").wait_for(timeout=self.timeout_ms)
+        await page.get_by_text("This checked scope replaces the saved one").wait_for(
+            timeout=self.timeout_ms
+        )
         await page.get_by_text(re.compile(r"^Verdict: \w+$")).wait_for(timeout=self.timeout_ms)
         await self.idle()
         self.step("check", t)
@@ -469,14 +573,25 @@ async def _session(index: int, browser: Any, plan: Plan) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(plan.timeout_ms)
     try:
-        s = Session(index, await context.new_page(), plan.base, plan.expect, plan.timeout_ms, plan.t0,
-                    plan.records)
+        s = Session(
+            index,
+            await context.new_page(),
+            plan.base,
+            plan.expect,
+            plan.timeout_ms,
+            plan.t0,
+            plan.records,
+        )
         tasks = {"map": s.show_map, "filter": s.filter_dates, "scope": s.check_scope}
         ok = await s.run_task("open", s.open_app)
         i = index % 2  # half the sessions start with the filter, half with the orders page
-        while (time.monotonic() < plan.deadline or not plan.covered()) and time.monotonic() < plan.hard_stop:
+        while (
+            time.monotonic() < plan.deadline or not plan.covered()
+        ) and time.monotonic() < plan.hard_stop:
             if not ok:
-                await s.recover()  # on the map page again: on with the next task, but not to the map
+                await (
+                    s.recover()
+                )  # on the map page again: on with the next task, but not to the map
                 if LOOP[i % len(LOOP)] == "map":
                     i += 1
             kind = LOOP[i % len(LOOP)]
@@ -494,7 +609,9 @@ async def _drive(plan: Plan, server: Server, warmup: bool) -> dict[str, Any]:
 
     def quiet_driver_loss(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         # on Ctrl-C the driver dies with the terminal's process group: its last futures need no report
-        if "Connection closed while reading from the driver" not in str(context.get("exception", "")):
+        if "Connection closed while reading from the driver" not in str(
+            context.get("exception", "")
+        ):
             loop.default_exception_handler(context)
 
     loop = asyncio.get_running_loop()
@@ -510,10 +627,19 @@ async def _drive(plan: Plan, server: Server, warmup: bool) -> dict[str, Any]:
             if warmup:  # not timed: the server's first run imports every module
                 context = await browser.new_context(viewport={"width": 1400, "height": 1000})
                 try:
-                    await Session(-1, await context.new_page(), plan.base, plan.expect, plan.timeout_ms, warm,
-                                  []).open_app()
+                    await Session(
+                        -1,
+                        await context.new_page(),
+                        plan.base,
+                        plan.expect,
+                        plan.timeout_ms,
+                        warm,
+                        [],
+                    ).open_app()
                 except Exception as exc:  # noqa: BLE001 - an error like any other; the sessions still run
-                    warmup_error = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+                    warmup_error = (
+                        f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+                    )
                 finally:
                     await context.close()
             warmed = time.perf_counter() - warm
@@ -521,7 +647,11 @@ async def _drive(plan: Plan, server: Server, warmup: bool) -> dict[str, Any]:
             log_from = server.log_size()
             rss_samples: list[int] = []
             load = [os.getloadavg()[0]]
-            cpu_from = (_machine_cpu(), _tree_cpu(os.getpid(), server.proc.pid), server.cpu_seconds())
+            cpu_from = (
+                _machine_cpu(),
+                _tree_cpu(os.getpid(), server.proc.pid),
+                server.cpu_seconds(),
+            )
             plan.t0 = time.perf_counter()
             plan.deadline = time.monotonic() + plan.seconds
             plan.hard_stop = plan.deadline + 3 * plan.timeout_ms / 1000
@@ -544,12 +674,20 @@ async def _drive(plan: Plan, server: Server, warmup: bool) -> dict[str, Any]:
             log_to = server.log_size()
         finally:
             await browser.close()
-    return {"records": plan.records, "warmup_s": warmed, "wall_s": wall, "log_span": (log_from, log_to),
-            "rss_samples": rss_samples, "loadavg_1min": load, "cpu": (cpu_from, cpu_to),
-            "warmup_error": warmup_error}
+    return {
+        "records": plan.records,
+        "warmup_s": warmed,
+        "wall_s": wall,
+        "log_span": (log_from, log_to),
+        "rss_samples": rss_samples,
+        "loadavg_1min": load,
+        "cpu": (cpu_from, cpu_to),
+        "warmup_error": warmup_error,
+    }
 
 
 # -- figures ------------------------------------------------------------------------------------------------
+
 
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
@@ -566,9 +704,13 @@ def _p95(values: list[float]) -> float | None:
 
 def _figures(records: list[Record]) -> dict[str, Any]:
     ok = [r.seconds for r in records if r.error is None]
-    return {"count": len(records), "errors": sum(r.error is not None for r in records),
-            "median_s": _r(statistics.median(ok)) if ok else None, "p95_s": _r(_p95(ok)),
-            "max_s": _r(max(ok)) if ok else None}
+    return {
+        "count": len(records),
+        "errors": sum(r.error is not None for r in records),
+        "median_s": _r(statistics.median(ok)) if ok else None,
+        "p95_s": _r(_p95(ok)),
+        "max_s": _r(max(ok)) if ok else None,
+    }
 
 
 def _server_errors(log: Path, span: tuple[int, int]) -> list[str]:
@@ -582,7 +724,9 @@ def _server_errors(log: Path, span: tuple[int, int]) -> list[str]:
     for line in lines:
         if record.match(line) or current is None:
             current = None
-            if "Traceback (most recent call last)" in line or re.search(r"\b(ERROR|CRITICAL)\b", line):
+            if "Traceback (most recent call last)" in line or re.search(
+                r"\b(ERROR|CRITICAL)\b", line
+            ):
                 current = [line]
                 found.append(current)
         elif len(current) < 60:
@@ -590,8 +734,9 @@ def _server_errors(log: Path, span: tuple[int, int]) -> list[str]:
     return ["\n".join(block).strip()[-2000:] for block in found]
 
 
-def summarise(raw: dict[str, Any], sessions: int, seconds: float, server: Server,
-              server_errors: list[str]) -> dict[str, Any]:
+def summarise(
+    raw: dict[str, Any], sessions: int, seconds: float, server: Server, server_errors: list[str]
+) -> dict[str, Any]:
     records: list[Record] = raw["records"]
     tasks = {kind: _figures([r for r in records if r.kind == kind]) for kind in KINDS}
     steps: dict[str, Any] = {}
@@ -604,30 +749,55 @@ def summarise(raw: dict[str, Any], sessions: int, seconds: float, server: Server
     (machine0, client0, server0), (machine1, client1, server1) = raw["cpu"]
     capacity = machine1[1] - machine0[1]  # CPU seconds the machine had during the sessions
     busy, client, served = machine1[0] - machine0[0], client1 - client0, server1 - server0
-    cpu = {"capacity_s": round(capacity, 1), "busy_s": round(busy, 1), "server_s": round(served, 1),
-           "browser_s": round(client, 1), "other_processes_s": round(max(busy - served - client, 0.0), 1),
-           "server_s_per_task": round(served / len(records), 2) if records else None}
+    cpu = {
+        "capacity_s": round(capacity, 1),
+        "busy_s": round(busy, 1),
+        "server_s": round(served, 1),
+        "browser_s": round(client, 1),
+        "other_processes_s": round(max(busy - served - client, 0.0), 1),
+        "server_s_per_task": round(served / len(records), 2) if records else None,
+    }
     peak = server.rss_peak()
     if peak is None and raw["rss_samples"]:
         peak = max(raw["rss_samples"])
     return {
-        "sessions": sessions, "seconds": seconds, "wall_s": round(raw["wall_s"], 2),
-        "warmup_s": round(raw["warmup_s"], 2), "cpus": os.cpu_count(),
-        "loadavg_1min": {"start": round(raw["loadavg_1min"][0], 2), "end": round(raw["loadavg_1min"][1], 2)},
+        "sessions": sessions,
+        "seconds": seconds,
+        "wall_s": round(raw["wall_s"], 2),
+        "warmup_s": round(raw["warmup_s"], 2),
+        "cpus": os.cpu_count(),
+        "loadavg_1min": {
+            "start": round(raw["loadavg_1min"][0], 2),
+            "end": round(raw["loadavg_1min"][1], 2),
+        },
         "tasks": tasks,
-        "steps": {name: {"count": len(v), "median_s": _r(statistics.median(v)), "p95_s": _r(_p95(v))}
-                  for name, v in sorted(steps.items())},
+        "steps": {
+            name: {"count": len(v), "median_s": _r(statistics.median(v)), "p95_s": _r(_p95(v))}
+            for name, v in sorted(steps.items())
+        },
         "server_errors": len(server_errors),
         "total": total,
         "cpu_during_sessions": cpu,
         "throughput_tasks_per_s": round(len(records) / raw["wall_s"], 3) if raw["wall_s"] else None,
-        "server": {"rss_peak_mb": round(peak / 2**20, 1) if peak else None,
-                   "rss_end_mb": round(raw["rss_samples"][-1] / 2**20, 1) if raw["rss_samples"] else None,
-                   "cpu_s": round(server.cpu_seconds() - server.cpu0, 1)},
-        "errors": [{"session": r.session, "kind": r.kind, "at_s": round(r.at, 2), "seconds": round(r.seconds, 2),
-                    "error": r.error} for r in records if r.error is not None]
-                  + [{"session": None, "kind": "server", "error": e} for e in server_errors]
-                  + [{"session": None, "kind": "warm-up", "error": raw["warmup_error"]}] * bool(raw["warmup_error"]),
+        "server": {
+            "rss_peak_mb": round(peak / 2**20, 1) if peak else None,
+            "rss_end_mb": round(raw["rss_samples"][-1] / 2**20, 1) if raw["rss_samples"] else None,
+            "cpu_s": round(server.cpu_seconds() - server.cpu0, 1),
+        },
+        "errors": [
+            {
+                "session": r.session,
+                "kind": r.kind,
+                "at_s": round(r.at, 2),
+                "seconds": round(r.seconds, 2),
+                "error": r.error,
+            }
+            for r in records
+            if r.error is not None
+        ]
+        + [{"session": None, "kind": "server", "error": e} for e in server_errors]
+        + [{"session": None, "kind": "warm-up", "error": raw["warmup_error"]}]
+        * bool(raw["warmup_error"]),
     }
 
 
@@ -635,31 +805,42 @@ def table(result: dict[str, Any]) -> str:
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.2f}"
 
-    lines = [f"{result['sessions']} sessions for {result['seconds']:g} s (wall {result['wall_s']:.1f} s, "
-             f"{result['cpus']} CPUs, load average {result['loadavg_1min']['start']:.1f} at the start, "
-             f"{result['loadavg_1min']['end']:.1f} at the end)",
-             f"server: RSS peak {result['server']['rss_peak_mb']} MB, CPU {result['server']['cpu_s']} s; "
-             f"times are of the error-free tasks",
-             "CPU while the sessions ran: {busy_s} s used of {capacity_s} s: server {server_s} s, browser "
-             "(Chromium, Playwright, this script) {browser_s} s, other processes {other_processes_s} s; "
-             "server CPU per task {server_s_per_task} s".format(
-                 **result["cpu_during_sessions"]),
-             f"{'task':<24}{'count':>7}{'errors':>8}{'median s':>10}{'p95 s':>9}{'max s':>9}"]
+    lines = [
+        f"{result['sessions']} sessions for {result['seconds']:g} s (wall {result['wall_s']:.1f} s, "
+        f"{result['cpus']} CPUs, load average {result['loadavg_1min']['start']:.1f} at the start, "
+        f"{result['loadavg_1min']['end']:.1f} at the end)",
+        f"server: RSS peak {result['server']['rss_peak_mb']} MB, CPU {result['server']['cpu_s']} s; "
+        f"times are of the error-free tasks",
+        "CPU while the sessions ran: {busy_s} s used of {capacity_s} s: server {server_s} s, browser "
+        "(Chromium, Playwright, this script) {browser_s} s, other processes {other_processes_s} s; "
+        "server CPU per task {server_s_per_task} s".format(**result["cpu_during_sessions"]),
+        f"{'task':<24}{'count':>7}{'errors':>8}{'median s':>10}{'p95 s':>9}{'max s':>9}",
+    ]
     rows = [(k, v) for k, v in result["tasks"].items()]
     for kind, f in rows:
-        lines.append(f"{kind:<24}{f['count']:>7}{f['errors']:>8}{fmt(f['median_s']):>10}{fmt(f['p95_s']):>9}"
-                     f"{fmt(f['max_s']):>9}")
+        lines.append(
+            f"{kind:<24}{f['count']:>7}{f['errors']:>8}{fmt(f['median_s']):>10}{fmt(f['p95_s']):>9}"
+            f"{fmt(f['max_s']):>9}"
+        )
     if result["server_errors"]:
         lines.append(f"{'server log':<24}{'':>7}{result['server_errors']:>8}")
     t = result["total"]
-    lines.append(f"{'total':<24}{t['count']:>7}{t['errors']:>8}{fmt(t['median_s']):>10}{fmt(t['p95_s']):>9}"
-                 f"{fmt(t['max_s']):>9}")
+    lines.append(
+        f"{'total':<24}{t['count']:>7}{t['errors']:>8}{fmt(t['median_s']):>10}{fmt(t['p95_s']):>9}"
+        f"{fmt(t['max_s']):>9}"
+    )
     if result["steps"]:
         lines.append("steps of the error-free tasks:")
         for name, f in result["steps"].items():
-            lines.append(f"  {name:<22}{f['count']:>7}{'':>8}{fmt(f['median_s']):>10}{fmt(f['p95_s']):>9}")
+            lines.append(
+                f"  {name:<22}{f['count']:>7}{'':>8}{fmt(f['median_s']):>10}{fmt(f['p95_s']):>9}"
+            )
     for e in result["errors"][:20]:
-        where = f"session {e['session']} {e['kind']} at {e['at_s']} s" if e["session"] is not None else e["kind"]
+        where = (
+            f"session {e['session']} {e['kind']} at {e['at_s']} s"
+            if e["session"] is not None
+            else e["kind"]
+        )
         lines.append(f"ERROR {where}: {e['error'][:400]}")
     if len(result["errors"]) > 20:
         lines.append(f"... and {len(result['errors']) - 20} more errors (see the JSON)")
@@ -668,8 +849,18 @@ def table(result: dict[str, Any]) -> str:
 
 # -- entry points ---------------------------------------------------------------------------------------------
 
-def run(sessions: int = 10, seconds: float = 60.0, *, out: Path | None = DEFAULT_OUT, workspace: Path | None = None,
-        timeout_s: float = 120.0, ramp_s: float = 5.0, warmup: bool = True, quiet: bool = False) -> dict[str, Any]:
+
+def run(
+    sessions: int = 10,
+    seconds: float = 60.0,
+    *,
+    out: Path | None = DEFAULT_OUT,
+    workspace: Path | None = None,
+    timeout_s: float = 120.0,
+    ramp_s: float = 5.0,
+    warmup: bool = True,
+    quiet: bool = False,
+) -> dict[str, Any]:
     """Run the load test; the figures (also written to ``out`` as JSON). ``workspace``: a sample
     workspace to copy instead of building a fresh one."""
     if not Path(CHROMIUM).exists():
@@ -685,13 +876,21 @@ def run(sessions: int = 10, seconds: float = 60.0, *, out: Path | None = DEFAULT
         server.wait_ready()
         say(f"server: {server.url} (pid {server.proc.pid}); {sessions} sessions for {seconds:g} s")
         plan = Plan(server.url, expect, sessions, seconds, int(timeout_s * 1000), ramp_s)
-        on_term = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+        on_term = (
+            signal.getsignal(signal.SIGTERM)
+            if threading.current_thread() is threading.main_thread()
+            else None
+        )
         try:
             raw = asyncio.run(_drive(plan, server, warmup))
         finally:
             if on_term is not None:
-                signal.signal(signal.SIGTERM, on_term)  # the loop's own handler is gone with the loop
-        result = summarise(raw, sessions, seconds, server, _server_errors(server.log, raw["log_span"]))
+                signal.signal(
+                    signal.SIGTERM, on_term
+                )  # the loop's own handler is gone with the loop
+        result = summarise(
+            raw, sessions, seconds, server, _server_errors(server.log, raw["log_span"])
+        )
         if out is not None:
             Path(out).write_text(json.dumps(result, indent=2, default=str))
             say(f"figures written to {out}")
@@ -704,14 +903,30 @@ def run(sessions: int = 10, seconds: float = 60.0, *, out: Path | None = DEFAULT
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions (default 10)")
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long the sessions run (default 60)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"the JSON figures (default {DEFAULT_OUT})")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds one wait may take before it is an error (default 120)")
-    parser.add_argument("--ramp", type=float, default=5.0,
-                        help="the sessions start spread over this many seconds (default 5)")
-    parser.add_argument("--workspace", type=Path, help="copy this sample workspace instead of building one")
+    parser.add_argument(
+        "--sessions", type=int, default=10, help="concurrent browser sessions (default 10)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="how long the sessions run (default 60)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"the JSON figures (default {DEFAULT_OUT})"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds one wait may take before it is an error (default 120)",
+    )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=5.0,
+        help="the sessions start spread over this many seconds (default 5)",
+    )
+    parser.add_argument(
+        "--workspace", type=Path, help="copy this sample workspace instead of building one"
+    )
     args = parser.parse_args(argv)
 
     def on_term(signum: int, frame: object) -> None:  # SIGTERM cleans up as Ctrl-C does
@@ -719,8 +934,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        result = run(args.sessions, args.seconds, out=args.out, workspace=args.workspace, timeout_s=args.timeout,
-                     ramp_s=args.ramp)
+        result = run(
+            args.sessions,
+            args.seconds,
+            out=args.out,
+            workspace=args.workspace,
+            timeout_s=args.timeout,
+            ramp_s=args.ramp,
+        )
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("interrupted: server stopped, temporary files removed", file=sys.stderr)
         return 130

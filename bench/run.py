@@ -60,10 +60,15 @@ def run_measured(*command: str) -> tuple[float, float, str]:
     with wait4, so the kernel's maximum resident set is that child's own."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        pid = os.posix_spawn(command[0], list(command), {**os.environ, "PYTHONPATH": str(ROOT),
-                                                         "CLOSUREMAP_USER": "bench"},
-                             file_actions=[(os.POSIX_SPAWN_DUP2, out.fileno(), 1),
-                                           (os.POSIX_SPAWN_DUP2, err.fileno(), 2)])
+        pid = os.posix_spawn(
+            command[0],
+            list(command),
+            {**os.environ, "PYTHONPATH": str(ROOT), "CLOSUREMAP_USER": "bench"},
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
+            ],
+        )
         _, status, usage = os.wait4(pid, 0)
         elapsed = time.perf_counter() - started
         out.seek(0)
@@ -77,52 +82,117 @@ def bench_import(tmp: Path, calls: Path, n: int) -> Row:
     ws = tmp / f"ws{n}.gpkg"
     ws.unlink(missing_ok=True)
     subprocess.run([CLI, "init", str(ws), "--quiet"], check=True, cwd=ROOT, capture_output=True)
-    ours, ours_mb, out = run_measured(CLI, "import", str(ws), "incidents", str(calls), "--json", "--quiet",
-                                      "--user", "bench", "--rejects", str(tmp / f"rejects{n}.csv"))
+    ours, ours_mb, out = run_measured(
+        CLI,
+        "import",
+        str(ws),
+        "incidents",
+        str(calls),
+        "--json",
+        "--quiet",
+        "--user",
+        "bench",
+        "--rejects",
+        str(tmp / f"rejects{n}.csv"),
+    )
     summary = json.loads(out)
     raw_out = tmp / f"raw{n}.gpkg"
     raw_out.unlink(missing_ok=True)
     raw, raw_mb, _ = run_measured(PY, OPS, "import-raw", str(calls), str(raw_out))
-    return Row(f"import {n:,} CSV rows", ours, raw, ours_mb, raw_mb, "ratio <= 1.5",
-               f"imported {summary['imported']:,}, rejected {summary['rejected']:,}")
+    return Row(
+        f"import {n:,} CSV rows",
+        ours,
+        raw,
+        ours_mb,
+        raw_mb,
+        "ratio <= 1.5",
+        f"imported {summary['imported']:,}, rejected {summary['rejected']:,}",
+    )
 
 
 def bench_summarise(tmp: Path, calls: Path, n: int, areas: Path, n_areas: int) -> Row | None:
     if not (ROOT / "layers" / "summarise.py").exists():
         return None
-    ours, ours_mb, _ = run_measured(CLI, "summarise", "--incidents", str(calls), "--areas", str(areas),
-                                    "--out", str(tmp / "ours-summary.csv"), "--json", "--quiet")
-    raw, raw_mb, _ = run_measured(PY, OPS, "summarise-raw", str(calls), str(areas), str(tmp / "raw-summary.csv"))
+    ours, ours_mb, _ = run_measured(
+        CLI,
+        "summarise",
+        "--incidents",
+        str(calls),
+        "--areas",
+        str(areas),
+        "--out",
+        str(tmp / "ours-summary.csv"),
+        "--json",
+        "--quiet",
+    )
+    raw, raw_mb, _ = run_measured(
+        PY, OPS, "summarise-raw", str(calls), str(areas), str(tmp / "raw-summary.csv")
+    )
     mine = pd.read_csv(tmp / "ours-summary.csv").set_index("area_id")["total"]
     theirs = pd.read_csv(tmp / "raw-summary.csv").set_index("area_id")["total"]
     differ = int((mine.reindex(theirs.index, fill_value=0) != theirs).sum())
-    return Row(f"summarise {n:,} x {n_areas:,} areas", ours, raw, ours_mb, raw_mb, "same counts as sjoin",
-               f"totals per area {'equal to' if not differ else f'differ in {differ} areas from'} sjoin + groupby",
-               ok=not differ)
+    return Row(
+        f"summarise {n:,} x {n_areas:,} areas",
+        ours,
+        raw,
+        ours_mb,
+        raw_mb,
+        "same counts as sjoin",
+        f"totals per area {'equal to' if not differ else f'differ in {differ} areas from'} sjoin + groupby",
+        ok=not differ,
+    )
 
 
 def bench_webmap(tmp: Path, calls: Path, n: int) -> Row:
-    ours, ours_mb, _ = run_measured(PY, OPS, "webmap-ours", str(tmp / f"ws{n}.gpkg"), str(tmp / "ours.html"))
+    ours, ours_mb, _ = run_measured(
+        PY, OPS, "webmap-ours", str(tmp / f"ws{n}.gpkg"), str(tmp / "ours.html")
+    )
     raw, raw_mb, _ = run_measured(PY, OPS, "webmap-raw", str(calls), str(tmp / "raw.html"))
     size = (tmp / "ours.html").stat().st_size / 1e6
     raw_size = (tmp / "raw.html").stat().st_size / 1e6
-    return Row(f"web map {n:,} incidents", ours, raw, ours_mb, raw_mb, "HTML <= 5 MB",
-               f"HTML {size:.1f} MB (raw {raw_size:.1f} MB)", ok=size <= 5)
+    return Row(
+        f"web map {n:,} incidents",
+        ours,
+        raw,
+        ours_mb,
+        raw_mb,
+        "HTML <= 5 MB",
+        f"HTML {size:.1f} MB (raw {raw_size:.1f} MB)",
+        ok=size <= 5,
+    )
 
 
 def bench_letters(tmp: Path, n: int) -> Row:
     ws = tmp / f"letters{n}.gpkg"
-    subprocess.run([PY, OPS, "letters-setup", str(ws), str(n)], check=True, cwd=ROOT, capture_output=True)
-    ours, ours_mb, out = run_measured(CLI, "letters", str(ws), "--order", "ORD-001", "--out", str(tmp / "ours.pdf"),
-                                      "--contact", "Safer Neighbourhoods, 020 7946 0000", "--signatory",
-                                      "Inspector A. Smith", "--user", "bench", "--json", "--quiet")
+    subprocess.run(
+        [PY, OPS, "letters-setup", str(ws), str(n)], check=True, cwd=ROOT, capture_output=True
+    )
+    ours, ours_mb, out = run_measured(
+        CLI,
+        "letters",
+        str(ws),
+        "--order",
+        "ORD-001",
+        "--out",
+        str(tmp / "ours.pdf"),
+        "--contact",
+        "Safer Neighbourhoods, 020 7946 0000",
+        "--signatory",
+        "Inspector A. Smith",
+        "--user",
+        "bench",
+        "--json",
+        "--quiet",
+    )
     letters = json.loads(out)["letters"]
     raw, raw_mb, _ = run_measured(PY, OPS, "letters-raw", str(n), str(tmp / "raw.pdf"))
     return Row(f"letters, {letters:,}", ours, raw, ours_mb, raw_mb, "ratio <= 1.3")
 
 
 def main(argv: list[str] | None = None) -> list[Row]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--areas", type=int, default=10_000)
     parser.add_argument("--letters", default="500,5000")
@@ -152,23 +222,32 @@ def main(argv: list[str] | None = None) -> list[Row]:
         shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(_table(rows))
-    Path(args.out).write_text(json.dumps([{**asdict(r), "ratio": r.ratio, "met": r.met()} for r in rows], indent=2))
+    Path(args.out).write_text(
+        json.dumps([{**asdict(r), "ratio": r.ratio, "met": r.met()} for r in rows], indent=2)
+    )
     print(f"\nJSON: {args.out}")
     return rows
 
 
 def _line(r: Row) -> str:
     ratio = f"{r.ratio:.2f}" if r.ratio else "-"
-    raw = f"{r.raw_s:.2f} s, {r.raw_mb:,.0f} MB" if r.raw_s is not None and r.raw_mb is not None else "-"
+    raw = (
+        f"{r.raw_s:.2f} s, {r.raw_mb:,.0f} MB"
+        if r.raw_s is not None and r.raw_mb is not None
+        else "-"
+    )
     return f"{r.work}: ours {r.ours_s:.2f} s, {r.ours_mb:,.0f} MB; raw {raw}; ratio {ratio} ({r.target}) {r.extra}"
 
 
 def _table(rows: list[Row]) -> str:
-    head = f"| work | closuremap | peak | raw | peak | ratio | target | |\n|---|---|---|---|---|---|---|---|"
-    body = [f"| {r.work} | {r.ours_s:.2f} s | {r.ours_mb:,.0f} MB | "
-            f"{'-' if r.raw_s is None else f'{r.raw_s:.2f} s'} | {'-' if r.raw_mb is None else f'{r.raw_mb:,.0f} MB'} | "
-            f"{'-' if r.ratio is None else f'{r.ratio:.2f}'} | {r.target} | "
-            f"{'met' if r.met() else 'MISSED' if r.met() is False else ''} {r.extra} |" for r in rows]
+    head = "| work | closuremap | peak | raw | peak | ratio | target | |\n|---|---|---|---|---|---|---|---|"
+    body = [
+        f"| {r.work} | {r.ours_s:.2f} s | {r.ours_mb:,.0f} MB | "
+        f"{'-' if r.raw_s is None else f'{r.raw_s:.2f} s'} | {'-' if r.raw_mb is None else f'{r.raw_mb:,.0f} MB'} | "
+        f"{'-' if r.ratio is None else f'{r.ratio:.2f}'} | {r.target} | "
+        f"{'met' if r.met() else 'MISSED' if r.met() is False else ''} {r.extra} |"
+        for r in rows
+    ]
     return "\n".join([head, *body])
 
 

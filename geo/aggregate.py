@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+import geopandas as gpd
 
 DEFAULT_MINIMUM = 5
 BLOCK_REACH_M = 10.0  # incidents at a door or on a block's path count for the block
@@ -30,14 +31,25 @@ def suppress(counts: pd.Series, minimum: int = DEFAULT_MINIMUM) -> pd.Series:
     return values.astype(str).where(~values.between(1, minimum - 1), f"<{minimum}")
 
 
-def counts_by_block(incidents: gpd.GeoDataFrame, premises: gpd.GeoDataFrame,
-                    reach_m: float = BLOCK_REACH_M) -> pd.DataFrame:
+def counts_by_block(
+    incidents: gpd.GeoDataFrame, premises: gpd.GeoDataFrame, reach_m: float = BLOCK_REACH_M
+) -> pd.DataFrame:
     """Incidents per block: those within ``reach_m`` of its footprint, each counted for its nearest block."""
     if not len(incidents) or not len(premises):
-        return pd.DataFrame({"block_id": premises.get("block_id", []), "name": premises.get("name", []),
-                             "incidents": 0})
-    joined = gpd.sjoin_nearest(incidents[["geometry"]], premises[["block_id", "geometry"]], how="inner",
-                               max_distance=reach_m, distance_col="distance_m")
+        return pd.DataFrame(
+            {
+                "block_id": premises.get("block_id", []),
+                "name": premises.get("name", []),
+                "incidents": 0,
+            }
+        )
+    joined = gpd.sjoin_nearest(
+        incidents[["geometry"]],
+        premises[["block_id", "geometry"]],
+        how="inner",
+        max_distance=reach_m,
+        distance_col="distance_m",
+    )
     joined = joined[~joined.index.duplicated(keep="first")]
     counts = joined.groupby("block_id").size()
     out = premises[["block_id", "name"]].copy()
@@ -45,7 +57,9 @@ def counts_by_block(incidents: gpd.GeoDataFrame, premises: gpd.GeoDataFrame,
     return out.reset_index(drop=True)
 
 
-def counts_by_month(incidents: gpd.GeoDataFrame | pd.DataFrame, column: str = "occurred_at") -> pd.Series:
+def counts_by_month(
+    incidents: gpd.GeoDataFrame | pd.DataFrame, column: str = "occurred_at"
+) -> pd.Series:
     """Incidents per calendar month (YYYY-MM), months without any included as 0."""
     if not len(incidents) or column not in incidents:
         return pd.Series(dtype=int)
@@ -66,8 +80,13 @@ def counts_by_category(incidents: pd.DataFrame, column: str = "category") -> pd.
 def shade_classes(counts: pd.Series, minimum: int = DEFAULT_MINIMUM) -> pd.Series:
     """A band per count for a shaded map, with every small count in one band."""
     bins = [-1, 0, minimum - 1, 2 * minimum - 1, 5 * minimum - 1, np.inf]
-    labels = ["none", f"1-{minimum - 1}", f"{minimum}-{2 * minimum - 1}", f"{2 * minimum}-{5 * minimum - 1}",
-              f"{5 * minimum}+"]
+    labels = [
+        "none",
+        f"1-{minimum - 1}",
+        f"{minimum}-{2 * minimum - 1}",
+        f"{2 * minimum}-{5 * minimum - 1}",
+        f"{5 * minimum}+",
+    ]
     return pd.cut(counts, bins=bins, labels=labels).astype(str)
 
 
@@ -84,7 +103,9 @@ def band_range(band: str, minimum: int) -> tuple[int, float]:
     return (int(low.rstrip("+")), float("inf")) if band.endswith("+") else (int(low), int(high))
 
 
-def _domain(value: int, state: str, minimum: int, total: int, band: tuple[int, float] | None) -> set[int]:
+def _domain(
+    value: int, state: str, minimum: int, total: int, band: tuple[int, float] | None
+) -> set[int]:
     """What a reader can tell a cell holds: its value if shown, 1..minimum-1 for '<minimum', and for
     a hidden cell 0 or at least ``minimum`` (else it would say '<minimum'), within its band."""
     if state == "shown":
@@ -104,26 +125,34 @@ def _sums(domains: list[set[int]], cap: int) -> int:
     return mask
 
 
-def recoverable(values: Sequence[int], states: Sequence[str], minimum: int = DEFAULT_MINIMUM,
-                bands: Sequence[tuple[int, float]] | None = None) -> list[int]:
+def recoverable(
+    values: Sequence[int],
+    states: Sequence[str],
+    minimum: int = DEFAULT_MINIMUM,
+    bands: Sequence[tuple[int, float]] | None = None,
+) -> list[int]:
     """Positions of '<minimum' cells whose exact value a reader could work out if the table's exact
     total were known too (the worst case: the total may be printed elsewhere or implied by
     another table). Solved exactly over the integers, not just by interval bounds."""
     total = int(sum(values))
-    domains = [_domain(int(v), s, minimum, total, None if bands is None else bands[i])
-               for i, (v, s) in enumerate(zip(values, states))]
+    domains = [
+        _domain(int(v), s, minimum, total, None if bands is None else bands[i])
+        for i, (v, s) in enumerate(zip(values, states))
+    ]
     out = []
     for i, state in enumerate(states):
         if state != "small":
             continue
-        others = _sums(domains[:i] + domains[i + 1:], total)
-        feasible = [v for v in domains[i] if 0 <= total - v and (others >> (total - v)) & 1]
+        others = _sums(domains[:i] + domains[i + 1 :], total)
+        feasible = [v for v in domains[i] if total - v >= 0 and (others >> (total - v)) & 1]
         if len(feasible) <= 1:
             out.append(i)
     return out
 
 
-def protect(counts: pd.Series, minimum: int = DEFAULT_MINIMUM, bands: pd.Series | None = None) -> pd.Series:
+def protect(
+    counts: pd.Series, minimum: int = DEFAULT_MINIMUM, bands: pd.Series | None = None
+) -> pd.Series:
     """Counts as text with small counts shown as '<minimum' and, where a reader could otherwise
     work one out by subtraction from a total, the smallest other counts shown as 'hidden' too
     (secondary suppression, as statistical offices do), until none can be.
@@ -136,10 +165,16 @@ def protect(counts: pd.Series, minimum: int = DEFAULT_MINIMUM, bands: pd.Series 
     values = [int(v) for v in counts.astype(int)]
     states = ["small" if 1 <= v < minimum else "shown" for v in values]
     ranges = None if bands is None else [band_range(str(b), minimum) for b in bands]
-    order = sorted((i for i, v in enumerate(values) if states[i] == "shown"), key=lambda i: (values[i] == 0, values[i]))
+    order = sorted(
+        (i for i, v in enumerate(values) if states[i] == "shown"),
+        key=lambda i: (values[i] == 0, values[i]),
+    )
     while "small" in states and recoverable(values, states, minimum, ranges) and order:
         states[order.pop(0)] = "hidden"
-    text = [str(v) if s == "shown" else f"<{minimum}" if s == "small" else HIDDEN for v, s in zip(values, states)]
+    text = [
+        str(v) if s == "shown" else f"<{minimum}" if s == "small" else HIDDEN
+        for v, s in zip(values, states)
+    ]
     return pd.Series(text, index=counts.index, dtype=object)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 
 from shapely.geometry.base import BaseGeometry
 
-from geo.timeline import Timeline
+from .timeline import Timeline
 
 SCOPE_TOLERANCE_M = 1.0
 
@@ -25,7 +25,9 @@ class BreachCheck:
         return not self.flags
 
 
-def periods(t: Timeline | None, notice_issued: datetime | None, order_made_at: datetime | None) -> list[tuple[datetime, datetime, str]]:
+def periods(
+    t: Timeline | None, notice_issued: datetime | None, order_made_at: datetime | None
+) -> list[tuple[datetime, datetime, str]]:
     """When the notice and the order were in force: [start, end) with a label."""
     out: list[tuple[datetime, datetime, str]] = []
     if t is None:
@@ -33,12 +35,23 @@ def periods(t: Timeline | None, notice_issued: datetime | None, order_made_at: d
     if notice_issued is not None and t.notice_expires is not None:
         out.append((notice_issued, t.notice_extended_until or t.notice_expires, "notice"))
     if order_made_at is not None and t.order_expires is not None:
-        out.append((order_made_at, datetime.combine(t.order_expires, time.min) + timedelta(days=1), "order"))
+        out.append(
+            (
+                order_made_at,
+                datetime.combine(t.order_expires, time.min) + timedelta(days=1),
+                "order",
+            )
+        )
     return out
 
 
-def check_breach(point: BaseGeometry, when: str | None, scope: BaseGeometry,
-                 in_force: list[tuple[datetime, datetime, str]], tolerance_m: float = SCOPE_TOLERANCE_M) -> BreachCheck:
+def check_breach(
+    point: BaseGeometry,
+    when: str | None,
+    scope: BaseGeometry,
+    in_force: list[tuple[datetime, datetime, str]],
+    tolerance_m: float = SCOPE_TOLERANCE_M,
+) -> BreachCheck:
     """Flags a breach recorded outside the scope (beyond ``tolerance_m``) or outside every period in force."""
     distance = float(point.distance(scope))
     flags: list[str] = []
@@ -61,6 +74,11 @@ def check_breach(point: BaseGeometry, when: str | None, scope: BaseGeometry,
     else:
         label = next((name for start, end, name in in_force if start <= stamp < end), None)
         if label is None:
-            spans = "; ".join(f"{name} {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}" for start, end, name in in_force)
-            flags.append(f"at {stamp:%Y-%m-%d %H:%M} neither the notice nor the order was in force ({spans})")
+            spans = "; ".join(
+                f"{name} {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+                for start, end, name in in_force
+            )
+            flags.append(
+                f"at {stamp:%Y-%m-%d %H:%M} neither the notice nor the order was in force ({spans})"
+            )
     return BreachCheck(inside, distance, label, flags)

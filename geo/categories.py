@@ -13,8 +13,18 @@ import re
 
 import pandas as pd
 
-STANDARD = ("asb_personal", "asb_nuisance", "asb_environmental", "public_order", "drugs", "weapons", "violence",
-            "burglary", "criminal_damage", "other")
+STANDARD = (
+    "asb_personal",
+    "asb_nuisance",
+    "asb_environmental",
+    "public_order",
+    "drugs",
+    "weapons",
+    "violence",
+    "burglary",
+    "criminal_damage",
+    "other",
+)
 
 # first match wins: specific before general
 _RULES: tuple[tuple[str, str], ...] = (

@@ -11,8 +11,24 @@ import re
 from collections.abc import Iterable, Sequence
 
 WKT_NAMES = ("wkt", "geometry_wkt", "geom_wkt", "the_geom", "geometry", "geom", "shape")
-EASTING_NAMES = ("easting", "eastings", "bng_easting", "grid_easting", "os_easting", "x_bng", "east")
-NORTHING_NAMES = ("northing", "northings", "bng_northing", "grid_northing", "os_northing", "y_bng", "north")
+EASTING_NAMES = (
+    "easting",
+    "eastings",
+    "bng_easting",
+    "grid_easting",
+    "os_easting",
+    "x_bng",
+    "east",
+)
+NORTHING_NAMES = (
+    "northing",
+    "northings",
+    "bng_northing",
+    "grid_northing",
+    "os_northing",
+    "y_bng",
+    "north",
+)
 LON_NAMES = ("longitude", "lon", "lng", "long", "wgs84_longitude", "lon_wgs84")
 LAT_NAMES = ("latitude", "lat", "wgs84_latitude", "lat_wgs84")
 X_NAMES = ("x", "x_coord", "x_coordinate", "xcoord", "point_x")
@@ -42,7 +58,16 @@ def find_column(columns: Iterable[object], names: Sequence[str]) -> object | Non
 def coordinate_columns(columns: Iterable[object]) -> dict[str, object]:
     """Which columns hold coordinates: keys among easting, northing, longitude, latitude, x, y, wkt."""
     columns = list(columns)
-    found = {key: find_column(columns, names) for key, names in (
-        ("wkt", WKT_NAMES), ("easting", EASTING_NAMES), ("northing", NORTHING_NAMES), ("longitude", LON_NAMES),
-        ("latitude", LAT_NAMES), ("x", X_NAMES), ("y", Y_NAMES))}
+    found = {
+        key: find_column(columns, names)
+        for key, names in (
+            ("wkt", WKT_NAMES),
+            ("easting", EASTING_NAMES),
+            ("northing", NORTHING_NAMES),
+            ("longitude", LON_NAMES),
+            ("latitude", LAT_NAMES),
+            ("x", X_NAMES),
+            ("y", Y_NAMES),
+        )
+    }
     return {k: v for k, v in found.items() if v is not None}

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 import shapely
 from convertbng.cutil import convert_bng, convert_lonlat
-from numpy.typing import ArrayLike, NDArray
 from pyproj import CRS, Transformer
 from pyproj.transformer import TransformerGroup
 
-from geo.errors import CoordinateError
+from .errors import CoordinateError
 
 BNG = CRS.from_epsg(27700)
 WGS84 = CRS.from_epsg(4326)
@@ -31,7 +32,9 @@ GB_BOUNDS_EN = (0.0, 0.0, 700_000.0, 1_300_000.0)
 GB_BOUNDS_LONLAT = (-9.0, 49.0, 2.5, 61.5)
 
 
-def lonlat_to_bng(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def lonlat_to_bng(
+    lon: ArrayLike, lat: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Easting and northing (m) of WGS84/ETRS89 longitudes and latitudes, by OSTN15.
 
     Points outside the OSTN15 grid (off the coast of Great Britain) come back as NaN.
@@ -48,7 +51,9 @@ def lonlat_to_bng(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], 
     return np.asarray(easting, dtype="float64"), np.asarray(northing, dtype="float64")
 
 
-def bng_to_lonlat(easting: ArrayLike, northing: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def bng_to_lonlat(
+    easting: ArrayLike, northing: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """WGS84/ETRS89 longitude and latitude (degrees) of BNG eastings and northings, by OSTN15."""
     e_a = np.asarray(easting, dtype="float64")
     n_a = np.asarray(northing, dtype="float64")
@@ -71,8 +76,14 @@ def crs_kind(crs: CRS) -> str:
     epsg = crs.to_epsg(min_confidence=70)
     if epsg == 27700 or crs.equals(BNG, ignore_axis_order=True):
         return "bng"
-    if crs.is_geographic and epsg in (4326, 4258, 4937, 4979, 4936, 4230) or (
-        crs.is_geographic and crs.ellipsoid is not None and crs.ellipsoid.name in ("WGS 84", "GRS 1980")
+    if (
+        crs.is_geographic
+        and epsg in (4326, 4258, 4937, 4979, 4936, 4230)
+        or (
+            crs.is_geographic
+            and crs.ellipsoid is not None
+            and crs.ellipsoid.name in ("WGS 84", "GRS 1980")
+        )
     ):
         return "lonlat"
     return "other"
@@ -94,7 +105,9 @@ def _transform_xy(
     return lonlat_to_bng(lon, lat)
 
 
-def bng_to_crs(easting: ArrayLike, northing: ArrayLike, target: CRS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def bng_to_crs(
+    easting: ArrayLike, northing: ArrayLike, target: CRS
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """BNG points in another CRS: the inverse of the import step, for points placed in BNG (by the
     geocoder) that join a file's own coordinates."""
     e, n = np.asarray(easting, dtype="float64"), np.asarray(northing, dtype="float64")
@@ -187,9 +200,13 @@ def infer_crs(x: ArrayLike, y: ArrayLike) -> CrsGuess:
             "National Grid in Great Britain; state it with --crs (e.g. --crs EPSG:27700)"
         )
     if bng == best:
-        return CrsGuess(BNG, f"no CRS in the file; {bng:.0%} of coordinates are BNG eastings/northings")
+        return CrsGuess(
+            BNG, f"no CRS in the file; {bng:.0%} of coordinates are BNG eastings/northings"
+        )
     if lonlat >= swapped:
-        return CrsGuess(WGS84, f"no CRS in the file; {lonlat:.0%} of coordinates are WGS84 longitude/latitude")
+        return CrsGuess(
+            WGS84, f"no CRS in the file; {lonlat:.0%} of coordinates are WGS84 longitude/latitude"
+        )
     return CrsGuess(
         WGS84,
         f"no CRS in the file; {swapped:.0%} of coordinates read as latitude/longitude in the wrong "
@@ -222,16 +239,22 @@ def coordinate_problems(bounds: NDArray[np.float64], source: CRS) -> list[str | 
         x, y = minx[i], miny[i]
         if kind == "lonlat":
             if swapped[i]:
-                reasons[i] = (f"latitude and longitude look swapped ({x:g}, {y:g} reads as lat, lon); "
-                              "swap the two columns or coordinates")
+                reasons[i] = (
+                    f"latitude and longitude look swapped ({x:g}, {y:g} reads as lat, lon); "
+                    "swap the two columns or coordinates"
+                )
             elif bng[i]:
-                reasons[i] = (f"coordinates {x:g}, {y:g} look like BNG eastings/northings but the file says "
-                              "longitude/latitude; fix the file's CRS or pass --crs EPSG:27700")
+                reasons[i] = (
+                    f"coordinates {x:g}, {y:g} look like BNG eastings/northings but the file says "
+                    "longitude/latitude; fix the file's CRS or pass --crs EPSG:27700"
+                )
             else:
                 reasons[i] = f"point {x:g}, {y:g} (lon, lat) is far outside Great Britain"
         elif lonlat[i] or swapped[i]:
-            reasons[i] = (f"coordinates {x:g}, {y:g} look like degrees but the file says British National "
-                          "Grid; fix the file's CRS or pass --crs EPSG:4326")
+            reasons[i] = (
+                f"coordinates {x:g}, {y:g} look like degrees but the file says British National "
+                "Grid; fix the file's CRS or pass --crs EPSG:4326"
+            )
         else:
             reasons[i] = f"point E {x:.0f}, N {y:.0f} is outside Great Britain"
     return reasons
@@ -260,11 +283,18 @@ def bng_problems(geoms: ArrayLike) -> list[str | None]:
 
 def parse_crs(text: str) -> CRS:
     """A CRS from what a user typed (``EPSG:27700``, ``27700``, ``bng``, ``wgs84``)."""
-    aliases = {"bng": "EPSG:27700", "osgb": "EPSG:27700", "wgs84": "EPSG:4326", "lonlat": "EPSG:4326"}
+    aliases = {
+        "bng": "EPSG:27700",
+        "osgb": "EPSG:27700",
+        "wgs84": "EPSG:4326",
+        "lonlat": "EPSG:4326",
+    }
     value = aliases.get(text.strip().lower(), text.strip())
     if value.isdigit():
         value = f"EPSG:{value}"
     try:
         return CRS.from_user_input(value)
     except Exception as exc:  # pyproj raises CRSError with a terse message
-        raise CoordinateError(f"'{text}' is not a coordinate system I know; try EPSG:27700 or EPSG:4326") from exc
+        raise CoordinateError(
+            f"'{text}' is not a coordinate system I know; try EPSG:27700 or EPSG:4326"
+        ) from exc

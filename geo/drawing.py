@@ -20,16 +20,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import NDArray
+
+import geopandas as gpd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.crs import BNG
-from geo.errors import ClosuremapError, CoordinateError, SchemaError
-from geo.validate import LINEAR, POLYGONAL, PUNTAL, repair
+from .crs import BNG
+from .errors import ClosuremapError, CoordinateError, SchemaError
+from .validate import LINEAR, POLYGONAL, PUNTAL, repair
 
 #: Below this, an area (m²) is floating-point noise from an overlay, not something to report.
 NOISE_M2 = 0.01
@@ -49,8 +50,13 @@ DRAWABLE: dict[str, tuple[str, ...]] = {
 #: Kinds that must name the block they belong to.
 NEEDS_BLOCK = ("communal_areas", "entrances")
 
-_TITLES = {"premises": "block", "communal_areas": "communal area", "access_routes": "access route",
-           "open_space": "open space", "entrances": "entrance"}
+_TITLES = {
+    "premises": "block",
+    "communal_areas": "communal area",
+    "access_routes": "access route",
+    "open_space": "open space",
+    "entrances": "entrance",
+}
 _WHERE = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)")
 _EPS = 1e-9  # metres: "the same point" for vertices computed in floating point
 
@@ -75,7 +81,11 @@ class DrawingProblem:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for a table or JSON (geometry as WKT to the centimetre)."""
-        out: dict[str, Any] = {"code": self.code, "severity": self.severity, "message": self.message}
+        out: dict[str, Any] = {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+        }
         if self.area_m2 is not None:
             out["area_m2"] = round(self.area_m2, 2)
         if self.geometry is not None and not self.geometry.is_empty:
@@ -107,8 +117,9 @@ def _linework(g: BaseGeometry) -> tuple[list[NDArray[np.float64]], list[NDArray[
     return paths, points
 
 
-def _reference(existing: Sequence[BaseGeometry | None], bounds: tuple[float, float, float, float],
-               tol: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _reference(
+    existing: Sequence[BaseGeometry | None], bounds: tuple[float, float, float, float], tol: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The existing vertices (n, 2) and edges (m, 2, 2) that come within ``tol`` of ``bounds``."""
     x0, y0, x1, y1 = bounds[0] - tol, bounds[1] - tol, bounds[2] + tol, bounds[3] + tol
     window = shapely.box(x0, y0, x1, y1)
@@ -122,14 +133,15 @@ def _reference(existing: Sequence[BaseGeometry | None], bounds: tuple[float, flo
         segments += [np.stack([c[:-1], c[1:]], axis=1) for c in paths if len(c) > 1]
     verts = np.unique(np.concatenate(vertices), axis=0) if vertices else np.empty((0, 2))
     segs = np.concatenate(segments) if segments else np.empty((0, 2, 2))
-    inside = ((verts[:, 0] >= x0) & (verts[:, 0] <= x1) & (verts[:, 1] >= y0) & (verts[:, 1] <= y1))
+    inside = (verts[:, 0] >= x0) & (verts[:, 0] <= x1) & (verts[:, 1] >= y0) & (verts[:, 1] <= y1)
     lo, hi = segs.min(axis=1), segs.max(axis=1)
     near = (hi[:, 0] >= x0) & (lo[:, 0] <= x1) & (hi[:, 1] >= y0) & (lo[:, 1] <= y1)
     return verts[inside], segs[near]
 
 
-def _project(points: NDArray[np.float64], a: NDArray[np.float64],
-             b: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def _project(
+    points: NDArray[np.float64], a: NDArray[np.float64], b: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Each point's nearest point on each segment a-b: (k, m, 2) points, (k, m) distances and t."""
     ab = b - a
     length2 = np.einsum("ij,ij->i", ab, ab)
@@ -144,8 +156,9 @@ def _project(points: NDArray[np.float64], a: NDArray[np.float64],
     return foot, dist, t
 
 
-def _snap_vertices(coords: NDArray[np.float64], verts: NDArray[np.float64], segs: NDArray[np.float64],
-                   tol: float) -> NDArray[np.float64]:
+def _snap_vertices(
+    coords: NDArray[np.float64], verts: NDArray[np.float64], segs: NDArray[np.float64], tol: float
+) -> NDArray[np.float64]:
     """Each vertex moved to the nearest existing vertex within tol, else to the nearest edge point."""
     out = coords.copy()
     if len(verts):
@@ -167,8 +180,11 @@ def _snap_vertices(coords: NDArray[np.float64], verts: NDArray[np.float64], segs
 _Additions = dict[tuple[int, int], list[tuple[float, NDArray[np.float64]]]]
 
 
-def _insertions(paths: list[tuple[NDArray[np.float64], NDArray[np.float64], bool]],
-                verts: NDArray[np.float64], tol: float) -> _Additions:
+def _insertions(
+    paths: list[tuple[NDArray[np.float64], NDArray[np.float64], bool]],
+    verts: NDArray[np.float64],
+    tol: float,
+) -> _Additions:
     """Existing vertices to add into the new edges: {(path, segment): [(t, vertex), ...]}.
 
     An existing vertex is added to the new edge nearest it when it lies within tol of that edge
@@ -178,10 +194,14 @@ def _insertions(paths: list[tuple[NDArray[np.float64], NDArray[np.float64], bool
     """
     if not len(verts):
         return {}
-    best: dict[int, tuple[float, int, int, float]] = {}  # vertex index -> (distance, path, segment, t)
+    best: dict[
+        int, tuple[float, int, int, float]
+    ] = {}  # vertex index -> (distance, path, segment, t)
     for p, (before, after, closed) in enumerate(paths):
         ends_a, ends_b = (after, np.roll(after, -1, axis=0)) if closed else (after[:-1], after[1:])
-        orig_a, orig_b = (before, np.roll(before, -1, axis=0)) if closed else (before[:-1], before[1:])
+        orig_a, orig_b = (
+            (before, np.roll(before, -1, axis=0)) if closed else (before[:-1], before[1:])
+        )
         if not len(ends_a):
             continue
         foot, dist, t = _project(verts, ends_a, ends_b)
@@ -190,7 +210,9 @@ def _insertions(paths: list[tuple[NDArray[np.float64], NDArray[np.float64], bool
         to_a = t * seg_len[None, :]
         to_b = (1 - t) * seg_len[None, :]
         ok = (dist <= tol) & (dist_before <= tol) & (to_a > _EPS) & (to_b > _EPS)
-        already = (np.hypot(*(verts[:, None, :] - after[None, :, :]).transpose(2, 0, 1)) <= _EPS).any(axis=1)
+        already = (
+            np.hypot(*(verts[:, None, :] - after[None, :, :]).transpose(2, 0, 1)) <= _EPS
+        ).any(axis=1)
         ok &= ~already[:, None]
         for v, s in zip(*np.nonzero(ok)):
             if v not in best or dist[v, s] < best[v][0]:
@@ -229,8 +251,9 @@ def _rebuild(kind: str, paths: list[NDArray[np.float64]]) -> BaseGeometry:
     return shapely.Polygon(paths[0], paths[1:])
 
 
-def _snap_simple(part: BaseGeometry, verts: NDArray[np.float64], segs: NDArray[np.float64],
-                 tol: float) -> tuple[BaseGeometry, int]:
+def _snap_simple(
+    part: BaseGeometry, verts: NDArray[np.float64], segs: NDArray[np.float64], tol: float
+) -> tuple[BaseGeometry, int]:
     kind = part.geom_type
     paths = _paths_of(part)
     moved = 0
@@ -259,8 +282,9 @@ def _snap_simple(part: BaseGeometry, verts: NDArray[np.float64], segs: NDArray[n
     return _rebuild(kind, rebuilt), moved
 
 
-def _snap_any(geom: BaseGeometry, verts: NDArray[np.float64], segs: NDArray[np.float64],
-              tol: float) -> tuple[BaseGeometry, int]:
+def _snap_any(
+    geom: BaseGeometry, verts: NDArray[np.float64], segs: NDArray[np.float64], tol: float
+) -> tuple[BaseGeometry, int]:
     kind = geom.geom_type
     if kind in ("Point", "LineString", "Polygon"):
         return _snap_simple(geom, verts, segs, tol)
@@ -269,13 +293,19 @@ def _snap_any(geom: BaseGeometry, verts: NDArray[np.float64], segs: NDArray[np.f
     results = [_snap_any(part, verts, segs, tol) for part in shapely.get_parts(geom)]
     parts = [g for g, _ in results]
     count = sum(n for _, n in results)
-    maker = {"MultiPoint": shapely.MultiPoint, "MultiLineString": shapely.MultiLineString,
-             "MultiPolygon": shapely.MultiPolygon}.get(kind, shapely.GeometryCollection)
+    maker = {
+        "MultiPoint": shapely.MultiPoint,
+        "MultiLineString": shapely.MultiLineString,
+        "MultiPolygon": shapely.MultiPolygon,
+    }.get(kind, shapely.GeometryCollection)
     return maker(parts), count
 
 
-def snap_to_existing(geom: BaseGeometry, existing: Sequence[BaseGeometry | None],
-                     tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M) -> tuple[BaseGeometry, int]:
+def snap_to_existing(
+    geom: BaseGeometry,
+    existing: Sequence[BaseGeometry | None],
+    tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M,
+) -> tuple[BaseGeometry, int]:
     """The drawn shape pulled onto its neighbours, so a stairwell drawn against a wall shares it.
 
     Each vertex within ``tolerance_m`` of an existing vertex moves onto the nearest one (a corner
@@ -306,8 +336,12 @@ def snap_to_existing(geom: BaseGeometry, existing: Sequence[BaseGeometry | None]
         snapped, count = _snap_any(flat, verts, segs, tolerance_m)
     except (ValueError, shapely.errors.GEOSException):
         return geom, 0
-    if (count == 0 or snapped.is_empty or snapped.geom_type != geom.geom_type
-            or not shapely.is_valid(snapped)):
+    if (
+        count == 0
+        or snapped.is_empty
+        or snapped.geom_type != geom.geom_type
+        or not shapely.is_valid(snapped)
+    ):
         return geom, 0
     return snapped, count
 
@@ -324,7 +358,9 @@ def route_to_polygon(line: BaseGeometry, width_m: float) -> BaseGeometry:
     width. A MultiLineString gives one polygon per part, merged where they meet.
     """
     if not width_m or not math.isfinite(width_m) or width_m <= 0:
-        raise DrawingError(f"A route needs a width of more than 0 m (got {width_m!r}); enter its width in metres.")
+        raise DrawingError(
+            f"A route needs a width of more than 0 m (got {width_m!r}); enter its width in metres."
+        )
     if line is None or line.is_empty or line.geom_type not in LINEAR:
         raise DrawingError("A route must be drawn as a line; draw it along the middle of the path.")
     return shapely.buffer(line, width_m / 2, cap_style="flat", join_style="mitre")
@@ -373,11 +409,21 @@ def floor_range(floor_from: Any, floor_to: Any) -> tuple[float, float]:
 
 def _ranges(communal: gpd.GeoDataFrame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     n = len(communal)
-    lo = communal["floor_from"] if "floor_from" in communal else pd.Series([None] * n, index=communal.index)
-    hi = communal["floor_to"] if "floor_to" in communal else pd.Series([None] * n, index=communal.index)
+    lo = (
+        communal["floor_from"]
+        if "floor_from" in communal
+        else pd.Series([None] * n, index=communal.index)
+    )
+    hi = (
+        communal["floor_to"]
+        if "floor_to" in communal
+        else pd.Series([None] * n, index=communal.index)
+    )
     pairs = [floor_range(a, b) for a, b in zip(lo, hi)]
-    return (np.array([p[0] for p in pairs], dtype=float).reshape(n),
-            np.array([p[1] for p in pairs], dtype=float).reshape(n))
+    return (
+        np.array([p[0] for p in pairs], dtype=float).reshape(n),
+        np.array([p[1] for p in pairs], dtype=float).reshape(n),
+    )
 
 
 def on_floor(communal: gpd.GeoDataFrame, floor: int) -> gpd.GeoDataFrame:
@@ -448,29 +494,47 @@ def _structure(kind: str, geom: BaseGeometry | None) -> list[DrawingProblem]:
     """Errors that stop every other check: nothing drawn, the wrong type, an invalid shape."""
     title = _TITLES[kind]
     if geom is None or geom.is_empty:
-        return [DrawingProblem("NO_GEOMETRY", "error",
-                               f"Nothing is drawn for this {title}: draw it on the map, then save.")]
+        return [
+            DrawingProblem(
+                "NO_GEOMETRY",
+                "error",
+                f"Nothing is drawn for this {title}: draw it on the map, then save.",
+            )
+        ]
     allowed = DRAWABLE[kind]
     if geom.geom_type not in allowed:
         wanted = {"Polygon": "an area (polygon)", "LineString": "a line", "Point": "a point"}
         what = " or ".join(dict.fromkeys(wanted[t] for t in allowed if t in wanted))
         article = "An" if title[0] in "aeiou" else "A"
-        return [DrawingProblem("WRONG_TYPE", "error",
-                               f"{article} {title} must be drawn as {what}, not a {geom.geom_type}: delete this one "
-                               "and draw it with the matching tool.", geometry=geom)]
+        return [
+            DrawingProblem(
+                "WRONG_TYPE",
+                "error",
+                f"{article} {title} must be drawn as {what}, not a {geom.geom_type}: delete this one "
+                "and draw it with the matching tool.",
+                geometry=geom,
+            )
+        ]
     if not shapely.is_valid(geom):
         reason = shapely.is_valid_reason(geom)
-        return [DrawingProblem(
-            "SELF_INTERSECTION", "error",
-            f"The outline crosses or folds over itself ({reason}), so its area is ambiguous. Redraw it, or use "
-            "'Repair' to keep the area it encloses, split where it crosses.", geometry=_where(reason, geom))]
+        return [
+            DrawingProblem(
+                "SELF_INTERSECTION",
+                "error",
+                f"The outline crosses or folds over itself ({reason}), so its area is ambiguous. Redraw it, or use "
+                "'Repair' to keep the area it encloses, split where it crosses.",
+                geometry=_where(reason, geom),
+            )
+        ]
     return []
 
 
 def _check_crs(frame: gpd.GeoDataFrame, what: str) -> None:
     if frame.crs is not None and not frame.crs.equals(BNG):
-        raise CoordinateError(f"The {what} are in {frame.crs.name}, not British National Grid (EPSG:27700): "
-                              "convert them with geo.crs before checking a drawing against them.")
+        raise CoordinateError(
+            f"The {what} are in {frame.crs.name}, not British National Grid (EPSG:27700): "
+            "convert them with geo.crs before checking a drawing against them."
+        )
 
 
 def _valid(geoms: Iterable[Any]) -> NDArray[np.object_]:
@@ -504,27 +568,44 @@ def _block(blocks: gpd.GeoDataFrame, block_id: Any) -> tuple[BaseGeometry, str] 
 def _unknown_block(kind: str, block_id: Any) -> DrawingProblem:
     title = _TITLES[kind]
     if _missing(block_id):
-        return DrawingProblem("UNKNOWN_BLOCK", "error", f"Choose the block this {title} belongs to before saving.")
-    return DrawingProblem("UNKNOWN_BLOCK", "error",
-                          f"There is no block '{block_id}' in this workspace: choose the block this {title} belongs "
-                          "to, or draw the block first.")
+        return DrawingProblem(
+            "UNKNOWN_BLOCK", "error", f"Choose the block this {title} belongs to before saving."
+        )
+    return DrawingProblem(
+        "UNKNOWN_BLOCK",
+        "error",
+        f"There is no block '{block_id}' in this workspace: choose the block this {title} belongs "
+        "to, or draw the block first.",
+    )
 
 
-def _outside_block(geom: BaseGeometry, block: BaseGeometry, block_name: str, label: str) -> list[DrawingProblem]:
+def _outside_block(
+    geom: BaseGeometry, block: BaseGeometry, block_name: str, label: str
+) -> list[DrawingProblem]:
     outside = geom.difference(block)
     area = outside.area
     if area < NOISE_M2:
         return []
-    return [DrawingProblem(
-        "OUTSIDE_BLOCK", "warning",
-        f"{label} sticks out by {_m2(area)} beyond its block {block_name} ({area / geom.area:.0%} of its "
-        f"{_m2(geom.area)}). A communal area is part of the block: move or reshape it to lie inside the footprint "
-        "(snapping pulls edges onto walls within the tolerance), or choose the right block.",
-        area_m2=area, geometry=outside)]
+    return [
+        DrawingProblem(
+            "OUTSIDE_BLOCK",
+            "warning",
+            f"{label} sticks out by {_m2(area)} beyond its block {block_name} ({area / geom.area:.0%} of its "
+            f"{_m2(geom.area)}). A communal area is part of the block: move or reshape it to lie inside the footprint "
+            "(snapping pulls edges onto walls within the tolerance), or choose the right block.",
+            area_m2=area,
+            geometry=outside,
+        )
+    ]
 
 
-def _overlaps_communal(geom: BaseGeometry, attrs: Mapping[str, Any], communal: gpd.GeoDataFrame,
-                       exclude: str | None, label: str) -> list[DrawingProblem]:
+def _overlaps_communal(
+    geom: BaseGeometry,
+    attrs: Mapping[str, Any],
+    communal: gpd.GeoDataFrame,
+    exclude: str | None,
+    label: str,
+) -> list[DrawingProblem]:
     block_id = attrs.get("block_id")
     if _missing(block_id) or "block_id" not in communal or not len(communal):
         return []
@@ -549,11 +630,16 @@ def _overlaps_communal(geom: BaseGeometry, attrs: Mapping[str, Any], communal: g
         fid = row.get("feature_id")
         ident = f"'{name}' (feature {str(fid)[:8]})" if not _missing(fid) else f"'{name}'"
         floors = _floors_text(max(lo, o_lo[i]), min(hi, o_hi[i]))
-        problems.append(DrawingProblem(
-            "OVERLAPS_COMMUNAL", "warning",
-            f"{label} overlaps {ident} by {_m2(area)} {floors}. Areas of one block on the same floor should not "
-            "overlap: reshape one of them, or correct their floors if one is above the other.",
-            area_m2=area, geometry=overlap))
+        problems.append(
+            DrawingProblem(
+                "OVERLAPS_COMMUNAL",
+                "warning",
+                f"{label} overlaps {ident} by {_m2(area)} {floors}. Areas of one block on the same floor should not "
+                "overlap: reshape one of them, or correct their floors if one is above the other.",
+                area_m2=area,
+                geometry=overlap,
+            )
+        )
     return problems
 
 
@@ -566,23 +652,35 @@ def _slivers(geom: BaseGeometry, min_width_m: float, label: str) -> list[Drawing
     if min_width_m <= 0 or geom.geom_type not in POLYGONAL:
         return []
     half = min_width_m / 2
-    opened = shapely.buffer(shapely.buffer(geom, -half, join_style="mitre"), half, join_style="mitre")
+    opened = shapely.buffer(
+        shapely.buffer(geom, -half, join_style="mitre"), half, join_style="mitre"
+    )
     thin = shapely.difference(geom, opened)
     problems = []
     for part in shapely.get_parts(thin):
         area = part.area
         if part.geom_type != "Polygon" or area < NOISE_M2:
             continue
-        problems.append(DrawingProblem(
-            "SLIVER", "warning",
-            f"{label} has a part of {_m2(area)} narrower than {min_width_m:g} m, probably a slip of the mouse: "
-            f"delete the spike's vertices or widen that part to at least {min_width_m:g} m.",
-            area_m2=area, geometry=part))
+        problems.append(
+            DrawingProblem(
+                "SLIVER",
+                "warning",
+                f"{label} has a part of {_m2(area)} narrower than {min_width_m:g} m, probably a slip of the mouse: "
+                f"delete the spike's vertices or widen that part to at least {min_width_m:g} m.",
+                area_m2=area,
+                geometry=part,
+            )
+        )
     return problems
 
 
-def _block_overlaps(geom: BaseGeometry, attrs: Mapping[str, Any], blocks: gpd.GeoDataFrame,
-                    exclude: str | None, label: str) -> list[DrawingProblem]:
+def _block_overlaps(
+    geom: BaseGeometry,
+    attrs: Mapping[str, Any],
+    blocks: gpd.GeoDataFrame,
+    exclude: str | None,
+    label: str,
+) -> list[DrawingProblem]:
     if not len(blocks):
         return []
     others = blocks
@@ -601,39 +699,62 @@ def _block_overlaps(geom: BaseGeometry, attrs: Mapping[str, Any], blocks: gpd.Ge
             continue
         row = others.iloc[i]
         other = _block_label(row.get("name"), row.get("block_id"))
-        problems.append(DrawingProblem(
-            "BLOCK_OVERLAP", "warning",
-            f"{label} overlaps the block {other} by {_m2(area)}. Two blocks cannot stand on the "
-            "same ground: move the shared wall so the footprints only touch (snapping does this within the "
-            "tolerance), or, if they are one building, draw it as one block.",
-            area_m2=area, geometry=overlap))
+        problems.append(
+            DrawingProblem(
+                "BLOCK_OVERLAP",
+                "warning",
+                f"{label} overlaps the block {other} by {_m2(area)}. Two blocks cannot stand on the "
+                "same ground: move the shared wall so the footprints only touch (snapping does this within the "
+                "tolerance), or, if they are one building, draw it as one block.",
+                area_m2=area,
+                geometry=overlap,
+            )
+        )
     return problems
 
 
-def _entrance_off_wall(point: BaseGeometry, block: BaseGeometry, block_name: str, label: str) -> list[DrawingProblem]:
+def _entrance_off_wall(
+    point: BaseGeometry, block: BaseGeometry, block_name: str, label: str
+) -> list[DrawingProblem]:
     distance = float(shapely.distance(point, block.boundary))
     if distance <= ENTRANCE_REACH_M:
         return []
     side = "inside" if block.contains(point) else "outside"
-    return [DrawingProblem(
-        "ENTRANCE_OFF_WALL", "warning",
-        f"{label} is {distance:.1f} m {side} the outline of {block_name}; an entrance is a door or gate in the "
-        f"wall (within {ENTRANCE_REACH_M:g} m of it): move it onto the wall, or choose the right block.",
-        geometry=shapely.shortest_line(point, block.boundary))]
+    return [
+        DrawingProblem(
+            "ENTRANCE_OFF_WALL",
+            "warning",
+            f"{label} is {distance:.1f} m {side} the outline of {block_name}; an entrance is a door or gate in the "
+            f"wall (within {ENTRANCE_REACH_M:g} m of it): move it onto the wall, or choose the right block.",
+            geometry=shapely.shortest_line(point, block.boundary),
+        )
+    ]
 
 
 def _floor_order(attrs: Mapping[str, Any]) -> list[DrawingProblem]:
     lo, hi = attrs.get("floor_from"), attrs.get("floor_to")
     if not _missing(lo) and not _missing(hi) and int(hi) < int(lo):
-        return [DrawingProblem("FLOOR_RANGE", "error",
-                               f"'To floor' ({int(hi)}) is below 'from floor' ({int(lo)}): swap them, or enter the "
-                               "same floor twice for an area on one floor.")]
+        return [
+            DrawingProblem(
+                "FLOOR_RANGE",
+                "error",
+                f"'To floor' ({int(hi)}) is below 'from floor' ({int(lo)}): swap them, or enter the "
+                "same floor twice for an area on one floor.",
+            )
+        ]
     return []
 
 
-def check_drawing(kind: str, geom: BaseGeometry | None, attrs: Mapping[str, Any], *, blocks: gpd.GeoDataFrame,
-                  communal: gpd.GeoDataFrame, min_width_m: float = DEFAULT_MIN_WIDTH_M,
-                  exclude_feature_id: str | None = None) -> list[DrawingProblem]:
+def check_drawing(
+    kind: str,
+    geom: BaseGeometry | None,
+    attrs: Mapping[str, Any],
+    *,
+    blocks: gpd.GeoDataFrame,
+    communal: gpd.GeoDataFrame,
+    min_width_m: float = DEFAULT_MIN_WIDTH_M,
+    exclude_feature_id: str | None = None,
+) -> list[DrawingProblem]:
     """Everything an officer should know about a shape before it is saved, errors first.
 
     ``kind`` is a drawable layer kind; ``attrs`` its attributes as entered (``block_id``,
@@ -648,7 +769,9 @@ def check_drawing(kind: str, geom: BaseGeometry | None, attrs: Mapping[str, Any]
     are not reported.
     """
     if kind not in DRAWABLE:
-        raise SchemaError(f"'{kind}' is not a kind of layer that can be drawn; use one of {', '.join(DRAWABLE)}.")
+        raise SchemaError(
+            f"'{kind}' is not a kind of layer that can be drawn; use one of {', '.join(DRAWABLE)}."
+        )
     _check_crs(blocks, "blocks")
     _check_crs(communal, "communal areas")
     problems = _structure(kind, geom)

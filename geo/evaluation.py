@@ -22,18 +22,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from dateutil.relativedelta import relativedelta
+
+import geopandas as gpd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.aggregate import DEFAULT_MINIMUM, suppress
-from geo.categories import STANDARD, standardise
-from geo.crs import BNG
-from geo.errors import ClosuremapError
-from geo.incidents import incident_dates
+from .aggregate import DEFAULT_MINIMUM, suppress
+from .categories import STANDARD, standardise
+from .crs import BNG
+from .errors import ClosuremapError
+from .incidents import incident_dates
 
 AREAS = ("target", "buffer", "control")
 PERIODS = ("before", "after")
@@ -45,17 +46,24 @@ SMALL_COUNT = 10
 Z_95 = 1.959964
 
 CATEGORY_LABELS = {
-    "total": "All incidents", "asb": "ASB (all qualifiers)", "asb_personal": "ASB - personal",
-    "asb_nuisance": "ASB - nuisance", "asb_environmental": "ASB - environmental", "public_order": "Public order",
-    "drugs": "Drugs", "weapons": "Possession of weapons", "violence": "Violence", "burglary": "Burglary",
-    "criminal_damage": "Criminal damage and arson", "other": "Other",
+    "total": "All incidents",
+    "asb": "ASB (all qualifiers)",
+    "asb_personal": "ASB - personal",
+    "asb_nuisance": "ASB - nuisance",
+    "asb_environmental": "ASB - environmental",
+    "public_order": "Public order",
+    "drugs": "Drugs",
+    "weapons": "Possession of weapons",
+    "violence": "Violence",
+    "burglary": "Burglary",
+    "criminal_damage": "Criminal damage and arson",
+    "other": "Other",
 }
 _ASB = ("asb_personal", "asb_nuisance", "asb_environmental")
 
 
 class EvaluationError(ClosuremapError):
     """Areas or dates an evaluation cannot be made from; the message says what to change."""
-
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,9 @@ def parse_month_or_date(text: str, what: str, *, end: bool = False) -> date:
             return first + relativedelta(months=1) - timedelta(days=1) if end else first
         return date.fromisoformat(t[:10])
     except ValueError:
-        raise EvaluationError(f"{what} '{text}' is not a date: use YYYY-MM (police.uk months) or YYYY-MM-DD") from None
+        raise EvaluationError(
+            f"{what} '{text}' is not a date: use YYYY-MM (police.uk months) or YYYY-MM-DD"
+        ) from None
 
 
 def _months_between(a: date, b: date) -> int | None:
@@ -105,15 +115,26 @@ def _months_between(a: date, b: date) -> int | None:
     return delta.years * 12 + delta.months if delta.days == 0 else None
 
 
-def make_windows(start: date, *, end: date | None = None, before_months: int | None = None,
-                 after_months: int | None = None, year_earlier: bool = False) -> Windows:
+def make_windows(
+    start: date,
+    *,
+    end: date | None = None,
+    before_months: int | None = None,
+    after_months: int | None = None,
+    year_earlier: bool = False,
+) -> Windows:
     """The before and after windows: after = [start, end] (or ``after_months`` from start); before =
     the same length just before start, or with ``year_earlier`` the same dates a year earlier, which
     takes seasonality out (closure-powers.md §4, Practice)."""
     if end is not None and end < start:
-        raise EvaluationError(f"the end {end} is before the start {start}: give --end after --start")
-    after_end = end + timedelta(days=1) if end is not None else \
-        start + relativedelta(months=after_months or DEFAULT_MONTHS)
+        raise EvaluationError(
+            f"the end {end} is before the start {start}: give --end after --start"
+        )
+    after_end = (
+        end + timedelta(days=1)
+        if end is not None
+        else start + relativedelta(months=after_months or DEFAULT_MONTHS)
+    )
     after = Window(start, after_end)
     months = _months_between(start, after_end)
     if year_earlier:
@@ -121,8 +142,10 @@ def make_windows(start: date, *, end: date | None = None, before_months: int | N
         basis = "the same dates a year earlier"
     elif before_months is not None and before_months != months:
         before = Window(start - relativedelta(months=before_months), start)
-        basis = f"{before_months} months before against {months or (after_end - start).days} " \
-                f"{'months' if months else 'days'} from the start"
+        basis = (
+            f"{before_months} months before against {months or (after_end - start).days} "
+            f"{'months' if months else 'days'} from the start"
+        )
     elif months is not None:
         before = Window(start - relativedelta(months=months), start)  # equal lengths (§4 Practice)
         basis = f"equal lengths: {months} months before and after"
@@ -151,12 +174,18 @@ def periods_of(dates: pd.Series, month_only: pd.Series, windows: Windows) -> tup
 
 def month_only_mask(text: pd.Series) -> pd.Series:
     """Which dates are police.uk months (``YYYY-MM``) rather than days or date-times."""
-    return text.astype("string").str.strip().str.fullmatch(r"\d{4}-\d{2}").fillna(False).astype(bool)
+    return (
+        text.astype("string").str.strip().str.fullmatch(r"\d{4}-\d{2}").fillna(False).astype(bool)
+    )
 
 
-
-def evaluation_areas(target: BaseGeometry, control: BaseGeometry, *, buffer_m: float | None = DEFAULT_BUFFER_M,
-                     buffer_area: BaseGeometry | None = None) -> gpd.GeoDataFrame:
+def evaluation_areas(
+    target: BaseGeometry,
+    control: BaseGeometry,
+    *,
+    buffer_m: float | None = DEFAULT_BUFFER_M,
+    buffer_area: BaseGeometry | None = None,
+) -> gpd.GeoDataFrame:
     """Target, buffer and control as three disjoint polygons in BNG, with ``area_m2``.
 
     The buffer is the ring of ``buffer_m`` metres round the target (or ``buffer_area``) minus the
@@ -164,7 +193,9 @@ def evaluation_areas(target: BaseGeometry, control: BaseGeometry, *, buffer_m: f
     control)."""
     target = shapely.make_valid(shapely.union_all(target)) if target is not None else None
     if target is None or target.is_empty or target.area <= 0:
-        raise EvaluationError("the target has no area: give a scope or a polygon file for the target")
+        raise EvaluationError(
+            "the target has no area: give a scope or a polygon file for the target"
+        )
     if buffer_area is not None:
         ring = shapely.make_valid(buffer_area).difference(target)
     elif buffer_m is not None and buffer_m > 0:
@@ -172,13 +203,19 @@ def evaluation_areas(target: BaseGeometry, control: BaseGeometry, *, buffer_m: f
     else:
         raise EvaluationError("give a buffer: a width in metres (e.g. 200) or a buffer polygon")
     if ring.is_empty or ring.area <= 0:
-        raise EvaluationError("the buffer has no area outside the target: widen it or draw one round the target")
+        raise EvaluationError(
+            "the buffer has no area outside the target: widen it or draw one round the target"
+        )
     rest = shapely.make_valid(control).difference(target).difference(ring)
     if rest.is_empty or rest.area <= 0:
-        raise EvaluationError("the control area lies wholly inside the target and buffer: choose a larger or "
-                              "different control area (e.g. the ward or borough)")
+        raise EvaluationError(
+            "the control area lies wholly inside the target and buffer: choose a larger or "
+            "different control area (e.g. the ward or borough)"
+        )
     geoms = [target, ring, rest]
-    return gpd.GeoDataFrame({"area": list(AREAS), "area_m2": [g.area for g in geoms]}, geometry=geoms, crs=BNG)
+    return gpd.GeoDataFrame(
+        {"area": list(AREAS), "area_m2": [g.area for g in geoms]}, geometry=geoms, crs=BNG
+    )
 
 
 def assign_areas(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
@@ -197,7 +234,6 @@ def standard_categories(values: pd.Series) -> pd.Series:
     """The app's standard categories: values already standard stay, others are mapped (geo.categories)."""
     text = values.astype(object)
     return text.where(text.isin(STANDARD), standardise(text))
-
 
 
 def change_pct(before: int, after: int) -> float | None:
@@ -230,15 +266,19 @@ def displacement(rb: int, ra: int, db: int, da: int, cb: int, ca: int) -> Displa
     """
     warnings: list[str] = []
     if cb == 0 or ca == 0:
-        warnings.append("the control area has no incidents in one period: SM, BD, WDQ and TNE cannot be computed")
+        warnings.append(
+            "the control area has no incidents in one period: SM, BD, WDQ and TNE cannot be computed"
+        )
         return Displacement(None, None, None, None, tuple(warnings))
     sm = ra / ca - rb / cb
     bd = da / ca - db / cb
     tne = (rb * (ca / cb) - ra) + (db * (ca / cb) - da)
     wdq: float | None = bd / sm if sm < 0 else None
     if sm >= 0:
-        warnings.append(f"the success measure is not negative (SM = {sm:+.4f}): the target did not improve "
-                        "relative to the control, so the WDQ is meaningless and is not given")
+        warnings.append(
+            f"the success measure is not negative (SM = {sm:+.4f}): the target did not improve "
+            "relative to the control, so the WDQ is meaningless and is not given"
+        )
     return Displacement(sm, bd, wdq, tne, tuple(warnings))
 
 
@@ -249,7 +289,9 @@ def wdq_reading(wdq: float | None) -> str:
     if wdq > 1:
         return f"WDQ {wdq:+.3f}: diffusion of benefit - the buffer improved by more than the target's direct effect."
     if wdq > 0:
-        return f"WDQ {wdq:+.3f}: some diffusion of benefit into the buffer; no sign of displacement."
+        return (
+            f"WDQ {wdq:+.3f}: some diffusion of benefit into the buffer; no sign of displacement."
+        )
     if wdq == 0:
         return "WDQ 0: neither displacement nor diffusion."
     if wdq > -1:
@@ -298,8 +340,13 @@ class OddsRatio:
         return f"{ci}: the interval includes 1, so the difference from the control may be chance."
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "ci_low": self.low, "ci_high": self.high, "zero_corrected": self.corrected,
-                "method": ODDS_METHOD}
+        return {
+            "value": self.value,
+            "ci_low": self.low,
+            "ci_high": self.high,
+            "zero_corrected": self.corrected,
+            "method": ODDS_METHOD,
+        }
 
 
 def odds_ratio(rb: int, ra: int, cb: int, ca: int) -> OddsRatio:
@@ -316,13 +363,18 @@ def odds_ratio(rb: int, ra: int, cb: int, ca: int) -> OddsRatio:
     b, a, c_b, c_a = (x + 0.5 if corrected else float(x) for x in cells)
     log_or = math.log((a * c_b) / (b * c_a))
     se = math.sqrt(1 / b + 1 / a + 1 / c_b + 1 / c_a)
-    return OddsRatio(math.exp(log_or), math.exp(log_or - Z_95 * se), math.exp(log_or + Z_95 * se), corrected)
+    return OddsRatio(
+        math.exp(log_or), math.exp(log_or - Z_95 * se), math.exp(log_or + Z_95 * se), corrected
+    )
 
 
-
-def count_cube(area: pd.Series, period: pd.Series, category: pd.Series) -> dict[str, dict[str, dict[str, int]]]:
+def count_cube(
+    area: pd.Series, period: pd.Series, category: pd.Series
+) -> dict[str, dict[str, dict[str, int]]]:
     """``{area: {period: {"total": n, category: n, ...}}}`` over every area, period and standard category."""
-    frame = pd.DataFrame({"area": area, "period": period, "category": category}).dropna(subset=["area", "period"])
+    frame = pd.DataFrame({"area": area, "period": period, "category": category}).dropna(
+        subset=["area", "period"]
+    )
     grouped = frame.groupby(["area", "period", "category"]).size()
     cube: dict[str, dict[str, dict[str, int]]] = {}
     for a in AREAS:
@@ -363,10 +415,13 @@ def monthly_counts(months: pd.Series, area: pd.Series, windows: Windows) -> pd.D
         span = pd.period_range(windows.after.start, windows.before.last_day, freq="M")
     frame = pd.DataFrame({"month": months, "area": area}).dropna()
     table = frame.groupby(["month", "area"]).size().unstack(fill_value=0)
-    table = table.reindex(index=span.astype(str), columns=list(AREAS), fill_value=0).fillna(0).astype(int)
+    table = (
+        table.reindex(index=span.astype(str), columns=list(AREAS), fill_value=0)
+        .fillna(0)
+        .astype(int)
+    )
     table.index.name = "month"
     return table
-
 
 
 @dataclass
@@ -397,13 +452,21 @@ class EvaluationResult:
 
     @property
     def change_pct(self) -> dict[str, float | None]:
-        return {a: change_pct(self.counts[a]["before"]["total"], self.counts[a]["after"]["total"]) for a in AREAS}
+        return {
+            a: change_pct(self.counts[a]["before"]["total"], self.counts[a]["after"]["total"])
+            for a in AREAS
+        }
 
     def _change_words(self, area: str) -> str:
         b, a = self.counts[area]["before"]["total"], self.counts[area]["after"]["total"]
         pct = change_pct(b, a)
-        how = "no change" if pct == 0 else "no incidents before" if pct is None else \
-            f"{'a fall' if pct < 0 else 'a rise'} of {abs(pct):.0f}%"
+        how = (
+            "no change"
+            if pct == 0
+            else "no incidents before"
+            if pct is None
+            else f"{'a fall' if pct < 0 else 'a rise'} of {abs(pct):.0f}%"
+        )
         return f"{area.capitalize()}: {b} incidents before, {a} after - {how}."
 
     @property
@@ -413,10 +476,20 @@ class EvaluationResult:
         words["wdq"], words["tne"] = wdq_reading(self.wdq), tne_reading(self.tne)
         words["significance"] = self.odds.reading()
         t = self.change_pct["target"]
-        verb = "could not be measured" if t is None else "fell" if t < 0 else "rose" if t > 0 else "did not change"
+        verb = (
+            "could not be measured"
+            if t is None
+            else "fell"
+            if t < 0
+            else "rose"
+            if t > 0
+            else "did not change"
+        )
         lead = verb + (f" {abs(t):.0f}%" if t else "")
-        words["summary"] = (f"Incidents in the target {lead} ({self.windows.after.words()} against "
-                            f"{self.windows.before.words()}). {words['wdq']} {words['tne']}")
+        words["summary"] = (
+            f"Incidents in the target {lead} ({self.windows.after.words()} against "
+            f"{self.windows.before.words()}). {words['wdq']} {words['tne']}"
+        )
         return words
 
     def as_dict(self) -> dict[str, Any]:
@@ -425,15 +498,30 @@ class EvaluationResult:
         table = self.per_category.astype(object).where(self.per_category.notna(), None)
         return {
             "title": self.title,
-            "windows": {"before": self.windows.before.as_dict(), "after": self.windows.after.as_dict(),
-                        "basis": self.windows.basis},
-            "areas": {a: {"area_m2": round(float(m2), 1)} for a, m2 in zip(self.areas["area"], self.areas["area_m2"])},
-            "buffer_m": self.buffer_m, "control": self.control_name,
-            "counts": self.counts, "change_pct": self.change_pct,
-            "sm": self.measure.sm, "bd": self.measure.bd, "wdq": self.wdq, "tne": self.tne,
-            "odds_ratio": self.odds.as_dict(), "reading": self.reading, "warnings": list(self.warnings),
+            "windows": {
+                "before": self.windows.before.as_dict(),
+                "after": self.windows.after.as_dict(),
+                "basis": self.windows.basis,
+            },
+            "areas": {
+                a: {"area_m2": round(float(m2), 1)}
+                for a, m2 in zip(self.areas["area"], self.areas["area_m2"])
+            },
+            "buffer_m": self.buffer_m,
+            "control": self.control_name,
+            "counts": self.counts,
+            "change_pct": self.change_pct,
+            "sm": self.measure.sm,
+            "bd": self.measure.bd,
+            "wdq": self.wdq,
+            "tne": self.tne,
+            "odds_ratio": self.odds.as_dict(),
+            "reading": self.reading,
+            "warnings": list(self.warnings),
             "per_category": table.to_dict(orient="records"),
-            "monthly": {m: {a: int(v) for a, v in row.items()} for m, row in self.monthly.iterrows()},
+            "monthly": {
+                m: {a: int(v) for a, v in row.items()} for m, row in self.monthly.iterrows()
+            },
             "events": [{"event": e, "date": d.isoformat()} for e, d in self.events],
             "notes": list(self.notes),
         }
@@ -450,11 +538,19 @@ class EvaluationResult:
             small |= hidden
             pct = change_pct(b, af)
             shown = suppress(pd.Series([b, af]), minimum).tolist()
-            rows.append({"area": a, "before": shown[0], "after": shown[1],
-                         "change": "-" if hidden or pct is None else f"{pct:+.0f}%"})
+            rows.append(
+                {
+                    "area": a,
+                    "before": shown[0],
+                    "after": shown[1],
+                    "change": "-" if hidden or pct is None else f"{pct:+.0f}%",
+                }
+            )
         if small:
-            words = (f"Some areas had fewer than {minimum} incidents in a window, so the displacement figures "
-                     "(WDQ, TNE) are not shown here; they are in the evaluation for the court and partners.")
+            words = (
+                f"Some areas had fewer than {minimum} incidents in a window, so the displacement figures "
+                "(WDQ, TNE) are not shown here; they are in the evaluation for the court and partners."
+            )
         else:
             words = f"{self.reading['wdq']} {self.reading['tne']} {self.odds.reading()}"
         return pd.DataFrame(rows, columns=["area", "before", "after", "change"]), words
@@ -470,58 +566,108 @@ class EvaluationResult:
                 pct = r[f"{a}_change_pct"]
                 change = "-" if small or pct is None or pd.isna(pct) else f"{pct:+.0f}%"
                 shown = suppress(pd.Series([b, af]), minimum).tolist()
-                rows.append({"category": r["label"], "area": a, "before": shown[0], "after": shown[1],
-                             "change": change})
+                rows.append(
+                    {
+                        "category": r["label"],
+                        "area": a,
+                        "before": shown[0],
+                        "after": shown[1],
+                        "change": change,
+                    }
+                )
         return pd.DataFrame(rows, columns=["category", "area", "before", "after", "change"])
 
 
 def _warnings(cube: dict[str, dict[str, dict[str, int]]], min_count: int) -> list[str]:
     """Small counts and zeros (closure-powers.md §4: 'flag small counts or zeros')."""
-    small = [f"{a} {p} {cube[a][p]['total']}" for a in AREAS for p in PERIODS if cube[a][p]["total"] < min_count]
+    small = [
+        f"{a} {p} {cube[a][p]['total']}"
+        for a in AREAS
+        for p in PERIODS
+        if cube[a][p]["total"] < min_count
+    ]
     if not small:
         return []
-    return [f"small counts ({', '.join(small)}; fewer than {min_count}): one incident moves the percentage a long "
-            "way and the WDQ is unreliable - read the figures as an indication only"]
+    return [
+        f"small counts ({', '.join(small)}; fewer than {min_count}): one incident moves the percentage a long "
+        "way and the WDQ is unreliable - read the figures as an indication only"
+    ]
 
 
-def evaluate(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, windows: Windows, *,
-             date_column: str = "occurred_at", category_column: str = "category", title: str = "",
-             control_name: str = "control area", buffer_m: float | None = None,
-             events: list[tuple[str, date]] | None = None, min_count: int = SMALL_COUNT) -> EvaluationResult:
+def evaluate(
+    incidents: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    windows: Windows,
+    *,
+    date_column: str = "occurred_at",
+    category_column: str = "category",
+    title: str = "",
+    control_name: str = "control area",
+    buffer_m: float | None = None,
+    events: list[tuple[str, date]] | None = None,
+    min_count: int = SMALL_COUNT,
+) -> EvaluationResult:
     """Count incidents per area, period and category and compute the measures.
 
     ``incidents[date_column]`` holds ISO dates or date-times, or police.uk months (``YYYY-MM``), which
     count only in a window that holds the whole month."""
-    text = incidents[date_column] if date_column in incidents else pd.Series(None, index=incidents.index)
+    text = (
+        incidents[date_column]
+        if date_column in incidents
+        else pd.Series(None, index=incidents.index)
+    )
     dates = incident_dates(incidents, date_column)
     month_only = month_only_mask(text)
     period, straddling = periods_of(dates, month_only, windows)
     area = assign_areas(incidents.geometry, areas)
-    raw = incidents[category_column] if category_column in incidents else pd.Series("other", index=incidents.index)
+    raw = (
+        incidents[category_column]
+        if category_column in incidents
+        else pd.Series("other", index=incidents.index)
+    )
     category = standard_categories(raw.fillna("other"))
     cube = count_cube(area, period, category)
     measure = displacement(*(cube[a][p]["total"] for a in AREAS for p in PERIODS))
     odds = odds_ratio(*(cube[a][p]["total"] for a in ("target", "control") for p in PERIODS))
     warnings = list(measure.warnings) + _warnings(cube, min_count)
     if straddling:
-        warnings.append(f"{straddling} month-only incidents (police.uk) fall in a month that a window splits and are "
-                        "not counted: start the windows on the 1st of a month (e.g. 2024-04-01)")
+        warnings.append(
+            f"{straddling} month-only incidents (police.uk) fall in a month that a window splits and are "
+            "not counted: start the windows on the 1st of a month (e.g. 2024-04-01)"
+        )
     undated = int(dates.isna().sum())
     if undated:
         warnings.append(f"{undated} incidents have no readable date and are not counted")
     if windows.before.end > windows.after.start:
-        warnings.append("the before and after windows overlap: shorten the after window to 12 months or less")
+        warnings.append(
+            "the before and after windows overlap: shorten the after window to 12 months or less"
+        )
     known = dates.dropna().dt.to_period("M")
     first = pd.Period(min(windows.before.start, windows.after.start), freq="M")
     last = pd.Period(max(windows.before.last_day, windows.after.last_day), freq="M")
     if len(known) and (known.min() > first or known.max() < last):
-        warnings.append(f"the incidents run from {known.min():%b %Y} to {known.max():%b %Y}, which does not cover "
-                        f"both windows ({first:%b %Y} to {last:%b %Y}): counts at the edges are incomplete")
-    notes = [f"{int(area.isna().sum())} incidents lie outside target, buffer and control and are not counted",
-             "areas are disjoint: buffer = ring minus target, control = chosen area minus target and buffer; "
-             "a point on a shared edge counts once, for the first of target, buffer, control"]
+        warnings.append(
+            f"the incidents run from {known.min():%b %Y} to {known.max():%b %Y}, which does not cover "
+            f"both windows ({first:%b %Y} to {last:%b %Y}): counts at the edges are incomplete"
+        )
+    notes = [
+        f"{int(area.isna().sum())} incidents lie outside target, buffer and control and are not counted",
+        "areas are disjoint: buffer = ring minus target, control = chosen area minus target and buffer; "
+        "a point on a shared edge counts once, for the first of target, buffer, control",
+    ]
     months = dates.dt.to_period("M").astype(str).where(dates.notna(), None)
     return EvaluationResult(
-        title=title, areas=areas, windows=windows, counts=cube, per_category=category_table(cube), measure=measure,
-        odds=odds, monthly=monthly_counts(months, area, windows), control_name=control_name, buffer_m=buffer_m,
-        events=list(events or []), warnings=warnings, notes=notes)
+        title=title,
+        areas=areas,
+        windows=windows,
+        counts=cube,
+        per_category=category_table(cube),
+        measure=measure,
+        odds=odds,
+        monthly=monthly_counts(months, area, windows),
+        control_name=control_name,
+        buffer_m=buffer_m,
+        events=list(events or []),
+        warnings=warnings,
+        notes=notes,
+    )

@@ -28,9 +28,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,10 +39,18 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from geo.columns import EASTING_NAMES, LAT_NAMES, LON_NAMES, NORTHING_NAMES, X_NAMES, Y_NAMES, find_column
-from geo.crs import bng_to_lonlat, in_bng_range, in_lonlat_range, lonlat_to_bng
-from geo.errors import ClosuremapError, InputFileError
-from geo.gridref import find_gridrefs
+from .columns import (
+    EASTING_NAMES,
+    LAT_NAMES,
+    LON_NAMES,
+    NORTHING_NAMES,
+    X_NAMES,
+    Y_NAMES,
+    find_column,
+)
+from .crs import bng_to_lonlat, in_bng_range, in_lonlat_range, lonlat_to_bng
+from .errors import ClosuremapError, InputFileError
+from .gridref import find_gridrefs
 
 __all__ = [
     "GeocodeError",
@@ -67,19 +76,49 @@ class GeocodeError(ClosuremapError):
 #: Values of ``match_method``, most exact first.
 MATCH_METHODS = ("coordinates", "grid_ref", "address", "postcode", "none")
 #: Columns :func:`geocode` adds (or replaces) on its copy of the input.
-OUTPUT_COLUMNS = ("easting", "northing", "lat", "lon", "match_method", "match_score",
-                  "matched_address", "uprn", "reason", "needs_review")
+OUTPUT_COLUMNS = (
+    "easting",
+    "northing",
+    "lat",
+    "lon",
+    "match_method",
+    "match_score",
+    "matched_address",
+    "uprn",
+    "reason",
+    "needs_review",
+)
 
 GAZETTEER_COLUMNS = ("uprn", "address", "easting", "northing")
 POSTCODE_COLUMNS = ("Postcode", "Eastings", "Northings")
 #: Column order of a headerless Code-Point Open data file (OS's Code-Point Open user guide).
-CODEPOINT_HEADER = ("Postcode", "Positional_quality_indicator", "Eastings", "Northings", "Country_code",
-                    "NHS_regional_HA_code", "NHS_HA_code", "Admin_county_code", "Admin_district_code",
-                    "Admin_ward_code")
+CODEPOINT_HEADER = (
+    "Postcode",
+    "Positional_quality_indicator",
+    "Eastings",
+    "Northings",
+    "Country_code",
+    "NHS_regional_HA_code",
+    "NHS_HA_code",
+    "Admin_county_code",
+    "Admin_district_code",
+    "Admin_ward_code",
+)
 
 #: Names (lower case, letters and digits only) taken for the location text, best first.
-LOCATION_COLUMN_NAMES = ("location", "locationtext", "locationdescription", "incidentlocation", "address",
-                         "addresstext", "fulladdress", "locationaddress", "incidentaddress", "place", "loc")
+LOCATION_COLUMN_NAMES = (
+    "location",
+    "locationtext",
+    "locationdescription",
+    "incidentlocation",
+    "address",
+    "addresstext",
+    "fulladdress",
+    "locationaddress",
+    "incidentaddress",
+    "place",
+    "loc",
+)
 # Coordinate columns: the importer's names (geo.columns), x/y read like easting/northing (the checks
 # below tell metres from degrees and fix swaps).
 _EASTING_NAMES = EASTING_NAMES + X_NAMES
@@ -96,7 +135,14 @@ TEXT_COORDINATE_MARGIN_M = 2_000.0
 TEXT_COORDINATE_SCORE = 80.0
 POSTCODE_SCORE = 60.0
 #: Grid references: score by the size of the square they name (1 m .. 100 km).
-GRIDREF_SCORE = {1.0: 100.0, 10.0: 100.0, 100.0: 90.0, 1_000.0: 70.0, 10_000.0: 50.0, 100_000.0: 20.0}
+GRIDREF_SCORE = {
+    1.0: 100.0,
+    10.0: 100.0,
+    100.0: 90.0,
+    1_000.0: 70.0,
+    10_000.0: 50.0,
+    100_000.0: 20.0,
+}
 #: A building named without a flat is a less exact answer than a flat: its score is scaled by this.
 BUILDING_ONLY_FACTOR = 0.9
 #: A name this close to a building of another type is mentioned in the reason (never matched).
@@ -107,77 +153,422 @@ AMBIGUOUS_SCORE_CAP = 50.0
 # --- vocabulary ---------------------------------------------------------------------------------
 
 #: Words that end a building's name and must match exactly.
-BUILDING_TYPES = frozenset({
-    "house", "court", "buildings", "tower", "mansions", "lodge", "point", "heights",
-    "apartments", "cottages", "chambers", "hall", "villas", "wharf", "works",
-})
+BUILDING_TYPES = frozenset(
+    {
+        "house",
+        "court",
+        "buildings",
+        "tower",
+        "mansions",
+        "lodge",
+        "point",
+        "heights",
+        "apartments",
+        "cottages",
+        "chambers",
+        "hall",
+        "villas",
+        "wharf",
+        "works",
+    }
+)
 #: Words that end a street's name; matched exactly too.
-STREET_TYPES = frozenset({
-    "street", "road", "avenue", "lane", "row", "close", "way", "walk", "grove", "terrace", "crescent",
-    "drive", "place", "square", "gardens", "hill", "parade", "mews", "rise", "green", "circus",
-    "passage", "yard", "approach", "embankment", "park", "boulevard", "broadway", "vale", "path",
-})
+STREET_TYPES = frozenset(
+    {
+        "street",
+        "road",
+        "avenue",
+        "lane",
+        "row",
+        "close",
+        "way",
+        "walk",
+        "grove",
+        "terrace",
+        "crescent",
+        "drive",
+        "place",
+        "square",
+        "gardens",
+        "hill",
+        "parade",
+        "mews",
+        "rise",
+        "green",
+        "circus",
+        "passage",
+        "yard",
+        "approach",
+        "embankment",
+        "park",
+        "boulevard",
+        "broadway",
+        "vale",
+        "path",
+    }
+)
 #: Abbreviations and variants, expanded before anything else ("st" is decided by context).
 ABBREVIATIONS = {
-    "hse": "house", "hs": "house", "ho": "house", "hous": "house",
-    "ct": "court", "crt": "court", "crts": "court",
-    "bldgs": "buildings", "bldg": "buildings", "blds": "buildings", "bldngs": "buildings",
-    "bdgs": "buildings", "building": "buildings", "blgs": "buildings",
-    "twr": "tower", "towers": "tower", "mans": "mansions", "mansion": "mansions", "hts": "heights",
-    "apts": "apartments", "cotts": "cottages", "cottage": "cottages", "villa": "villas",
-    "houses": "house", "courts": "court",
-    "rd": "road", "ave": "avenue", "av": "avenue", "avn": "avenue", "ln": "lane", "cl": "close",
-    "gdns": "gardens", "gdn": "gardens", "pl": "place", "sq": "square", "terr": "terrace",
-    "ter": "terrace", "tce": "terrace", "cres": "crescent", "cresc": "crescent", "dr": "drive",
-    "gr": "grove", "gro": "grove", "grv": "grove", "wk": "walk", "pde": "parade", "hl": "hill",
-    "flt": "flat", "fl": "flat", "flats": "flat", "apt": "flat", "appt": "flat", "apartment": "flat",
-    "unit": "flat", "maisonette": "flat", "falt": "flat", "flta": "flat",
-    "num": "no", "number": "no", "nos": "no", "nbr": "no",
-    "os": "outside", "opp": "opposite", "nr": "near", "jct": "junction", "junc": "junction",
-    "jnc": "junction", "jn": "junction", "btwn": "between", "btw": "between", "adj": "adjacent",
-    "stairwells": "stairwell", "landings": "landing", "lobbies": "lobby", "corridors": "corridor",
+    "hse": "house",
+    "hs": "house",
+    "ho": "house",
+    "hous": "house",
+    "ct": "court",
+    "crt": "court",
+    "crts": "court",
+    "bldgs": "buildings",
+    "bldg": "buildings",
+    "blds": "buildings",
+    "bldngs": "buildings",
+    "bdgs": "buildings",
+    "building": "buildings",
+    "blgs": "buildings",
+    "twr": "tower",
+    "towers": "tower",
+    "mans": "mansions",
+    "mansion": "mansions",
+    "hts": "heights",
+    "apts": "apartments",
+    "cotts": "cottages",
+    "cottage": "cottages",
+    "villa": "villas",
+    "houses": "house",
+    "courts": "court",
+    "rd": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "avn": "avenue",
+    "ln": "lane",
+    "cl": "close",
+    "gdns": "gardens",
+    "gdn": "gardens",
+    "pl": "place",
+    "sq": "square",
+    "terr": "terrace",
+    "ter": "terrace",
+    "tce": "terrace",
+    "cres": "crescent",
+    "cresc": "crescent",
+    "dr": "drive",
+    "gr": "grove",
+    "gro": "grove",
+    "grv": "grove",
+    "wk": "walk",
+    "pde": "parade",
+    "hl": "hill",
+    "flt": "flat",
+    "fl": "flat",
+    "flats": "flat",
+    "apt": "flat",
+    "appt": "flat",
+    "apartment": "flat",
+    "unit": "flat",
+    "maisonette": "flat",
+    "falt": "flat",
+    "flta": "flat",
+    "num": "no",
+    "number": "no",
+    "nos": "no",
+    "nbr": "no",
+    "os": "outside",
+    "opp": "opposite",
+    "nr": "near",
+    "jct": "junction",
+    "junc": "junction",
+    "jnc": "junction",
+    "jn": "junction",
+    "btwn": "between",
+    "btw": "between",
+    "adj": "adjacent",
+    "stairwells": "stairwell",
+    "landings": "landing",
+    "lobbies": "lobby",
+    "corridors": "corridor",
 }
 #: Names after which "St" means Saint even mid-address ("Gaywood St" is a street, "St Georges" a saint).
-SAINT_NAMES = frozenset({
-    "george", "georges", "john", "johns", "mary", "marys", "james", "jamess", "paul", "pauls", "peter",
-    "peters", "andrew", "andrews", "david", "davids", "patrick", "patricks", "thomas", "thomass",
-    "margaret", "margarets", "leonard", "leonards", "alban", "albans", "helen", "helens", "michael",
-    "michaels", "luke", "lukes", "mark", "marks", "matthew", "matthews", "anne", "annes", "agnes",
-    "giles", "martin", "martins", "stephen", "stephens", "jude", "judes", "katharine", "katharines",
-    "catherine", "catherines", "bride", "brides", "clement", "clements", "barnabas", "saviour",
-    "saviours", "olave", "olaves", "botolph", "botolphs", "dunstan", "dunstans", "pancras", "gabriel", "gabriels", "lawrence", "lawrences", "nicholas", "bartholomew", "bartholomews",
-})
+SAINT_NAMES = frozenset(
+    {
+        "george",
+        "georges",
+        "john",
+        "johns",
+        "mary",
+        "marys",
+        "james",
+        "jamess",
+        "paul",
+        "pauls",
+        "peter",
+        "peters",
+        "andrew",
+        "andrews",
+        "david",
+        "davids",
+        "patrick",
+        "patricks",
+        "thomas",
+        "thomass",
+        "margaret",
+        "margarets",
+        "leonard",
+        "leonards",
+        "alban",
+        "albans",
+        "helen",
+        "helens",
+        "michael",
+        "michaels",
+        "luke",
+        "lukes",
+        "mark",
+        "marks",
+        "matthew",
+        "matthews",
+        "anne",
+        "annes",
+        "agnes",
+        "giles",
+        "martin",
+        "martins",
+        "stephen",
+        "stephens",
+        "jude",
+        "judes",
+        "katharine",
+        "katharines",
+        "catherine",
+        "catherines",
+        "bride",
+        "brides",
+        "clement",
+        "clements",
+        "barnabas",
+        "saviour",
+        "saviours",
+        "olave",
+        "olaves",
+        "botolph",
+        "botolphs",
+        "dunstan",
+        "dunstans",
+        "pancras",
+        "gabriel",
+        "gabriels",
+        "lawrence",
+        "lawrences",
+        "nicholas",
+        "bartholomew",
+        "bartholomews",
+    }
+)
 #: Location nouns around a building ("stairwell", "bin store"). Ignored for matching, but one of them
 #: directly before a type word is the name ("Gate House").
-SOFT_NOISE = frozenset({
-    "stairwell", "stairway", "stairs", "staircase", "stair", "steps", "landing", "lobby", "entrance",
-    "entry", "foyer", "corridor", "hallway", "walkway", "balcony", "deck", "access", "lift", "lifts",
-    "bin", "bins", "chute", "cupboard", "door", "doors", "doorway", "gate", "gates", "communal",
-    "area", "areas", "garage", "garages", "roof", "basement", "ground", "floor", "floors", "level",
-    "storey", "block", "estate", "store", "main", "rear", "back", "front", "side", "top", "bottom",
-    "window", "windows", "car", "shed", "passageway", "ramp", "meter", "cupboards", "playground",
-    "courtyard", "alley", "alleyway", "forecourt", "podium", "bridge", "underpass", "tunnel",
-})
+SOFT_NOISE = frozenset(
+    {
+        "stairwell",
+        "stairway",
+        "stairs",
+        "staircase",
+        "stair",
+        "steps",
+        "landing",
+        "lobby",
+        "entrance",
+        "entry",
+        "foyer",
+        "corridor",
+        "hallway",
+        "walkway",
+        "balcony",
+        "deck",
+        "access",
+        "lift",
+        "lifts",
+        "bin",
+        "bins",
+        "chute",
+        "cupboard",
+        "door",
+        "doors",
+        "doorway",
+        "gate",
+        "gates",
+        "communal",
+        "area",
+        "areas",
+        "garage",
+        "garages",
+        "roof",
+        "basement",
+        "ground",
+        "floor",
+        "floors",
+        "level",
+        "storey",
+        "block",
+        "estate",
+        "store",
+        "main",
+        "rear",
+        "back",
+        "front",
+        "side",
+        "top",
+        "bottom",
+        "window",
+        "windows",
+        "car",
+        "shed",
+        "passageway",
+        "ramp",
+        "meter",
+        "cupboards",
+        "playground",
+        "courtyard",
+        "alley",
+        "alleyway",
+        "forecourt",
+        "podium",
+        "bridge",
+        "underpass",
+        "tunnel",
+    }
+)
 #: Words that never name a place here: prepositions, filler, and the "no location" phrases.
-HARD_NOISE = frozenset({
-    "outside", "near", "opposite", "junction", "between", "by", "at", "of", "in", "on", "the", "and",
-    "to", "from", "for", "with", "behind", "adjacent", "next", "corner", "beside", "inside", "within",
-    "around", "off", "into", "nearby", "close", "vicinity", "approx", "approximately",
-    "london", "uk", "england", "unknown", "unk", "notes", "note", "see", "tbc", "tba", "na", "nan",
-    "none", "nil", "various", "not", "known", "given", "location", "locations", "address", "withheld",
-    "nfa", "fixed", "abode", "open", "space", "first", "second", "third", "fourth", "fifth", "sixth",
-    "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "upper", "lower", "a", "an",
-    "flat", "no", "details", "refer", "report", "reported", "per", "caller", "call", "info",
-    "information", "unspecified", "unclear", "anonymous", "anon", "multiple", "somewhere",
-})
+HARD_NOISE = frozenset(
+    {
+        "outside",
+        "near",
+        "opposite",
+        "junction",
+        "between",
+        "by",
+        "at",
+        "of",
+        "in",
+        "on",
+        "the",
+        "and",
+        "to",
+        "from",
+        "for",
+        "with",
+        "behind",
+        "adjacent",
+        "next",
+        "corner",
+        "beside",
+        "inside",
+        "within",
+        "around",
+        "off",
+        "into",
+        "nearby",
+        "close",
+        "vicinity",
+        "approx",
+        "approximately",
+        "london",
+        "uk",
+        "england",
+        "unknown",
+        "unk",
+        "notes",
+        "note",
+        "see",
+        "tbc",
+        "tba",
+        "na",
+        "nan",
+        "none",
+        "nil",
+        "various",
+        "not",
+        "known",
+        "given",
+        "location",
+        "locations",
+        "address",
+        "withheld",
+        "nfa",
+        "fixed",
+        "abode",
+        "open",
+        "space",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "upper",
+        "lower",
+        "a",
+        "an",
+        "flat",
+        "no",
+        "details",
+        "refer",
+        "report",
+        "reported",
+        "per",
+        "caller",
+        "call",
+        "info",
+        "information",
+        "unspecified",
+        "unclear",
+        "anonymous",
+        "anon",
+        "multiple",
+        "somewhere",
+    }
+)
 #: Nouns that may be followed by their own number or letter ("stairwell 2", "landing B", "floor 3").
-NUMBERED_NOISE = frozenset({"stairwell", "stairway", "stairs", "staircase", "stair", "landing",
-                            "lobby", "block", "floor", "level", "lift", "entrance", "storey", "deck",
-                            "door", "core", "bin", "store", "gate", "garage"})
-_KEYWORDS = (BUILDING_TYPES | STREET_TYPES | SOFT_NOISE | HARD_NOISE | SAINT_NAMES | frozenset(ABBREVIATIONS)
-             | frozenset(ABBREVIATIONS.values()) | {"st", "saint"})
+NUMBERED_NOISE = frozenset(
+    {
+        "stairwell",
+        "stairway",
+        "stairs",
+        "staircase",
+        "stair",
+        "landing",
+        "lobby",
+        "block",
+        "floor",
+        "level",
+        "lift",
+        "entrance",
+        "storey",
+        "deck",
+        "door",
+        "core",
+        "bin",
+        "store",
+        "gate",
+        "garage",
+    }
+)
+_KEYWORDS = (
+    BUILDING_TYPES
+    | STREET_TYPES
+    | SOFT_NOISE
+    | HARD_NOISE
+    | SAINT_NAMES
+    | frozenset(ABBREVIATIONS)
+    | frozenset(ABBREVIATIONS.values())
+    | {"st", "saint"}
+)
 # Misspellings of these are corrected (OSA distance 1, or 2 for long words) when unambiguous.
-_CORRECTABLE = sorted(w for w in (BUILDING_TYPES | STREET_TYPES | SOFT_NOISE | HARD_NOISE) if len(w) >= 5)
+_CORRECTABLE = sorted(
+    w for w in (BUILDING_TYPES | STREET_TYPES | SOFT_NOISE | HARD_NOISE) if len(w) >= 5
+)
 # "close" is both a street type and a preposition; as a street type it wins when it ends a street name.
 _HARD_ONLY = HARD_NOISE - STREET_TYPES
 
@@ -186,7 +577,9 @@ _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 _APOS = re.compile(r"['’`´]")
 _NON_WORD = re.compile(r"[^a-z0-9,]+")
 _GLUED_MARKER = re.compile(r"\b(flat|flt|apt|unit|no|fl)(?=\d)")
-_POSTCODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d[A-Za-z\d]?)[ \t]*(\d[A-Za-z]{2})(?![A-Za-z0-9])")
+_POSTCODE = re.compile(
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d[A-Za-z\d]?)[ \t]*(\d[A-Za-z]{2})(?![A-Za-z0-9])"
+)
 _LATLON_TEXT = re.compile(
     r"(?<![\w.])([-+]?\d{1,3}\.\d{3,})[ \t]*°?[ \t]*([NSEWnsew])?[ \t]*[,;/ \t][ \t]*"
     r"([-+]?\d{1,3}\.\d{3,})[ \t]*°?[ \t]*([NSEWnsew])?(?![\w.])"
@@ -202,7 +595,9 @@ _NE_TEXT = re.compile(
     re.IGNORECASE,
 )
 # What may surround a short grid reference for it to count as the whole location.
-_GRID_LABELS = re.compile(r"\b(?:os|osgb|osgr|ngr|grid|gridref|ref|reference|gr|national|at|loc|location)\b")
+_GRID_LABELS = re.compile(
+    r"\b(?:os|osgb|osgr|ngr|grid|gridref|ref|reference|gr|national|at|loc|location)\b"
+)
 
 
 # --- small public helpers -----------------------------------------------------------------------
@@ -227,7 +622,9 @@ def _fold(text: str) -> str:
     """Accents off ("Brontë" -> "Bronte"), so a keyboard without them still matches."""
     if text.isascii():
         return text
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
 
 
 def _raw_tokens(text: str) -> list[str]:
@@ -265,7 +662,7 @@ _EMPTY = ParsedAddress("", None, "", None, None, None, "")
 def _unit_id(token: str) -> str:
     """Flat ids compare as written, without leading zeros: "012" is flat 12, "12a" stays "12a"."""
     digits = token.rstrip("abcdefghijklmnopqrstuvwxyz")
-    return (str(int(digits)) + token[len(digits):]) if digits else token
+    return (str(int(digits)) + token[len(digits) :]) if digits else token
 
 
 class _Normaliser:
@@ -281,7 +678,9 @@ class _Normaliser:
             fixed = token
             if len(token) >= 5 and token.isalpha() and token not in self.protected:
                 max_d = 2 if len(token) >= 8 else 1
-                hits = process.extract(token, _CORRECTABLE, scorer=OSA.distance, limit=2, score_cutoff=max_d)
+                hits = process.extract(
+                    token, _CORRECTABLE, scorer=OSA.distance, limit=2, score_cutoff=max_d
+                )
                 if hits and (len(hits) == 1 or hits[0][1] < hits[1][1]):
                     hit = hits[0][0]
                     # "garden"/"gardens", "tower"/"towers": a real word, not a slip of the keyboard
@@ -309,8 +708,14 @@ class _Normaliser:
             prv = out[i - 1] if i > 0 else None
             if nxt in SAINT_NAMES:
                 out[i] = "saint"
-            elif (prv is not None and prv.isalpha() and prv not in HARD_NOISE and prv not in SOFT_NOISE
-                  and prv not in BUILDING_TYPES and prv not in STREET_TYPES):
+            elif (
+                prv is not None
+                and prv.isalpha()
+                and prv not in HARD_NOISE
+                and prv not in SOFT_NOISE
+                and prv not in BUILDING_TYPES
+                and prv not in STREET_TYPES
+            ):
                 out[i] = "street"
             else:
                 out[i] = "saint"
@@ -326,11 +731,15 @@ class _Normaliser:
             nxt = toks[i + 1] if i + 1 < n else ""
             if used[i]:
                 continue
-            if tok in ("flat", "no") and (_NUMBER.match(nxt) or (tok == "flat" and len(nxt) == 1 and nxt.isalpha())):
+            if tok in ("flat", "no") and (
+                _NUMBER.match(nxt) or (tok == "flat" and len(nxt) == 1 and nxt.isalpha())
+            ):
                 if flat is None:
                     flat = _unit_id(nxt)
                 used[i] = used[i + 1] = True
-            elif tok in NUMBERED_NOISE and (_NUMBER.match(nxt) or (len(nxt) == 1 and nxt.isalpha())):
+            elif tok in NUMBERED_NOISE and (
+                _NUMBER.match(nxt) or (len(nxt) == 1 and nxt.isalpha())
+            ):
                 used[i] = used[i + 1] = True  # "stairwell 2", "landing b": not a flat
             elif tok == "car" and nxt == "park":
                 used[i] = used[i + 1] = True
@@ -431,15 +840,29 @@ class _Normaliser:
                 # "flat 7 the example institute some road": a flat is in a building, and a building may
                 # have no type word; the words before the street type may be that building and the
                 # street. Try them as a building first (its name may be any run of them), the street after.
-                return ParsedAddress(street[0], None, context, flat, flat, None, "bare", fallback=street_parse)
+                return ParsedAddress(
+                    street[0], None, context, flat, flat, None, "bare", fallback=street_parse
+                )
         if names:
             if flat is None:
                 nums = [i for i in range(n) if not used[i] and kinds[i] == "num"]
                 if len(nums) == 1:
                     flat = _unit_id(toks[nums[0]])
-            return ParsedAddress(" ".join(toks[i] for i in names), None, context, flat, flat, house, "bare",
-                                 fallback=street_parse)
-        return street_parse if street_parse is not None else ParsedAddress("", None, "", flat, flat, house, "")
+            return ParsedAddress(
+                " ".join(toks[i] for i in names),
+                None,
+                context,
+                flat,
+                flat,
+                house,
+                "bare",
+                fallback=street_parse,
+            )
+        return (
+            street_parse
+            if street_parse is not None
+            else ParsedAddress("", None, "", flat, flat, house, "")
+        )
 
 
 _DEFAULT_NORMALISER = _Normaliser()
@@ -529,7 +952,8 @@ def load_postcodes(path: str | Path) -> pd.DataFrame:
         # headerless Code-Point Open: the first row was taken as the header
         frame = _read_csv(path, "postcode", dtype=str, header=None)
         frame.columns = list(CODEPOINT_HEADER[: len(frame.columns)]) + [
-            f"column_{i}" for i in range(len(CODEPOINT_HEADER), len(frame.columns))]
+            f"column_{i}" for i in range(len(CODEPOINT_HEADER), len(frame.columns))
+        ]
     return check_postcodes(frame, str(path))
 
 
@@ -561,7 +985,9 @@ class GazetteerIndex:
     unparsed: list[int] = field(default_factory=list)
     on_street: dict[str, list[int]] = field(default_factory=dict)
     #: Shorter forms of the names (:func:`_name_forms`), by rank: (containers, forms, penalties).
-    alias_levels: list[tuple[NDArray[np.int64], list[str], NDArray[np.float32]]] = field(default_factory=list)
+    alias_levels: list[tuple[NDArray[np.int64], list[str], NDArray[np.float32]]] = field(
+        default_factory=list
+    )
 
     @classmethod
     def from_frame(cls, gazetteer: pd.DataFrame) -> GazetteerIndex:
@@ -585,7 +1011,7 @@ class GazetteerIndex:
         unparsed: list[int] = []
         for i, text in enumerate(addresses):
             found = find_postcode(text)
-            body = text[: found[1]] + " , " + text[found[2]:] if found else text
+            body = text[: found[1]] + " , " + text[found[2] :] if found else text
             parsed = parser.parse(body)
             if not parsed.core or not (np.isfinite(east[i]) and np.isfinite(north[i])):
                 unparsed.append(i)
@@ -610,16 +1036,27 @@ class GazetteerIndex:
         order = sorted(range(len(cores)), key=lambda c: -len(cores[c].split()))
         new_id = {old: new for new, old in enumerate(order)}
         cores, kinds, contexts, display, members, postcodes = (
-            [seq[c] for c in order] for seq in (cores, kinds, contexts, display, members, postcodes))
+            [seq[c] for c in order] for seq in (cores, kinds, contexts, display, members, postcodes)
+        )
         units = {(new_id[cid], unit): row for (cid, unit), row in units.items()}
         return cls(
-            cores=cores, kinds=kinds, contexts=contexts, display=display,
+            cores=cores,
+            kinds=kinds,
+            contexts=contexts,
+            display=display,
             centroid_e=np.array([east[m].mean() for m in members], dtype="float64"),
             centroid_n=np.array([north[m].mean() for m in members], dtype="float64"),
             size=np.array([len(m) for m in members], dtype="int64"),
             postcode=[c.most_common(1)[0][0] if c else None for c in postcodes],
-            units=units, uprn=uprn, address=addresses, easting=east, northing=north, vocab=vocab,
-            unparsed=unparsed, on_street=_by_street(contexts), alias_levels=_form_levels(cores, anywhere=False),
+            units=units,
+            uprn=uprn,
+            address=addresses,
+            easting=east,
+            northing=north,
+            vocab=vocab,
+            unparsed=unparsed,
+            on_street=_by_street(contexts),
+            alias_levels=_form_levels(cores, anywhere=False),
         )
 
 
@@ -640,7 +1077,9 @@ def _display_name(address: str, parsed: ParsedAddress, parser: _Normaliser) -> s
         if want <= toks:
             words = segment.split()
             # drop a leading "Flat 12" / house number so only the name is left
-            while words and (parser.tokens(words[0]) in (["flat"], ["no"]) or _NUMBER.match(words[0].lower())):
+            while words and (
+                parser.tokens(words[0]) in (["flat"], ["no"]) or _NUMBER.match(words[0].lower())
+            ):
                 words = words[1:]
             if words:
                 return " ".join(words)
@@ -681,15 +1120,20 @@ def _name_forms(core: str, anywhere: bool) -> list[tuple[str, int]]:
     if n <= 1:
         return forms
     if anywhere:
-        spans = [(i, j) for i in range(n) for j in range(i + 1, min(n, i + 3) + 1) if (i, j) != (0, n)]
+        spans = [
+            (i, j) for i in range(n) for j in range(i + 1, min(n, i + 3) + 1) if (i, j) != (0, n)
+        ]
     else:
         spans = [(i, n) for i in range(1, n)]
-    forms += [(" ".join(words[i:j]), n - (j - i)) for i, j in spans if len("".join(words[i:j])) >= 3]
+    forms += [
+        (" ".join(words[i:j]), n - (j - i)) for i, j in spans if len("".join(words[i:j])) >= 3
+    ]
     return forms
 
 
-def _form_levels(names: Sequence[str], anywhere: bool | Sequence[bool]
-                 ) -> list[tuple[NDArray[np.int64], list[str], NDArray[np.float32]]]:
+def _form_levels(
+    names: Sequence[str], anywhere: bool | Sequence[bool]
+) -> list[tuple[NDArray[np.int64], list[str], NDArray[np.float32]]]:
     """The shorter forms of many names, by rank: level r holds every name's r-th shorter form, so
     each name appears at most once a level and the scores merge back with plain fancy indexing."""
     flags = [anywhere] * len(names) if isinstance(anywhere, bool) else list(anywhere)
@@ -704,7 +1148,9 @@ def _form_levels(names: Sequence[str], anywhere: bool | Sequence[bool]
     return [(np.asarray(o, np.int64), t, np.asarray(p, np.float32)) for o, t, p in levels]
 
 
-def _name_similarity(queries: Sequence[ParsedAddress], index: GazetteerIndex, workers: int) -> NDArray[np.float32]:
+def _name_similarity(
+    queries: Sequence[ParsedAddress], index: GazetteerIndex, workers: int
+) -> NDArray[np.float32]:
     """Name score (0-100), queries x containers: similarity of the names (as typed or word-sorted), or
     of a shorter form of either one (never both) less DROPPED_WORD_PENALTY per word left out,
     whichever is best.
@@ -714,9 +1160,15 @@ def _name_similarity(queries: Sequence[ParsedAddress], index: GazetteerIndex, wo
     40-fold cost or its blind spot (it scores any subset 100).
     """
     cores = [q.core for q in queries]
-    sim = process.cdist(cores, index.cores, scorer=fuzz.token_sort_ratio, dtype=np.float32, workers=workers)
+    sim = process.cdist(
+        cores, index.cores, scorer=fuzz.token_sort_ratio, dtype=np.float32, workers=workers
+    )
     # as typed too: sorting words misaligns a name whose typo changes the order ("hrdy" for "hardy")
-    np.maximum(sim, process.cdist(cores, index.cores, scorer=fuzz.ratio, dtype=np.float32, workers=workers), out=sim)
+    np.maximum(
+        sim,
+        process.cdist(cores, index.cores, scorer=fuzz.ratio, dtype=np.float32, workers=workers),
+        out=sim,
+    )
     q_words = np.array([len(c.split()) for c in cores], np.int64)
     c_words = np.array([len(c.split()) for c in index.cores], np.int64)  # longest first
     # a shorter gazetteer name ("georges" for "saint georges") only helps a query of fewer words
@@ -724,22 +1176,36 @@ def _name_similarity(queries: Sequence[ParsedAddress], index: GazetteerIndex, wo
         rows = np.flatnonzero(q_words < c_words[owners].max())
         if not len(rows):
             continue
-        extra = process.cdist([cores[r] for r in rows], forms, scorer=fuzz.token_sort_ratio, dtype=np.float32,
-                              workers=workers)
+        extra = process.cdist(
+            [cores[r] for r in rows],
+            forms,
+            scorer=fuzz.token_sort_ratio,
+            dtype=np.float32,
+            workers=workers,
+        )
         extra -= penalty[None, :]
         if owners[-1] == len(owners) - 1:  # the usual prefix (containers are longest-name first)
-            sim[rows, :len(owners)] = np.maximum(sim[rows, :len(owners)], extra)
+            sim[rows, : len(owners)] = np.maximum(sim[rows, : len(owners)], extra)
         else:
             sim[np.ix_(rows, owners)] = np.maximum(sim[np.ix_(rows, owners)], extra)
     # a shorter query ("perronet" for "youths perronet") only helps against a name of fewer words
     for owners, forms, penalty in _form_levels(cores, [q.kind is None for q in queries]):
-        for words in np.unique(q_words[owners]):  # per query length, so no answer depends on the batch
-            first = int(np.searchsorted(-c_words, -words, side="right"))  # the names with fewer words
+        for words in np.unique(
+            q_words[owners]
+        ):  # per query length, so no answer depends on the batch
+            first = int(
+                np.searchsorted(-c_words, -words, side="right")
+            )  # the names with fewer words
             if first >= len(c_words):
                 continue
             pick = np.flatnonzero(q_words[owners] == words)
-            extra = process.cdist([forms[k] for k in pick], index.cores[first:], scorer=fuzz.token_sort_ratio,
-                                  dtype=np.float32, workers=workers)
+            extra = process.cdist(
+                [forms[k] for k in pick],
+                index.cores[first:],
+                scorer=fuzz.token_sort_ratio,
+                dtype=np.float32,
+                workers=workers,
+            )
             extra -= penalty[pick, None]
             rows = owners[pick]
             sim[rows, first:] = np.maximum(sim[rows, first:], extra)
@@ -747,19 +1213,29 @@ def _name_similarity(queries: Sequence[ParsedAddress], index: GazetteerIndex, wo
     return sim
 
 
-def _match_containers(index: GazetteerIndex, queries: Sequence[ParsedAddress], workers: int) -> _Matches:
+def _match_containers(
+    index: GazetteerIndex, queries: Sequence[ParsedAddress], workers: int
+) -> _Matches:
     """Best container per query: name score (:func:`_name_similarity`) among containers with the same
     type word; an exact tie goes to the container on the street the query names, then to the closest
     plain spelling; a tie that survives is ambiguous. One chunk of queries at a time, so memory stays
     near CHUNK_CELLS cells (three float32 matrices of that size at most)."""
     nq, nc = len(queries), len(index.cores)
-    out = _Matches(np.full(nq, -1, dtype=np.int64), np.zeros(nq), np.zeros(nq, dtype=bool),
-                   np.full(nq, -1, dtype=np.int64), np.full(nq, -1, dtype=np.int64), np.zeros(nq))
+    out = _Matches(
+        np.full(nq, -1, dtype=np.int64),
+        np.zeros(nq),
+        np.zeros(nq, dtype=bool),
+        np.full(nq, -1, dtype=np.int64),
+        np.full(nq, -1, dtype=np.int64),
+        np.zeros(nq),
+    )
     if nq == 0 or nc == 0:
         return out
     kind_code = {k: i for i, k in enumerate(sorted({k for k in index.kinds if k is not None}))}
     c_kind = np.array([kind_code[k] if k is not None else -3 for k in index.kinds], dtype=np.int64)
-    q_kind = np.array([-1 if q.kind is None else kind_code.get(q.kind, -2) for q in queries], dtype=np.int64)
+    q_kind = np.array(
+        [-1 if q.kind is None else kind_code.get(q.kind, -2) for q in queries], dtype=np.int64
+    )
     # street similarity for tie-breaks: few distinct streets, one small matrix; last row/column = none
     streets = sorted({c for c in index.contexts if c} | {q.context for q in queries if q.context})
     street_code = {c: i for i, c in enumerate(streets)}
@@ -767,7 +1243,9 @@ def _match_containers(index: GazetteerIndex, queries: Sequence[ParsedAddress], w
     q_street = np.array([street_code.get(q.context, -1) for q in queries], dtype=np.int64)
     street_sim = np.zeros((len(streets) + 1, len(streets) + 1), np.float32)
     if streets:
-        street_sim[:-1, :-1] = process.cdist(streets, streets, scorer=fuzz.ratio, dtype=np.float32, workers=workers)
+        street_sim[:-1, :-1] = process.cdist(
+            streets, streets, scorer=fuzz.ratio, dtype=np.float32, workers=workers
+        )
     step = max(1, CHUNK_CELLS // nc)
     for lo in range(0, nq, step):
         hi = min(nq, lo + step)
@@ -786,10 +1264,17 @@ def _match_containers(index: GazetteerIndex, queries: Sequence[ParsedAddress], w
         sim[rows, best] = top
         if len(tied):
             cand = sim[tied] == top[tied, None]
-            plain = process.cdist([queries[lo + r].core for r in tied], index.cores, scorer=fuzz.ratio,
-                                  dtype=np.float32, workers=workers)
+            plain = process.cdist(
+                [queries[lo + r].core for r in tied],
+                index.cores,
+                scorer=fuzz.ratio,
+                dtype=np.float32,
+                workers=workers,
+            )
             # street agreement first (x1000), then spelling; -1 off the tied candidates
-            key = np.where(cand, street_sim[q_street[lo + tied]][:, c_street] * 1000.0 + plain, -1.0)
+            key = np.where(
+                cand, street_sim[q_street[lo + tied]][:, c_street] * 1000.0 + plain, -1.0
+            )
             pick = key.argmax(axis=1)
             best[tied] = pick
             n_top = (key == key[np.arange(len(tied)), pick][:, None]).sum(axis=1)
@@ -811,7 +1296,12 @@ def _latlon_in_text(text: str) -> tuple[float, float, str] | None | str:
     m = _LATLON_TEXT.search(text)
     if not m:
         return None
-    a, ha, b, hb = float(m.group(1)), (m.group(2) or "").upper(), float(m.group(3)), (m.group(4) or "").upper()
+    a, ha, b, hb = (
+        float(m.group(1)),
+        (m.group(2) or "").upper(),
+        float(m.group(3)),
+        (m.group(4) or "").upper(),
+    )
     if ha in ("S", "W"):
         a = -abs(a)
     if hb in ("S", "W"):
@@ -824,8 +1314,14 @@ def _latlon_in_text(text: str) -> tuple[float, float, str] | None | str:
     if in_lonlat_range(np.array([b]), np.array([a]))[0]:
         return a, b, f"coordinates '{m.group(0).strip()}' in the text, read as {order}"
     if in_lonlat_range(np.array([a]), np.array([b]))[0]:
-        return b, a, (f"coordinates '{m.group(0).strip()}' in the text look swapped "
-                      "(longitude first); read as latitude, longitude")
+        return (
+            b,
+            a,
+            (
+                f"coordinates '{m.group(0).strip()}' in the text look swapped "
+                "(longitude first); read as latitude, longitude"
+            ),
+        )
     return f"coordinates '{m.group(0).strip()}' in the text are outside Great Britain; ignored"
 
 
@@ -840,7 +1336,9 @@ def _en_in_text(text: str) -> tuple[float, float, str] | None | str:
             return None
         labelled = bool(m.group(1) or m.group(3))
         if not labelled and len(m.group(2).split(".")[0]) < 6:
-            return None  # two bare 5-digit numbers are more likely anything else than a grid position
+            return (
+                None  # two bare 5-digit numbers are more likely anything else than a grid position
+            )
         e, n = float(m.group(2)), float(m.group(4))
     if in_bng_range(np.array([e]), np.array([n]))[0]:
         return e, n, f"easting/northing '{m.group(0).strip()}' in the text"
@@ -870,7 +1368,9 @@ def _location_column(rows: pd.DataFrame, location_column: str | None, has_coordi
     if found is None:
         for c in rows.columns:
             canon = re.sub(r"[^a-z0-9]", "", str(c).lower())
-            if ("location" in canon or "address" in canon) and not pd.api.types.is_numeric_dtype(rows[c]):
+            if ("location" in canon or "address" in canon) and not pd.api.types.is_numeric_dtype(
+                rows[c]
+            ):
                 found = c
                 break
     if found is None and not has_coordinates:
@@ -940,22 +1440,28 @@ def _from_columns(rows: pd.DataFrame, out: _Out) -> NDArray[np.bool_]:
         for i in np.flatnonzero(swapped):
             out.easting[i], out.northing[i] = n[i], e[i]
             out.method[i], out.score[i] = "coordinates", COORDINATE_SCORE
-            out.reason[i].append(f"{e_col} {e[i]:g} and {n_col} {n[i]:g} were swapped (no GB point has "
-                                 f"that easting); read as E {n[i]:g} N {e[i]:g}")
+            out.reason[i].append(
+                f"{e_col} {e[i]:g} and {n_col} {n[i]:g} were swapped (no GB point has "
+                f"that easting); read as E {n[i]:g} N {e[i]:g}"
+            )
         if degrees.any():
             lon = np.where(in_lonlat_range(e, n), e, n)[degrees]
             lat = np.where(in_lonlat_range(e, n), n, e)[degrees]
             ge, gn = lonlat_to_bng(lon, lat)
             for k, i in enumerate(np.flatnonzero(degrees)):
-                if np.isfinite(ge[k]) and in_bng_range(ge[k:k + 1], gn[k:k + 1])[0]:
+                if np.isfinite(ge[k]) and in_bng_range(ge[k : k + 1], gn[k : k + 1])[0]:
                     out.easting[i], out.northing[i] = ge[k], gn[k]
                     out.lat[i], out.lon[i] = lat[k], lon[k]
                     out.method[i], out.score[i] = "coordinates", COORDINATE_SCORE
-                    out.reason[i].append(f"{e_col}/{n_col} hold degrees ({e[i]:g}, {n[i]:g}), not metres; "
-                                         f"read as latitude {lat[k]:g}, longitude {lon[k]:g}")
+                    out.reason[i].append(
+                        f"{e_col}/{n_col} hold degrees ({e[i]:g}, {n[i]:g}), not metres; "
+                        f"read as latitude {lat[k]:g}, longitude {lon[k]:g}"
+                    )
         bad = given & (out.method == "none")
         for i in np.flatnonzero(bad):
-            out.reason[i].append(f"{e_col}/{n_col} E {e[i]:g} N {n[i]:g} is outside Great Britain; ignored")
+            out.reason[i].append(
+                f"{e_col}/{n_col} E {e[i]:g} N {n[i]:g} is outside Great Britain; ignored"
+            )
         done |= out.method == "coordinates"
     if lat_col and lon_col:
         lat = pd.to_numeric(rows[lat_col], errors="coerce").to_numpy(dtype="float64")
@@ -980,12 +1486,15 @@ def _from_columns(rows: pd.DataFrame, out: _Out) -> NDArray[np.bool_]:
                 if swapped[i]:
                     out.reason[i].append(
                         f"{lat_col} {lat[i]:g} and {lon_col} {lon[i]:g} were swapped; read as latitude "
-                        f"{use_lat[i]:g}, longitude {use_lon[i]:g}")
+                        f"{use_lat[i]:g}, longitude {use_lon[i]:g}"
+                    )
                 else:
                     out.reason[i].append(f"from the {lat_col}/{lon_col} columns")
             done |= placed
         for i in np.flatnonzero(todo & ~done):
-            out.reason[i].append(f"{lat_col}/{lon_col} {lat[i]:g}, {lon[i]:g} is outside Great Britain; ignored")
+            out.reason[i].append(
+                f"{lat_col}/{lon_col} {lat[i]:g}, {lon[i]:g} is outside Great Britain; ignored"
+            )
     return done
 
 
@@ -1023,7 +1532,9 @@ def _scan_text(text: str, parser: _Normaliser) -> _TextEvidence:
                     e, n = lonlat_to_bng([hit[1]], [hit[0]])
                     if not (np.isfinite(e[0]) and np.isfinite(n[0])):
                         ev.method, ev.score = "none", 0.0
-                        ev.notes[-1] = f"{hit[2]}: off the OSTN15 grid, outside Great Britain; ignored"
+                        ev.notes[-1] = (
+                            f"{hit[2]}: off the OSTN15 grid, outside Great Britain; ignored"
+                        )
                         continue
                     ev.easting, ev.northing = float(e[0]), float(n[0])
                 else:
@@ -1031,28 +1542,34 @@ def _scan_text(text: str, parser: _Normaliser) -> _TextEvidence:
                 return ev
         for found in find_gridrefs(text):
             digits = sum(ch.isdigit() for ch in found.text)
-            rest = (text[: found.start] + " " + text[found.end:]).lower()
+            rest = (text[: found.start] + " " + text[found.end :]).lower()
             whole = not re.sub(r"[^a-z0-9]", "", _GRID_LABELS.sub(" ", rest))
             if digits < 6 and not whole:
                 continue  # "NO 12", "SE11" inside an address are not grid references
             if found.gridref is None:
-                ev.notes.append(f"'{found.text}' looks like a grid reference but cannot be used: {found.error}")
+                ev.notes.append(
+                    f"'{found.text}' looks like a grid reference but cannot be used: {found.error}"
+                )
                 continue
             g = found.gridref
             ev.method, ev.score = "grid_ref", GRIDREF_SCORE[g.size_m]
             ev.easting, ev.northing, ev.matched = g.easting, g.northing, str(g)
-            ev.notes.append(f"grid reference {g}: centre of its {g.size_m:g} m square (±{g.size_m / 2:g} m)")
+            ev.notes.append(
+                f"grid reference {g}: centre of its {g.size_m:g} m square (±{g.size_m / 2:g} m)"
+            )
             return ev
     pc = find_postcode(text)
     body = text
     if pc:
         ev.postcode = pc[0]
-        body = text[: pc[1]] + " , " + text[pc[2]:]
+        body = text[: pc[1]] + " , " + text[pc[2] :]
     ev.parsed = parser.parse(body)
     return ev
 
 
-def _postcode_lookup(postcodes: pd.DataFrame | None, wanted: set[str]) -> dict[str, tuple[float, float, str]]:
+def _postcode_lookup(
+    postcodes: pd.DataFrame | None, wanted: set[str]
+) -> dict[str, tuple[float, float, str]]:
     """Centroid and positional quality of each wanted postcode found in a Code-Point table.
 
     Vectorised and filtered first: the full Code-Point Open for Great Britain is 1.7M rows.
@@ -1065,7 +1582,9 @@ def _postcode_lookup(postcodes: pd.DataFrame | None, wanted: set[str]) -> dict[s
     compact = frame["Postcode"].astype(str).str.replace(r"\s+", "", regex=True).str.upper()
     normal = compact.str[:-3] + " " + compact.str[-3:]
     keep = normal.isin(wanted).to_numpy()
-    pqi_col = next((c for c in frame.columns if str(c).lower() == "positional_quality_indicator"), None)
+    pqi_col = next(
+        (c for c in frame.columns if str(c).lower() == "positional_quality_indicator"), None
+    )
     sub = frame.loc[keep]
     east = pd.to_numeric(sub["Eastings"], errors="coerce").to_numpy(dtype="float64")
     north = pd.to_numeric(sub["Northings"], errors="coerce").to_numpy(dtype="float64")
@@ -1073,8 +1592,14 @@ def _postcode_lookup(postcodes: pd.DataFrame | None, wanted: set[str]) -> dict[s
     return {code: (e, n, str(q)) for code, e, n, q in zip(normal[keep], east, north, pqi)}
 
 
-def _resolve_address(ev: _TextEvidence, m_idx: int, matches: _Matches, index: GazetteerIndex,
-                     query: ParsedAddress, min_score: float) -> tuple[bool, str | None]:
+def _resolve_address(
+    ev: _TextEvidence,
+    m_idx: int,
+    matches: _Matches,
+    index: GazetteerIndex,
+    query: ParsedAddress,
+    min_score: float,
+) -> tuple[bool, str | None]:
     """Fill ``ev`` from the match of one query; (placed?, reason it was not)."""
     cid = int(matches.container[m_idx])
     score = float(matches.score[m_idx])
@@ -1085,16 +1610,26 @@ def _resolve_address(ev: _TextEvidence, m_idx: int, matches: _Matches, index: Ga
             on_it = index.on_street.get(asked, [])
             if on_it:
                 names = ", ".join(index.display[c] for c in on_it[:4])
-                return False, (f"'{asked}' is a street with no numbered addresses in the gazetteer; name the "
-                               f"building ({names}{', ...' if len(on_it) > 4 else ''})")
+                return False, (
+                    f"'{asked}' is a street with no numbered addresses in the gazetteer; name the "
+                    f"building ({names}{', ...' if len(on_it) > 4 else ''})"
+                )
             return False, f"no gazetteer address on a street like '{asked}'"
-        if (query.kind and alt >= 0 and matches.unmasked_score[m_idx] >= NEAR_MISS_SCORE
-                and index.kinds[alt] != query.kind):
-            return False, (f"no {query.kind} called '{query.core}' in the gazetteer; {index.display[alt]} has a "
-                           "similar name but a different building type, which must match exactly")
+        if (
+            query.kind
+            and alt >= 0
+            and matches.unmasked_score[m_idx] >= NEAR_MISS_SCORE
+            and index.kinds[alt] != query.kind
+        ):
+            return False, (
+                f"no {query.kind} called '{query.core}' in the gazetteer; {index.display[alt]} has a "
+                "similar name but a different building type, which must match exactly"
+            )
         if cid >= 0:
-            return False, (f"best address match for '{asked}' is {index.display[cid]} with score {score:.0f}, "
-                           f"below {min_score:g}")
+            return False, (
+                f"best address match for '{asked}' is {index.display[cid]} with score {score:.0f}, "
+                f"below {min_score:g}"
+            )
         return False, f"no gazetteer building or street resembles '{asked}'"
     name = index.display[cid]
     notes: list[str] = []
@@ -1109,24 +1644,35 @@ def _resolve_address(ev: _TextEvidence, m_idx: int, matches: _Matches, index: Ga
         ev.matched = str(index.address[row])
         ev.score = score
         ev.uprn = index.uprn[row]
-        notes.insert(0, f"address: {'flat' if index.kinds[cid] not in STREET_TYPES else 'number'} {unit} of {name} "
-                        f"(name score {score:.0f})")
+        notes.insert(
+            0,
+            f"address: {'flat' if index.kinds[cid] not in STREET_TYPES else 'number'} {unit} of {name} "
+            f"(name score {score:.0f})",
+        )
     else:
         ev.easting, ev.northing = float(index.centroid_e[cid]), float(index.centroid_n[cid])
         ev.matched = name
         ev.uprn = None
         if unit is not None:
             ev.score = min(BUILDING_ONLY_FACTOR * score, AMBIGUOUS_SCORE_CAP)
-            notes.insert(0, f"no {'flat' if query.scope != 'street' else 'number'} {unit} in {name} in the "
-                            f"gazetteer; placed at the centre of its {index.size[cid]} addresses")
+            notes.insert(
+                0,
+                f"no {'flat' if query.scope != 'street' else 'number'} {unit} in {name} in the "
+                f"gazetteer; placed at the centre of its {index.size[cid]} addresses",
+            )
         else:
             ev.score = BUILDING_ONLY_FACTOR * score
-            notes.insert(0, f"building only: {name}, centre of its {index.size[cid]} addresses "
-                            f"(name score {score:.0f}, x{BUILDING_ONLY_FACTOR:g} for naming no flat)")
+            notes.insert(
+                0,
+                f"building only: {name}, centre of its {index.size[cid]} addresses "
+                f"(name score {score:.0f}, x{BUILDING_ONLY_FACTOR:g} for naming no flat)",
+            )
     if matches.ambiguous[m_idx]:
         ev.score = min(ev.score, AMBIGUOUS_SCORE_CAP)
     if ev.postcode and index.postcode[cid] and ev.postcode != index.postcode[cid]:
-        notes.append(f"the text's postcode {ev.postcode} differs from {name}'s {index.postcode[cid]}")
+        notes.append(
+            f"the text's postcode {ev.postcode} differs from {name}'s {index.postcode[cid]}"
+        )
     ev.notes.extend(notes)
     return True, None
 
@@ -1139,14 +1685,22 @@ def _doubt_text_coordinates(evidence: list[_TextEvidence], index: GazetteerIndex
         box = None
     else:
         m = TEXT_COORDINATE_MARGIN_M
-        box = (index.easting[ok].min() - m, index.northing[ok].min() - m, index.easting[ok].max() + m,
-               index.northing[ok].max() + m)
+        box = (
+            index.easting[ok].min() - m,
+            index.northing[ok].min() - m,
+            index.easting[ok].max() + m,
+            index.northing[ok].max() + m,
+        )
     for ev in evidence:
         if ev.method != "coordinates":
             continue
-        if box is not None and not (box[0] <= ev.easting <= box[2] and box[1] <= ev.northing <= box[3]):
-            ev.notes.append(f"E {ev.easting:.0f} N {ev.northing:.0f} is more than {TEXT_COORDINATE_MARGIN_M:.0f} m "
-                            "outside the gazetteer's area; not taken as the place")
+        if box is not None and not (
+            box[0] <= ev.easting <= box[2] and box[1] <= ev.northing <= box[3]
+        ):
+            ev.notes.append(
+                f"E {ev.easting:.0f} N {ev.northing:.0f} is more than {TEXT_COORDINATE_MARGIN_M:.0f} m "
+                "outside the gazetteer's area; not taken as the place"
+            )
             ev.method, ev.score = "none", 0.0
             ev.easting = ev.northing = ev.lat = ev.lon = float("nan")
             continue
@@ -1196,12 +1750,18 @@ def geocode(
         postcode table lacks a required column.
     """
     if not isinstance(rows, pd.DataFrame):
-        raise GeocodeError(f"geocode needs a table of rows (a pandas DataFrame), not {type(rows).__name__}")
-    index = gazetteer if isinstance(gazetteer, GazetteerIndex) else GazetteerIndex.from_frame(gazetteer)
+        raise GeocodeError(
+            f"geocode needs a table of rows (a pandas DataFrame), not {type(rows).__name__}"
+        )
+    index = (
+        gazetteer if isinstance(gazetteer, GazetteerIndex) else GazetteerIndex.from_frame(gazetteer)
+    )
     if postcodes is not None:
         _require(postcodes, POSTCODE_COLUMNS, "postcode table", "(DataFrame)")
-    has_coords = bool((_find_column(rows, _EASTING_NAMES) and _find_column(rows, _NORTHING_NAMES))
-                      or (_find_column(rows, _LAT_NAMES) and _find_column(rows, _LON_NAMES)))
+    has_coords = bool(
+        (_find_column(rows, _EASTING_NAMES) and _find_column(rows, _NORTHING_NAMES))
+        or (_find_column(rows, _LAT_NAMES) and _find_column(rows, _LON_NAMES))
+    )
     loc_col = _location_column(rows, location_column, has_coords)
     n = len(rows)
     out = _Out(n)
@@ -1209,8 +1769,15 @@ def geocode(
 
     if loc_col is not None:
         raw = rows[loc_col].to_numpy(dtype=object)
-        texts = np.array(["" if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA) else str(v)
-                          for v in raw], dtype=object)
+        texts = np.array(
+            [
+                ""
+                if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
+                else str(v)
+                for v in raw
+            ],
+            dtype=object,
+        )
     else:
         texts = np.full(n, "", dtype=object)
     todo = np.flatnonzero(~done)
@@ -1232,7 +1799,9 @@ def geocode(
                     queries.append(q)
             q = q.fallback
     matches = _match_containers(index, queries, workers)
-    pc_table = _postcode_lookup(postcodes, {ev.postcode for ev in evidence if ev.postcode and ev.method == "none"})
+    pc_table = _postcode_lookup(
+        postcodes, {ev.postcode for ev in evidence if ev.postcode and ev.method == "none"}
+    )
 
     for text, ev in zip(uniques, evidence):
         if ev.method != "none":
@@ -1251,12 +1820,18 @@ def geocode(
             continue
         if ev.postcode:
             hit = pc_table.get(ev.postcode)
-            if hit is not None and np.isfinite(hit[0]) and np.isfinite(hit[1]) and in_bng_range(
-                    np.array([hit[0]]), np.array([hit[1]]))[0]:
+            if (
+                hit is not None
+                and np.isfinite(hit[0])
+                and np.isfinite(hit[1])
+                and in_bng_range(np.array([hit[0]]), np.array([hit[1]]))[0]
+            ):
                 ev.method, ev.score, ev.matched = "postcode", POSTCODE_SCORE, ev.postcode
                 ev.easting, ev.northing = hit[0], hit[1]
-                ev.notes.append(f"postcode {ev.postcode} centroid (Code-Point Open, positional quality "
-                                f"{hit[2] or '?'})" + (f"; no address match ({why})" if why else ""))
+                ev.notes.append(
+                    f"postcode {ev.postcode} centroid (Code-Point Open, positional quality "
+                    f"{hit[2] or '?'})" + (f"; no address match ({why})" if why else "")
+                )
                 continue
             if hit is not None:
                 why = f"postcode {ev.postcode} has no coordinates in the postcode file"
@@ -1267,8 +1842,11 @@ def geocode(
         if why:
             ev.notes.append(why)
         elif not ev.notes:
-            ev.notes.append("nothing to geocode: the location is empty" if not str(text).strip()
-                            else "no coordinates, grid reference, address or postcode found")
+            ev.notes.append(
+                "nothing to geocode: the location is empty"
+                if not str(text).strip()
+                else "no coordinates, grid reference, address or postcode found"
+            )
 
     # broadcast the distinct texts back to their rows
     ev_method = np.array([ev.method for ev in evidence], dtype=object)
@@ -1298,9 +1876,13 @@ def geocode(
         lon, lat = bng_to_lonlat(out.easting[need], out.northing[need])
         out.lon[need], out.lat[need] = lon, lat
     off_grid = (out.method != "none") & ~(np.isfinite(out.lat) & np.isfinite(out.lon))
-    for i in np.flatnonzero(off_grid):  # a grid reference or text coordinates out at sea: not a place
-        out.reason[i].append(f"E {out.easting[i]:.0f} N {out.northing[i]:.0f} is off the OSTN15 grid (at sea, not "
-                             "in Great Britain); not placed")
+    for i in np.flatnonzero(
+        off_grid
+    ):  # a grid reference or text coordinates out at sea: not a place
+        out.reason[i].append(
+            f"E {out.easting[i]:.0f} N {out.northing[i]:.0f} is off the OSTN15 grid (at sea, not "
+            "in Great Britain); not placed"
+        )
         out.method[i], out.score[i] = "none", 0.0
         out.easting[i] = out.northing[i] = out.lat[i] = out.lon[i] = np.nan
         out.matched[i], out.uprn[i] = None, None
@@ -1328,7 +1910,9 @@ def geocode(
     return result
 
 
-def _uprn_column(values: NDArray[np.object_], source: NDArray[Any]) -> pd.Series | NDArray[np.object_]:
+def _uprn_column(
+    values: NDArray[np.object_], source: NDArray[Any]
+) -> pd.Series | NDArray[np.object_]:
     """UPRNs in the gazetteer's own type, nullable: integers stay integers (Int64) with <NA> for none."""
     if np.issubdtype(np.asarray(source).dtype, np.integer):
         return pd.array([None if v is None else int(v) for v in values], dtype="Int64")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from geo.errors import ClosuremapError
+from .errors import ClosuremapError
 
 #: The 25 grid letters: the alphabet without I.
 GRID_LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"
@@ -73,10 +73,12 @@ def square_origin(letters: str) -> tuple[int, int]:
     up = letters.strip().upper()
     if len(up) != 2 or not up.isalpha():
         raise GridRefError(
-            f"'{letters}' is not a pair of grid letters; a grid reference starts with two letters such as TQ")
+            f"'{letters}' is not a pair of grid letters; a grid reference starts with two letters such as TQ"
+        )
     if "I" in up:
         raise GridRefError(
-            f"grid letters '{up}' contain I, which the National Grid does not use (did you mean J or H?)")
+            f"grid letters '{up}' contain I, which the National Grid does not use (did you mean J or H?)"
+        )
     first, second = GRID_LETTERS.index(up[0]), GRID_LETTERS.index(up[1])
     east = (first % 5 - 2) * 500_000 + (second % 5) * 100_000
     north = (3 - first // 5) * 500_000 + (4 - second // 5) * 100_000
@@ -96,7 +98,9 @@ def _from_parts(letters: str, east_digits: str, north_digits: str, text: str) ->
         )
     half = len(east_digits)
     if half > 5:
-        raise GridRefError(f"grid reference '{text.strip()}' has more than 10 digits; 10 digits is already 1 m")
+        raise GridRefError(
+            f"grid reference '{text.strip()}' has more than 10 digits; 10 digits is already 1 m"
+        )
     east0, north0 = square_origin(letters)
     size = SQUARE_SIZE_M[2 * half]
     scale = 10 ** (5 - half)
@@ -156,8 +160,15 @@ def find_gridrefs(text: str) -> list[GridRefInText]:
         letters, east, north, run = m.groups()
         if run is not None:
             if len(run) % 2:
-                found.append(GridRefInText(m.group(0), m.start(), m.end(), None,
-                                           f"'{m.group(0)}' has an odd number of digits for a grid reference"))
+                found.append(
+                    GridRefInText(
+                        m.group(0),
+                        m.start(),
+                        m.end(),
+                        None,
+                        f"'{m.group(0)}' has an odd number of digits for a grid reference",
+                    )
+                )
                 continue
             east, north = run[: len(run) // 2], run[len(run) // 2 :]
         try:

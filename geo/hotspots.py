@@ -10,12 +10,13 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
+
+import geopandas as gpd
 import shapely
 
-from geo.crs import BNG
-from geo.errors import ClosuremapError
+from .crs import BNG
+from .errors import ClosuremapError
 
 
 class HotspotError(ClosuremapError):
@@ -32,8 +33,10 @@ class HotspotParams:
 
     def describe(self) -> str:
         band = self.neighbour_m or 1.5 * self.cell_m
-        return (f"{self.cell_m:g} m cells; kernel density: Epanechnikov, bandwidth {self.bandwidth_m:g} m; "
-                f"Getis-Ord Gi*: distance band {band:g} m, {self.permutations} permutations")
+        return (
+            f"{self.cell_m:g} m cells; kernel density: Epanechnikov, bandwidth {self.bandwidth_m:g} m; "
+            f"Getis-Ord Gi*: distance band {band:g} m, {self.permutations} permutations"
+        )
 
 
 def grid(points: gpd.GeoSeries, cell_m: float, pad_m: float = 0.0) -> gpd.GeoDataFrame:
@@ -49,13 +52,23 @@ def grid(points: gpd.GeoSeries, cell_m: float, pad_m: float = 0.0) -> gpd.GeoDat
     ix = np.clip(((xy[:, 0] - minx) // cell_m).astype(int), 0, nx - 1)
     iy = np.clip(((xy[:, 1] - miny) // cell_m).astype(int), 0, ny - 1)
     counts = np.bincount(iy * nx + ix, minlength=nx * ny)
-    cx, cy = np.meshgrid(minx + (np.arange(nx) + 0.5) * cell_m, miny + (np.arange(ny) + 0.5) * cell_m)
-    cells = shapely.box(cx.ravel() - cell_m / 2, cy.ravel() - cell_m / 2, cx.ravel() + cell_m / 2,
-                        cy.ravel() + cell_m / 2)
-    return gpd.GeoDataFrame({"count": counts, "x": cx.ravel(), "y": cy.ravel()}, geometry=cells, crs=BNG)
+    cx, cy = np.meshgrid(
+        minx + (np.arange(nx) + 0.5) * cell_m, miny + (np.arange(ny) + 0.5) * cell_m
+    )
+    cells = shapely.box(
+        cx.ravel() - cell_m / 2,
+        cy.ravel() - cell_m / 2,
+        cx.ravel() + cell_m / 2,
+        cy.ravel() + cell_m / 2,
+    )
+    return gpd.GeoDataFrame(
+        {"count": counts, "x": cx.ravel(), "y": cy.ravel()}, geometry=cells, crs=BNG
+    )
 
 
-def hotspots(points: gpd.GeoSeries | gpd.GeoDataFrame, params: HotspotParams = HotspotParams()) -> gpd.GeoDataFrame:
+def hotspots(
+    points: gpd.GeoSeries | gpd.GeoDataFrame, params: HotspotParams = HotspotParams()
+) -> gpd.GeoDataFrame:
     """Grid cells with ``count``, ``density_per_ha`` (kernel density) and Gi* ``z``, ``p`` and
     ``hotspot`` (e.g. 'hot 99%', 'cold 95%', 'not significant')."""
     from esda.getisord import G_Local
@@ -65,7 +78,9 @@ def hotspots(points: gpd.GeoSeries | gpd.GeoDataFrame, params: HotspotParams = H
     pts = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     pts = pts[~pts.is_empty & pts.notna()]
     if len(pts) < 10:
-        raise HotspotError(f"{len(pts)} incidents are too few for a hot-spot analysis (10 at least)")
+        raise HotspotError(
+            f"{len(pts)} incidents are too few for a hot-spot analysis (10 at least)"
+        )
     cells = grid(pts, params.cell_m, pad_m=params.bandwidth_m)
     xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
     centres = cells[["x", "y"]].to_numpy()
@@ -74,13 +89,23 @@ def hotspots(points: gpd.GeoSeries | gpd.GeoDataFrame, params: HotspotParams = H
     out = cells.copy()
     out["density_per_ha"] = density_m2 * 10_000
     band = params.neighbour_m or 1.5 * params.cell_m
-    w = fill_diagonal(DistanceBand(centres, threshold=band, binary=True, silence_warnings=True), 1.0)  # Gi*: self in
+    w = fill_diagonal(
+        DistanceBand(centres, threshold=band, binary=True, silence_warnings=True), 1.0
+    )  # Gi*: self in
     with warnings.catch_warnings():
         # esda announces a future change of its default test; G_Local offers no way to choose yet. Our
         # p is the directed (one-sided) pseudo p-value of conditional randomisation, as esda 2.x gives.
-        warnings.filterwarnings("ignore", message="The alternative hypothesis", category=DeprecationWarning)
-        g = G_Local(out["count"].to_numpy(dtype=float), w, star=None, permutations=params.permutations,
-                    seed=params.seed, n_jobs=1)
+        warnings.filterwarnings(
+            "ignore", message="The alternative hypothesis", category=DeprecationWarning
+        )
+        g = G_Local(
+            out["count"].to_numpy(dtype=float),
+            w,
+            star=None,
+            permutations=params.permutations,
+            seed=params.seed,
+            n_jobs=1,
+        )
     out["z"] = g.Zs
     out["p"] = g.p_sim
     label = np.full(len(out), "not significant", dtype=object)

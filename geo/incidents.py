@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 
@@ -21,9 +22,15 @@ def incident_dates(frame: pd.DataFrame, column: str = "occurred_at") -> pd.Serie
     return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
 
 
-def filter_incidents(frame: gpd.GeoDataFrame, *, start: date | None = None, end: date | None = None,
-                     categories: Iterable[str] | None = None, sources: Iterable[str] | None = None,
-                     precisions: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+def filter_incidents(
+    frame: gpd.GeoDataFrame,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    categories: Iterable[str] | None = None,
+    sources: Iterable[str] | None = None,
+    precisions: Iterable[str] | None = None,
+) -> gpd.GeoDataFrame:
     """The incidents within the date window (inclusive) and of the chosen categories, sources and
     precisions; ``None`` means no filter on that field. Undated incidents drop out of a date filter."""
     keep = np.ones(len(frame), dtype=bool)
@@ -33,13 +40,19 @@ def filter_incidents(frame: gpd.GeoDataFrame, *, start: date | None = None, end:
             keep &= (when >= pd.Timestamp(start)).fillna(False).to_numpy()
         if end is not None:
             keep &= (when < pd.Timestamp(end) + pd.Timedelta(days=1)).fillna(False).to_numpy()
-    for column, allowed in (("category", categories), ("source", sources), ("precision", precisions)):
+    for column, allowed in (
+        ("category", categories),
+        ("source", sources),
+        ("precision", precisions),
+    ):
         if allowed is not None and column in frame:
             keep &= frame[column].fillna("(none)").isin(list(allowed)).to_numpy()
     return frame[keep]
 
 
-def counts_in(areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, reach_m: float = 0.0) -> pd.Series:
+def counts_in(
+    areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, reach_m: float = 0.0
+) -> pd.Series:
     """How many incidents fall in (or within ``reach_m`` of) each area, on the areas' index."""
     if not len(areas):
         return pd.Series(dtype=int)
@@ -56,8 +69,13 @@ def counts_in(areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, reach_m: flo
 EVIDENCE_REACH_M = 10.0
 
 
-def evidence_incidents(incidents: gpd.GeoDataFrame, scope: BaseGeometry, start: date, end: date,
-                       reach_m: float = EVIDENCE_REACH_M) -> gpd.GeoDataFrame:
+def evidence_incidents(
+    incidents: gpd.GeoDataFrame,
+    scope: BaseGeometry,
+    start: date,
+    end: date,
+    reach_m: float = EVIDENCE_REACH_M,
+) -> gpd.GeoDataFrame:
     """The incidents that are evidence about a scope: on it or within ``reach_m`` of it, dated from
     ``start`` to ``end`` inclusive. A month-only date (police.uk) counts as the 1st of its month;
     undated incidents are left out, because a court chronology cannot place them."""
@@ -65,7 +83,9 @@ def evidence_incidents(incidents: gpd.GeoDataFrame, scope: BaseGeometry, start: 
     return filter_incidents(near, start=start, end=end)
 
 
-def _place(point: BaseGeometry, communal: gpd.GeoDataFrame | None, premises: gpd.GeoDataFrame) -> str:
+def _place(
+    point: BaseGeometry, communal: gpd.GeoDataFrame | None, premises: gpd.GeoDataFrame
+) -> str:
     """Where an incident was, at block or communal-area level (never the flat or the exact point)."""
     names = dict(zip(premises.get("block_id", []), premises.get("name", [])))
     if communal is not None and len(communal):
@@ -84,21 +104,38 @@ def _place(point: BaseGeometry, communal: gpd.GeoDataFrame | None, premises: gpd
     return "near the premises"
 
 
-def chronology(incidents: gpd.GeoDataFrame, premises: gpd.GeoDataFrame,
-               communal: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+def chronology(
+    incidents: gpd.GeoDataFrame,
+    premises: gpd.GeoDataFrame,
+    communal: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
     """The incident chronology of a court bundle: date, time, category, reference and place (block
     or communal area), oldest first. No description, address or coordinates."""
     when = incident_dates(incidents)
-    text = incidents.get("occurred_at", pd.Series("", index=incidents.index)).astype("string").fillna("")
+    text = (
+        incidents.get("occurred_at", pd.Series("", index=incidents.index))
+        .astype("string")
+        .fillna("")
+    )
     month_only = text.str.fullmatch(r"\d{4}-\d{2}").fillna(False)
     times = text.str.extract(r"[T ](\d{2}:\d{2})", expand=False).fillna("")
-    rows = pd.DataFrame({
-        "date": [d.strftime("%Y-%m-%d") for d in when],  # a month-only date is its 1st, as in the filters
-        "time": times.where(~month_only, "month only").tolist(),
-        "category": incidents.get("category", pd.Series(None, index=incidents.index)).fillna("uncategorised").tolist(),
-        "reference": incidents.get("reference", pd.Series(None, index=incidents.index)).fillna("-").astype(str).tolist(),
-        "location": [_place(g, communal, premises) for g in incidents.geometry],
-        "_sort": when.tolist(), "_time": times.tolist(),
-    })
+    rows = pd.DataFrame(
+        {
+            "date": [
+                d.strftime("%Y-%m-%d") for d in when
+            ],  # a month-only date is its 1st, as in the filters
+            "time": times.where(~month_only, "month only").tolist(),
+            "category": incidents.get("category", pd.Series(None, index=incidents.index))
+            .fillna("uncategorised")
+            .tolist(),
+            "reference": incidents.get("reference", pd.Series(None, index=incidents.index))
+            .fillna("-")
+            .astype(str)
+            .tolist(),
+            "location": [_place(g, communal, premises) for g in incidents.geometry],
+            "_sort": when.tolist(),
+            "_time": times.tolist(),
+        }
+    )
     rows = rows.sort_values(["_sort", "_time", "reference"], kind="stable")
     return rows.drop(columns=["_sort", "_time"]).reset_index(drop=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from geo.timeline import Violation
+from .timeline import Violation
 
 #: The classes an officer can permit, with the words that go into the notice or order.
 CLASSES: dict[str, str] = {
@@ -43,8 +43,19 @@ class PermittedClass:
 
 
 def default_classes() -> list[PermittedClass]:
-    return [PermittedClass(c) for c in ("residents", "visitors", "owner", "housing_staff", "contractors",
-                                        "emergency_services", "post_utilities", "police")]
+    return [
+        PermittedClass(c)
+        for c in (
+            "residents",
+            "visitors",
+            "owner",
+            "housing_staff",
+            "contractors",
+            "emergency_services",
+            "post_utilities",
+            "police",
+        )
+    ]
 
 
 def to_json(classes: list[PermittedClass]) -> str:
@@ -71,11 +82,23 @@ def access_violations(classes: list[PermittedClass], *, stage: str) -> list[Viol
     for code in MUST_PERMIT_ON_NOTICE:
         match = [c for c in classes if c.code == code]
         if not match:
-            out.append(Violation("N8", "s.76(4)", f"a closure notice may not exclude {CLASSES[code]}; "
-                                                  f"add them to the permitted access"))
+            out.append(
+                Violation(
+                    "N8",
+                    "s.76(4)",
+                    f"a closure notice may not exclude {CLASSES[code]}; "
+                    f"add them to the permitted access",
+                )
+            )
         elif all(c.times != ALL_DAY for c in match):
-            out.append(Violation("N8", "s.76(4)", f"a closure notice may not exclude {CLASSES[code]} at any "
-                                                  f"time; permit them at all times"))
+            out.append(
+                Violation(
+                    "N8",
+                    "s.76(4)",
+                    f"a closure notice may not exclude {CLASSES[code]} at any "
+                    f"time; permit them at all times",
+                )
+            )
     return out
 
 

@@ -25,19 +25,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import ArrayLike, NDArray
+
+import geopandas as gpd
+import shapely
 from pyproj import CRS
 
-from geo.crs import BNG
-from geo.errors import ClosuremapError, CoordinateError
+from .crs import BNG
+from .errors import ClosuremapError, CoordinateError
 
-BOUNDARY_RULE = ("a point inside an area counts there; a point exactly on an edge and inside no area (a shared "
-                 "boundary, a corner, or an area's outer edge) counts once, in the first area it touches in the "
-                 "areas' file order")
+BOUNDARY_RULE = (
+    "a point inside an area counts there; a point exactly on an edge and inside no area (a shared "
+    "boundary, a corner, or an area's outer edge) counts once, in the first area it touches in the "
+    "areas' file order"
+)
 OVERLAP_RULE = "a point inside two or more overlapping areas counts in each of them"
 TOTAL = "total"
 UNCATEGORISED = "uncategorised"
@@ -96,7 +99,9 @@ def parse_day(text: str, what: str) -> date:
     try:
         return date.fromisoformat(str(text).strip())
     except ValueError:
-        raise SummariseError(f"{what} '{text}' is not a date: use YYYY-MM-DD, e.g. 2024-04-30") from None
+        raise SummariseError(
+            f"{what} '{text}' is not a date: use YYYY-MM-DD, e.g. 2024-04-30"
+        ) from None
 
 
 def _month_end(month: str) -> str | None:
@@ -107,8 +112,9 @@ def _month_end(month: str) -> str | None:
     return date(year, number, calendar.monthrange(year, number)[1]).isoformat()
 
 
-def window_mask(occurred_at: ArrayLike, date_from: date | None, date_to: date | None
-                ) -> tuple[NDArray[np.bool_], dict[str, int]]:
+def window_mask(
+    occurred_at: ArrayLike, date_from: date | None, date_to: date | None
+) -> tuple[NDArray[np.bool_], dict[str, int]]:
     """Which incidents fall in the window ``[date_from, date_to]`` (both days inclusive; either open).
 
     Dates are ISO text as closuremap stores them: a day or date-time (the day written counts, any
@@ -124,8 +130,14 @@ def window_mask(occurred_at: ArrayLike, date_from: date | None, date_to: date | 
     1
     """
     if date_from is not None and date_to is not None and date_from > date_to:
-        raise SummariseError(f"--from {date_from} is after --to {date_to}: give the earlier date first")
-    series = occurred_at if isinstance(occurred_at, pd.Series) else pd.Series(np.asarray(occurred_at, dtype=object))
+        raise SummariseError(
+            f"--from {date_from} is after --to {date_to}: give the earlier date first"
+        )
+    series = (
+        occurred_at
+        if isinstance(occurred_at, pd.Series)
+        else pd.Series(np.asarray(occurred_at, dtype=object))
+    )
     series = series.reset_index(drop=True)
     if pd.api.types.is_datetime64_any_dtype(series):
         text = series.dt.strftime("%Y-%m-%d").astype("string")
@@ -137,7 +149,9 @@ def window_mask(occurred_at: ArrayLike, date_from: date | None, date_to: date | 
     ends = {m: _month_end(m) for m in month.dropna().unique()}
     month_end = month.map(ends).astype("string")
     month = month.where(month_end.notna())
-    lo = day.fillna(month + "-01")  # the first day the date may stand for (ISO text sorts as dates do)
+    lo = day.fillna(
+        month + "-01"
+    )  # the first day the date may stand for (ISO text sorts as dates do)
     hi = day.fillna(month_end)  # and the last
     dated = lo.notna().to_numpy(dtype=bool)
     start = date_from.isoformat() if date_from else "0000-00-00"
@@ -145,17 +159,24 @@ def window_mask(occurred_at: ArrayLike, date_from: date | None, date_to: date | 
     inside = ((lo >= start) & (hi <= end)).fillna(False).to_numpy(dtype=bool)
     meets = ((hi >= start) & (lo <= end)).fillna(False).to_numpy(dtype=bool)
     straddling = dated & meets & ~inside  # only a month can meet the window without lying inside it
-    return inside, {"out_of_window": int((dated & ~meets).sum()), "undated": int((~dated).sum()),
-                    "month_straddling": int(straddling.sum())}
+    return inside, {
+        "out_of_window": int((dated & ~meets).sum()),
+        "undated": int((~dated).sum()),
+        "month_straddling": int(straddling.sum()),
+    }
 
 
 def _check_bng(crs: object, what: str) -> None:
     if crs is not None and not CRS.from_user_input(crs).equals(BNG):
-        raise CoordinateError(f"the {what} are in {CRS.from_user_input(crs).to_string()}, not British National "
-                              "Grid: convert them at the edge (layers.importer.read_features) first")
+        raise CoordinateError(
+            f"the {what} are in {CRS.from_user_input(crs).to_string()}, not British National "
+            "Grid: convert them at the edge (layers.importer.read_features) first"
+        )
 
 
-def area_hits(points: ArrayLike, areas: ArrayLike) -> tuple[NDArray[np.intp], NDArray[np.intp], dict[str, int]]:
+def area_hits(
+    points: ArrayLike, areas: ArrayLike
+) -> tuple[NDArray[np.intp], NDArray[np.intp], dict[str, int]]:
     """Which area(s) each point counts in, under :data:`BOUNDARY_RULE` and :data:`OVERLAP_RULE`.
 
     Returns parallel arrays ``(point_index, area_index)``, one pair per count (a point inside
@@ -175,8 +196,11 @@ def area_hits(points: ArrayLike, areas: ArrayLike) -> tuple[NDArray[np.intp], ND
     pts = np.asarray(points, dtype=object)
     polys = np.asarray(areas, dtype=object)
     if not len(pts) or not len(polys):
-        return (np.array([], dtype=np.intp), np.array([], dtype=np.intp),
-                {"on_shared_boundary": 0, "in_several": 0})
+        return (
+            np.array([], dtype=np.intp),
+            np.array([], dtype=np.intp),
+            {"on_shared_boundary": 0, "in_several": 0},
+        )
     if shapely.get_num_coordinates(polys).mean() > PREPARED_AREAS_FROM_VERTICES:
         area_idx, point_idx = shapely.STRtree(pts).query(polys, predicate="intersects")
     else:
@@ -192,8 +216,11 @@ def area_hits(points: ArrayLike, areas: ArrayLike) -> tuple[NDArray[np.intp], ND
     keep = inside | (edge_only & first)
     shared = np.count_nonzero(np.bincount(mp[edge_only], minlength=len(pts)))
     stats = {"on_shared_boundary": int(shared), "in_several": int((inside_per_point > 1).sum())}
-    return (np.concatenate([point_idx[~multi], mp[keep]]).astype(np.intp),
-            np.concatenate([area_idx[~multi], ma[keep]]).astype(np.intp), stats)
+    return (
+        np.concatenate([point_idx[~multi], mp[keep]]).astype(np.intp),
+        np.concatenate([area_idx[~multi], ma[keep]]).astype(np.intp),
+        stats,
+    )
 
 
 def guess_id_columns(columns: Sequence[object]) -> list[str]:
@@ -207,13 +234,30 @@ def guess_id_columns(columns: Sequence[object]) -> list[str]:
     >>> guess_id_columns(["ONSWardCode", "WardName"]), guess_id_columns(["area_m2", "Beat"])
     (['ONSWardCode', 'WardName'], ['Beat'])
     """
-    skip = {"fid", "ogc_fid", "objectid", "object_id", "globalid", "global_id", "gid", "shape_area", "shape_length",
-            "shape_leng", "source_file", "source_row", "source_attrs"}
-    folded = [(str(c), re.sub(r"[^0-9a-z]+", "_", str(c).strip().lower()).strip("_")) for c in columns]
+    skip = {
+        "fid",
+        "ogc_fid",
+        "objectid",
+        "object_id",
+        "globalid",
+        "global_id",
+        "gid",
+        "shape_area",
+        "shape_length",
+        "shape_leng",
+        "source_file",
+        "source_row",
+        "source_attrs",
+    }
+    folded = [
+        (str(c), re.sub(r"[^0-9a-z]+", "_", str(c).strip().lower()).strip("_")) for c in columns
+    ]
     folded = [(c, f) for c, f in folded if f and f not in skip]
     code_patterns = (r"[a-z]+\d{2}cd", r".*(code|_cd)", r".*(_id|_ref|ref)|id|ref|reference")
     name_patterns = (r"[a-z]+\d{2}nm", r".*name|.*_nm")
-    area_words = (r"(police_)?(beat|ward|lsoa|msoa|sector|zone|district|neighbourhood|patch|area)s?",)
+    area_words = (
+        r"(police_)?(beat|ward|lsoa|msoa|sector|zone|district|neighbourhood|patch|area)s?",
+    )
     chosen: list[str] = []
     for patterns in (code_patterns, name_patterns):
         for pattern in patterns:
@@ -226,10 +270,17 @@ def guess_id_columns(columns: Sequence[object]) -> list[str]:
     return chosen
 
 
-def summarise(points: ArrayLike | gpd.GeoSeries, areas: gpd.GeoDataFrame, id_columns: Sequence[str], *,
-              categories: ArrayLike | None = None, occurred_at: ArrayLike | None = None,
-              date_from: date | None = None, date_to: date | None = None,
-              category_columns: Sequence[str] = ()) -> Summary:
+def summarise(
+    points: ArrayLike | gpd.GeoSeries,
+    areas: gpd.GeoDataFrame,
+    id_columns: Sequence[str],
+    *,
+    categories: ArrayLike | None = None,
+    occurred_at: ArrayLike | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    category_columns: Sequence[str] = (),
+) -> Summary:
     """Incidents counted per area: the areas' id columns, ``total``, then one count per category.
 
     Parameters
@@ -264,15 +315,21 @@ def summarise(points: ArrayLike | gpd.GeoSeries, areas: gpd.GeoDataFrame, id_col
         _check_bng(points.crs, "incidents")
     _check_bng(areas.crs, "areas")
     if not len(areas):
-        raise SummariseError("there are no areas to count in: give a file of polygons (wards, LSOAs, beats)")
+        raise SummariseError(
+            "there are no areas to count in: give a file of polygons (wards, LSOAs, beats)"
+        )
     missing = [c for c in id_columns if c not in areas.columns]
     if missing:
-        raise SummariseError(f"no id column {', '.join(map(repr, missing))} in the areas; the columns are "
-                             f"{', '.join(str(c) for c in areas.columns if c != areas.geometry.name)}")
+        raise SummariseError(
+            f"no id column {', '.join(map(repr, missing))} in the areas; the columns are "
+            f"{', '.join(str(c) for c in areas.columns if c != areas.geometry.name)}"
+        )
     types = shapely.get_type_id(pts)
     placed = (types == 0) & ~shapely.is_empty(pts)
     if (~placed & (types > 0)).any():
-        raise SummariseError("incidents must be points: leave out or convert the other shapes first")
+        raise SummariseError(
+            "incidents must be points: leave out or convert the other shapes first"
+        )
     n = len(pts)
     keep = placed.copy()
     why = {"out_of_window": 0, "undated": 0, "month_straddling": 0}
@@ -280,10 +337,15 @@ def summarise(points: ArrayLike | gpd.GeoSeries, areas: gpd.GeoDataFrame, id_col
     if date_from is not None or date_to is not None:
         window = (date_from, date_to)
         if occurred_at is None:
-            raise SummariseError("a date window needs the incidents' dates, and these have none (e.g. a Month, "
-                                 "date or occurred_at column)")
-        dates = pd.Series(np.asarray(occurred_at, dtype=object) if not isinstance(occurred_at, pd.Series)
-                          else occurred_at.reset_index(drop=True))
+            raise SummariseError(
+                "a date window needs the incidents' dates, and these have none (e.g. a Month, "
+                "date or occurred_at column)"
+            )
+        dates = pd.Series(
+            np.asarray(occurred_at, dtype=object)
+            if not isinstance(occurred_at, pd.Series)
+            else occurred_at.reset_index(drop=True)
+        )
         if len(dates) != n:
             raise SummariseError(f"{len(dates)} dates for {n} incidents: give one per incident")
         in_window, why = window_mask(dates[placed], date_from, date_to)
@@ -293,9 +355,15 @@ def summarise(points: ArrayLike | gpd.GeoSeries, areas: gpd.GeoDataFrame, id_col
     column_of = None  # each incident's category as an index into ``names``
     names = sorted(set(map(str, category_columns)))
     if categories is not None:
-        values = categories if isinstance(categories, pd.Series) else np.asarray(categories, dtype=object)
+        values = (
+            categories
+            if isinstance(categories, pd.Series)
+            else np.asarray(categories, dtype=object)
+        )
         if len(values) != n:
-            raise SummariseError(f"{len(values)} categories for {n} incidents: give one per incident")
+            raise SummariseError(
+                f"{len(values)} categories for {n} incidents: give one per incident"
+            )
         codes, uniques = pd.factorize(values)  # a missing category is -1
         codes = np.asarray(codes)
         labels = [str(u) for u in uniques] + [UNCATEGORISED]
@@ -306,8 +374,10 @@ def summarise(points: ArrayLike | gpd.GeoSeries, areas: gpd.GeoDataFrame, id_col
         column_of = np.array([position.get(label, -1) for label in labels], dtype=np.intp)[codes]
     clash = [c for c in [TOTAL, *names] if c in set(map(str, id_columns))]
     if clash:
-        raise SummariseError(f"the id column(s) {', '.join(clash)} would clash with the count column(s) of that "
-                             "name: choose other id columns (--id-column)")
+        raise SummariseError(
+            f"the id column(s) {', '.join(clash)} would clash with the count column(s) of that "
+            "name: choose other id columns (--id-column)"
+        )
 
     p_idx, a_idx, stats = area_hits(pts[considered], areas.geometry.values)
     m = len(areas)
@@ -324,19 +394,39 @@ def summarise(points: ArrayLike | gpd.GeoSeries, areas: gpd.GeoDataFrame, id_col
     if unplaced:
         notes.append(f"{unplaced} incident(s) without a location left out")
     if stats["in_several"]:
-        notes.append(f"{stats['in_several']} incident(s) lay inside more than one area (the areas overlap) and are "
-                     "counted in each, so the area totals add up to more than the incidents counted")
+        notes.append(
+            f"{stats['in_several']} incident(s) lay inside more than one area (the areas overlap) and are "
+            "counted in each, so the area totals add up to more than the incidents counted"
+        )
     if stats["on_shared_boundary"]:
-        notes.append(f"{stats['on_shared_boundary']} incident(s) lay exactly on an edge several areas share: each "
-                     "counted once, in the first of those areas in the areas' order")
+        notes.append(
+            f"{stats['on_shared_boundary']} incident(s) lay exactly on an edge several areas share: each "
+            "counted once, in the first of those areas in the areas' order"
+        )
     if window is not None:
-        notes.append(f"date window {date_from or 'the earliest'} to {date_to or 'the latest'} (days inclusive): "
-                     f"{why['out_of_window']} incident(s) outside it and {why['undated']} with no readable date "
-                     "left out"
-                     + (f"; {why['month_straddling']} dated only by a month that straddles the window's edge "
-                        "left out too (a month counts only when it lies wholly in the window)"
-                        if why["month_straddling"] else ""))
-    return Summary(table=table, id_columns=tuple(map(str, id_columns)), categories=tuple(names), incidents=n,
-                   unplaced=unplaced, in_window=len(considered), counted=counted,
-                   outside=len(considered) - counted, on_shared_boundary=stats["on_shared_boundary"],
-                   in_several=stats["in_several"], window=window, notes=notes, **why)
+        notes.append(
+            f"date window {date_from or 'the earliest'} to {date_to or 'the latest'} (days inclusive): "
+            f"{why['out_of_window']} incident(s) outside it and {why['undated']} with no readable date "
+            "left out"
+            + (
+                f"; {why['month_straddling']} dated only by a month that straddles the window's edge "
+                "left out too (a month counts only when it lies wholly in the window)"
+                if why["month_straddling"]
+                else ""
+            )
+        )
+    return Summary(
+        table=table,
+        id_columns=tuple(map(str, id_columns)),
+        categories=tuple(names),
+        incidents=n,
+        unplaced=unplaced,
+        in_window=len(considered),
+        counted=counted,
+        outside=len(considered) - counted,
+        on_shared_boundary=stats["on_shared_boundary"],
+        in_several=stats["in_several"],
+        window=window,
+        notes=notes,
+        **why,
+    )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from geo.errors import ClosuremapError
+from .errors import ClosuremapError
 
 # Police ranks in order of seniority (s.76(1), s.77(2)); Met titles sit beside their equivalents.
 _POLICE_RANKS: list[tuple[int, tuple[str, ...]]] = [
@@ -34,8 +34,13 @@ INSPECTOR, SUPERINTENDENT = 3, 5
 #: What the orders page offers for "authorised by": each may issue a notice (s.76(1)); the
 #: superintendent and above, and the chief executive, may authorise 48 hours (s.77(2)).
 AUTHORITY_CHOICES = (
-    "Inspector", "Chief Inspector", "Superintendent", "Chief Superintendent", "Commander",
-    "Local authority", "Local authority chief executive (or designate)",
+    "Inspector",
+    "Chief Inspector",
+    "Superintendent",
+    "Chief Superintendent",
+    "Commander",
+    "Local authority",
+    "Local authority chief executive (or designate)",
 )
 
 NOTICE_DEFAULT_HOURS = 24  # s.77(1)
@@ -71,11 +76,19 @@ class Authority:
     @property
     def may_authorise_48h(self) -> bool:
         """s.77(2): a superintendent or above, or the LA's chief executive or their designate."""
-        return (self.police_level or 0) >= SUPERINTENDENT or (self.local_authority and self.chief_executive)
+        return (self.police_level or 0) >= SUPERINTENDENT or (
+            self.local_authority and self.chief_executive
+        )
 
 
-_RANK_ABBREVIATIONS = {"di": "inspector", "dci": "chief inspector", "ds": "sergeant", "dc": "constable",
-                       "dsupt": "superintendent", "dcsupt": "chief superintendent"}
+_RANK_ABBREVIATIONS = {
+    "di": "inspector",
+    "dci": "chief inspector",
+    "ds": "sergeant",
+    "dc": "constable",
+    "dsupt": "superintendent",
+    "dcsupt": "chief superintendent",
+}
 
 
 def parse_authority(text: str) -> Authority:
@@ -87,9 +100,14 @@ def parse_authority(text: str) -> Authority:
     """
     t = re.sub(r"[^a-z ]+", " ", text.lower()).strip()
     t = re.sub(r"\s+", " ", t)
-    words = [w for w in t.split(" ") if w not in ("detective", "det", "acting", "temporary", "t", "a")]
+    words = [
+        w for w in t.split(" ") if w not in ("detective", "det", "acting", "temporary", "t", "a")
+    ]
     bare = " ".join(_RANK_ABBREVIATIONS.get(w, w) for w in words)
-    names = sorted(((name, level) for level, group in _POLICE_RANKS for name in group), key=lambda x: -len(x[0]))
+    names = sorted(
+        ((name, level) for level, group in _POLICE_RANKS for name in group),
+        key=lambda x: -len(x[0]),
+    )
     for name, level in names:
         if re.search(rf"(^| ){re.escape(name)}( |$)", bare):
             return Authority(text, level, False, False)
@@ -104,8 +122,15 @@ def parse_authority(text: str) -> Authority:
 
 def parse_datetime(text: str, what: str) -> datetime:
     """An ISO date-time (or date, taken as 00:00) from the command line."""
-    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
-                "%d/%m/%Y %H:%M", "%d/%m/%Y"):
+    for fmt in (
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d",
+        "%d/%m/%Y %H:%M",
+        "%d/%m/%Y",
+    ):
         try:
             return datetime.strptime(text.strip(), fmt)
         except ValueError:
@@ -128,12 +153,12 @@ def to_utc(local: datetime) -> datetime:
     in the hour skipped in March is read as winter time (zoneinfo's ``fold=0``).
     """
     aware = local if local.tzinfo is not None else local.replace(tzinfo=LONDON)
-    return aware.astimezone(timezone.utc).replace(tzinfo=None)
+    return aware.astimezone(UTC).replace(tzinfo=None)
 
 
 def to_london(utc: datetime) -> datetime:
     """Naive UTC as a naive Europe/London wall-clock time."""
-    return utc.replace(tzinfo=timezone.utc).astimezone(LONDON).replace(tzinfo=None)
+    return utc.replace(tzinfo=UTC).astimezone(LONDON).replace(tzinfo=None)
 
 
 def add_elapsed_hours(start: datetime, hours: float) -> datetime:
@@ -201,7 +226,13 @@ class Timeline:
 
     def as_dict(self) -> dict[str, Any]:
         def iso(v: date | datetime | None) -> str | None:
-            return None if v is None else v.isoformat(timespec="minutes") if isinstance(v, datetime) else v.isoformat()
+            return (
+                None
+                if v is None
+                else v.isoformat(timespec="minutes")
+                if isinstance(v, datetime)
+                else v.isoformat()
+            )
 
         return {
             "notice_expires": iso(self.notice_expires),
@@ -217,11 +248,19 @@ class Timeline:
         }
 
 
-def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, notice_hours: int = 24,
-             authorised_by: str | None = None, notice_extension_hours: int = 0,
-             extension_authorised_by: str | None = None, hearing_at: datetime | None = None,
-             order_made: date | None = None, order_months: int | None = None,
-             extension_months: list[int] | None = None) -> Timeline:
+def timeline(
+    *,
+    notice_issued: datetime,
+    notice_served: datetime | None = None,
+    notice_hours: int = 24,
+    authorised_by: str | None = None,
+    notice_extension_hours: int = 0,
+    extension_authorised_by: str | None = None,
+    hearing_at: datetime | None = None,
+    order_made: date | None = None,
+    order_months: int | None = None,
+    extension_months: list[int] | None = None,
+) -> Timeline:
     """Every deadline that follows from the dates given, with the rules they break."""
     t = Timeline()
     add = t.violations.append
@@ -231,18 +270,45 @@ def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, 
     if authority is None:
         t.notes.append("no issuing rank or authority given: s.76(1) and s.77(2) not checked")
     elif not authority.may_issue:
-        add(Violation("N1", "s.76(1)", f"a closure notice is issued by an inspector or above, or the local "
-                                      f"authority; '{authority.text}' may not issue one"))
+        add(
+            Violation(
+                "N1",
+                "s.76(1)",
+                f"a closure notice is issued by an inspector or above, or the local "
+                f"authority; '{authority.text}' may not issue one",
+            )
+        )
     if notice_hours <= 0 or notice_hours > NOTICE_MAX_HOURS:
-        add(Violation("N3", "s.77(1)-(2)", f"a notice lasts 24 hours, or up to 48 with authority; "
-                                           f"{notice_hours} hours is not allowed"))
-    elif notice_hours > NOTICE_DEFAULT_HOURS and authority is not None and not authority.may_authorise_48h:
-        add(Violation("N4", "s.77(2)", f"a notice of more than 24 hours needs a superintendent or above (or the "
-                                       f"LA chief executive or designate); '{authority.text}' is not enough"))
-    if notice_hours not in (NOTICE_DEFAULT_HOURS, NOTICE_MAX_HOURS) and 0 < notice_hours < NOTICE_MAX_HOURS:
-        t.notes.append(f"a notice of {notice_hours} hours: s.77 provides for 24 hours, or up to 48 with a "
-                       "superintendent's (or the chief executive's) authority; check the period on the notice "
-                       "and who authorised it")
+        add(
+            Violation(
+                "N3",
+                "s.77(1)-(2)",
+                f"a notice lasts 24 hours, or up to 48 with authority; "
+                f"{notice_hours} hours is not allowed",
+            )
+        )
+    elif (
+        notice_hours > NOTICE_DEFAULT_HOURS
+        and authority is not None
+        and not authority.may_authorise_48h
+    ):
+        add(
+            Violation(
+                "N4",
+                "s.77(2)",
+                f"a notice of more than 24 hours needs a superintendent or above (or the "
+                f"LA chief executive or designate); '{authority.text}' is not enough",
+            )
+        )
+    if (
+        notice_hours not in (NOTICE_DEFAULT_HOURS, NOTICE_MAX_HOURS)
+        and 0 < notice_hours < NOTICE_MAX_HOURS
+    ):
+        t.notes.append(
+            f"a notice of {notice_hours} hours: s.77 provides for 24 hours, or up to 48 with a "
+            "superintendent's (or the chief executive's) authority; check the period on the notice "
+            "and who authorised it"
+        )
     # s.77(3): Christmas Day is disregarded in the 48-hour period of subsection (2); a 24-hour notice
     # runs by the clock (our reading of the Act's text: the rule names only the 48 hours).
     if notice_hours > NOTICE_DEFAULT_HOURS:
@@ -250,14 +316,30 @@ def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, 
     else:
         t.notice_expires = add_elapsed_hours(notice_issued, notice_hours)
     if notice_extension_hours:
-        ext_auth = parse_authority(extension_authorised_by) if extension_authorised_by else authority
+        ext_auth = (
+            parse_authority(extension_authorised_by) if extension_authorised_by else authority
+        )
         if notice_hours + notice_extension_hours > NOTICE_MAX_HOURS:
-            add(Violation("N5", "s.77(4)", f"an extension may take a notice to 48 hours in all; "
-                                           f"{notice_hours} + {notice_extension_hours} hours is more"))
+            add(
+                Violation(
+                    "N5",
+                    "s.77(4)",
+                    f"an extension may take a notice to 48 hours in all; "
+                    f"{notice_hours} + {notice_extension_hours} hours is more",
+                )
+            )
         if ext_auth is not None and not ext_auth.may_authorise_48h:
-            add(Violation("N5", "s.77(4)", f"extending a notice needs a superintendent or above (or the LA chief "
-                                           f"executive or designate); '{ext_auth.text}' is not enough"))
-        t.notice_extended_until = add_hours_skipping_christmas(notice_issued, notice_hours + notice_extension_hours)
+            add(
+                Violation(
+                    "N5",
+                    "s.77(4)",
+                    f"extending a notice needs a superintendent or above (or the LA chief "
+                    f"executive or designate); '{ext_auth.text}' is not enough",
+                )
+            )
+        t.notice_extended_until = add_hours_skipping_christmas(
+            notice_issued, notice_hours + notice_extension_hours
+        )
 
     # -- service and hearing ------------------------------------------------------------------
     if notice_served is not None:
@@ -266,40 +348,86 @@ def timeline(*, notice_issued: datetime, notice_served: datetime | None = None, 
         end = t.notice_extended_until or t.notice_expires
         if end is not None and to_utc(notice_served) >= to_utc(end):
             add(Violation("N12", "s.79", "the notice is recorded as served after it had expired"))
-        t.hearing_deadline = add_hours_skipping_christmas(notice_served, HEARING_HOURS)  # s.80(3)-(4)
+        t.hearing_deadline = add_hours_skipping_christmas(
+            notice_served, HEARING_HOURS
+        )  # s.80(3)-(4)
         t.adjournment_limit = t.hearing_deadline + timedelta(days=ADJOURN_MAX_DAYS)  # s.81(3)
         if hearing_at is not None and to_utc(hearing_at) > to_utc(t.hearing_deadline):
-            add(Violation("O2", "s.80(3)", f"the application must be heard within 48 hours of service (Christmas "
-                                           f"Day disregarded): by {t.hearing_deadline:%Y-%m-%d %H:%M}"))
+            add(
+                Violation(
+                    "O2",
+                    "s.80(3)",
+                    f"the application must be heard within 48 hours of service (Christmas "
+                    f"Day disregarded): by {t.hearing_deadline:%Y-%m-%d %H:%M}",
+                )
+            )
     elif hearing_at is not None or order_made is not None:
-        t.notes.append("no service time given: the 48-hour hearing deadline (s.80(3)) cannot be checked")
+        t.notes.append(
+            "no service time given: the 48-hour hearing deadline (s.80(3)) cannot be checked"
+        )
 
     # -- the order ----------------------------------------------------------------------------
     if order_made is not None:
         if order_made < notice_issued.date():
-            add(Violation("O1", "s.80(1)", "the order is recorded as made before the notice was issued"))
+            add(
+                Violation(
+                    "O1", "s.80(1)", "the order is recorded as made before the notice was issued"
+                )
+            )
         if t.hearing_deadline is not None and order_made > t.adjournment_limit.date():
-            add(Violation("O8", "s.81(3)", f"an order follows the hearing, or an adjournment of at most 14 days: "
-                                           f"by {t.adjournment_limit:%Y-%m-%d}"))
+            add(
+                Violation(
+                    "O8",
+                    "s.81(3)",
+                    f"an order follows the hearing, or an adjournment of at most 14 days: "
+                    f"by {t.adjournment_limit:%Y-%m-%d}",
+                )
+            )
         months = order_months if order_months is not None else ORDER_MAX_MONTHS
         if order_months is None:
             t.notes.append("no order length given: taken as the 3-month maximum (s.80(6))")
         if months <= 0 or months > ORDER_MAX_MONTHS:
-            add(Violation("O4", "s.80(6)", f"an order lasts at most 3 months; {months} months is not allowed"))
+            add(
+                Violation(
+                    "O4",
+                    "s.80(6)",
+                    f"an order lasts at most 3 months; {months} months is not allowed",
+                )
+            )
         total = months
         for n in extension_months or []:
             if n <= 0 or n > EXTENSION_MAX_MONTHS:
-                add(Violation("O9", "s.82(7)", f"each extension is at most 3 months; {n} months is not allowed"))
+                add(
+                    Violation(
+                        "O9",
+                        "s.82(7)",
+                        f"each extension is at most 3 months; {n} months is not allowed",
+                    )
+                )
             total += n
         if total > ORDER_TOTAL_MAX_MONTHS:
-            add(Violation("O9", "s.82(8)", f"an order with its extensions lasts at most 6 months in all; "
-                                           f"{total} months is more"))
+            add(
+                Violation(
+                    "O9",
+                    "s.82(8)",
+                    f"an order with its extensions lasts at most 6 months in all; "
+                    f"{total} months is more",
+                )
+            )
         t.order_expires = order_made + relativedelta(months=total)
         t.latest_possible_end = order_made + relativedelta(months=ORDER_TOTAL_MAX_MONTHS)
         t.appeal_deadline = order_made + timedelta(days=APPEAL_DAYS)  # s.84
-        t.compensation_deadline = t.order_expires + relativedelta(months=COMPENSATION_MONTHS)  # s.90
+        t.compensation_deadline = t.order_expires + relativedelta(
+            months=COMPENSATION_MONTHS
+        )  # s.90
     elif extension_months:
-        add(Violation("O9", "s.82", "an order can be extended only once it has been made: give --order-made"))
+        add(
+            Violation(
+                "O9",
+                "s.82",
+                "an order can be extended only once it has been made: give --order-made",
+            )
+        )
     return t
 
 

@@ -5,16 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import shapely
 from numpy.typing import ArrayLike, NDArray
+
+import shapely
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 LINEAR = ("LineString", "MultiLineString")
 PUNTAL = ("Point",)
 
 
-_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
-               5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
+_TYPE_NAMES = {
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
 
 
 def geometry_problems(geoms: ArrayLike, allowed: Sequence[str]) -> list[str | None]:
@@ -36,7 +45,9 @@ def geometry_problems(geoms: ArrayLike, allowed: Sequence[str]) -> list[str | No
         elif empty[i]:
             out[i] = "empty geometry"
         elif wrong[i]:
-            out[i] = f"wrong geometry type: {_TYPE_NAMES.get(int(types[i]), types[i])}, expected {' or '.join(allowed)}"
+            out[i] = (
+                f"wrong geometry type: {_TYPE_NAMES.get(int(types[i]), types[i])}, expected {' or '.join(allowed)}"
+            )
         else:
             why = shapely.is_valid_reason(arr[i])
             out[i] = f"invalid geometry: {why}; fix it in the source or import with --repair"

@@ -5,14 +5,16 @@ The numbers come from geo/ (counts, kernel density, Gi*); this module turns them
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.aggregate import counts_by_block
-from geo.hotspots import HotspotParams, hotspots
-from geo.incidents import counts_in
-from layers.webmap import COUNT_FILL, HOTSPOT_FILL, Overlay
+import geopandas as gpd
+
+from closuremap.geo.aggregate import counts_by_block
+from closuremap.geo.hotspots import HotspotParams, hotspots
+from closuremap.geo.incidents import counts_in
+
+from .webmap import COUNT_FILL, HOTSPOT_FILL, Overlay
 
 
 def _band_colour(count: int, top: int) -> str:
@@ -22,8 +24,9 @@ def _band_colour(count: int, top: int) -> str:
     return COUNT_FILL[int(np.searchsorted(edges, count))] if count < edges[-1] else COUNT_FILL[-1]
 
 
-def count_tables(premises: gpd.GeoDataFrame, communal: gpd.GeoDataFrame,
-                 incidents: gpd.GeoDataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def count_tables(
+    premises: gpd.GeoDataFrame, communal: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Incidents per block (in or within 10 m, nearest block) and per communal area (inside)."""
     blocks = counts_by_block(incidents, premises)
     areas = communal[["block_id", "name", "area_type", "floor_from", "floor_to"]].copy()
@@ -31,21 +34,32 @@ def count_tables(premises: gpd.GeoDataFrame, communal: gpd.GeoDataFrame,
     return blocks, areas.sort_values("incidents", ascending=False).reset_index(drop=True)
 
 
-def count_overlays(premises: gpd.GeoDataFrame, communal: gpd.GeoDataFrame,
-                   incidents: gpd.GeoDataFrame) -> list[Overlay]:
+def count_overlays(
+    premises: gpd.GeoDataFrame, communal: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame
+) -> list[Overlay]:
     blocks, _ = count_tables(premises, communal, incidents)
-    shaded = premises[["block_id", "name", "geometry"]].merge(blocks[["block_id", "incidents"]], on="block_id")
+    shaded = premises[["block_id", "name", "geometry"]].merge(
+        blocks[["block_id", "incidents"]], on="block_id"
+    )
     top = int(shaded["incidents"].max()) if len(shaded) else 0
     areas = communal[["block_id", "name", "area_type", "geometry"]].copy()
     areas["incidents"] = counts_in(communal, incidents).to_numpy() if len(communal) else []
     top_a = int(areas["incidents"].max()) if len(areas) else 0
     return [
-        Overlay("Incidents per block", gpd.GeoDataFrame(shaded, geometry="geometry", crs=premises.crs),
-                lambda r: _band_colour(int(r["incidents"]), top), ("name", "block_id", "incidents"),
-                legend=_band_legend(top)),
-        Overlay("Incidents per communal area", gpd.GeoDataFrame(areas, geometry="geometry", crs=communal.crs),
-                lambda r: _band_colour(int(r["incidents"]), top_a), ("name", "block_id", "area_type", "incidents"),
-                legend=_band_legend(top_a)),
+        Overlay(
+            "Incidents per block",
+            gpd.GeoDataFrame(shaded, geometry="geometry", crs=premises.crs),
+            lambda r: _band_colour(int(r["incidents"]), top),
+            ("name", "block_id", "incidents"),
+            legend=_band_legend(top),
+        ),
+        Overlay(
+            "Incidents per communal area",
+            gpd.GeoDataFrame(areas, geometry="geometry", crs=communal.crs),
+            lambda r: _band_colour(int(r["incidents"]), top_a),
+            ("name", "block_id", "area_type", "incidents"),
+            legend=_band_legend(top_a),
+        ),
     ]
 
 
@@ -59,7 +73,9 @@ def _band_legend(top: int) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 
-def hotspot_overlays(incidents: gpd.GeoDataFrame, params: HotspotParams) -> tuple[list[Overlay], str]:
+def hotspot_overlays(
+    incidents: gpd.GeoDataFrame, params: HotspotParams
+) -> tuple[list[Overlay], str]:
     cells = hotspots(incidents, params)
     hot = cells[cells["hotspot"].str.startswith("hot")].copy()
     dense = cells[cells["density_per_ha"] > 0].copy()
@@ -72,8 +88,21 @@ def hotspot_overlays(incidents: gpd.GeoDataFrame, params: HotspotParams) -> tupl
         return ramp[min(int(r["density_per_ha"] / top * len(ramp)), len(ramp) - 1)]
 
     return [
-        Overlay("Kernel density (incidents per ha)", dense, density_colour, ("density_per_ha", "count"), show=False,
-                legend=tuple((f"up to {top * (i + 1) / len(ramp):.0f} per ha", c) for i, c in enumerate(ramp))),
-        Overlay("Gi* hot spots", hot, lambda r: HOTSPOT_FILL.get(r["hotspot"], "#fddbc7"),
-                ("hotspot", "z", "p", "count"), legend=tuple(HOTSPOT_FILL.items())),
+        Overlay(
+            "Kernel density (incidents per ha)",
+            dense,
+            density_colour,
+            ("density_per_ha", "count"),
+            show=False,
+            legend=tuple(
+                (f"up to {top * (i + 1) / len(ramp):.0f} per ha", c) for i, c in enumerate(ramp)
+            ),
+        ),
+        Overlay(
+            "Gi* hot spots",
+            hot,
+            lambda r: HOTSPOT_FILL.get(r["hotspot"], "#fddbc7"),
+            ("hotspot", "z", "p", "count"),
+            legend=tuple(HOTSPOT_FILL.items()),
+        ),
     ], str(cells.attrs.get("params", params.describe()))

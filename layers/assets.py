@@ -49,7 +49,9 @@ def _local(assets: list[tuple[str, str]], base: str) -> list[tuple[str, str]]:
             out.append((name, url))
             continue
         if name not in LOCAL_ASSETS:
-            raise ExternalAssetError(f"map asset '{name}' ({url}) is not shipped in static/vendor; add it")
+            raise ExternalAssetError(
+                f"map asset '{name}' ({url}) is not shipped in static/vendor; add it"
+            )
         path = LOCAL_ASSETS[name]
         if path is not None:
             out.append((name, f"{base}/{path}"))
@@ -61,7 +63,9 @@ def localise(m: folium.Map, base: str = STATIC_URL) -> folium.Map:
 
     def walk(element: object) -> None:
         if isinstance(element, folium.elements.JSCSSMixin):
-            element.default_js = _local(list(element.default_js), base)  # instance attrs shadow the class's
+            element.default_js = _local(
+                list(element.default_js), base
+            )  # instance attrs shadow the class's
             element.default_css = _local(list(element.default_css), base)
         for child in getattr(element, "_children", {}).values():
             walk(child)

@@ -56,10 +56,14 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write the table as :func:`csv_bytes`, to a temporary file renamed into place when complete."""
-    return write_csv_rows(path, [str(c) for c in frame.columns], frame.itertuples(index=False, name=None))
+    return write_csv_rows(
+        path, [str(c) for c in frame.columns], frame.itertuples(index=False, name=None)
+    )
 
 
-def write_csv_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+def write_csv_rows(
+    path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> Path:
     """Write rows as they come (a million rejects need not be held at once), in the same dialect
     as :func:`csv_bytes`, to a temporary file renamed into place only when complete."""
     target = Path(path)

@@ -12,17 +12,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
-import geopandas as gpd
-import shapely
 from branca.element import MacroElement
 from folium.plugins import Draw
 from jinja2 import Template
 
-from geo.crs import WGS84, geometries_to_bng, geometries_to_lonlat
-from layers.assets import STATIC_URL, localise
-from layers.model import KINDS
-from layers.styles import feature_style
-from layers.webmap import build_map
+import geopandas as gpd
+import shapely
+
+from closuremap.geo.crs import WGS84, geometries_to_bng, geometries_to_lonlat
+
+from .assets import STATIC_URL, localise
+from .model import KINDS
+from .styles import feature_style
+from .webmap import build_map
 
 EDIT_COLOUR = "#0066ff"
 
@@ -49,7 +51,9 @@ class _EditableFeatures(MacroElement):  # type: ignore[misc]
         {% endmacro %}"""
     )
 
-    def __init__(self, group: folium.FeatureGroup, data: dict[str, Any], style: dict[str, Any]) -> None:
+    def __init__(
+        self, group: folium.FeatureGroup, data: dict[str, Any], style: dict[str, Any]
+    ) -> None:
         super().__init__()
         self._name = "EditableFeatures"
         self.group = group.get_name()
@@ -67,14 +71,26 @@ def editable_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
         if g.geom_type == "MultiPolygon" and len(g.geoms) == 1:
             g = g.geoms[0]  # Leaflet.draw edits polygons, not multipolygons
         label = html.escape(str(name or kind))
-        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g),
-                         "properties": {"feature_id": str(fid), "label": label}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(g),
+                "properties": {"feature_id": str(fid), "label": label},
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
-def build_draw_map(frames: Mapping[str, gpd.GeoDataFrame], kind: str, *, attribution: Sequence[str] = (),
-                   static_url: str = STATIC_URL, guides: Sequence[tuple[str, str, list[list[float]], float]] = (),
-                   editable: Sequence[str] | None = None, focus: Sequence[float] | None = None) -> folium.Map:
+def build_draw_map(
+    frames: Mapping[str, gpd.GeoDataFrame],
+    kind: str,
+    *,
+    attribution: Sequence[str] = (),
+    static_url: str = STATIC_URL,
+    guides: Sequence[tuple[str, str, list[list[float]], float]] = (),
+    editable: Sequence[str] | None = None,
+    focus: Sequence[float] | None = None,
+) -> folium.Map:
     """The workspace map with the drawing tools that suit ``kind``. Only the features whose ids are in
     ``editable`` (all when None) go into Leaflet.draw's group, so edit mode puts handles on the one
     being edited, not on every feature of the layer; the others are drawn as context. ``focus`` (BNG
@@ -82,21 +98,37 @@ def build_draw_map(frames: Mapping[str, gpd.GeoDataFrame], kind: str, *, attribu
     trace from: (name, PNG data URL, [[south, west], [north, east]], opacity)."""
     mine = frames[kind]
     chosen = mine if editable is None else mine[mine["feature_id"].isin(list(editable))]
-    context = {k: f for k, f in frames.items() if k != kind and k not in ("incidents", "addresses", "breaches")}
+    context = {
+        k: f
+        for k, f in frames.items()
+        if k != kind and k not in ("incidents", "addresses", "breaches")
+    }
     if editable is not None:
         context[kind] = mine[~mine["feature_id"].isin(list(editable))]
-    m = build_map(context, attribution=attribution, static_url=static_url, layer_control=False, focus=focus)
+    m = build_map(
+        context, attribution=attribution, static_url=static_url, layer_control=False, focus=focus
+    )
     for name, url, bounds, opacity in guides:
-        folium.raster_layers.ImageOverlay(image=url, bounds=bounds, opacity=opacity, name=f"Plan: {html.escape(name)}",
-                                          interactive=False, zindex=400).add_to(m)
+        folium.raster_layers.ImageOverlay(
+            image=url,
+            bounds=bounds,
+            opacity=opacity,
+            name=f"Plan: {html.escape(name)}",
+            interactive=False,
+            zindex=400,
+        ).add_to(m)
     group = folium.FeatureGroup(name=f"Editing: {KINDS[kind].title}", show=True)
     group.add_to(m)
     point = kind == "entrances"
     Draw(
         feature_group=group,
         draw_options={
-            "polyline": kind == "access_routes", "polygon": not point, "rectangle": not point,
-            "circle": False, "circlemarker": False, "marker": point,
+            "polyline": kind == "access_routes",
+            "polygon": not point,
+            "rectangle": not point,
+            "circle": False,
+            "circlemarker": False,
+            "marker": point,
         },
         edit_options={"edit": True, "remove": True},
     ).add_to(m)
@@ -117,4 +149,6 @@ def drawings_to_bng(features: Sequence[Mapping[str, Any]] | None) -> gpd.GeoData
     if not rows:
         return gpd.GeoDataFrame({"feature_id": []}, geometry=gpd.GeoSeries([], crs="EPSG:27700"))
     geoms = geometries_to_bng([r["geometry"] for r in rows], WGS84)
-    return gpd.GeoDataFrame({"feature_id": [r["feature_id"] for r in rows]}, geometry=list(geoms), crs="EPSG:27700")
+    return gpd.GeoDataFrame(
+        {"feature_id": [r["feature_id"] for r in rows]}, geometry=list(geoms), crs="EPSG:27700"
+    )

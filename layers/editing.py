@@ -11,15 +11,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
+
+import geopandas as gpd
 import shapely
 
-from geo.crs import BNG
-from geo.errors import WorkspaceError
-from layers.importer import coerce_column  # the import's reader: one rule for files and forms
-from layers.model import get_kind, text_or_none
-from layers.store import WorkspaceStore
+from closuremap.geo.crs import BNG
+from closuremap.geo.errors import WorkspaceError
+
+from .importer import coerce_column  # the import's reader: one rule for files and forms
+from .model import get_kind, text_or_none
+from .store import WorkspaceStore
 
 UNDO_NOTE = "undo of #"
 RESTORE_NOTE = "restore of #"
@@ -36,11 +38,15 @@ def _context(store: WorkspaceStore) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
     return store.read("premises"), store.read("communal_areas")
 
 
-def _snap_targets(store: WorkspaceStore, kind: str, block_id: object, exclude: str | None) -> list[shapely.Geometry]:
+def _snap_targets(
+    store: WorkspaceStore, kind: str, block_id: object, exclude: str | None
+) -> list[shapely.Geometry]:
     """What a shape may snap to: a block to other blocks; a communal area, route or door to its own
     block and that block's parts; open space to blocks and other open space. A block edited next to
     its stairwells must not be pulled inward onto them."""
-    if kind == "orders":  # a drawn scope follows the blocks' walls (not the parts 0.3 m inside them)
+    if (
+        kind == "orders"
+    ):  # a drawn scope follows the blocks' walls (not the parts 0.3 m inside them)
         sources = {"premises": None}
     elif kind == "premises":
         sources = {"premises": None}
@@ -59,35 +65,64 @@ def _snap_targets(store: WorkspaceStore, kind: str, block_id: object, exclude: s
     return targets
 
 
-def prepare_drawing(store: WorkspaceStore, kind: str, geometry: shapely.Geometry, attrs: dict[str, Any], *,
-                    tolerance_m: float = 0.5, min_width_m: float = 0.3,
-                    feature_id: str | None = None) -> tuple[shapely.Geometry, int, list[Any]]:
+def prepare_drawing(
+    store: WorkspaceStore,
+    kind: str,
+    geometry: shapely.Geometry,
+    attrs: dict[str, Any],
+    *,
+    tolerance_m: float = 0.5,
+    min_width_m: float = 0.3,
+    feature_id: str | None = None,
+) -> tuple[shapely.Geometry, int, list[Any]]:
     """The drawn shape snapped to its neighbours, and the problems the checks find in it."""
-    from geo.drawing import check_drawing, route_to_polygon, snap_to_existing
+    from closuremap.geo.drawing import check_drawing, route_to_polygon, snap_to_existing
 
     if kind == "access_routes" and geometry.geom_type in ("LineString", "MultiLineString"):
         width = float(attrs.get("width_m") or 2.0)
-        geometry = route_to_polygon(shapely.line_merge(geometry) if geometry.geom_type == "MultiLineString"
-                                    else geometry, width)
+        geometry = route_to_polygon(
+            shapely.line_merge(geometry) if geometry.geom_type == "MultiLineString" else geometry,
+            width,
+        )
     targets = _snap_targets(store, kind, attrs.get("block_id"), feature_id)
     snapped, moved = snap_to_existing(geometry, targets, tolerance_m)
     if kind == "orders":
-        from geo.drawing import DrawingProblem
-        from layers.orders import check_in_workspace
+        from closuremap.geo.drawing import DrawingProblem
+
+        from .orders import check_in_workspace
 
         result = check_in_workspace(store, snapped, order_id=attrs.get("order_id"))
-        problems = [DrawingProblem(f.code, f.severity if f.severity != "error" else "warning",
-                                   f"scope check ({result.verdict}): {f.message}", f.area_m2)
-                    for f in result.findings]
+        problems = [
+            DrawingProblem(
+                f.code,
+                f.severity if f.severity != "error" else "warning",
+                f"scope check ({result.verdict}): {f.message}",
+                f.area_m2,
+            )
+            for f in result.findings
+        ]
         return snapped, moved, problems
     blocks, communal = _context(store)
-    problems = check_drawing(kind, snapped, attrs, blocks=blocks, communal=communal, min_width_m=min_width_m,
-                             exclude_feature_id=feature_id)
+    problems = check_drawing(
+        kind,
+        snapped,
+        attrs,
+        blocks=blocks,
+        communal=communal,
+        min_width_m=min_width_m,
+        exclude_feature_id=feature_id,
+    )
     return snapped, moved, problems
 
 
-def save_new(store: WorkspaceStore, kind: str, geometry: shapely.Geometry, attrs: dict[str, Any], *,
-             user: str) -> str:
+def save_new(
+    store: WorkspaceStore,
+    kind: str,
+    geometry: shapely.Geometry,
+    attrs: dict[str, Any],
+    *,
+    user: str,
+) -> str:
     """Store a drawn feature (already prepared); returns its new stable id."""
     spec = get_kind(kind)
     known = {f.name for f in spec.fields}
@@ -106,7 +141,7 @@ def undoable(store: WorkspaceStore, kind: str | None = None) -> pd.DataFrame:
     """Changes that can still be undone, newest first: feature-level entries not yet undone."""
     h = store.history(kind=kind)
     h = h[h["feature_id"].notna()]
-    undone = {int(n[len(UNDO_NOTE):]) for n in h["note"].dropna() if str(n).startswith(UNDO_NOTE)}
+    undone = {int(n[len(UNDO_NOTE) :]) for n in h["note"].dropna() if str(n).startswith(UNDO_NOTE)}
     is_undo = h["note"].fillna("").astype(str).str.startswith(UNDO_NOTE)
     return h[~is_undo & ~h["id"].isin(undone)]
 
@@ -129,7 +164,9 @@ def undo_last(store: WorkspaceStore, kind: str, *, user: str) -> str:
         store.update(kind, fid, user=user, geometry=before_geom, attributes=attrs, note=note)
         return f"put back the {kind} feature as it was before {entry['at']}"
     if entry["action"] == "delete":
-        frame = gpd.GeoDataFrame({k: [v] for k, v in before_attrs.items()}, geometry=[before_geom], crs=BNG)
+        frame = gpd.GeoDataFrame(
+            {k: [v] for k, v in before_attrs.items()}, geometry=[before_geom], crs=BNG
+        )
         store.add(kind, frame, user=user, note=note, audit_each=True)
         return f"brought back the {kind} feature deleted at {entry['at']}"
     raise WorkspaceError(f"cannot undo a '{entry['action']}'")
@@ -144,11 +181,19 @@ def restore_version(store: WorkspaceStore, kind: str, audit_id: int, *, user: st
     row = entry.iloc[0]
     attrs, geom = _state(row["after"])
     if geom is None:
-        raise WorkspaceError(f"change #{audit_id} deleted the feature: undo it, or restore an earlier version")
+        raise WorkspaceError(
+            f"change #{audit_id} deleted the feature: undo it, or restore an earlier version"
+        )
     spec = get_kind(kind)
     fields = {k: v for k, v in attrs.items() if k in {f.name for f in spec.fields}}
-    store.update(kind, str(row["feature_id"]), user=user, geometry=geom, attributes=fields,
-                 note=f"{RESTORE_NOTE}{audit_id}")
+    store.update(
+        kind,
+        str(row["feature_id"]),
+        user=user,
+        geometry=geom,
+        attributes=fields,
+        note=f"{RESTORE_NOTE}{audit_id}",
+    )
 
 
 def _words(value: object) -> str:
@@ -168,14 +213,20 @@ def describe_change(before: object, after: object) -> str:
         was = old.get("properties", {}).get(key)
         if _words(was) == _words(value):
             continue
-        if key in ("scope_parts", "permitted_access", "source_attrs"):  # JSON: say that, not the text
+        if key in (
+            "scope_parts",
+            "permitted_access",
+            "source_attrs",
+        ):  # JSON: say that, not the text
             words.append(f"{key.replace('_', ' ')} changed")
         else:
             words.append(f"{key}: {_words(was) or '(blank)'} → {_words(value) or '(blank)'}")
     if old.get("wkt") != new.get("wkt") and old.get("wkt") and new.get("wkt"):
         a, b = shapely.from_wkt(old["wkt"]), shapely.from_wkt(new["wkt"])
-        words.append(f"shape changed: {a.area:.1f} m² → {b.area:.1f} m² "
-                     f"({a.symmetric_difference(b).area:.1f} m² moved)")
+        words.append(
+            f"shape changed: {a.area:.1f} m² → {b.area:.1f} m² "
+            f"({a.symmetric_difference(b).area:.1f} m² moved)"
+        )
     return "; ".join(words) or "saved without changes"
 
 

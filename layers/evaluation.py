@@ -11,15 +11,16 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
-import shapely
 from dateutil.relativedelta import relativedelta
+
+import geopandas as gpd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.crs import BNG
-from geo.errors import InputFileError
-from geo.evaluation import (
+from closuremap.geo.crs import BNG
+from closuremap.geo.errors import InputFileError
+from closuremap.geo.evaluation import (
     DEFAULT_BUFFER_M,
     SMALL_COUNT,
     EvaluationError,
@@ -28,11 +29,12 @@ from geo.evaluation import (
     evaluation_areas,
     make_windows,
 )
-from geo.timeline import parse_date, parse_datetime
-from layers.importer import coerce_column, read_features
-from layers.model import Field, text_or_none
-from layers.orders import extension_list, order_row
-from layers.store import WorkspaceStore
+from closuremap.geo.timeline import parse_date, parse_datetime
+
+from .importer import coerce_column, read_features
+from .model import Field, text_or_none
+from .orders import extension_list, order_row
+from .store import WorkspaceStore
 
 BOUNDARIES_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
 #: kind -> (file, code column, name column)
@@ -47,11 +49,18 @@ AreaInput = Path | BaseGeometry | None
 @lru_cache(maxsize=len(BOUNDARY_FILES))
 def _boundaries(kind: str) -> gpd.GeoDataFrame:
     if kind not in BOUNDARY_FILES:
-        raise EvaluationError(f"no boundary set '{kind}': choose one of {', '.join(BOUNDARY_FILES)}")
+        raise EvaluationError(
+            f"no boundary set '{kind}': choose one of {', '.join(BOUNDARY_FILES)}"
+        )
     name, code_col, name_col = BOUNDARY_FILES[kind]
-    frame, _ = read_features(BOUNDARIES_DIR / name, None)  # OSTN15 for the WGS84 files, like every import
-    return gpd.GeoDataFrame({"code": frame[code_col].astype(str), "name": frame[name_col].astype(str)},
-                            geometry=frame.geometry.values, crs=BNG)
+    frame, _ = read_features(
+        BOUNDARIES_DIR / name, None
+    )  # OSTN15 for the WGS84 files, like every import
+    return gpd.GeoDataFrame(
+        {"code": frame[code_col].astype(str), "name": frame[name_col].astype(str)},
+        geometry=frame.geometry.values,
+        crs=BNG,
+    )
 
 
 def boundaries(kind: str) -> gpd.GeoDataFrame:
@@ -59,21 +68,30 @@ def boundaries(kind: str) -> gpd.GeoDataFrame:
     return _boundaries(kind).copy()
 
 
-def boundary_area(kind: str, *, name: str | None = None, near: BaseGeometry | None = None) -> tuple[BaseGeometry, str]:
+def boundary_area(
+    kind: str, *, name: str | None = None, near: BaseGeometry | None = None
+) -> tuple[BaseGeometry, str]:
     """One boundary as a control area: by code or name, else the one that holds most of ``near``."""
     frame = boundaries(kind)
     if name:
-        hit = frame[(frame["code"].str.lower() == name.lower()) | (frame["name"].str.lower() == name.lower())]
+        hit = frame[
+            (frame["code"].str.lower() == name.lower())
+            | (frame["name"].str.lower() == name.lower())
+        ]
         if hit.empty:
-            raise EvaluationError(f"no {kind[:-1]} called '{name}' in data/boundaries; e.g. "
-                                  f"{', '.join(frame['name'].head(5))}")
+            raise EvaluationError(
+                f"no {kind[:-1]} called '{name}' in data/boundaries; e.g. "
+                f"{', '.join(frame['name'].head(5))}"
+            )
         row = hit.iloc[0]
     else:
         if near is None or near.is_empty:
             raise EvaluationError(f"name the {kind[:-1]} to use as control")
         overlap = frame.geometry.intersection(near.buffer(1.0)).area
         if overlap.max() <= 0:
-            raise EvaluationError(f"the target lies in none of the bundled {kind}: give a control file instead")
+            raise EvaluationError(
+                f"the target lies in none of the bundled {kind}: give a control file instead"
+            )
         row = frame.loc[overlap.idxmax()]
     return row.geometry, f"{row['name']} ({kind[:-1]} {row['code']}) minus target and buffer"
 
@@ -85,8 +103,10 @@ def _polygon(value: AreaInput, what: str) -> BaseGeometry | None:
     frame, _ = read_features(value, None)
     polys = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
-        raise InputFileError(f"{value}: no polygons for the {what}; give a polygon file "
-                             "(GeoJSON, GeoPackage, KML, zipped shapefile)")
+        raise InputFileError(
+            f"{value}: no polygons for the {what}; give a polygon file "
+            "(GeoJSON, GeoPackage, KML, zipped shapefile)"
+        )
     return shapely.union_all(polys.geometry.values)
 
 
@@ -94,7 +114,11 @@ def iso_dates(values: pd.Series) -> pd.Series:
     """Dates as exported (``25/12/2024 14:30``, ISO, police.uk ``2024-03``) as ISO text, None if unreadable;
     the importer's vectorised parser (a million date-times in seconds, not strptime row by row)."""
     text = values.astype("string").str.strip()
-    iso = text.str.match(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}.*)?)?$").fillna(False).to_numpy(dtype=bool)
+    iso = (
+        text.str.match(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}.*)?)?$")
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    )
     out = text.astype(object).where(text.notna(), None)
     if (~iso).any():
         parsed, _ = coerce_column(text[~iso].astype(object), Field("when", "datetime"))
@@ -130,17 +154,20 @@ def _order_target(store: WorkspaceStore, rows: pd.DataFrame, target: str) -> Bas
     """The orders' scopes, or with ``target='blocks'`` their scopes and the whole blocks they cover."""
     geom = shapely.union_all(rows.geometry.values)
     if target == "blocks":
-        from layers.documents import order_blocks
+        from .documents import order_blocks
 
         blocks = [order_blocks(store, str(oid)) for oid in rows["order_id"]]
-        geom = shapely.union_all([geom, *[shapely.union_all(b.geometry.values) for b in blocks if len(b)]])
+        geom = shapely.union_all(
+            [geom, *[shapely.union_all(b.geometry.values) for b in blocks if len(b)]]
+        )
     elif target != "scope":
         raise EvaluationError(f"target '{target}': choose 'scope' or 'blocks'")
     return geom
 
 
-def _control(control: AreaInput, control_boundary: str, control_name: str | None,
-             target: BaseGeometry) -> tuple[BaseGeometry, str]:
+def _control(
+    control: AreaInput, control_boundary: str, control_name: str | None, target: BaseGeometry
+) -> tuple[BaseGeometry, str]:
     if control is not None:
         where = control.name if isinstance(control, Path) else "the drawn control area"
         polygon = _polygon(control, "control")
@@ -149,11 +176,23 @@ def _control(control: AreaInput, control_boundary: str, control_name: str | None
     return boundary_area(control_boundary, name=control_name, near=target)
 
 
-def evaluate_orders(store: WorkspaceStore, order_ids: list[str] | None = None, *, target: str = "scope",
-                    buffer_m: float | None = DEFAULT_BUFFER_M, buffer: AreaInput = None, control: AreaInput = None,
-                    control_boundary: str = "wards", control_name: str | None = None, start: date | None = None,
-                    end: date | None = None, before_months: int | None = None, after_months: int | None = None,
-                    year_earlier: bool = False, min_count: int = SMALL_COUNT) -> EvaluationResult:
+def evaluate_orders(
+    store: WorkspaceStore,
+    order_ids: list[str] | None = None,
+    *,
+    target: str = "scope",
+    buffer_m: float | None = DEFAULT_BUFFER_M,
+    buffer: AreaInput = None,
+    control: AreaInput = None,
+    control_boundary: str = "wards",
+    control_name: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    before_months: int | None = None,
+    after_months: int | None = None,
+    year_earlier: bool = False,
+    min_count: int = SMALL_COUNT,
+) -> EvaluationResult:
     """A set of orders (None: the whole operation, every order) evaluated on the workspace's incidents.
 
     Defaults: the target is the scopes; the buffer a 200 m ring; the control the ward holding the
@@ -166,29 +205,50 @@ def evaluate_orders(store: WorkspaceStore, order_ids: list[str] | None = None, *
     else:
         rows = orders
     if rows.empty:
-        raise EvaluationError(f"no orders in {store.location} to evaluate: save an order's scope first")
+        raise EvaluationError(
+            f"no orders in {store.location} to evaluate: save an order's scope first"
+        )
     dates = [order_dates(r) for _, r in rows.iterrows()]
     starts = [s for s, _, _ in dates if s]
     ends = [e for _, e, _ in dates if e]
     if start is None:
         if not starts:
-            raise EvaluationError("the orders have no notice or order date: give a start date (--start YYYY-MM-DD)")
+            raise EvaluationError(
+                "the orders have no notice or order date: give a start date (--start YYYY-MM-DD)"
+            )
         start = min(starts)
         if end is None and after_months is None and ends:
             end = max(ends) - relativedelta(days=1)
     target_geom = _order_target(store, rows, target)
     control_geom, control_words = _control(control, control_boundary, control_name, target_geom)
-    areas = evaluation_areas(target_geom, control_geom, buffer_m=buffer_m, buffer_area=_polygon(buffer, "buffer"))
-    windows = make_windows(start, end=end, before_months=before_months, after_months=after_months,
-                           year_earlier=year_earlier)
+    areas = evaluation_areas(
+        target_geom, control_geom, buffer_m=buffer_m, buffer_area=_polygon(buffer, "buffer")
+    )
+    windows = make_windows(
+        start,
+        end=end,
+        before_months=before_months,
+        after_months=after_months,
+        year_earlier=year_earlier,
+    )
     incidents = store.read("incidents")
     incidents = incidents.assign(occurred_at=iso_dates(incidents["occurred_at"]))
     ids = list(rows["order_id"].astype(str))
-    title = f"{ids[0]} {text_or_none(rows.iloc[0].get('name')) or ''}".strip() if len(ids) == 1 else \
-        f"{'Whole operation' if not order_ids else 'Orders'}: {', '.join(ids)}"
-    return evaluate(incidents, areas, windows, title=title, control_name=control_words,
-                    buffer_m=None if buffer is not None else buffer_m,
-                    events=[e for _, _, evs in dates for e in evs], min_count=min_count)
+    title = (
+        f"{ids[0]} {text_or_none(rows.iloc[0].get('name')) or ''}".strip()
+        if len(ids) == 1
+        else f"{'Whole operation' if not order_ids else 'Orders'}: {', '.join(ids)}"
+    )
+    return evaluate(
+        incidents,
+        areas,
+        windows,
+        title=title,
+        control_name=control_words,
+        buffer_m=None if buffer is not None else buffer_m,
+        events=[e for _, _, evs in dates for e in evs],
+        min_count=min_count,
+    )
 
 
 def evaluate_order(store: WorkspaceStore, order_id: str, **options: object) -> EvaluationResult:
@@ -197,18 +257,31 @@ def evaluate_order(store: WorkspaceStore, order_id: str, **options: object) -> E
     return evaluate_orders(store, [order_id], **options)  # type: ignore[arg-type]
 
 
-def evaluate_files(*, incidents: Path, target: Path, control: Path, start: date, buffer_m: float | None = None,
-                   buffer: Path | None = None, end: date | None = None, before_months: int | None = None,
-                   after_months: int | None = None, category_column: str | None = None,
-                   year_earlier: bool = False, min_count: int = SMALL_COUNT) -> EvaluationResult:
+def evaluate_files(
+    *,
+    incidents: Path,
+    target: Path,
+    control: Path,
+    start: date,
+    buffer_m: float | None = None,
+    buffer: Path | None = None,
+    end: date | None = None,
+    before_months: int | None = None,
+    after_months: int | None = None,
+    category_column: str | None = None,
+    year_earlier: bool = False,
+    min_count: int = SMALL_COUNT,
+) -> EvaluationResult:
     """The same evaluation from files in any supported format and CRS (no workspace)."""
     frame, notes = read_features(incidents, "incidents")
     if category_column:
         if category_column not in frame.columns:
             raw, _ = read_features(incidents, None)
             if category_column not in raw.columns or len(raw) != len(frame):
-                raise InputFileError(f"{incidents}: no column '{category_column}'; the columns are "
-                                     f"{', '.join(map(str, raw.columns.drop('geometry')))}")
+                raise InputFileError(
+                    f"{incidents}: no column '{category_column}'; the columns are "
+                    f"{', '.join(map(str, raw.columns.drop('geometry')))}"
+                )
             frame["category"] = raw[category_column].to_numpy()
         else:
             frame["category"] = frame[category_column]
@@ -218,11 +291,24 @@ def evaluate_files(*, incidents: Path, target: Path, control: Path, start: date,
     target_geom = _polygon(target, "target")
     control_geom = _polygon(control, "control")
     assert target_geom is not None and control_geom is not None
-    areas = evaluation_areas(target_geom, control_geom, buffer_m=buffer_m, buffer_area=_polygon(buffer, "buffer"))
-    windows = make_windows(start, end=end, before_months=before_months, after_months=after_months,
-                           year_earlier=year_earlier)
-    result = evaluate(frame, areas, windows, title=f"{Path(target).name} ({Path(incidents).name})",
-                      control_name=f"{Path(control).name} minus target and buffer",
-                      buffer_m=buffer_m if buffer is None else None, min_count=min_count)
+    areas = evaluation_areas(
+        target_geom, control_geom, buffer_m=buffer_m, buffer_area=_polygon(buffer, "buffer")
+    )
+    windows = make_windows(
+        start,
+        end=end,
+        before_months=before_months,
+        after_months=after_months,
+        year_earlier=year_earlier,
+    )
+    result = evaluate(
+        frame,
+        areas,
+        windows,
+        title=f"{Path(target).name} ({Path(incidents).name})",
+        control_name=f"{Path(control).name} minus target and buffer",
+        buffer_m=buffer_m if buffer is None else None,
+        min_count=min_count,
+    )
     result.notes.extend(notes)
     return result

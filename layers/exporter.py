@@ -17,17 +17,19 @@ import warnings
 import zipfile
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+import geopandas as gpd
 import pyogrio
 import shapely
 from pyproj import CRS
 
-from geo.crs import BNG, WGS84, bng_to_lonlat, geometries_to_lonlat, parse_crs
-from geo.errors import InputFileError
-from layers.csvio import write_csv
-from layers.store import WorkspaceStore
+from closuremap.geo.crs import BNG, WGS84, bng_to_lonlat, geometries_to_lonlat, parse_crs
+from closuremap.geo.errors import InputFileError
+
+from .csvio import write_csv
+from .store import WorkspaceStore
 
 FORMATS: dict[str, tuple[str, str]] = {
     ".geojson": ("GeoJSON", "EPSG:4326"),
@@ -51,25 +53,33 @@ def _families(data: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     return {name: part for name, part in found.items() if len(part)}
 
 
-def export_frame(frame: gpd.GeoDataFrame, out: str | Path, *, layer: str, crs: str | None = None) -> Path:
+def export_frame(
+    frame: gpd.GeoDataFrame, out: str | Path, *, layer: str, crs: str | None = None
+) -> Path:
     """Write BNG features to ``out``; returns the path written (for a mixed layer as shapefiles: the
     first of the files, which :func:`export_files` lists)."""
     p = Path(out)
     suffix = p.suffix.lower()
     if suffix not in FORMATS:
-        raise InputFileError(f"{p}: cannot tell the format from '{suffix or 'no extension'}'; use one of "
-                             f"{', '.join(FORMATS)}")
+        raise InputFileError(
+            f"{p}: cannot tell the format from '{suffix or 'no extension'}'; use one of "
+            f"{', '.join(FORMATS)}"
+        )
     driver, default_crs = FORMATS[suffix]
     target = parse_crs(crs or default_crs)
     if driver in ("GeoJSON", "LIBKML") and not target.equals(WGS84):
-        raise InputFileError(f"{p.suffix} files are always WGS84 longitude/latitude; drop --crs or use .gpkg")
+        raise InputFileError(
+            f"{p.suffix} files are always WGS84 longitude/latitude; drop --crs or use .gpkg"
+        )
     p.parent.mkdir(parents=True, exist_ok=True)
     data = frame.copy()
     if driver == "CSV":
         _write_csv(data, p, target)
         return p
     if target.equals(WGS84):
-        data = data.set_geometry(gpd.GeoSeries(geometries_to_lonlat(data.geometry.values), crs=WGS84))
+        data = data.set_geometry(
+            gpd.GeoSeries(geometries_to_lonlat(data.geometry.values), crs=WGS84)
+        )
     elif not target.equals(BNG):
         data = data.to_crs(target)
     for c in data.columns:
@@ -97,7 +107,12 @@ def _write_shapefiles(data: gpd.GeoDataFrame, p: Path, layer: str) -> None:
     names = shapefile_names(p, list(parts))
     with tempfile.TemporaryDirectory() as tmp:
         for (family, part), name in zip(parts.items(), names, strict=True):
-            _write(part, Path(tmp) / name.name, "ESRI Shapefile", name.stem if len(parts) > 1 else layer)
+            _write(
+                part,
+                Path(tmp) / name.name,
+                "ESRI Shapefile",
+                name.stem if len(parts) > 1 else layer,
+            )
         if p.suffix.lower() == ".zip":
             staged = Path(tmp) / "out.zip"
             with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -112,10 +127,14 @@ def _write_shapefiles(data: gpd.GeoDataFrame, p: Path, layer: str) -> None:
 
 def _write(data: gpd.GeoDataFrame, p: Path, driver: str, layer: str) -> None:
     options = {}
-    if driver == "GeoJSON":  # RFC 7946: anticlockwise outer rings, no crs member; 9 decimals keep the mm
+    if (
+        driver == "GeoJSON"
+    ):  # RFC 7946: anticlockwise outer rings, no crs member; 9 decimals keep the mm
         options = {"RFC7946": "YES", "COORDINATE_PRECISION": 9, "WRITE_BBOX": "NO"}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # shapefile field-name truncation is expected and documented
+        warnings.simplefilter(
+            "ignore"
+        )  # shapefile field-name truncation is expected and documented
         pyogrio.write_dataframe(data, p, layer=layer, driver=driver, layer_options=options or None)
 
 
@@ -139,7 +158,9 @@ def _write_csv(data: gpd.GeoDataFrame, p: Path, crs: CRS) -> None:
         table["wkt"] = shapely.to_wkt(geoms, rounding_precision=3 if crs.is_projected else 9)
     write_csv(table, p)
     # the CSV's CRS, where GIS programs look for it (and our importer too)
-    p.with_suffix(".prj").write_text(BNG.to_wkt("WKT1_ESRI") if types <= {0} else crs.to_wkt("WKT1_ESRI"))
+    p.with_suffix(".prj").write_text(
+        BNG.to_wkt("WKT1_ESRI") if types <= {0} else crs.to_wkt("WKT1_ESRI")
+    )
 
 
 #: A shapefile's text field holds at most this many characters (dBase); longer values are cut.
@@ -150,13 +171,17 @@ def shapefile_losses(frame: gpd.GeoDataFrame) -> list[str]:
     """What a shapefile cannot keep of this layer, in words (longer text is cut at 254 characters)."""
     notes = []
     for column in frame.columns:
-        if column == frame.geometry.name or not (pd.api.types.is_object_dtype(frame[column])
-                                                 or pd.api.types.is_string_dtype(frame[column])):
+        if column == frame.geometry.name or not (
+            pd.api.types.is_object_dtype(frame[column])
+            or pd.api.types.is_string_dtype(frame[column])
+        ):
             continue
         long = frame[column].dropna().astype(str).str.len() > SHAPEFILE_TEXT_MAX
         if long.any():
-            notes.append(f"{int(long.sum())} value(s) of {column} are longer than {SHAPEFILE_TEXT_MAX} characters and "
-                         "are cut in a shapefile; export to .gpkg to keep them whole")
+            notes.append(
+                f"{int(long.sum())} value(s) of {column} are longer than {SHAPEFILE_TEXT_MAX} characters and "
+                "are cut in a shapefile; export to .gpkg to keep them whole"
+            )
     return notes
 
 
@@ -171,7 +196,9 @@ def export_files(frame: gpd.GeoDataFrame, out: str | Path) -> list[Path]:
     return [p]
 
 
-def export_layer(store: WorkspaceStore, kind: str, out: str | Path, *, crs: str | None = None) -> int:
+def export_layer(
+    store: WorkspaceStore, kind: str, out: str | Path, *, crs: str | None = None
+) -> int:
     """Export every feature of a kind; returns how many were written."""
     frame = store.read(kind)
     export_frame(frame, out, layer=kind, crs=crs)

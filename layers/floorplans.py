@@ -17,17 +17,19 @@ import sqlite3
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
 from pyproj import Transformer
 
-from geo.crs import bng_to_lonlat
-from geo.errors import InputFileError, WorkspaceError
-from geo.georef import Affine, affine_from_points, apply, invert
-from layers.store import workspace_connection
+from closuremap.geo.crs import bng_to_lonlat
+from closuremap.geo.errors import InputFileError, WorkspaceError
+from closuremap.geo.georef import Affine, affine_from_points, apply, invert
+
+from .store import workspace_connection
 
 TABLE = "closuremap_floorplans"
 MAX_SIDE_PX = 1600
@@ -49,7 +51,9 @@ class FloorPlan:
 
     @property
     def affine(self) -> Affine:
-        return affine_from_points([p for p, _ in self.control_points], [g for _, g in self.control_points])
+        return affine_from_points(
+            [p for p, _ in self.control_points], [g for _, g in self.control_points]
+        )
 
 
 def read_image(path: str | Path, page: int = 1) -> bytes:
@@ -57,12 +61,31 @@ def read_image(path: str | Path, page: int = 1) -> bytes:
     p = Path(path)
     if p.suffix.lower() == ".pdf":
         if shutil.which("pdftoppm") is None:
-            raise InputFileError("reading a PDF floor plan needs poppler's pdftoppm (apt-get install poppler-utils)")
+            raise InputFileError(
+                "reading a PDF floor plan needs poppler's pdftoppm (apt-get install poppler-utils)"
+            )
         with tempfile.TemporaryDirectory() as tmp:
-            done = subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", str(page), "-l", str(page), "-singlefile",
-                                   str(p), str(Path(tmp) / "page")], capture_output=True, text=True)
+            done = subprocess.run(
+                [
+                    "pdftoppm",
+                    "-png",
+                    "-r",
+                    "150",
+                    "-f",
+                    str(page),
+                    "-l",
+                    str(page),
+                    "-singlefile",
+                    str(p),
+                    str(Path(tmp) / "page"),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
-                raise InputFileError(f"{p.name}: page {page} could not be read as a PDF ({done.stderr.strip()[:120]})")
+                raise InputFileError(
+                    f"{p.name}: page {page} could not be read as a PDF ({done.stderr.strip()[:120]})"
+                )
             return (Path(tmp) / "page.png").read_bytes()
     try:
         with Image.open(p) as im:
@@ -71,20 +94,34 @@ def read_image(path: str | Path, page: int = 1) -> bytes:
             im.convert("RGBA").save(out, format="PNG")
             return out.getvalue()
     except (OSError, ValueError) as exc:
-        raise InputFileError(f"{p.name}: not an image I can read ({exc}); use PNG, JPG or a PDF page") from None
+        raise InputFileError(
+            f"{p.name}: not an image I can read ({exc}); use PNG, JPG or a PDF page"
+        ) from None
 
 
 def _ensure(conn: sqlite3.Connection) -> None:
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, block_id TEXT NOT NULL, "
-                 "floor INTEGER, name TEXT, png BLOB NOT NULL, width INTEGER, height INTEGER, control_points TEXT "
-                 "NOT NULL, opacity REAL, created_by TEXT, created_at TEXT)")
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, block_id TEXT NOT NULL, "
+        "floor INTEGER, name TEXT, png BLOB NOT NULL, width INTEGER, height INTEGER, control_points TEXT "
+        "NOT NULL, opacity REAL, created_by TEXT, created_at TEXT)"
+    )
 
 
-def save_plan(workspace: str | Path, *, block_id: str, floor: int | None, name: str, png: bytes,
-              control_points: list[tuple[tuple[float, float], tuple[float, float]]], user: str,
-              opacity: float = 0.5) -> int:
+def save_plan(
+    workspace: str | Path,
+    *,
+    block_id: str,
+    floor: int | None,
+    name: str,
+    png: bytes,
+    control_points: list[tuple[tuple[float, float], tuple[float, float]]],
+    user: str,
+    opacity: float = 0.5,
+) -> int:
     """Store a placed plan in the workspace; returns its id."""
-    affine_from_points([p for p, _ in control_points], [g for _, g in control_points])  # refuse a bad placement
+    affine_from_points(
+        [p for p, _ in control_points], [g for _, g in control_points]
+    )  # refuse a bad placement
     with Image.open(io.BytesIO(png)) as im:
         width, height = im.size
     with workspace_connection(workspace) as conn, conn:
@@ -92,19 +129,37 @@ def save_plan(workspace: str | Path, *, block_id: str, floor: int | None, name: 
         cur = conn.execute(
             f"INSERT INTO {TABLE} (block_id, floor, name, png, width, height, control_points, opacity, created_by, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (block_id, floor, name, png, width, height, json.dumps(control_points), opacity, user,
-             datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            (
+                block_id,
+                floor,
+                name,
+                png,
+                width,
+                height,
+                json.dumps(control_points),
+                opacity,
+                user,
+                datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
         )
         return int(cur.lastrowid or 0)
 
 
-def update_placement(workspace: str | Path, plan_id: int,
-                     control_points: list[tuple[tuple[float, float], tuple[float, float]]]) -> None:
+def update_placement(
+    workspace: str | Path,
+    plan_id: int,
+    control_points: list[tuple[tuple[float, float], tuple[float, float]]],
+) -> None:
     affine_from_points([p for p, _ in control_points], [g for _, g in control_points])
     with workspace_connection(workspace) as conn, conn:
         _ensure(conn)
-        if conn.execute(f"UPDATE {TABLE} SET control_points = ? WHERE id = ?",
-                        (json.dumps(control_points), plan_id)).rowcount == 0:
+        if (
+            conn.execute(
+                f"UPDATE {TABLE} SET control_points = ? WHERE id = ?",
+                (json.dumps(control_points), plan_id),
+            ).rowcount
+            == 0
+        ):
             raise WorkspaceError(f"no floor plan #{plan_id}")
 
 
@@ -113,16 +168,32 @@ def plans(workspace: str | Path, block_id: str | None = None) -> list[FloorPlan]
         _ensure(conn)
         conn.commit()
         sql = f"SELECT id, block_id, floor, name, png, width, height, control_points, opacity FROM {TABLE}"
-        rows = conn.execute(sql + (" WHERE block_id = ?" if block_id else "") + " ORDER BY id",
-                            (block_id,) if block_id else ()).fetchall()
-    return [FloorPlan(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                      [tuple(map(tuple, cp)) for cp in json.loads(r[7])], r[8] or 0.5) for r in rows]
+        rows = conn.execute(
+            sql + (" WHERE block_id = ?" if block_id else "") + " ORDER BY id",
+            (block_id,) if block_id else (),
+        ).fetchall()
+    return [
+        FloorPlan(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            [tuple(map(tuple, cp)) for cp in json.loads(r[7])],
+            r[8] or 0.5,
+        )
+        for r in rows
+    ]
 
 
 def warp_for_web(plan: FloorPlan) -> tuple[str, list[list[float]]]:
     """The plan as a PNG data URL warped to Web Mercator, with its [[south, west], [north, east]]."""
     to_bng = plan.affine
-    corners_px = np.array([[0, 0], [plan.width, 0], [plan.width, plan.height], [0, plan.height]], dtype=float)
+    corners_px = np.array(
+        [[0, 0], [plan.width, 0], [plan.width, plan.height], [0, plan.height]], dtype=float
+    )
     corners_en = apply(to_bng, corners_px)
     lon, lat = bng_to_lonlat(corners_en[:, 0], corners_en[:, 1])
     mx, my = _TO_MERCATOR.transform(lon, lat)
@@ -137,10 +208,18 @@ def warp_for_web(plan: FloorPlan) -> tuple[str, list[list[float]]]:
     out_w, out_h = max(int((maxx - minx) / scale), 1), max(int((maxy - miny) / scale), 1)
     # output pixel (i, j) -> Mercator (minx + i*s, maxy - j*s) -> image pixel by the inverse transform
     a, b, c, d, e, f = invert(to_merc)
-    coeffs = (a * scale, -b * scale, a * minx + b * maxy + c, d * scale, -e * scale, d * minx + e * maxy + f)
+    coeffs = (
+        a * scale,
+        -b * scale,
+        a * minx + b * maxy + c,
+        d * scale,
+        -e * scale,
+        d * minx + e * maxy + f,
+    )
     with Image.open(io.BytesIO(plan.png)) as im:
-        warped = im.convert("RGBA").transform((out_w, out_h), Image.AFFINE, coeffs, resample=Image.BILINEAR,
-                                             fillcolor=(0, 0, 0, 0))
+        warped = im.convert("RGBA").transform(
+            (out_w, out_h), Image.AFFINE, coeffs, resample=Image.BILINEAR, fillcolor=(0, 0, 0, 0)
+        )
     buf = io.BytesIO()
     warped.save(buf, format="PNG")
     (west, east), (south, north) = _FROM_MERCATOR.transform([minx, maxx], [miny, maxy])

@@ -12,8 +12,9 @@ import struct
 from collections.abc import Iterable
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
+
+import shapely
 
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
@@ -43,7 +44,7 @@ def _wkb_offset(blob: bytes) -> int:
 
 def decode(blobs: Iterable[bytes | None]) -> NDArray[np.object_]:
     """Shapely geometries from GeoPackage blobs (None stays None)."""
-    wkbs = [None if b is None else bytes(b[_wkb_offset(b):]) for b in blobs]
+    wkbs = [None if b is None else bytes(b[_wkb_offset(b) :]) for b in blobs]
     return shapely.from_wkb(np.asarray(wkbs, dtype=object))
 
 
@@ -53,15 +54,20 @@ def _envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
     if (blob[3] >> 1) & 0x07:
         minx, maxx, miny, maxy = struct.unpack_from("<4d" if blob[3] & 1 else ">4d", blob, 8)
         return minx, maxx, miny, maxy
-    g = shapely.from_wkb(bytes(blob[_wkb_offset(blob):]))
+    g = shapely.from_wkb(bytes(blob[_wkb_offset(blob) :]))
     minx, miny, maxx, maxy = g.bounds
     return minx, maxx, miny, maxy
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
     """The SQL functions GDAL's R-tree triggers call, so our inserts keep the index current."""
-    conn.create_function("ST_IsEmpty", 1, lambda b: 1 if _envelope(b) is None else 0, deterministic=True)
+    conn.create_function(
+        "ST_IsEmpty", 1, lambda b: 1 if _envelope(b) is None else 0, deterministic=True
+    )
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         conn.create_function(
-            name, 1, lambda b, i=i: None if (e := _envelope(b)) is None else e[i], deterministic=True
+            name,
+            1,
+            lambda b, i=i: None if (e := _envelope(b)) is None else e[i],
+            deterministic=True,
         )

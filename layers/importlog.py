@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from geo.errors import WorkspaceError
-from layers.csvio import write_csv_rows
+from closuremap.geo.errors import WorkspaceError
+
+from .csvio import write_csv_rows
+
 
 class ImportLogError(WorkspaceError):
     """An import the workspace has no record of."""
@@ -45,8 +47,10 @@ def ensure_tables(conn: sqlite3.Connection) -> None:
 def begin(conn: sqlite3.Connection, *, kind: str, file: Path, user: str) -> int:
     """Open a log line for an import inside its transaction; returns the import's id."""
     ensure_tables(conn)
-    cur = conn.execute(f"INSERT INTO {IMPORTS_TABLE} (at, user, kind, file) VALUES (?, ?, ?, ?)",
-                       (datetime.now(timezone.utc).isoformat(timespec="seconds"), user, kind, str(file)))
+    cur = conn.execute(
+        f"INSERT INTO {IMPORTS_TABLE} (at, user, kind, file) VALUES (?, ?, ?, ?)",
+        (datetime.now(UTC).isoformat(timespec="seconds"), user, kind, str(file)),
+    )
     return int(cur.lastrowid or 0)
 
 
@@ -58,43 +62,82 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool)) else str(value)
 
 
-def add_rejects(conn: sqlite3.Connection, import_id: int, rejected: pd.DataFrame, first_seq: int) -> None:
+def add_rejects(
+    conn: sqlite3.Connection, import_id: int, rejected: pd.DataFrame, first_seq: int
+) -> None:
     """Keep a chunk's rejected rows (row number, reason and original values) with the import."""
     columns = [str(c) for c in rejected.columns]
     conn.executemany(
         f"INSERT INTO {REJECTS_TABLE} (import_id, seq, row_json) VALUES (?, ?, ?)",
-        ((import_id, first_seq + i, json.dumps(dict(zip(columns, map(_plain, row), strict=True)),
-                                                ensure_ascii=False))
-         for i, row in enumerate(rejected.itertuples(index=False, name=None))),
+        (
+            (
+                import_id,
+                first_seq + i,
+                json.dumps(dict(zip(columns, map(_plain, row), strict=True)), ensure_ascii=False),
+            )
+            for i, row in enumerate(rejected.itertuples(index=False, name=None))
+        ),
     )
 
 
 def count_rejects(conn: sqlite3.Connection, import_id: int) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM {REJECTS_TABLE} WHERE import_id = ?", (import_id,)).fetchone()[0])
+    return int(
+        conn.execute(
+            f"SELECT count(*) FROM {REJECTS_TABLE} WHERE import_id = ?", (import_id,)
+        ).fetchone()[0]
+    )
 
 
-def finish(conn: sqlite3.Connection, import_id: int, *, read: int, added: int, updated: int, rejected: int,
-           queued: int, rejects_path: Path | None, rejects_columns: list[str]) -> None:
-    conn.execute(f"UPDATE {IMPORTS_TABLE} SET read = ?, added = ?, updated = ?, rejected = ?, queued = ?, "
-                 "rejects_path = ?, rejects_columns = ?, rejects_written = ? WHERE id = ?",
-                 (read, added, updated, rejected, queued, str(rejects_path) if rejects_path else None,
-                  json.dumps(rejects_columns), 0 if rejects_path else 1, import_id))
+def finish(
+    conn: sqlite3.Connection,
+    import_id: int,
+    *,
+    read: int,
+    added: int,
+    updated: int,
+    rejected: int,
+    queued: int,
+    rejects_path: Path | None,
+    rejects_columns: list[str],
+) -> None:
+    conn.execute(
+        f"UPDATE {IMPORTS_TABLE} SET read = ?, added = ?, updated = ?, rejected = ?, queued = ?, "
+        "rejects_path = ?, rejects_columns = ?, rejects_written = ? WHERE id = ?",
+        (
+            read,
+            added,
+            updated,
+            rejected,
+            queued,
+            str(rejects_path) if rejects_path else None,
+            json.dumps(rejects_columns),
+            0 if rejects_path else 1,
+            import_id,
+        ),
+    )
 
 
 def _rows(conn: sqlite3.Connection, import_id: int, columns: list[str]) -> Iterator[list[Any]]:
-    cursor = conn.execute(f"SELECT row_json FROM {REJECTS_TABLE} WHERE import_id = ? ORDER BY seq", (import_id,))
+    cursor = conn.execute(
+        f"SELECT row_json FROM {REJECTS_TABLE} WHERE import_id = ? ORDER BY seq", (import_id,)
+    )
     for (text,) in cursor:
         record = json.loads(text)
         yield [record.get(c) for c in columns]
 
 
-def write_rejects(conn: sqlite3.Connection, import_id: int, target: Path | None = None) -> Path | None:
+def write_rejects(
+    conn: sqlite3.Connection, import_id: int, target: Path | None = None
+) -> Path | None:
     """Write an import's rejects CSV from the log (streamed): to its recorded path, marking it
     written, or to ``target`` (a copy for a user whose first file is gone)."""
-    row = conn.execute(f"SELECT rejects_path, rejects_columns FROM {IMPORTS_TABLE} WHERE id = ?",
-                       (import_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT rejects_path, rejects_columns FROM {IMPORTS_TABLE} WHERE id = ?", (import_id,)
+    ).fetchone()
     if row is None:
-        raise ImportLogError(f"the workspace has no import #{import_id}; `closuremap imports WS` lists them")
+        raise ImportLogError(
+            f"the workspace has no import #{import_id}; `closuremap imports WS` lists them"
+        )
     columns = json.loads(row[1] or "[]")
     if target is not None:
         return write_csv_rows(target, columns, _rows(conn, import_id, columns))
@@ -108,15 +151,22 @@ def write_rejects(conn: sqlite3.Connection, import_id: int, target: Path | None 
 
 def write_pending_rejects(conn: sqlite3.Connection) -> list[Path]:
     """Rejects files of committed imports that a crash kept from being written: write them now."""
-    has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (IMPORTS_TABLE,)).fetchone()
+    has = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (IMPORTS_TABLE,)
+    ).fetchone()
     if not has:
         return []
-    pending = [r[0] for r in conn.execute(f"SELECT id FROM {IMPORTS_TABLE} WHERE rejects_written = 0")]
+    pending = [
+        r[0] for r in conn.execute(f"SELECT id FROM {IMPORTS_TABLE} WHERE rejects_written = 0")
+    ]
     return [p for p in (write_rejects(conn, i) for i in pending) if p is not None]
 
 
 def imports(conn: sqlite3.Connection) -> pd.DataFrame:
     """The import log, newest first."""
     ensure_tables(conn)
-    return pd.read_sql_query(f"SELECT id, at, user, kind, file, read, added, updated, rejected, queued, rejects_path "
-                             f"FROM {IMPORTS_TABLE} ORDER BY id DESC", conn)
+    return pd.read_sql_query(
+        f"SELECT id, at, user, kind, file, read, added, updated, rejected, queued, rejects_path "
+        f"FROM {IMPORTS_TABLE} ORDER BY id DESC",
+        conn,
+    )

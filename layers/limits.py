@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.errors import LimitError
+from closuremap.geo.errors import LimitError
 
 #: setting name -> default
 DEFAULTS = {
@@ -31,10 +31,14 @@ def _setting(name: str) -> int:
     try:
         value = int(float(text))
     except ValueError:
-        raise LimitError(f"the setting {name}={text!r} is not a number; give a whole number "
-                         f"(default {DEFAULTS[name]})") from None
+        raise LimitError(
+            f"the setting {name}={text!r} is not a number; give a whole number "
+            f"(default {DEFAULTS[name]})"
+        ) from None
     if value < 1:
-        raise LimitError(f"the setting {name}={text!r} must be at least 1 (default {DEFAULTS[name]})")
+        raise LimitError(
+            f"the setting {name}={text!r} must be at least 1 (default {DEFAULTS[name]})"
+        )
     return value
 
 
@@ -50,30 +54,42 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        return cls(_setting("CLOSUREMAP_MAX_FILE_MB"), _setting("CLOSUREMAP_MAX_ROWS"),
-                   _setting("CLOSUREMAP_MAX_COLUMNS"), _setting("CLOSUREMAP_MAX_VERTICES"),
-                   _setting("CLOSUREMAP_CHUNK_ROWS"))
+        return cls(
+            _setting("CLOSUREMAP_MAX_FILE_MB"),
+            _setting("CLOSUREMAP_MAX_ROWS"),
+            _setting("CLOSUREMAP_MAX_COLUMNS"),
+            _setting("CLOSUREMAP_MAX_VERTICES"),
+            _setting("CLOSUREMAP_CHUNK_ROWS"),
+        )
 
     def check_file(self, path: Path) -> None:
         """Refuse a file over the size limit before a byte of it is parsed."""
         size = path.stat().st_size
         if size > self.file_mb * 1024 * 1024:
-            raise LimitError(f"{path}: the file is {size / 1024 ** 2:,.0f} MB; the limit is {self.file_mb:,} MB "
-                             "(setting CLOSUREMAP_MAX_FILE_MB). Split it by month, or raise the limit")
+            raise LimitError(
+                f"{path}: the file is {size / 1024**2:,.0f} MB; the limit is {self.file_mb:,} MB "
+                "(setting CLOSUREMAP_MAX_FILE_MB). Split it by month, or raise the limit"
+            )
 
     def check_columns(self, path: Path, count: int) -> None:
         if count > self.columns:
-            raise LimitError(f"{path}: the file has {count:,} columns; the limit is {self.columns:,} "
-                             "(setting CLOSUREMAP_MAX_COLUMNS). Keep the columns you need, or raise the limit")
+            raise LimitError(
+                f"{path}: the file has {count:,} columns; the limit is {self.columns:,} "
+                "(setting CLOSUREMAP_MAX_COLUMNS). Keep the columns you need, or raise the limit"
+            )
 
     def check_rows(self, path: Path, count: int) -> None:
         if count > self.rows:
-            raise LimitError(f"{path}: the file has more than {self.rows:,} rows (setting CLOSUREMAP_MAX_ROWS); "
-                             "nothing was imported. Split it, or raise the limit")
+            raise LimitError(
+                f"{path}: the file has more than {self.rows:,} rows (setting CLOSUREMAP_MAX_ROWS); "
+                "nothing was imported. Split it, or raise the limit"
+            )
 
     def vertex_reason(self, count: int) -> str | None:
         """Why one feature is refused for its size (or None): the others are still imported."""
         if count > self.vertices:
-            return (f"has {count:,} vertices; the limit is {self.vertices:,} per feature (setting "
-                    "CLOSUREMAP_MAX_VERTICES): simplify it in QGIS, or raise the limit")
+            return (
+                f"has {count:,} vertices; the limit is {self.vertices:,} per feature (setting "
+                "CLOSUREMAP_MAX_VERTICES): simplify it in QGIS, or raise the limit"
+            )
         return None

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from geo.errors import SchemaError
-from geo.validate import LINEAR, POLYGONAL, PUNTAL
+from closuremap.geo.errors import SchemaError
+from closuremap.geo.validate import LINEAR, POLYGONAL, PUNTAL
 
 SAFE_INTEGER = 2.0**53  # the largest integer a float holds exactly; well inside int64
 
@@ -25,13 +25,29 @@ SOURCE_ATTRS = "source_attrs"  # JSON of the source's columns that have no field
 SYSTEM_FIELDS = (FEATURE_ID, SOURCE_FILE, SOURCE_ROW, SOURCE_ATTRS)
 
 COMMUNAL_AREA_TYPES = (
-    "stairwell", "corridor", "landing", "lobby", "walkway", "bin_store", "lift", "balcony_access",
-    "car_park", "courtyard", "other",
+    "stairwell",
+    "corridor",
+    "landing",
+    "lobby",
+    "walkway",
+    "bin_store",
+    "lift",
+    "balcony_access",
+    "car_park",
+    "courtyard",
+    "other",
 )
 INCIDENT_SOURCES = ("cad", "crime", "housing", "police.uk", "other")
 ORDER_STATUSES = (
-    "draft", "notice_issued", "notice_served", "heard", "order_made", "refused", "extended",
-    "discharged", "expired",
+    "draft",
+    "notice_issued",
+    "notice_served",
+    "heard",
+    "order_made",
+    "refused",
+    "extended",
+    "discharged",
+    "expired",
 )
 
 
@@ -52,8 +68,10 @@ class Field:
     def bounds(self) -> tuple[float, float]:
         """The range a number of this field may take: its own, else what an int64 column holds
         exactly (a floor of 1e19 is a typo, not a floor)."""
-        return (self.minimum if self.minimum is not None else -SAFE_INTEGER,
-                self.maximum if self.maximum is not None else SAFE_INTEGER)
+        return (
+            self.minimum if self.minimum is not None else -SAFE_INTEGER,
+            self.maximum if self.maximum is not None else SAFE_INTEGER,
+        )
 
 
 @dataclass(frozen=True)
@@ -107,35 +125,67 @@ def normalise_column(name: str) -> str:
 
 _NAME = Field("name", help="what people call it, e.g. 'Perronet House'")
 _NOTES = Field("notes", aliases=("note", "comments", "comment"))
-_BLOCK = Field("block_id", required=True, aliases=("block", "premises_id", "building_id", "block_ref"),
-               help="the block_id of the block (premises) it belongs to")
+_BLOCK = Field(
+    "block_id",
+    required=True,
+    aliases=("block", "premises_id", "building_id", "block_ref"),
+    help="the block_id of the block (premises) it belongs to",
+)
 _BLOCK_OPT = Field("block_id", aliases=("block", "premises_id", "building_id", "block_ref"))
 
 KINDS: dict[str, LayerKind] = {
     k.name: k
     for k in (
         LayerKind(
-            "premises", "Blocks (premises)", POLYGONAL,
+            "premises",
+            "Blocks (premises)",
+            POLYGONAL,
             (
-                Field("block_id", required=True, aliases=("block", "premises_id", "building_id", "osm_id", "id"),
-                      help="a short reference unique in the workspace, e.g. 'PER'"),
-                Field("name", required=True, aliases=("block_name", "building_name", "addr_housename")),
+                Field(
+                    "block_id",
+                    required=True,
+                    aliases=("block", "premises_id", "building_id", "osm_id", "id"),
+                    help="a short reference unique in the workspace, e.g. 'PER'",
+                ),
+                Field(
+                    "name", required=True, aliases=("block_name", "building_name", "addr_housename")
+                ),
                 Field("address", aliases=("addr", "street_address", "full_address")),
                 Field("postcode", aliases=("addr_postcode", "post_code")),
                 Field("uprn", aliases=("parent_uprn",), help="the parent UPRN of the block"),
-                Field("floors", "int", aliases=("levels", "building_levels", "storeys", "floor_count"),
-                      minimum=0, maximum=200),
-                Field("premises_type", aliases=("building", "type"), help="flats, maisonettes, ..."),
+                Field(
+                    "floors",
+                    "int",
+                    aliases=("levels", "building_levels", "storeys", "floor_count"),
+                    minimum=0,
+                    maximum=200,
+                ),
+                Field(
+                    "premises_type", aliases=("building", "type"), help="flats, maisonettes, ..."
+                ),
                 _NOTES,
             ),
             "Block footprints: the identifiable property a closure premises is part of.",
         ),
         LayerKind(
-            "communal_areas", "Communal areas", POLYGONAL,
+            "communal_areas",
+            "Communal areas",
+            POLYGONAL,
             (
                 _BLOCK,
-                Field("area_type", required=True, choices=COMMUNAL_AREA_TYPES, aliases=("type", "subtype")),
-                Field("floor_from", "int", aliases=("floor", "level", "from_floor"), minimum=-10, maximum=200),
+                Field(
+                    "area_type",
+                    required=True,
+                    choices=COMMUNAL_AREA_TYPES,
+                    aliases=("type", "subtype"),
+                ),
+                Field(
+                    "floor_from",
+                    "int",
+                    aliases=("floor", "level", "from_floor"),
+                    minimum=-10,
+                    maximum=200,
+                ),
                 Field("floor_to", "int", aliases=("to_floor",), minimum=-10, maximum=200),
                 _NAME,
                 _NOTES,
@@ -143,31 +193,51 @@ KINDS: dict[str, LayerKind] = {
             "Stairwells, corridors, landings, lobbies, walkways, bin stores: each tied to a block and floors.",
         ),
         LayerKind(
-            "access_routes", "Access routes", POLYGONAL + LINEAR,
-            (_BLOCK_OPT, _NAME, Field("width_m", "float", aliases=("width",), minimum=0.1, maximum=100), _NOTES),
+            "access_routes",
+            "Access routes",
+            POLYGONAL + LINEAR,
+            (
+                _BLOCK_OPT,
+                _NAME,
+                Field("width_m", "float", aliases=("width",), minimum=0.1, maximum=100),
+                _NOTES,
+            ),
             "Shared routes to a block's doors: lines with a width, or polygons.",
         ),
         LayerKind(
-            "open_space", "Open space", POLYGONAL,
+            "open_space",
+            "Open space",
+            POLYGONAL,
             (_NAME, Field("open_space_type", aliases=("leisure", "landuse", "type")), _NOTES),
             "Parks, grass, playgrounds: not premises (Leeds CC v Persons Unknown [2023]).",
         ),
         LayerKind(
-            "entrances", "Entrances", PUNTAL,
+            "entrances",
+            "Entrances",
+            PUNTAL,
             (
                 _BLOCK,
-                Field("entrance_type", choices=("door", "gate", "car_park", "service", "emergency", "other"),
-                      aliases=("type", "entrance")),
+                Field(
+                    "entrance_type",
+                    choices=("door", "gate", "car_park", "service", "emergency", "other"),
+                    aliases=("type", "entrance"),
+                ),
                 _NAME,
                 _NOTES,
             ),
             "Doors and gates: every normal means of access gets a copy of the notice (s.79(2)).",
         ),
         LayerKind(
-            "addresses", "Addresses", PUNTAL,
+            "addresses",
+            "Addresses",
+            PUNTAL,
             (
                 Field("uprn", required=True, aliases=("uprn_id",)),
-                Field("address", required=True, aliases=("full_address", "address_text", "single_line_address")),
+                Field(
+                    "address",
+                    required=True,
+                    aliases=("full_address", "address_text", "single_line_address"),
+                ),
                 _BLOCK_OPT,
                 Field("postcode", aliases=("post_code",)),
                 Field("flat", aliases=("flat_number", "sub_building", "unit")),
@@ -176,28 +246,75 @@ KINDS: dict[str, LayerKind] = {
             "Flat-level addresses (UPRN) for consultation letters and geocoding.",
         ),
         LayerKind(
-            "incidents", "Incidents", PUNTAL,
+            "incidents",
+            "Incidents",
+            PUNTAL,
             (
-                Field("occurred_at", "datetime", aliases=("date", "datetime", "date_time", "time", "month", "when",
-                                                           "reported_at", "created", "incident_date")),
-                Field("category", aliases=("crime_type", "type", "incident_type", "asb_type", "what", "nature",
-                                           "call_type", "incident_category"),
-                      help="standard category (geo.categories); the file's own text is kept in category_original"),
+                Field(
+                    "occurred_at",
+                    "datetime",
+                    aliases=(
+                        "date",
+                        "datetime",
+                        "date_time",
+                        "time",
+                        "month",
+                        "when",
+                        "reported_at",
+                        "created",
+                        "incident_date",
+                    ),
+                ),
+                Field(
+                    "category",
+                    aliases=(
+                        "crime_type",
+                        "type",
+                        "incident_type",
+                        "asb_type",
+                        "what",
+                        "nature",
+                        "call_type",
+                        "incident_category",
+                    ),
+                    help="standard category (geo.categories); the file's own text is kept in category_original",
+                ),
                 Field("category_original"),
-                Field("source", aliases=("reported_by", "system"), help="cad, crime, housing, police.uk, other"),
-                Field("reference", aliases=("crime_id", "ref", "incident_ref", "cad_ref", "reference_number",
-                                            "persistent_id", "id")),
+                Field(
+                    "source",
+                    aliases=("reported_by", "system"),
+                    help="cad, crime, housing, police.uk, other",
+                ),
+                Field(
+                    "reference",
+                    aliases=(
+                        "crime_id",
+                        "ref",
+                        "incident_ref",
+                        "cad_ref",
+                        "reference_number",
+                        "persistent_id",
+                        "id",
+                    ),
+                ),
                 Field("description", aliases=("details", "summary", "context", "narrative")),
                 Field("location_text", aliases=("location", "location_description", "address")),
-                Field("precision", help="how exactly the point is known: exact, street (police.uk), ..."),
+                Field(
+                    "precision",
+                    help="how exactly the point is known: exact, street (police.uk), ...",
+                ),
             ),
             "Police CAD calls, crime reports, housing ASB logs.",
         ),
         LayerKind(
-            "breaches", "Breaches", PUNTAL,
+            "breaches",
+            "Breaches",
+            PUNTAL,
             (
                 Field("order_id", required=True, aliases=("order", "order_ref")),
-                Field("occurred_at", "datetime", required=True, aliases=("date", "datetime", "time")),
+                Field(
+                    "occurred_at", "datetime", required=True, aliases=("date", "datetime", "time")
+                ),
                 Field("description", aliases=("details", "summary")),
                 Field("outcome", aliases=("result", "disposal")),
                 Field("reference", aliases=("ref", "crime_id")),
@@ -205,7 +322,9 @@ KINDS: dict[str, LayerKind] = {
             "Breaches of a closure notice or order (s.86).",
         ),
         LayerKind(
-            "orders", "Closure orders", POLYGONAL,
+            "orders",
+            "Closure orders",
+            POLYGONAL,
             (
                 Field("order_id", required=True, aliases=("order", "order_ref", "id")),
                 Field("name", required=True),
@@ -214,19 +333,34 @@ KINDS: dict[str, LayerKind] = {
                 Field("notice_issued_at", "datetime"),
                 Field("notice_served_at", "datetime"),
                 Field("authorised_by", help="rank or authority of the issuer (s.76(1), s.77(2))"),
-                Field("applicant", help="the police force or council that issues the notice and applies"),
+                Field(
+                    "applicant",
+                    help="the police force or council that issues the notice and applies",
+                ),
                 Field("court", help="the magistrates' court that hears the application"),
                 Field("court_address"),
                 Field("case_reference"),
-                Field("notice_hours", "int", help="24, or up to 48 with a superintendent's authority (s.77)",
-                      minimum=1, maximum=168),
+                Field(
+                    "notice_hours",
+                    "int",
+                    help="24, or up to 48 with a superintendent's authority (s.77)",
+                    minimum=1,
+                    maximum=168,
+                ),
                 Field("hearing_at", "datetime"),
                 Field("order_made_on", "date"),
                 Field("order_months", "int", minimum=1, maximum=24),
                 Field("extension_months", help="each extension in months, separated by ';' (s.82)"),
-                Field("evidence_from", "date", help="start of the evidence window (default 6 months before "
-                                                    "the notice)"),
-                Field("evidence_to", "date", help="end of the evidence window (default the notice's issue)"),
+                Field(
+                    "evidence_from",
+                    "date",
+                    help="start of the evidence window (default 6 months before the notice)",
+                ),
+                Field(
+                    "evidence_to",
+                    "date",
+                    help="end of the evidence window (default the notice's issue)",
+                ),
                 Field("grounds", help="s.80(5) grounds relied on: a, b, c separated by ';'"),
                 Field("facts", help="the statement of facts for the application"),
                 Field("permitted_access", help="permitted classes as JSON (geo.permitted_access)"),
@@ -236,7 +370,9 @@ KINDS: dict[str, LayerKind] = {
             "Closure notices and orders with their scope (s.76, s.80).",
         ),
         LayerKind(
-            "basemap", "Basemap", POLYGONAL + LINEAR + PUNTAL,
+            "basemap",
+            "Basemap",
+            POLYGONAL + LINEAR + PUNTAL,
             (Field("feature_class", required=True, aliases=("class", "highway")), _NAME),
             "Streets, paths and context buildings drawn under everything else: a map without tiles.",
         ),
@@ -249,4 +385,6 @@ def get_kind(name: str) -> LayerKind:
     try:
         return KINDS[name]
     except KeyError:
-        raise SchemaError(f"unknown layer kind '{name}'; the kinds are: {', '.join(KINDS)}") from None
+        raise SchemaError(
+            f"unknown layer kind '{name}'; the kinds are: {', '.join(KINDS)}"
+        ) from None

@@ -12,23 +12,33 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
-import shapely
 from dateutil.relativedelta import relativedelta
 
-from geo.crs import BNG
-from geo.errors import ClosuremapError, InputFileError, WorkspaceError
-from geo.permitted_access import from_json
-from geo.scope import ScopeCheck, check_scope, scope_from_parts
-from geo.timeline import DEADLINES, Timeline, TimelineError, next_deadline, parse_date, parse_datetime, timeline
-from layers.editing import describe_change
-from layers.importer import read_features
-from layers.model import KINDS, text_or_none
-from layers.store import WorkspaceStore
+import geopandas as gpd
+import shapely
+
+from closuremap.geo.crs import BNG
+from closuremap.geo.errors import ClosuremapError, InputFileError, WorkspaceError
+from closuremap.geo.permitted_access import from_json
+from closuremap.geo.scope import ScopeCheck, check_scope, scope_from_parts
+from closuremap.geo.timeline import (
+    DEADLINES,
+    Timeline,
+    TimelineError,
+    next_deadline,
+    parse_date,
+    parse_datetime,
+    timeline,
+)
+
+from .editing import describe_change
+from .importer import read_features
+from .model import KINDS, text_or_none
+from .store import WorkspaceStore
 
 if TYPE_CHECKING:
-    from reports.exhibit import ExhibitInput
+    from closuremap.reports.exhibit import ExhibitInput
 
 URGENT_DAYS = 14
 _ORDER_KINDS = {f.name: f.kind for f in KINDS["orders"].fields}
@@ -47,15 +57,22 @@ def _highways(basemap: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return basemap[basemap["feature_class"].astype(str).str.startswith("street:")]
 
 
-def check_order(store: WorkspaceStore, order_id: str, *, tolerance_m2: float | None = None) -> ScopeCheck:
+def check_order(
+    store: WorkspaceStore, order_id: str, *, tolerance_m2: float | None = None
+) -> ScopeCheck:
     """An order's scope checked against the workspace's blocks, communal areas, routes, open space,
     entrances, streets, incidents and the other orders."""
     row = order_row(store, order_id)
     return check_in_workspace(store, row.geometry, order_id=order_id, tolerance_m2=tolerance_m2)
 
 
-def check_in_workspace(store: WorkspaceStore, scope: shapely.Geometry, *, order_id: str | None = None,
-                       tolerance_m2: float | None = None) -> ScopeCheck:
+def check_in_workspace(
+    store: WorkspaceStore,
+    scope: shapely.Geometry,
+    *,
+    order_id: str | None = None,
+    tolerance_m2: float | None = None,
+) -> ScopeCheck:
     """A scope (saved or not) checked against the workspace; ``order_id`` is left out of the overlaps."""
     orders = store.read("orders")
     return check_scope(
@@ -103,13 +120,17 @@ def _identified(premises: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFram
     """A premises file without block references gets P1, P2, … in file order (and says so)."""
     if "block_id" not in premises.columns:
         premises["block_id"] = [f"P{i + 1}" for i in range(len(premises))]
-        notes.append("the premises file has no block_id column: blocks numbered P1, P2, … in file order")
+        notes.append(
+            "the premises file has no block_id column: blocks numbered P1, P2, … in file order"
+        )
     if "name" not in premises.columns:
         premises["name"] = premises["block_id"]
     return premises
 
 
-def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tuple[ScopeCheck, list[str]]:
+def check_files(
+    inputs: FileInputs, *, tolerance_m2: float | None = None
+) -> tuple[ScopeCheck, list[str]]:
     """The same check on files in any supported format and CRS (no workspace)."""
     notes: list[str] = []
     load = _loader(notes)
@@ -121,11 +142,17 @@ def check_files(inputs: FileInputs, *, tolerance_m2: float | None = None) -> tup
     scope = scope_from_parts(scope_frame.geometry.values)
     premises = _identified(load(inputs.premises, "premises"), notes)
     return check_scope(
-        scope, premises=premises, communal_areas=load(inputs.communal, "communal_areas"),
-        access_routes=load(inputs.routes, "access_routes"), open_space=load(inputs.open_space, "open_space"),
-        incidents=load(inputs.incidents, "incidents"), entrances=load(inputs.entrances, "entrances"),
-        highways=load(inputs.highways, "basemap"), boroughs=load(inputs.boroughs, None),
-        other_orders=load(inputs.other_orders, "orders"), tolerance_m2=tolerance_m2,
+        scope,
+        premises=premises,
+        communal_areas=load(inputs.communal, "communal_areas"),
+        access_routes=load(inputs.routes, "access_routes"),
+        open_space=load(inputs.open_space, "open_space"),
+        incidents=load(inputs.incidents, "incidents"),
+        entrances=load(inputs.entrances, "entrances"),
+        highways=load(inputs.highways, "basemap"),
+        boroughs=load(inputs.boroughs, None),
+        other_orders=load(inputs.other_orders, "orders"),
+        tolerance_m2=tolerance_m2,
     ), notes
 
 
@@ -137,8 +164,10 @@ def extension_list(value: object) -> list[int]:
             try:
                 out.append(int(float(part.strip())))
             except ValueError:
-                raise TimelineError(f"extension_months: '{part.strip()}' is not a number of months; write each "
-                                    "extension as a number, separated by ';' (e.g. 3;2)") from None
+                raise TimelineError(
+                    f"extension_months: '{part.strip()}' is not a number of months; write each "
+                    "extension as a number, separated by ';' (e.g. 3;2)"
+                ) from None
     return out
 
 
@@ -172,26 +201,52 @@ def orders_by_urgency(store: WorkspaceStore, now: datetime) -> pd.DataFrame:
         try:
             t = order_timeline(row)
         except ClosuremapError as exc:  # one order's bad record must not hide the others
-            rows.append({"order_id": row["order_id"], "name": row["name"], "status": row.get("status") or "draft",
-                         "next_deadline": f"cannot be worked out: {exc}", "due": None, "days_left": None,
-                         "urgent": False, "violations": 0})
+            rows.append(
+                {
+                    "order_id": row["order_id"],
+                    "name": row["name"],
+                    "status": row.get("status") or "draft",
+                    "next_deadline": f"cannot be worked out: {exc}",
+                    "due": None,
+                    "days_left": None,
+                    "urgent": False,
+                    "violations": 0,
+                }
+            )
             continue
         nxt = next_deadline(t, now) if t else None
         days = None if nxt is None else (nxt[1] - now).total_seconds() / 86400
-        rows.append({
-            "order_id": row["order_id"], "name": row["name"], "status": row.get("status") or "draft",
-            "next_deadline": None if nxt is None else nxt[0].replace("_", " "),
-            "due": None if nxt is None else nxt[1].strftime("%Y-%m-%d %H:%M"),
-            "days_left": None if days is None else round(days, 1),
-            "urgent": days is not None and days <= URGENT_DAYS,
-            "violations": len(t.violations) if t else 0,
-        })
-    frame = pd.DataFrame(rows, columns=["order_id", "name", "status", "next_deadline", "due", "days_left", "urgent",
-                                        "violations"])
+        rows.append(
+            {
+                "order_id": row["order_id"],
+                "name": row["name"],
+                "status": row.get("status") or "draft",
+                "next_deadline": None if nxt is None else nxt[0].replace("_", " "),
+                "due": None if nxt is None else nxt[1].strftime("%Y-%m-%d %H:%M"),
+                "days_left": None if days is None else round(days, 1),
+                "urgent": days is not None and days <= URGENT_DAYS,
+                "violations": len(t.violations) if t else 0,
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "order_id",
+            "name",
+            "status",
+            "next_deadline",
+            "due",
+            "days_left",
+            "urgent",
+            "violations",
+        ],
+    )
     return frame.sort_values("days_left", na_position="last", kind="stable").reset_index(drop=True)
 
 
-def build_scope(store: WorkspaceStore, picks: dict[str, list[str]]) -> tuple[shapely.Geometry, list[dict[str, str]]]:
+def build_scope(
+    store: WorkspaceStore, picks: dict[str, list[str]]
+) -> tuple[shapely.Geometry, list[dict[str, str]]]:
     """The union of the picked features ({kind: [feature_id, ...]}) and a record of where each part
     came from (kind, feature_id, block_id, name), kept with the order."""
     geoms, parts = [], []
@@ -202,8 +257,14 @@ def build_scope(store: WorkspaceStore, picks: dict[str, list[str]]) -> tuple[sha
         chosen = frame[frame["feature_id"].isin(ids)]
         for row in chosen.itertuples():
             geoms.append(row.geometry)
-            parts.append({"kind": kind, "feature_id": row.feature_id, "block_id": getattr(row, "block_id", None),
-                          "name": getattr(row, "name", None)})
+            parts.append(
+                {
+                    "kind": kind,
+                    "feature_id": row.feature_id,
+                    "block_id": getattr(row, "block_id", None),
+                    "name": getattr(row, "name", None),
+                }
+            )
     if not geoms:
         raise WorkspaceError("pick at least one block, communal area or access route for the scope")
     return scope_from_parts(geoms), parts
@@ -215,16 +276,23 @@ def parts_json(parts: list[dict[str, str]]) -> str:
 
 def exhibit_input(store: WorkspaceStore, order_id: str) -> ExhibitInput:
     """Everything the court exhibit of a stored order shows."""
-    from reports.exhibit import ExhibitInput
+    from closuremap.reports.exhibit import ExhibitInput
 
     row = order_row(store, order_id)
     raw = store.get_meta("attribution")
     return ExhibitInput(
-        title=str(row["name"]), scope=row.geometry, order_id=str(row["order_id"]),
-        premises=store.read("premises"), communal_areas=store.read("communal_areas"),
-        access_routes=store.read("access_routes"), entrances=store.read("entrances"),
-        open_space=store.read("open_space"), basemap=store.read("basemap"), addresses=store.read("addresses"),
-        incidents=store.read("incidents"), attribution=json.loads(raw) if raw else [],
+        title=str(row["name"]),
+        scope=row.geometry,
+        order_id=str(row["order_id"]),
+        premises=store.read("premises"),
+        communal_areas=store.read("communal_areas"),
+        access_routes=store.read("access_routes"),
+        entrances=store.read("entrances"),
+        open_space=store.read("open_space"),
+        basemap=store.read("basemap"),
+        addresses=store.read("addresses"),
+        incidents=store.read("incidents"),
+        attribution=json.loads(raw) if raw else [],
     )
 
 
@@ -234,15 +302,23 @@ def order_version(store: WorkspaceStore, order_id: str) -> int:
     return max(1, len(store.history(kind="orders", feature_id=str(row["feature_id"]))))
 
 
-def exhibit_input_from_files(*, title: str, scope: Path, premises: Path, communal: Path | None = None,
-                             incidents: Path | None = None, routes: Path | None = None,
-                             entrances: Path | None = None, open_space: Path | None = None,
-                             attribution: list[str] | None = None) -> tuple[ExhibitInput, list[str]]:
+def exhibit_input_from_files(
+    *,
+    title: str,
+    scope: Path,
+    premises: Path,
+    communal: Path | None = None,
+    incidents: Path | None = None,
+    routes: Path | None = None,
+    entrances: Path | None = None,
+    open_space: Path | None = None,
+    attribution: list[str] | None = None,
+) -> tuple[ExhibitInput, list[str]]:
     """The exhibit's input from files in any supported format and CRS (no workspace). The data
     attribution is the lines given plus those of every source recognised in the files
     (OpenStreetMap ids, police.uk columns, Code-Point Open), each noted."""
-    from reports.attribution import infer_attribution
-    from reports.exhibit import ExhibitInput
+    from closuremap.reports.attribution import infer_attribution
+    from closuremap.reports.exhibit import ExhibitInput
 
     notes: list[str] = []
     load = _loader(notes)
@@ -250,9 +326,13 @@ def exhibit_input_from_files(*, title: str, scope: Path, premises: Path, communa
     if scope_frame is None or scope_frame.empty:
         raise InputFileError(f"{scope}: no usable scope geometry")
     raw_premises = load(premises, "premises")
-    frames = {"communal_areas": load(communal, "communal_areas"), "access_routes": load(routes, "access_routes"),
-              "entrances": load(entrances, "entrances"), "open_space": load(open_space, "open_space"),
-              "incidents": load(incidents, "incidents")}
+    frames = {
+        "communal_areas": load(communal, "communal_areas"),
+        "access_routes": load(routes, "access_routes"),
+        "entrances": load(entrances, "entrances"),
+        "open_space": load(open_space, "open_space"),
+        "incidents": load(incidents, "incidents"),
+    }
     found = infer_attribution([raw_premises, *frames.values()])  # before block ids are made up
     given = list(attribution or [])
     for line in found:
@@ -260,15 +340,20 @@ def exhibit_input_from_files(*, title: str, scope: Path, premises: Path, communa
             given.append(line)
             notes.append(f"attribution recognised from the data: {line}")
     prem = _identified(raw_premises, notes)
-    return ExhibitInput(title=title, scope=scope_from_parts(scope_frame.geometry.values), premises=prem,
-                        attribution=given, **frames), notes
+    return ExhibitInput(
+        title=title,
+        scope=scope_from_parts(scope_frame.geometry.values),
+        premises=prem,
+        attribution=given,
+        **frames,
+    ), notes
 
 
 def check_breaches(store: WorkspaceStore, order_id: str | None = None) -> pd.DataFrame:
     """Every breach (of one order, or all) checked against its order's scope and period in force."""
     from datetime import time as dtime
 
-    from geo.breach import check_breach, periods
+    from closuremap.geo.breach import check_breach, periods
 
     breaches = store.read("breaches")
     orders = store.read("orders")
@@ -280,22 +365,51 @@ def check_breaches(store: WorkspaceStore, order_id: str | None = None) -> pd.Dat
     for b in breaches.itertuples():
         oid = str(b.order_id)
         if oid not in orders.index:
-            rows.append({"feature_id": b.feature_id, "order_id": oid, "occurred_at": b.occurred_at,
-                         "inside_scope": None, "distance_m": None, "in_force": None,
-                         "flags": f"no order '{oid}' in the workspace"})
+            rows.append(
+                {
+                    "feature_id": b.feature_id,
+                    "order_id": oid,
+                    "occurred_at": b.occurred_at,
+                    "inside_scope": None,
+                    "distance_m": None,
+                    "in_force": None,
+                    "flags": f"no order '{oid}' in the workspace",
+                }
+            )
             continue
         order = orders.loc[oid]
         t = order_timeline(order)
         issued = text_or_none(order.get("notice_issued_at"))
         made = text_or_none(order.get("order_made_on"))
-        spans = periods(t, parse_datetime(issued, "notice_issued_at") if issued else None,
-                        datetime.combine(parse_date(made, "order_made_on"), dtime.min) if made else None)
+        spans = periods(
+            t,
+            parse_datetime(issued, "notice_issued_at") if issued else None,
+            datetime.combine(parse_date(made, "order_made_on"), dtime.min) if made else None,
+        )
         result = check_breach(b.geometry, b.occurred_at, order.geometry, spans)
-        rows.append({"feature_id": b.feature_id, "order_id": oid, "occurred_at": b.occurred_at,
-                     "inside_scope": result.inside_scope, "distance_m": round(result.distance_m, 2),
-                     "in_force": result.in_force, "flags": "; ".join(result.flags)})
-    return pd.DataFrame(rows, columns=["feature_id", "order_id", "occurred_at", "inside_scope", "distance_m",
-                                       "in_force", "flags"])
+        rows.append(
+            {
+                "feature_id": b.feature_id,
+                "order_id": oid,
+                "occurred_at": b.occurred_at,
+                "inside_scope": result.inside_scope,
+                "distance_m": round(result.distance_m, 2),
+                "in_force": result.in_force,
+                "flags": "; ".join(result.flags),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "feature_id",
+            "order_id",
+            "occurred_at",
+            "inside_scope",
+            "distance_m",
+            "in_force",
+            "flags",
+        ],
+    )
 
 
 # -- the order record -----------------------------------------------------------------------------
@@ -310,10 +424,14 @@ def evidence_window(row: pd.Series, today: date) -> tuple[date, date]:
     issued = text_or_none(row.get("notice_issued_at"))
     default_end = parse_date(issued, "notice_issued_at") if issued else today
     to = parse_date(end, "evidence_to") if end else default_end
-    since = parse_date(start, "evidence_from") if start else to - relativedelta(months=EVIDENCE_MONTHS)
+    since = (
+        parse_date(start, "evidence_from") if start else to - relativedelta(months=EVIDENCE_MONTHS)
+    )
     if since > to:
-        raise WorkspaceError(f"the evidence window of {row.get('order_id')} starts ({since}) after it ends ({to}); "
-                             "correct evidence_from or evidence_to")
+        raise WorkspaceError(
+            f"the evidence window of {row.get('order_id')} starts ({since}) after it ends ({to}); "
+            "correct evidence_from or evidence_to"
+        )
     return since, to
 
 
@@ -351,9 +469,17 @@ def changed_fields(saved: pd.Series | None, edited: dict[str, object]) -> dict[s
     return {k: v for k, v in edited.items() if not _same(saved.get(k), v, k)}
 
 
-def save_order(store: WorkspaceStore, *, user: str, feature_id: str | None, changes: dict[str, object],
-               scope: shapely.Geometry | None = None, parts: list[dict[str, str]] | None = None,
-               note: str = "orders page", expected_version: int | None = None) -> str:
+def save_order(
+    store: WorkspaceStore,
+    *,
+    user: str,
+    feature_id: str | None,
+    changes: dict[str, object],
+    scope: shapely.Geometry | None = None,
+    parts: list[dict[str, str]] | None = None,
+    note: str = "orders page",
+    expected_version: int | None = None,
+) -> str:
     """Add a new order or change a saved one. With ``parts`` (a scope built from features), the
     scope's record and its blocks are written too; otherwise ``block_ids`` and ``scope_parts`` keep
     their saved values. With ``expected_version`` a change someone else saved since is never
@@ -363,21 +489,36 @@ def save_order(store: WorkspaceStore, *, user: str, feature_id: str | None, chan
     attrs = dict(changes)
     if parts:
         attrs["scope_parts"] = parts_json(parts)
-        attrs["block_ids"] = ";".join(sorted({str(p["block_id"]) for p in parts if p.get("block_id")})) or None
+        attrs["block_ids"] = (
+            ";".join(sorted({str(p["block_id"]) for p in parts if p.get("block_id")})) or None
+        )
     if feature_id is None:
         if scope is None:
-            raise WorkspaceError("a new order needs a scope: build one from blocks, communal areas or routes")
+            raise WorkspaceError(
+                "a new order needs a scope: build one from blocks, communal areas or routes"
+            )
         missing = [f for f in ("order_id", "name") if not text_or_none(attrs.get(f))]
         if missing:
-            raise WorkspaceError(f"give the order its {' and '.join(missing).replace('_id', ' reference')}")
+            raise WorkspaceError(
+                f"give the order its {' and '.join(missing).replace('_id', ' reference')}"
+            )
         if str(attrs["order_id"]) in set(store.read("orders")["order_id"].astype(str)):
-            raise WorkspaceError(f"an order '{attrs['order_id']}' exists already; choose it in the Order box "
-                                 "to change it, or give this one another reference")
+            raise WorkspaceError(
+                f"an order '{attrs['order_id']}' exists already; choose it in the Order box "
+                "to change it, or give this one another reference"
+            )
         frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[scope], crs=BNG)
         return store.add("orders", frame, user=user, note=note)[0]
     if attrs or scope is not None:
-        store.update("orders", feature_id, user=user, geometry=scope, attributes=attrs, note=note,
-                     expected_version=expected_version)
+        store.update(
+            "orders",
+            feature_id,
+            user=user,
+            geometry=scope,
+            attributes=attrs,
+            note=note,
+            expected_version=expected_version,
+        )
     return feature_id
 
 
@@ -385,24 +526,47 @@ def order_history(store: WorkspaceStore, order_id: str) -> pd.DataFrame:
     """Who changed the order, when, and what: names and words, not ids."""
     row = order_row(store, order_id)
     log = store.history(kind="orders", feature_id=str(row["feature_id"]))
-    return pd.DataFrame({
-        "when": log["at"], "who": log["user"], "action": log["action"],
-        "what changed": [describe_change(b, a) for b, a in zip(log["before"], log["after"], strict=True)],
-        "note": log["note"].fillna(""),
-    })
+    return pd.DataFrame(
+        {
+            "when": log["at"],
+            "who": log["user"],
+            "action": log["action"],
+            "what changed": [
+                describe_change(b, a) for b, a in zip(log["before"], log["after"], strict=True)
+            ],
+            "note": log["note"].fillna(""),
+        }
+    )
 
 
-_EVENTS = {"notice_issued_at": "Notice issued", "notice_served_at": "Notice served", "hearing_at": "Hearing",
-           "order_made_on": "Order made"}
-_LIFE_DEADLINES = ("notice_expires", "notice_extended_until", "hearing_deadline", "order_expires",
-                   "latest_possible_end")
+_EVENTS = {
+    "notice_issued_at": "Notice issued",
+    "notice_served_at": "Notice served",
+    "hearing_at": "Hearing",
+    "order_made_on": "Order made",
+}
+_LIFE_DEADLINES = (
+    "notice_expires",
+    "notice_extended_until",
+    "hearing_deadline",
+    "order_expires",
+    "latest_possible_end",
+)
 
 
 def order_life(row: pd.Series, t: Timeline) -> pd.DataFrame:
     """What has happened to an order and what its deadlines are, in time order, for a chart of its
     life: notice, hearing, order, expiry, the 6-month cap."""
-    events = [{"event": what, "when": pd.Timestamp(parse_datetime(text, field_name)), "kind": "happened"}
-              for field_name, what in _EVENTS.items() if (text := text_or_none(row.get(field_name)))]
-    events += [{"event": DEADLINES[name][0], "when": pd.Timestamp(getattr(t, name)), "kind": "deadline"}
-               for name in _LIFE_DEADLINES if getattr(t, name) is not None]
-    return pd.DataFrame(events, columns=["event", "when", "kind"]).sort_values("when", kind="stable")
+    events = [
+        {"event": what, "when": pd.Timestamp(parse_datetime(text, field_name)), "kind": "happened"}
+        for field_name, what in _EVENTS.items()
+        if (text := text_or_none(row.get(field_name)))
+    ]
+    events += [
+        {"event": DEADLINES[name][0], "when": pd.Timestamp(getattr(t, name)), "kind": "deadline"}
+        for name in _LIFE_DEADLINES
+        if getattr(t, name) is not None
+    ]
+    return pd.DataFrame(events, columns=["event", "when", "kind"]).sort_values(
+        "when", kind="stable"
+    )

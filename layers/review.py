@@ -11,30 +11,34 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from rapidfuzz import fuzz, process
 
-from geo.crs import BNG
-from geo.errors import WorkspaceError
-from geo.geocode import normalise_address, parse_address
-from layers.store import Transaction, WorkspaceStore, workspace_connection
+import geopandas as gpd
+import shapely
+
+from closuremap.geo.crs import BNG
+from closuremap.geo.errors import WorkspaceError
+from closuremap.geo.geocode import normalise_address, parse_address
+
+from .store import Transaction, WorkspaceStore, workspace_connection
 
 if TYPE_CHECKING:  # the importer calls queue_from_import: importing it here would be a cycle
-    from layers.importer import ImportResult
+    from .importer import ImportResult
 
 TABLE = "closuremap_review"
 
 
-_CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, source_file TEXT, "
-           "source_row INTEGER, row_json TEXT NOT NULL, location TEXT, reason TEXT, match_score REAL, "
-           "feature_id TEXT, status TEXT NOT NULL DEFAULT 'open', resolution TEXT, resolved_by TEXT, "
-           "resolved_at TEXT)")
+_CREATE = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, source_file TEXT, "
+    "source_row INTEGER, row_json TEXT NOT NULL, location TEXT, reason TEXT, match_score REAL, "
+    "feature_id TEXT, status TEXT NOT NULL DEFAULT 'open', resolution TEXT, resolved_by TEXT, "
+    "resolved_at TEXT)"
+)
 
 
 @contextmanager
@@ -48,27 +52,66 @@ def queue_from_import(tx: Transaction, result: ImportResult) -> int:
     """Queue an incident import's low-confidence matches and unplaced rows, in the import's own
     transaction (so a row is never imported but not queued); returns how many."""
     items = []
-    accepted = result.accepted.assign(feature_id=result.feature_ids) if result.feature_ids else result.accepted
+    accepted = (
+        result.accepted.assign(feature_id=result.feature_ids)
+        if result.feature_ids
+        else result.accepted
+    )
     for row in accepted.itertuples():
-        attrs = json.loads(row.source_attrs) if isinstance(row.source_attrs, str) and row.source_attrs else {}
+        attrs = (
+            json.loads(row.source_attrs)
+            if isinstance(row.source_attrs, str) and row.source_attrs
+            else {}
+        )
         if str(attrs.get("geocode_needs_review")) == "True":
-            items.append((row.source_file, int(row.source_row), json.dumps(attrs), row.location_text,
-                          attrs.get("geocode_reason"), float(attrs.get("geocode_match_score") or 0), row.feature_id))
+            items.append(
+                (
+                    row.source_file,
+                    int(row.source_row),
+                    json.dumps(attrs),
+                    row.location_text,
+                    attrs.get("geocode_reason"),
+                    float(attrs.get("geocode_match_score") or 0),
+                    row.feature_id,
+                )
+            )
     unit = "row" if "row" in result.rejected.columns else "feature"
     for rec in result.rejected.to_dict("records"):
         if not str(rec.get("reason", "")).startswith("not placed"):
             continue
         ours = (unit, "line", "reason")
-        original = {(k[:-9] if k.endswith("_original") and k[:-9] in ours else k): v for k, v in rec.items()
-                    if k not in ours and not str(k).startswith("geocode_")}  # the user's own names back
-        text = next((str(v) for k, v in original.items() if str(k).lower() in ("location", "location_text", "address",
-                                                                             "location_description")), "")
-        items.append((result.source.name, int(rec[unit]), json.dumps(original, default=str), text, rec["reason"], 0.0,
-                      None))
+        original = {
+            (k[:-9] if k.endswith("_original") and k[:-9] in ours else k): v
+            for k, v in rec.items()
+            if k not in ours and not str(k).startswith("geocode_")
+        }  # the user's own names back
+        text = next(
+            (
+                str(v)
+                for k, v in original.items()
+                if str(k).lower()
+                in ("location", "location_text", "address", "location_description")
+            ),
+            "",
+        )
+        items.append(
+            (
+                result.source.name,
+                int(rec[unit]),
+                json.dumps(original, default=str),
+                text,
+                rec["reason"],
+                0.0,
+                None,
+            )
+        )
     if items:
         tx.execute(_CREATE)
-        tx.executemany(f"INSERT INTO {TABLE} (source_file, source_row, row_json, location, reason, match_score, "
-                       "feature_id) VALUES (?, ?, ?, ?, ?, ?, ?)", items)
+        tx.executemany(
+            f"INSERT INTO {TABLE} (source_file, source_row, row_json, location, reason, match_score, "
+            "feature_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            items,
+        )
     return len(items)
 
 
@@ -76,8 +119,11 @@ def open_items(store: WorkspaceStore) -> pd.DataFrame:
     """Open items: low-confidence matches first (lowest score first), then rows not placed at all."""
     with _connect(store) as conn:
         conn.commit()
-        return pd.read_sql_query(f"SELECT * FROM {TABLE} WHERE status = 'open' "
-                                 "ORDER BY feature_id IS NULL, match_score, id", conn)
+        return pd.read_sql_query(
+            f"SELECT * FROM {TABLE} WHERE status = 'open' "
+            "ORDER BY feature_id IS NULL, match_score, id",
+            conn,
+        )
 
 
 def candidates(text: str, gazetteer: pd.DataFrame, limit: int = 5) -> pd.DataFrame:
@@ -94,9 +140,15 @@ def candidates(text: str, gazetteer: pd.DataFrame, limit: int = 5) -> pd.DataFra
     if query.unit:
         parsed = [parse_address(a) for a in gazetteer["address"].astype(str)]
         same_unit = np.array([p.unit == query.unit for p in parsed])
-        name = np.array([fuzz.WRatio(query.core, p.core) if p.core and query.core else 0.0 for p in parsed])
-        order = np.lexsort((-scores, -name, ~same_unit))  # same number, then the likest name, then overall
-        scores = np.where(same_unit, name, np.minimum(scores, name) / 2)  # the score says how alike the names are
+        name = np.array(
+            [fuzz.WRatio(query.core, p.core) if p.core and query.core else 0.0 for p in parsed]
+        )
+        order = np.lexsort(
+            (-scores, -name, ~same_unit)
+        )  # same number, then the likest name, then overall
+        scores = np.where(
+            same_unit, name, np.minimum(scores, name) / 2
+        )  # the score says how alike the names are
     else:
         order = np.argsort(-scores, kind="stable")
     best = order[:limit]
@@ -105,13 +157,21 @@ def candidates(text: str, gazetteer: pd.DataFrame, limit: int = 5) -> pd.DataFra
     return rows.reset_index(drop=True)
 
 
-def resolve(store: WorkspaceStore, item_id: int, *, user: str, point: shapely.Point | None = None,
-            how: str = "accepted") -> None:
+def resolve(
+    store: WorkspaceStore,
+    item_id: int,
+    *,
+    user: str,
+    point: shapely.Point | None = None,
+    how: str = "accepted",
+) -> None:
     """Close a queue item: keep the match (``point`` None), or place the incident at ``point`` (BNG),
     creating it if the row had not been placed; the incident's precision says how."""
     with _connect(store) as conn:
-        row = conn.execute(f"SELECT row_json, feature_id, source_file, source_row, status FROM {TABLE} WHERE id = ?",
-                           (item_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT row_json, feature_id, source_file, source_row, status FROM {TABLE} WHERE id = ?",
+            (item_id,),
+        ).fetchone()
     if row is None or row[4] != "open":
         raise WorkspaceError(f"review item #{item_id} is not open")
     original: dict[str, Any] = json.loads(row[0])
@@ -120,30 +180,47 @@ def resolve(store: WorkspaceStore, item_id: int, *, user: str, point: shapely.Po
         raise WorkspaceError("this row was never placed: pick an address or click the map")
     if point is not None:
         if fid is not None:
-            store.update("incidents", fid, user=user, geometry=point, attributes={"precision": f"{how} (reviewed)"})
+            store.update(
+                "incidents",
+                fid,
+                user=user,
+                geometry=point,
+                attributes={"precision": f"{how} (reviewed)"},
+            )
         else:
-            from layers.importer import coerce_column, map_columns
-            from layers.model import get_kind
+            from .importer import coerce_column, map_columns
+            from .model import get_kind
 
             kind = get_kind("incidents")
             mapping = map_columns(list(original), kind)
             attrs = {}
-            for name, col in mapping.items():  # typed as an import types them: dates the filters can read
+            for (
+                name,
+                col,
+            ) in mapping.items():  # typed as an import types them: dates the filters can read
                 if name == "feature_id":
                     continue
                 values, problems = coerce_column(pd.Series([original.get(col)]), kind.field(name))
                 if problems[0]:
-                    raise WorkspaceError(f"row {row[3]} of {row[2]}: {problems[0]}; correct it in the file and "
-                                         "import the row again")
+                    raise WorkspaceError(
+                        f"row {row[3]} of {row[2]}: {problems[0]}; correct it in the file and "
+                        "import the row again"
+                    )
                 attrs[name] = values[0]
-            attrs.update({"precision": f"{how} (reviewed)", "source_file": row[2], "source_row": row[3]})
-            from geo.categories import standard_category
+            attrs.update(
+                {"precision": f"{how} (reviewed)", "source_file": row[2], "source_row": row[3]}
+            )
+            from closuremap.geo.categories import standard_category
 
             attrs["category_original"] = attrs.get("category")
             attrs["category"] = standard_category(attrs.get("category"))
             frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[point], crs=BNG)
-            fid = store.add("incidents", frame, user=user, note=f"review item #{item_id}", audit_each=True)[0]
+            fid = store.add(
+                "incidents", frame, user=user, note=f"review item #{item_id}", audit_each=True
+            )[0]
     with _connect(store) as conn, conn:
-        conn.execute(f"UPDATE {TABLE} SET status = 'resolved', resolution = ?, resolved_by = ?, resolved_at = ?, "
-                     "feature_id = ? WHERE id = ?",
-                     (how, user, datetime.now(timezone.utc).isoformat(timespec="seconds"), fid, item_id))
+        conn.execute(
+            f"UPDATE {TABLE} SET status = 'resolved', resolution = ?, resolved_by = ?, resolved_at = ?, "
+            "feature_id = ? WHERE id = ?",
+            (how, user, datetime.now(UTC).isoformat(timespec="seconds"), fid, item_id),
+        )

@@ -11,13 +11,15 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
+
+import geopandas as gpd
 import shapely
 
-from geo.crs import BNG, geometries_to_bng, WGS84
-from layers.importer import import_file
-from layers.store import GeoPackageStore
+from closuremap.geo.crs import BNG, WGS84, geometries_to_bng
+
+from .importer import import_file
+from .store import GeoPackageStore
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 OSM_DIR = DATA_DIR / "osm"
@@ -54,22 +56,30 @@ ATTRIBUTION = (
 
 #: The same, short enough for the map's attribution control.
 ATTRIBUTION_SHORT = (
-    "© OpenStreetMap contributors (ODbL)", "police.uk (OGL v3.0)", "OS Code-Point Open © Crown copyright 2025",
+    "© OpenStreetMap contributors (ODbL)",
+    "police.uk (OGL v3.0)",
+    "OS Code-Point Open © Crown copyright 2025",
     "synthetic communal areas, addresses, incidents",
 )
 
 
 def _osm(name: str) -> gpd.GeoDataFrame:
     frame = gpd.read_file(OSM_DIR / name)
-    return frame.set_geometry(gpd.GeoSeries(geometries_to_bng(frame.geometry.values, WGS84), crs=BNG))
+    return frame.set_geometry(
+        gpd.GeoSeries(geometries_to_bng(frame.geometry.values, WGS84), crs=BNG)
+    )
 
 
 def sample_premises() -> gpd.GeoDataFrame:
     """The sample blocks from OSM footprints (parts of one building merged), in BNG."""
     buildings = _osm("elephant_and_castle_buildings.geojson")
     streets = _osm("elephant_and_castle_streets.geojson")
-    named = streets[streets["name"].notna() & streets["highway"].isin(
-        ["primary", "secondary", "tertiary", "residential", "unclassified", "trunk"])]
+    named = streets[
+        streets["name"].notna()
+        & streets["highway"].isin(
+            ["primary", "secondary", "tertiary", "residential", "unclassified", "trunk"]
+        )
+    ]
     rows = []
     for block_id, name, floors, floors_from in BLOCKS:
         parts = buildings[buildings["name"] == name]
@@ -80,12 +90,17 @@ def sample_premises() -> gpd.GeoDataFrame:
             street_name = named.loc[nearest, "name"]
         else:
             street_name = street.iloc[0]
-        rows.append({
-            "block_id": block_id, "name": name, "address": f"{name}, {street_name}, London",
-            "floors": floors, "premises_type": "flats",
-            "notes": f"OSM way(s) {', '.join(str(i) for i in parts['osm_id'])}; floors {floors_from}",
-            "geometry": footprint,
-        })
+        rows.append(
+            {
+                "block_id": block_id,
+                "name": name,
+                "address": f"{name}, {street_name}, London",
+                "floors": floors,
+                "premises_type": "flats",
+                "notes": f"OSM way(s) {', '.join(str(i) for i in parts['osm_id'])}; floors {floors_from}",
+                "geometry": footprint,
+            }
+        )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=BNG)
 
 
@@ -93,9 +108,13 @@ def sample_open_space() -> gpd.GeoDataFrame:
     spaces = _osm("elephant_and_castle_open_space.geojson")
     kind = spaces["leisure"].fillna(spaces["landuse"]).fillna("open space")
     return gpd.GeoDataFrame(
-        {"name": spaces["name"], "open_space_type": kind,
-         "notes": "OSM " + spaces["osm_type"].astype(str) + " " + spaces["osm_id"].astype(str)},
-        geometry=spaces.geometry, crs=BNG,
+        {
+            "name": spaces["name"],
+            "open_space_type": kind,
+            "notes": "OSM " + spaces["osm_type"].astype(str) + " " + spaces["osm_id"].astype(str),
+        },
+        geometry=spaces.geometry,
+        crs=BNG,
     )
 
 
@@ -107,11 +126,19 @@ def sample_basemap(exclude: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     blocks = set(exclude["name"])
     other = buildings[~buildings["name"].isin(blocks)]
     parts = [
-        gpd.GeoDataFrame({"feature_class": "street:" + streets["highway"].astype(str), "name": streets["name"]},
-                         geometry=streets.geometry, crs=BNG),
-        gpd.GeoDataFrame({"feature_class": "building", "name": other["name"]}, geometry=other.geometry, crs=BNG),
-        gpd.GeoDataFrame({"feature_class": "barrier:" + barriers["barrier"].astype(str)},
-                         geometry=barriers.geometry, crs=BNG),
+        gpd.GeoDataFrame(
+            {"feature_class": "street:" + streets["highway"].astype(str), "name": streets["name"]},
+            geometry=streets.geometry,
+            crs=BNG,
+        ),
+        gpd.GeoDataFrame(
+            {"feature_class": "building", "name": other["name"]}, geometry=other.geometry, crs=BNG
+        ),
+        gpd.GeoDataFrame(
+            {"feature_class": "barrier:" + barriers["barrier"].astype(str)},
+            geometry=barriers.geometry,
+            crs=BNG,
+        ),
     ]
     return pd.concat(parts, ignore_index=True)  # type: ignore[return-value]
 
@@ -129,11 +156,17 @@ SAMPLE_IMPORTS: tuple[tuple[str, Path], ...] = (
 )
 
 
-def build_sample_workspace(path: str | Path, *, overwrite: bool = False,
-                           progress: Callable[[float, str], None] | None = None) -> GeoPackageStore:
+def build_sample_workspace(
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: Callable[[float, str], None] | None = None,
+) -> GeoPackageStore:
     """A new workspace holding the sample estate."""
     say = progress or (lambda f, m: None)
-    store = GeoPackageStore.create(path, name="Sample estate: St George's Circus, Southwark", overwrite=overwrite)
+    store = GeoPackageStore.create(
+        path, name="Sample estate: St George's Circus, Southwark", overwrite=overwrite
+    )
     store.set_meta("attribution", json.dumps(ATTRIBUTION))
     store.set_meta("attribution_short", json.dumps(ATTRIBUTION_SHORT))
     store.set_meta("applicant", "Metropolitan Police Service")
@@ -143,11 +176,18 @@ def build_sample_workspace(path: str | Path, *, overwrite: bool = False,
     store.add("premises", premises, user=SAMPLE_USER, note="sample: OSM building footprints")
     store.add("open_space", sample_open_space(), user=SAMPLE_USER, note="sample: OSM open space")
     say(0.15, "basemap from OpenStreetMap")
-    store.add("basemap", sample_basemap(premises), user=SAMPLE_USER, note="sample: OSM streets and buildings")
+    store.add(
+        "basemap",
+        sample_basemap(premises),
+        user=SAMPLE_USER,
+        note="sample: OSM streets and buildings",
+    )
     for i, (kind, file) in enumerate(SAMPLE_IMPORTS):
         say(0.2 + 0.8 * i / len(SAMPLE_IMPORTS), f"importing {file.name}")
         result = import_file(store, kind, file, user=SAMPLE_USER, rejects_path=None)
         if len(result.rejected):
-            raise RuntimeError(f"sample file {file} has rejected rows: {result.rejected['reason'].tolist()[:3]}")
+            raise RuntimeError(
+                f"sample file {file} has rejected rows: {result.rejected['reason'].tolist()[:3]}"
+            )
     say(1.0, "sample ready")
     return store

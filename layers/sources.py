@@ -19,21 +19,34 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pandas as pd
+
 import pyogrio
 import shapely
 from pyproj import CRS
 
-from geo.columns import coordinate_columns
-from geo.crs import BNG, WGS84, infer_crs, parse_crs
-from geo.errors import CoordinateError, InputFileError
-from layers.limits import Limits
+from closuremap.geo.columns import coordinate_columns
+from closuremap.geo.crs import BNG, WGS84, infer_crs, parse_crs
+from closuremap.geo.errors import CoordinateError, InputFileError
 
-csv.field_size_limit(min(sys.maxsize, 2 ** 31 - 1))  # a WKT cell may be long: the vertex limit judges it
+from .limits import Limits
 
-VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml", ".fgb", ".geojsonl", ".geojsons"}
+csv.field_size_limit(
+    min(sys.maxsize, 2**31 - 1)
+)  # a WKT cell may be long: the vertex limit judges it
+
+VECTOR_SUFFIXES = {
+    ".geojson",
+    ".json",
+    ".gpkg",
+    ".shp",
+    ".zip",
+    ".kml",
+    ".fgb",
+    ".geojsonl",
+    ".geojsons",
+}
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
 SUPPORTED = ", ".join(sorted(VECTOR_SUFFIXES | TABLE_SUFFIXES))
-
 
 
 @dataclass
@@ -49,7 +62,9 @@ class SourceTable:
     problems: list[str | None] = field(default_factory=list)
     geometry_columns: tuple[str, ...] = ()
     first_row: int = 1  # the record number of the first row here (a chunk of a streamed table)
-    geocoded: tuple[int, int] | None = None  # rows sent to the offline geocoder, and how many it placed
+    geocoded: tuple[int, int] | None = (
+        None  # rows sent to the offline geocoder, and how many it placed
+    )
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -58,8 +73,14 @@ class SourceTable:
 COORDINATE_KEYS = ("easting", "northing", "longitude", "latitude", "wkt")
 
 
-def read_source(path: str | Path, *, layer: str | None = None, crs: str | None = None,
-                prefer_layer: str | None = None, coordinates: dict[str, str] | None = None) -> SourceTable:
+def read_source(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    prefer_layer: str | None = None,
+    coordinates: dict[str, str] | None = None,
+) -> SourceTable:
     """Read a file of features or a table of rows. ``crs`` overrides what the file says;
     ``coordinates`` names a table's coordinate columns ({"easting": "E", "northing": "N"})."""
     p = Path(path)
@@ -76,13 +97,18 @@ def read_source(path: str | Path, *, layer: str | None = None, crs: str | None =
         return _table_to_source(p, table, ragged, override, coordinates)
 
     if suffix in VECTOR_SUFFIXES:
-        return _read_vector(p, layer=layer, override=override, prefer_layer=prefer_layer, limits=limits)
-    raise InputFileError(f"{p}: '{suffix or 'no extension'}' is not a format I read; use one of {SUPPORTED}")
+        return _read_vector(
+            p, layer=layer, override=override, prefer_layer=prefer_layer, limits=limits
+        )
+    raise InputFileError(
+        f"{p}: '{suffix or 'no extension'}' is not a format I read; use one of {SUPPORTED}"
+    )
 
 
 # -- vector files ---------------------------------------------------------------------------------
-def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_layer: str | None,
-                 limits: Limits) -> SourceTable:
+def _read_vector(
+    p: Path, *, layer: str | None, override: CRS | None, prefer_layer: str | None, limits: Limits
+) -> SourceTable:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(p)]
     except Exception as exc:
@@ -91,8 +117,10 @@ def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_lay
             f"again as GeoJSON or GeoPackage"
         ) from None
     if not layers:
-        raise InputFileError(f"{p}: the file holds no layers (no placemarks or features); check it has data, "
-                             "or export it again as GeoJSON or GeoPackage")
+        raise InputFileError(
+            f"{p}: the file holds no layers (no placemarks or features); check it has data, "
+            "or export it again as GeoJSON or GeoPackage"
+        )
     if layer is not None:
         if layer not in layers:
             raise InputFileError(f"{p}: no layer '{layer}'; its layers are {', '.join(layers)}")
@@ -104,7 +132,9 @@ def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_lay
     elif p.suffix.lower() == ".kml":
         chosen = layers  # KML folders are one collection to the user
     else:
-        raise InputFileError(f"{p} has several layers ({', '.join(layers)}); choose one with --layer NAME")
+        raise InputFileError(
+            f"{p} has several layers ({', '.join(layers)}); choose one with --layer NAME"
+        )
     total = 0
     for name in chosen:
         try:
@@ -121,7 +151,11 @@ def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_lay
         except Exception as exc:
             raise InputFileError(f"{p}: layer '{name}' cannot be read ({_short(exc)})") from None
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    geoms = np.asarray(frame.geometry.values, dtype=object) if "geometry" in frame else np.full(len(frame), None)
+    geoms = (
+        np.asarray(frame.geometry.values, dtype=object)
+        if "geometry" in frame
+        else np.full(len(frame), None)
+    )
     attrs = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
     notes: list[str] = []
     if len(chosen) > 1:
@@ -139,7 +173,9 @@ def _read_vector(p: Path, *, layer: str | None, override: CRS | None, prefer_lay
     else:
         b = shapely.bounds(geoms)
         ok = np.isfinite(b).all(axis=1)
-        guess = infer_crs(np.concatenate([b[ok, 0], b[ok, 2]]), np.concatenate([b[ok, 1], b[ok, 3]]))
+        guess = infer_crs(
+            np.concatenate([b[ok, 0], b[ok, 2]]), np.concatenate([b[ok, 1], b[ok, 3]])
+        )
         src_crs = guess.crs
         notes.append(guess.reason)
     return SourceTable(p, attrs, geoms, src_crs, "feature", notes, [None] * len(attrs))
@@ -156,7 +192,9 @@ def _encoding(p: Path) -> str:
     decoding the file in blocks, so a 2 GB export is never held in memory to be checked."""
     with p.open("rb") as f:
         if b"\x00" in f.read(4096):
-            raise InputFileError(f"{p}: this is a binary file, not a text table; save it as CSV (UTF-8)")
+            raise InputFileError(
+                f"{p}: this is a binary file, not a text table; save it as CSV (UTF-8)"
+            )
     for encoding in ("utf-8-sig", "cp1252"):
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
@@ -180,7 +218,9 @@ class TableChunk:
     first_row: int
 
 
-def iter_table(p: Path, limits: Limits | None = None, chunk_rows: int | None = None) -> Iterator[TableChunk]:
+def iter_table(
+    p: Path, limits: Limits | None = None, chunk_rows: int | None = None
+) -> Iterator[TableChunk]:
     """A table's records in chunks, header checked first: memory stays bounded by the chunk, not
     the file. Blank lines are records too, so row numbers match the user's lines."""
     limits = limits or Limits.from_env()
@@ -195,21 +235,30 @@ def iter_table(p: Path, limits: Limits | None = None, chunk_rows: int | None = N
         if not head.strip():
             raise InputFileError(f"{p}: the file is empty or its first line (the header) is blank")
         f.seek(0)
-        delimiter = "\t" if head.count("\t") > head.count(",") else (";" if head.count(";") > head.count(",") else ",")
+        delimiter = (
+            "\t"
+            if head.count("\t") > head.count(",")
+            else (";" if head.count(";") > head.count(",") else ",")
+        )
         reader = csv.reader(f, delimiter=delimiter)
         try:
             header = [h.strip() for h in next(reader)]
             limits.check_columns(p, len(header))
             if len(set(header)) != len(header):
                 dupes = sorted({h for h in header if header.count(h) > 1})
-                raise InputFileError(f"{p}: the header repeats column name(s) {', '.join(dupes)}; rename them")
+                raise InputFileError(
+                    f"{p}: the header repeats column name(s) {', '.join(dupes)}; rename them"
+                )
             width, first, seen = len(header), 1, 0
             while True:
                 records, ragged = [], []
                 for row in itertools.islice(reader, size):
                     if len(row) != width:
-                        ragged.append(f"has {len(row)} fields where the header has {width}"
-                                      if any(c.strip() for c in row) else "")
+                        ragged.append(
+                            f"has {len(row)} fields where the header has {width}"
+                            if any(c.strip() for c in row)
+                            else ""
+                        )
                         row = (row + [""] * width)[:width]
                     else:
                         ragged.append("")
@@ -219,15 +268,17 @@ def iter_table(p: Path, limits: Limits | None = None, chunk_rows: int | None = N
                 seen += len(records)
                 limits.check_rows(p, seen)
                 frame = pd.DataFrame(records, columns=header, dtype=object)
-                if POLICE_API_COLUMNS <= set(frame.columns):
+                if set(frame.columns) >= POLICE_API_COLUMNS:
                     frame = expand_police_api(frame)
                 yield TableChunk(frame, ragged, first)
                 if len(records) < size:
                     return
                 first += len(records)
         except csv.Error as exc:
-            raise InputFileError(f"{p}: not a well-formed CSV at line {reader.line_num} ({exc}); save it again "
-                                 "as CSV (UTF-8)") from None
+            raise InputFileError(
+                f"{p}: not a well-formed CSV at line {reader.line_num} ({exc}); save it again "
+                "as CSV (UTF-8)"
+            ) from None
 
 
 def _read_excel(p: Path, limits: Limits) -> TableChunk:
@@ -259,8 +310,10 @@ def read_table(p: Path, limits: Limits | None = None) -> tuple[pd.DataFrame, lis
     chunks = list(iter_table(p, limits))
     if len(chunks) == 1:
         return chunks[0].frame, chunks[0].ragged
-    return (pd.concat([c.frame for c in chunks], ignore_index=True),
-            [r for c in chunks for r in c.ragged])
+    return (
+        pd.concat([c.frame for c in chunks], ignore_index=True),
+        [r for c in chunks for r in c.ragged],
+    )
 
 
 POLICE_API_COLUMNS = {"category", "location", "persistent_id", "month", "location_type"}
@@ -299,20 +352,36 @@ def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
 def blank_rows(table: pd.DataFrame) -> np.ndarray:
     """Rows whose every cell is empty or spaces, in time linear in the cells however wide the table."""
     if table.shape[1] <= 64:
-        return ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy(dtype=bool)
-    return np.array([not "".join(map(str, row)).strip() for row in table.itertuples(index=False, name=None)],
-                    dtype=bool)
+        return ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy(
+            dtype=bool
+        )
+    return np.array(
+        [not "".join(map(str, row)).strip() for row in table.itertuples(index=False, name=None)],
+        dtype=bool,
+    )
 
 
-def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: CRS | None,
-                     coordinates: dict[str, str] | None = None) -> SourceTable:
+def _table_to_source(
+    p: Path,
+    table: pd.DataFrame,
+    ragged: list[str],
+    override: CRS | None,
+    coordinates: dict[str, str] | None = None,
+) -> SourceTable:
     chosen = coordinates or {}
     for key, column in chosen.items():
         if column not in table.columns:
-            raise InputFileError(f"{p}: no column '{column}' for {key}; the columns are {', '.join(map(str, table.columns))}")
+            raise InputFileError(
+                f"{p}: no column '{column}' for {key}; the columns are {', '.join(map(str, table.columns))}"
+            )
     found = chosen or coordinate_columns(table.columns)
     wkt_col, e_col, n_col = found.get("wkt"), found.get("easting"), found.get("northing")
-    lon_col, lat_col, x_col, y_col = found.get("longitude"), found.get("latitude"), found.get("x"), found.get("y")
+    lon_col, lat_col, x_col, y_col = (
+        found.get("longitude"),
+        found.get("latitude"),
+        found.get("x"),
+        found.get("y"),
+    )
     notes: list[str] = []
     problems: list[str | None] = []
     blank = blank_rows(table)
@@ -360,7 +429,9 @@ def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: 
                 bad = "; ".join(f"{c}: {m}" for c, m in ((xs_col, px[i]), (ys_col, py[i])) if m)
                 problems[i] = bad or f"coordinate missing in '{xs_col}' or '{ys_col}'"
         if e_col and n_col and lon_col and lat_col:
-            notes.append(f"both easting/northing and longitude/latitude present: used '{e_col}'/'{n_col}'")
+            notes.append(
+                f"both easting/northing and longitude/latitude present: used '{e_col}'/'{n_col}'"
+            )
 
     for i in range(len(table)):
         if blank[i]:
@@ -369,14 +440,22 @@ def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: 
             problems[i] = ragged[i] + (f"; {problems[i]}" if problems[i] else "")
 
     sidecar = p.with_suffix(".prj")
-    if override is None and default_crs is None and sidecar.exists():  # WKT or x/y: the .prj says which CRS
+    if (
+        override is None and default_crs is None and sidecar.exists()
+    ):  # WKT or x/y: the .prj says which CRS
         try:
             override = CRS.from_user_input(sidecar.read_text())
         except Exception as exc:  # noqa: BLE001 - pyproj raises several types for unreadable text
-            notes.append(f"{sidecar.name} beside the file is not a CRS I can read ({_short(exc)}); ignored")
+            notes.append(
+                f"{sidecar.name} beside the file is not a CRS I can read ({_short(exc)}); ignored"
+            )
         else:
-            notes.append(f"coordinates read as {override.to_string()}: from {sidecar.name} beside the file")
-            return SourceTable(p, table.reset_index(drop=True), geoms, override, "row", notes, problems, used)
+            notes.append(
+                f"coordinates read as {override.to_string()}: from {sidecar.name} beside the file"
+            )
+            return SourceTable(
+                p, table.reset_index(drop=True), geoms, override, "row", notes, problems, used
+            )
     if override is not None:
         src_crs = override
         notes.append(f"coordinates read as {override.to_string()} (as you said with --crs)")
@@ -391,4 +470,6 @@ def _table_to_source(p: Path, table: pd.DataFrame, ragged: list[str], override: 
         guess = infer_crs(np.concatenate([b[:, 0], b[:, 2]]), np.concatenate([b[:, 1], b[:, 3]]))
         src_crs = guess.crs
         notes.append(f"{guess.reason} ({default_why})")
-    return SourceTable(p, table.reset_index(drop=True), geoms, src_crs, "row", notes, problems, used)
+    return SourceTable(
+        p, table.reset_index(drop=True), geoms, src_crs, "row", notes, problems, used
+    )

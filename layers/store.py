@@ -8,27 +8,29 @@ implements the same :class:`WorkspaceStore` protocol, so callers do not change.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-import contextlib
 from contextlib import closing, contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+import geopandas as gpd
 import pyogrio
 import shapely
 
-from geo.crs import BNG
-from geo.errors import StaleEditError, WorkspaceError
-from geo.validate import to_multipolygon
-from layers import gpkg_blob, importlog
-from layers.model import FEATURE_ID, KINDS, SOURCE_ROW, LayerKind, get_kind
+from closuremap.geo.crs import BNG
+from closuremap.geo.errors import StaleEditError, WorkspaceError
+from closuremap.geo.validate import to_multipolygon
+
+from . import gpkg_blob, importlog
+from .model import FEATURE_ID, KINDS, SOURCE_ROW, LayerKind, get_kind
 
 SCHEMA_VERSION = "1"
 SRS_ID = 27700
@@ -37,7 +39,13 @@ OBJECTIONS_TABLE = "closuremap_objections"
 AUDIT_TABLE = "closuremap_audit"
 CASE_LOG_TABLE = "closuremap_case_log"
 _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "datetime": "TEXT", "date": "TEXT"}
-_PANDAS_TYPES = {"str": "object", "int": "int64", "float": "float64", "datetime": "object", "date": "object"}
+_PANDAS_TYPES = {
+    "str": "object",
+    "int": "int64",
+    "float": "float64",
+    "datetime": "object",
+    "date": "object",
+}
 _UNIQUE_ID = 'CREATE UNIQUE INDEX IF NOT EXISTS "idx_{kind}_feature_id" ON "{kind}" (feature_id)'
 #: Kinds whose every added feature gets its own audit row (scopes are court evidence).
 AUDIT_EACH_ADD = {"orders"}
@@ -46,8 +54,10 @@ AUDIT_EACH_ADD = {"orders"}
 #: How long a command or page waits for a workspace another process is writing (seconds): the
 #: setting CLOSUREMAP_BUSY_SECONDS, default 10.
 DEFAULT_BUSY_SECONDS = 10.0
-BUSY_MESSAGE = ("the workspace {path} is busy (an import or another user is writing to it); waited {seconds:g} s. "
-                "Try again in a moment; nothing was changed")
+BUSY_MESSAGE = (
+    "the workspace {path} is busy (an import or another user is writing to it); waited {seconds:g} s. "
+    "Try again in a moment; nothing was changed"
+)
 
 
 def busy_seconds() -> float:
@@ -63,7 +73,7 @@ def _is_busy(exc: BaseException) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class WorkspaceStore(Protocol):
@@ -71,20 +81,39 @@ class WorkspaceStore(Protocol):
 
     location: str
 
-    def read(self, kind: str, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame: ...
+    def read(
+        self, kind: str, bbox: tuple[float, float, float, float] | None = None
+    ) -> gpd.GeoDataFrame: ...
 
-    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "",
-            audit_each: bool = False) -> list[str]: ...
+    def add(
+        self,
+        kind: str,
+        features: gpd.GeoDataFrame,
+        *,
+        user: str,
+        note: str = "",
+        audit_each: bool = False,
+    ) -> list[str]: ...
 
-    def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
-               attributes: Mapping[str, Any] | None = None, note: str | None = None,
-               expected_version: int | None = None) -> None: ...
+    def update(
+        self,
+        kind: str,
+        feature_id: str,
+        *,
+        user: str,
+        geometry: shapely.Geometry | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> None: ...
 
     def version(self, kind: str, feature_id: str) -> int: ...
 
     def transaction(self) -> contextlib.AbstractContextManager[Transaction]: ...
 
-    def delete(self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None) -> int: ...
+    def delete(
+        self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None
+    ) -> int: ...
 
     def count(self, kind: str) -> int: ...
 
@@ -96,12 +125,22 @@ class WorkspaceStore(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
-    def add_objection(self, order_id: str, *, who: str, summary: str, received_on: str, recorded_by: str,
-                      response: str = "") -> int: ...
+    def add_objection(
+        self,
+        order_id: str,
+        *,
+        who: str,
+        summary: str,
+        received_on: str,
+        recorded_by: str,
+        response: str = "",
+    ) -> int: ...
 
     def objections(self, order_id: str | None = None) -> pd.DataFrame: ...
 
-    def add_case_record(self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str) -> int: ...
+    def add_case_record(
+        self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str
+    ) -> int: ...
 
     def case_records(self, order_id: str, what: str) -> pd.DataFrame: ...
 
@@ -113,7 +152,7 @@ def new_feature_ids(n: int) -> list[str]:
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     text = raw.tobytes().hex()
-    return [text[i:i + 32] for i in range(0, 32 * n, 32)]
+    return [text[i : i + 32] for i in range(0, 32 * n, 32)]
 
 
 @contextmanager
@@ -134,8 +173,11 @@ def workspace_connection(path: str | Path) -> Iterator[sqlite3.Connection]:
 def _empty_frame(kind: LayerKind) -> gpd.GeoDataFrame:
     cols: dict[str, pd.Series] = {}
     for name in kind.columns:
-        f_kind = "int" if name == SOURCE_ROW else ("str" if name not in {f.name for f in kind.fields}
-                                                   else kind.field(name).kind)
+        f_kind = (
+            "int"
+            if name == SOURCE_ROW
+            else ("str" if name not in {f.name for f in kind.fields} else kind.field(name).kind)
+        )
         cols[name] = pd.Series([], dtype=_PANDAS_TYPES[f_kind])
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=BNG))
 
@@ -179,7 +221,9 @@ def _sql_column(values: pd.Series) -> list[Any]:
 
 def _feature_json(row: Mapping[str, Any], geometry: shapely.Geometry | None) -> str:
     props = {k: _sql_value(v) for k, v in row.items() if k != "geometry"}
-    return json.dumps({"properties": props, "wkt": None if geometry is None else geometry.wkt}, default=str)
+    return json.dumps(
+        {"properties": props, "wkt": None if geometry is None else geometry.wkt}, default=str
+    )
 
 
 class GeoPackageStore:
@@ -193,7 +237,9 @@ class GeoPackageStore:
                 f"workspace {self.path} does not exist; create it with `closuremap init {self.path}`"
             )
         with self._connect() as conn:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
         if META_TABLE not in tables:
             raise WorkspaceError(
                 f"{self.path} is not a closuremap workspace (no {META_TABLE} table); create one with "
@@ -227,11 +273,15 @@ class GeoPackageStore:
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | Path, *, name: str = "", overwrite: bool = False) -> GeoPackageStore:
+    def create(
+        cls, path: str | Path, *, name: str = "", overwrite: bool = False
+    ) -> GeoPackageStore:
         """A new, empty workspace with a table for every layer kind."""
         p = Path(path)
         if p.suffix.lower() != ".gpkg":
-            raise WorkspaceError(f"a workspace is a GeoPackage: give a path ending in .gpkg, not {p.name}")
+            raise WorkspaceError(
+                f"a workspace is a GeoPackage: give a path ending in .gpkg, not {p.name}"
+            )
         if p.exists():
             if not overwrite:
                 raise WorkspaceError(f"{p} already exists; choose another path or delete it first")
@@ -249,7 +299,11 @@ class GeoPackageStore:
             )
             conn.executemany(
                 f"INSERT INTO {META_TABLE} VALUES (?, ?)",
-                [("schema_version", SCHEMA_VERSION), ("created_at", _now()), ("name", name or p.stem)],
+                [
+                    ("schema_version", SCHEMA_VERSION),
+                    ("created_at", _now()),
+                    ("name", name or p.stem),
+                ],
             )
             importlog.ensure_tables(conn)
         return cls(p)
@@ -258,8 +312,12 @@ class GeoPackageStore:
     def _create_layers_at(path: Path, kinds: Iterable[LayerKind]) -> None:
         for kind in kinds:
             pyogrio.write_dataframe(
-                _empty_frame(kind), path, layer=kind.name, driver="GPKG",
-                geometry_type=kind.storage_geometry_type, promote_to_multi=False,
+                _empty_frame(kind),
+                path,
+                layer=kind.name,
+                driver="GPKG",
+                geometry_type=kind.storage_geometry_type,
+                promote_to_multi=False,
             )
 
     def _create_layers(self, kinds: Iterable[LayerKind]) -> None:
@@ -275,8 +333,10 @@ class GeoPackageStore:
                 have = {r[1] for r in conn.execute(f'PRAGMA table_info("{kind.name}")')}
                 for name in kind.columns:
                     if name not in have:
-                        conn.execute(f'ALTER TABLE "{kind.name}" ADD COLUMN "{name}" '
-                                     f"{_SQL_TYPES[_column_kind(kind, name)]}")
+                        conn.execute(
+                            f'ALTER TABLE "{kind.name}" ADD COLUMN "{name}" '
+                            f"{_SQL_TYPES[_column_kind(kind, name)]}"
+                        )
 
     # -- connections ----------------------------------------------------------------------------
     @contextmanager
@@ -303,8 +363,16 @@ class GeoPackageStore:
             "recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL)"
         )
 
-    def add_objection(self, order_id: str, *, who: str, summary: str, received_on: str, recorded_by: str,
-                      response: str = "") -> int:
+    def add_objection(
+        self,
+        order_id: str,
+        *,
+        who: str,
+        summary: str,
+        received_on: str,
+        recorded_by: str,
+        response: str = "",
+    ) -> int:
         """Log a resident's or partner's objection or view on an order; returns its number."""
         if not who.strip() or not summary.strip():
             raise WorkspaceError("an objection needs who made it and a summary of what they said")
@@ -313,7 +381,15 @@ class GeoPackageStore:
             cur = conn.execute(
                 f"INSERT INTO {OBJECTIONS_TABLE} (order_id, received_on, who, summary, response, recorded_by, "
                 "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (order_id, received_on, who.strip(), summary.strip(), response.strip() or None, recorded_by, _now()),
+                (
+                    order_id,
+                    received_on,
+                    who.strip(),
+                    summary.strip(),
+                    response.strip() or None,
+                    recorded_by,
+                    _now(),
+                ),
             )
             return int(cur.lastrowid or 0)
 
@@ -321,11 +397,17 @@ class GeoPackageStore:
         with self._connect() as conn:
             self._ensure_objections(conn)
             conn.commit()
-            sql = f"SELECT * FROM {OBJECTIONS_TABLE}" + (" WHERE order_id = ?" if order_id else "") + " ORDER BY id"
+            sql = (
+                f"SELECT * FROM {OBJECTIONS_TABLE}"
+                + (" WHERE order_id = ?" if order_id else "")
+                + " ORDER BY id"
+            )
             return pd.read_sql_query(sql, conn, params=[order_id] if order_id else [])
 
     # -- case records: notice service, letters sent (s.79, s.76(6)-(7)) ------------------------
-    def add_case_record(self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str) -> int:
+    def add_case_record(
+        self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str
+    ) -> int:
         """Append one record of what was done for an order ('service': a notice fixed at an entrance;
         'letters': a consultation mailing). Records are kept, never edited: the bundle cites them."""
         if not recorded_by or not recorded_by.strip():
@@ -346,14 +428,26 @@ class GeoPackageStore:
         """The records of one kind for an order, oldest first: each record's fields as columns, plus
         ``recorded_by`` and ``recorded_at``."""
         with self._connect() as conn:
-            exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (CASE_LOG_TABLE,)).fetchone()
-            rows = [] if not exists else conn.execute(
-                f"SELECT record, recorded_by, recorded_at FROM {CASE_LOG_TABLE} WHERE order_id = ? AND what = ? "
-                "ORDER BY id", (order_id, what)).fetchall()
-        return pd.DataFrame([{**json.loads(r), "recorded_by": by, "recorded_at": at} for r, by, at in rows])
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = ?", (CASE_LOG_TABLE,)
+            ).fetchone()
+            rows = (
+                []
+                if not exists
+                else conn.execute(
+                    f"SELECT record, recorded_by, recorded_at FROM {CASE_LOG_TABLE} WHERE order_id = ? AND what = ? "
+                    "ORDER BY id",
+                    (order_id, what),
+                ).fetchall()
+            )
+        return pd.DataFrame(
+            [{**json.loads(r), "recorded_by": by, "recorded_at": at} for r, by, at in rows]
+        )
 
     # -- reading --------------------------------------------------------------------------------
-    def read(self, kind: str, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    def read(
+        self, kind: str, bbox: tuple[float, float, float, float] | None = None
+    ) -> gpd.GeoDataFrame:
         """Every feature of a kind (or those whose envelope meets ``bbox``), in EPSG:27700."""
         k = get_kind(kind)
         cols = ", ".join(f'"{c}"' for c in k.columns)
@@ -361,8 +455,10 @@ class GeoPackageStore:
         params: tuple[float, ...] = ()
         if bbox is not None:
             minx, miny, maxx, maxy = bbox
-            sql += (f' WHERE fid IN (SELECT id FROM "rtree_{k.name}_geom" WHERE maxx >= ? AND minx <= ? '
-                    "AND maxy >= ? AND miny <= ?)")
+            sql += (
+                f' WHERE fid IN (SELECT id FROM "rtree_{k.name}_geom" WHERE maxx >= ? AND minx <= ? '
+                "AND maxy >= ? AND miny <= ?)"
+            )
             params = (minx, maxx, miny, maxy)
         sql += " ORDER BY fid"
         with self._connect() as conn:
@@ -396,7 +492,9 @@ class GeoPackageStore:
 
     def history(self, kind: str | None = None, feature_id: str | None = None) -> pd.DataFrame:
         """The audit trail, newest first: who changed what, when, with before/after."""
-        sql = f"SELECT id, at, user, kind, feature_id, action, before, after, note FROM {AUDIT_TABLE}"
+        sql = (
+            f"SELECT id, at, user, kind, feature_id, action, before, after, note FROM {AUDIT_TABLE}"
+        )
         where, params = [], []
         if kind:
             where.append("kind = ?")
@@ -424,29 +522,56 @@ class GeoPackageStore:
         missing = ids.isna() | (ids.astype(str).str.len() == 0)
         out.loc[missing, FEATURE_ID] = new_feature_ids(int(missing.sum()))
         if k.storage_geometry_type == "MultiPolygon":
-            out = out.set_geometry(gpd.GeoSeries(to_multipolygon(out.geometry.values), index=out.index, crs=BNG))
+            out = out.set_geometry(
+                gpd.GeoSeries(to_multipolygon(out.geometry.values), index=out.index, crs=BNG)
+            )
         return out
 
-    def _update_extent(self, conn: sqlite3.Connection, k: LayerKind, added: np.ndarray | None = None) -> None:
+    def _update_extent(
+        self, conn: sqlite3.Connection, k: LayerKind, added: np.ndarray | None = None
+    ) -> None:
         """The layer's extent in gpkg_contents: widened by ``added`` bounds (an import, without
         reading the whole index again), or measured afresh after an edit or a delete."""
         if added is None:
             row = conn.execute(
-                f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{k.name}_geom"').fetchone()
+                f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{k.name}_geom"'
+            ).fetchone()
         else:
-            old = conn.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
-                               (k.name,)).fetchone() or (None,) * 4
-            boxes = np.vstack([np.array(old, dtype=float), added])  # an empty layer's NULLs become NaN
+            old = (
+                conn.execute(
+                    "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
+                    (k.name,),
+                ).fetchone()
+                or (None,) * 4
+            )
+            boxes = np.vstack(
+                [np.array(old, dtype=float), added]
+            )  # an empty layer's NULLs become NaN
             boxes = boxes[np.isfinite(boxes).all(axis=1)]
-            row = ((float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()),
-                    float(boxes[:, 3].max())) if len(boxes) else (None,) * 4)
+            row = (
+                (
+                    float(boxes[:, 0].min()),
+                    float(boxes[:, 1].min()),
+                    float(boxes[:, 2].max()),
+                    float(boxes[:, 3].max()),
+                )
+                if len(boxes)
+                else (None,) * 4
+            )
         conn.execute(
             "UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? WHERE table_name=?",
-            (*row, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"), k.name),
+            (*row, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"), k.name),
         )
 
-    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "",
-            audit_each: bool = False) -> list[str]:
+    def add(
+        self,
+        kind: str,
+        features: gpd.GeoDataFrame,
+        *,
+        user: str,
+        note: str = "",
+        audit_each: bool = False,
+    ) -> list[str]:
         """Store new features in one transaction; returns their feature ids. ``audit_each`` records
         each feature (drawn shapes, order scopes) rather than one line for a bulk import."""
         with self.transaction() as tx:
@@ -459,8 +584,16 @@ class GeoPackageStore:
         with self._connect() as conn, self._transaction(conn):
             yield Transaction(self, conn)
 
-    def _add(self, conn: sqlite3.Connection, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str,
-             audit_each: bool) -> list[str]:
+    def _add(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        features: gpd.GeoDataFrame,
+        *,
+        user: str,
+        note: str,
+        audit_each: bool,
+    ) -> list[str]:
         k = get_kind(kind)
         if len(features) == 0:
             return []
@@ -473,10 +606,14 @@ class GeoPackageStore:
         ids = prepared[FEATURE_ID].astype(str).tolist()
         repeated = prepared[FEATURE_ID][prepared[FEATURE_ID].duplicated()].tolist()
         if repeated:
-            raise WorkspaceError(f"feature id {repeated[0]} appears more than once in what is being added; "
-                                 "drop the feature_id column to import them as new features")
-        sql = (f'INSERT INTO "{k.name}" (geom, {", ".join(chr(34) + c + chr(34) for c in cols)}) '
-               f"VALUES (?{', ?' * len(cols)})")
+            raise WorkspaceError(
+                f"feature id {repeated[0]} appears more than once in what is being added; "
+                "drop the feature_id column to import them as new features"
+            )
+        sql = (
+            f'INSERT INTO "{k.name}" (geom, {", ".join(chr(34) + c + chr(34) for c in cols)}) '
+            f"VALUES (?{', ?' * len(cols)})"
+        )
         dup = self._existing_ids(conn, k, ids)
         if dup:
             raise WorkspaceError(
@@ -491,8 +628,10 @@ class GeoPackageStore:
             conn.executemany(
                 f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
                 "VALUES (?, ?, ?, ?, 'add', NULL, ?, ?)",
-                [(_now(), user, k.name, fid, _feature_json(dict(zip(cols, rec)), g), note)
-                 for fid, rec, g in zip(ids, records, geoms)],
+                [
+                    (_now(), user, k.name, fid, _feature_json(dict(zip(cols, rec)), g), note)
+                    for fid, rec, g in zip(ids, records, geoms)
+                ],
             )
         else:
             conn.execute(
@@ -513,8 +652,12 @@ class GeoPackageStore:
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             if _is_busy(exc):
-                raise WorkspaceError(BUSY_MESSAGE.format(path=self.path, seconds=busy_seconds())) from exc
-            raise WorkspaceError(f"could not write to {self.path}: {exc}; nothing was saved") from exc
+                raise WorkspaceError(
+                    BUSY_MESSAGE.format(path=self.path, seconds=busy_seconds())
+                ) from exc
+            raise WorkspaceError(
+                f"could not write to {self.path}: {exc}; nothing was saved"
+            ) from exc
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -522,8 +665,13 @@ class GeoPackageStore:
             conn.execute("COMMIT")
 
     @staticmethod
-    def _bulk_insert(conn: sqlite3.Connection, k: LayerKind, sql: str, rows: list[tuple[Any, ...]],
-                     bounds: np.ndarray) -> None:
+    def _bulk_insert(
+        conn: sqlite3.Connection,
+        k: LayerKind,
+        sql: str,
+        rows: list[tuple[Any, ...]],
+        bounds: np.ndarray,
+    ) -> None:
         """Insert many rows fast: GDAL's per-row R-tree and count triggers are set aside for the
         insert and the index filled in one go, inside the same transaction (as GDAL does itself)."""
         triggers = conn.execute(
@@ -534,11 +682,20 @@ class GeoPackageStore:
             conn.execute(f'DROP TRIGGER "{name}"')
         first = conn.execute(f'SELECT coalesce(max(fid), 0) FROM "{k.name}"').fetchone()[0]
         conn.executemany(sql, rows)
-        fids = [r[0] for r in conn.execute(f'SELECT fid FROM "{k.name}" WHERE fid > ? ORDER BY fid', (first,))]
+        fids = [
+            r[0]
+            for r in conn.execute(
+                f'SELECT fid FROM "{k.name}" WHERE fid > ? ORDER BY fid', (first,)
+            )
+        ]
         ok = np.isfinite(bounds).all(axis=1)
         conn.executemany(
             f'INSERT INTO "rtree_{k.name}_geom" VALUES (?, ?, ?, ?, ?)',
-            [(fid, b[0], b[2], b[1], b[3]) for fid, b, good in zip(fids, bounds.tolist(), ok, strict=True) if good],
+            [
+                (fid, b[0], b[2], b[1], b[3])
+                for fid, b, good in zip(fids, bounds.tolist(), ok, strict=True)
+                if good
+            ],
         )
         conn.execute(
             "UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? WHERE lower(table_name) = lower(?)",
@@ -547,19 +704,22 @@ class GeoPackageStore:
         for _, trigger_sql in triggers:
             conn.execute(trigger_sql)
 
-
     @staticmethod
     def _existing_ids(conn: sqlite3.Connection, k: LayerKind, ids: list[str]) -> list[str]:
         found: list[str] = []
         for i in range(0, len(ids), 900):
-            chunk = ids[i:i + 900]
+            chunk = ids[i : i + 900]
             q = f'SELECT feature_id FROM "{k.name}" WHERE feature_id IN ({",".join("?" * len(chunk))})'
             found += [r[0] for r in conn.execute(q, chunk)]
         return found
 
-    def _one(self, conn: sqlite3.Connection, k: LayerKind, feature_id: str) -> tuple[dict[str, Any], Any]:
+    def _one(
+        self, conn: sqlite3.Connection, k: LayerKind, feature_id: str
+    ) -> tuple[dict[str, Any], Any]:
         cols = ", ".join(f'"{c}"' for c in k.columns)
-        row = conn.execute(f'SELECT geom, {cols} FROM "{k.name}" WHERE feature_id = ?', (feature_id,)).fetchone()
+        row = conn.execute(
+            f'SELECT geom, {cols} FROM "{k.name}" WHERE feature_id = ?', (feature_id,)
+        ).fetchone()
         if row is None:
             raise WorkspaceError(f"no feature with id {feature_id} in '{k.name}'")
         return dict(zip(k.columns, row[1:])), gpkg_blob.decode([row[0]])[0]
@@ -572,30 +732,66 @@ class GeoPackageStore:
 
     @staticmethod
     def _version(conn: sqlite3.Connection, kind: str, feature_id: str) -> int:
-        row = conn.execute(f"SELECT max(id) FROM {AUDIT_TABLE} WHERE kind = ? AND feature_id = ?",
-                           (kind, feature_id)).fetchone()
+        row = conn.execute(
+            f"SELECT max(id) FROM {AUDIT_TABLE} WHERE kind = ? AND feature_id = ?",
+            (kind, feature_id),
+        ).fetchone()
         return int(row[0] or 0)
 
-    def _changes_since(self, conn: sqlite3.Connection, kind: str, feature_id: str, version: int) -> str:
-        from layers.editing import describe_change  # words for the audit entries (editing reads the store)
+    def _changes_since(
+        self, conn: sqlite3.Connection, kind: str, feature_id: str, version: int
+    ) -> str:
+        from .editing import (
+            describe_change,
+        )  # words for the audit entries (editing reads the store)
 
-        rows = conn.execute(f"SELECT at, user, before, after FROM {AUDIT_TABLE} WHERE kind = ? AND feature_id = ? "
-                            "AND id > ? ORDER BY id", (kind, feature_id, version)).fetchall()
-        return "; ".join(f"{who} at {at[:16].replace('T', ' ')}: {describe_change(b, a)}" for at, who, b, a in rows)
+        rows = conn.execute(
+            f"SELECT at, user, before, after FROM {AUDIT_TABLE} WHERE kind = ? AND feature_id = ? "
+            "AND id > ? ORDER BY id",
+            (kind, feature_id, version),
+        ).fetchall()
+        return "; ".join(
+            f"{who} at {at[:16].replace('T', ' ')}: {describe_change(b, a)}"
+            for at, who, b, a in rows
+        )
 
-    def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
-               attributes: Mapping[str, Any] | None = None, note: str | None = None,
-               expected_version: int | None = None) -> None:
+    def update(
+        self,
+        kind: str,
+        feature_id: str,
+        *,
+        user: str,
+        geometry: shapely.Geometry | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
         """Change one feature's geometry and/or attributes; its feature id stays the same. With
         ``expected_version`` (what :meth:`version` said when the editor loaded it), a feature changed
         since by anyone is not overwritten: :class:`StaleEditError` says who changed what."""
         with self.transaction() as tx:
-            tx.update(kind, feature_id, user=user, geometry=geometry, attributes=attributes, note=note,
-                      expected_version=expected_version)
+            tx.update(
+                kind,
+                feature_id,
+                user=user,
+                geometry=geometry,
+                attributes=attributes,
+                note=note,
+                expected_version=expected_version,
+            )
 
-    def _update(self, conn: sqlite3.Connection, kind: str, feature_id: str, *, user: str,
-                geometry: shapely.Geometry | None, attributes: Mapping[str, Any] | None, note: str | None,
-                expected_version: int | None) -> None:
+    def _update(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        feature_id: str,
+        *,
+        user: str,
+        geometry: shapely.Geometry | None,
+        attributes: Mapping[str, Any] | None,
+        note: str | None,
+        expected_version: int | None,
+    ) -> None:
         k = get_kind(kind)
         attributes = dict(attributes or {})
         unknown = set(attributes) - {f.name for f in k.fields}
@@ -608,7 +804,8 @@ class GeoPackageStore:
                 raise StaleEditError(
                     f"not saved: this {k.title.lower()} was changed after you opened it ("
                     f"{self._changes_since(conn, k.name, feature_id, expected_version)}). Your edit is kept on "
-                    "the page: load the new version, check it, and save your change again")
+                    "the page: load the new version, check it, and save your change again"
+                )
         sets, params = [], []
         for name, value in attributes.items():
             sets.append(f'"{name}" = ?')
@@ -622,17 +819,28 @@ class GeoPackageStore:
             after_geom = geometry
         if not sets:
             return
-        conn.execute(f'UPDATE "{k.name}" SET {", ".join(sets)} WHERE feature_id = ?', (*params, feature_id))
+        conn.execute(
+            f'UPDATE "{k.name}" SET {", ".join(sets)} WHERE feature_id = ?', (*params, feature_id)
+        )
         self._update_extent(conn, k)
         after_attrs = {**before_attrs, **{n: _sql_value(v) for n, v in attributes.items()}}
         conn.execute(
             f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
             "VALUES (?, ?, ?, ?, 'update', ?, ?, ?)",
-            (_now(), user, k.name, feature_id, _feature_json(before_attrs, before_geom),
-             _feature_json(after_attrs, after_geom), note),
+            (
+                _now(),
+                user,
+                k.name,
+                feature_id,
+                _feature_json(before_attrs, before_geom),
+                _feature_json(after_attrs, after_geom),
+                note,
+            ),
         )
 
-    def delete(self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None) -> int:
+    def delete(
+        self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None
+    ) -> int:
         """Remove features; each removal is recorded with what was removed."""
         k = get_kind(kind)
         with self._connect() as conn, self._transaction(conn):
@@ -656,15 +864,40 @@ class Transaction:
         self.store = store
         self.conn = conn
 
-    def add(self, kind: str, features: gpd.GeoDataFrame, *, user: str, note: str = "",
-            audit_each: bool = False) -> list[str]:
-        return self.store._add(self.conn, kind, features, user=user, note=note, audit_each=audit_each)
+    def add(
+        self,
+        kind: str,
+        features: gpd.GeoDataFrame,
+        *,
+        user: str,
+        note: str = "",
+        audit_each: bool = False,
+    ) -> list[str]:
+        return self.store._add(
+            self.conn, kind, features, user=user, note=note, audit_each=audit_each
+        )
 
-    def update(self, kind: str, feature_id: str, *, user: str, geometry: shapely.Geometry | None = None,
-               attributes: Mapping[str, Any] | None = None, note: str | None = None,
-               expected_version: int | None = None) -> None:
-        self.store._update(self.conn, kind, feature_id, user=user, geometry=geometry, attributes=attributes,
-                           note=note, expected_version=expected_version)
+    def update(
+        self,
+        kind: str,
+        feature_id: str,
+        *,
+        user: str,
+        geometry: shapely.Geometry | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
+        self.store._update(
+            self.conn,
+            kind,
+            feature_id,
+            user=user,
+            geometry=geometry,
+            attributes=attributes,
+            note=note,
+            expected_version=expected_version,
+        )
 
     def existing_ids(self, kind: str, ids: list[str]) -> list[str]:
         """Which of these feature ids the layer already holds."""

@@ -9,17 +9,51 @@ STYLES: dict[str, dict[str, Any]] = {
     "open_space": {"color": "#5a9e4b", "weight": 1, "fillColor": "#b8dca4", "fillOpacity": 0.7},
     "premises": {"color": "#1f3a93", "weight": 2, "fillColor": "#c9d3f0", "fillOpacity": 0.55},
     "access_routes": {"color": "#7b3fa0", "weight": 1, "fillColor": "#d5b8e8", "fillOpacity": 0.8},
-    "communal_areas": {"color": "#c25e00", "weight": 1, "fillColor": "#ffb366", "fillOpacity": 0.85},
+    "communal_areas": {
+        "color": "#c25e00",
+        "weight": 1,
+        "fillColor": "#ffb366",
+        "fillOpacity": 0.85,
+    },
     "orders": {"color": "#d00000", "weight": 3, "fill": False, "dashArray": None},
-    "entrances": {"color": "#1f3a93", "fillColor": "#ffffff", "radius": 5, "weight": 2, "fillOpacity": 1},
-    "addresses": {"color": "#555555", "fillColor": "#888888", "radius": 2, "weight": 0, "fillOpacity": 0.8},
-    "incidents": {"color": "#8a0000", "fillColor": "#e34a33", "radius": 4, "weight": 1, "fillOpacity": 0.7},
-    "breaches": {"color": "#000000", "fillColor": "#ff0000", "radius": 7, "weight": 2, "fillOpacity": 1},
+    "entrances": {
+        "color": "#1f3a93",
+        "fillColor": "#ffffff",
+        "radius": 5,
+        "weight": 2,
+        "fillOpacity": 1,
+    },
+    "addresses": {
+        "color": "#555555",
+        "fillColor": "#888888",
+        "radius": 2,
+        "weight": 0,
+        "fillOpacity": 0.8,
+    },
+    "incidents": {
+        "color": "#8a0000",
+        "fillColor": "#e34a33",
+        "radius": 4,
+        "weight": 1,
+        "fillOpacity": 0.7,
+    },
+    "breaches": {
+        "color": "#000000",
+        "fillColor": "#ff0000",
+        "radius": 7,
+        "weight": 2,
+        "fillOpacity": 1,
+    },
 }
 
 COMMUNAL_FILL = {
-    "stairwell": "#ff8c1a", "corridor": "#ffc680", "landing": "#ffb366", "lobby": "#ffd9b3",
-    "walkway": "#ffe0a3", "bin_store": "#b38f6b", "lift": "#e07b39",
+    "stairwell": "#ff8c1a",
+    "corridor": "#ffc680",
+    "landing": "#ffb366",
+    "lobby": "#ffd9b3",
+    "walkway": "#ffe0a3",
+    "bin_store": "#b38f6b",
+    "lift": "#e07b39",
 }
 
 #: Basemap classes: streets by OSM highway value, buildings and barriers.

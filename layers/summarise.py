@@ -15,20 +15,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+import geopandas as gpd
 import shapely
 
-from geo.categories import STANDARD
-from geo.errors import InputFileError, SchemaError
-from geo.evaluation import standard_categories
-from geo.summarise import Summary, SummariseError, guess_id_columns, summarise
-from geo.validate import POLYGONAL
-from layers.csvio import write_csv
-from layers.evaluation import iso_dates
-from layers.importer import read_features
-from layers.store import WorkspaceStore
+from closuremap.geo.categories import STANDARD
+from closuremap.geo.errors import InputFileError, SchemaError
+from closuremap.geo.evaluation import standard_categories
+from closuremap.geo.summarise import SummariseError, Summary, guess_id_columns, summarise
+from closuremap.geo.validate import POLYGONAL
+
+from .csvio import write_csv
+from .evaluation import iso_dates
+from .importer import read_features
+from .store import WorkspaceStore
 
 Progress = Callable[[float, str], None]
 
@@ -63,15 +65,29 @@ class SummaryRun:
     def as_dict(self) -> dict[str, Any]:
         s = self.summary
         return {
-            "areas": len(s.table), "incidents": s.incidents, "in_window": s.in_window, "counted": s.counted,
+            "areas": len(s.table),
+            "incidents": s.incidents,
+            "in_window": s.in_window,
+            "counted": s.counted,
             "outside": s.outside,
-            "boundary_rule": s.boundary_rule, "overlap_rule": s.overlap_rule, "out": str(self.out),
-            "columns": s.columns, "id_columns": list(s.id_columns), "id_columns_guessed": self.id_columns_guessed,
-            "categories": list(s.categories), "category_map": self.category_map,
-            "in_several_areas": s.in_several, "on_shared_boundary": s.on_shared_boundary,
-            "window": None if s.window is None else {"from": _iso(s.window[0]), "to": _iso(s.window[1])},
-            "out_of_window": s.out_of_window, "undated": s.undated, "month_straddling": s.month_straddling,
-            "areas_source": self.areas_source, "incidents_source": self.incidents_source,
+            "boundary_rule": s.boundary_rule,
+            "overlap_rule": s.overlap_rule,
+            "out": str(self.out),
+            "columns": s.columns,
+            "id_columns": list(s.id_columns),
+            "id_columns_guessed": self.id_columns_guessed,
+            "categories": list(s.categories),
+            "category_map": self.category_map,
+            "in_several_areas": s.in_several,
+            "on_shared_boundary": s.on_shared_boundary,
+            "window": None
+            if s.window is None
+            else {"from": _iso(s.window[0]), "to": _iso(s.window[1])},
+            "out_of_window": s.out_of_window,
+            "undated": s.undated,
+            "month_straddling": s.month_straddling,
+            "areas_source": self.areas_source,
+            "incidents_source": self.incidents_source,
             "notes": self.notes + s.notes,
         }
 
@@ -86,7 +102,9 @@ def area_kind(value: str) -> str | None:
     return name if name in KIND_ID_COLUMNS and not Path(value).exists() else None
 
 
-def _feature_words(frame: pd.DataFrame, i: int, id_columns: Sequence[str], renumbered: bool = False) -> str:
+def _feature_words(
+    frame: pd.DataFrame, i: int, id_columns: Sequence[str], renumbered: bool = False
+) -> str:
     """A feature named by its number in the file (or, when some could not be placed, among those read)
     and its ids."""
     ids = ", ".join(f"{c} {frame[c].iloc[i]}" for c in id_columns if c != AREA_NUMBER)
@@ -94,8 +112,13 @@ def _feature_words(frame: pd.DataFrame, i: int, id_columns: Sequence[str], renum
     return where + (f" ({ids})" if ids else "")
 
 
-def read_areas(areas: str | Path, store: WorkspaceStore | None = None, *, layer: str | None = None,
-               id_columns: Sequence[str] | None = None) -> tuple[gpd.GeoDataFrame, list[str], bool, list[str], str]:
+def read_areas(
+    areas: str | Path,
+    store: WorkspaceStore | None = None,
+    *,
+    layer: str | None = None,
+    id_columns: Sequence[str] | None = None,
+) -> tuple[gpd.GeoDataFrame, list[str], bool, list[str], str]:
     """The areas in BNG, polygons only: from a file, or a polygon layer of ``store``.
 
     Returns the areas, their id columns, whether those were guessed, notes, and where they came from.
@@ -105,19 +128,26 @@ def read_areas(areas: str | Path, store: WorkspaceStore | None = None, *, layer:
     kind = area_kind(str(areas))
     if kind is not None:
         if store is None:
-            raise SchemaError(f"--areas {areas} names a workspace layer: give the workspace first "
-                              f"(closuremap summarise WS.gpkg --areas {areas} ...), or a polygon file")
+            raise SchemaError(
+                f"--areas {areas} names a workspace layer: give the workspace first "
+                f"(closuremap summarise WS.gpkg --areas {areas} ...), or a polygon file"
+            )
         frame = store.read(kind)
         if frame.empty:
-            raise SummariseError(f"the workspace {store.location} has no {kind} to count in: import or draw them "
-                                 "first, or give --areas FILE")
+            raise SummariseError(
+                f"the workspace {store.location} has no {kind} to count in: import or draw them "
+                "first, or give --areas FILE"
+            )
         source = f"{store.location} ({kind})"
         default = [c for c in KIND_ID_COLUMNS[kind] if c in frame.columns]
     else:
         path = Path(areas)
         if not path.exists():
-            hint = f"; or name a polygon layer of the workspace: {', '.join(['blocks', *KIND_ID_COLUMNS])}" \
-                if store is not None else ""
+            hint = (
+                f"; or name a polygon layer of the workspace: {', '.join(['blocks', *KIND_ID_COLUMNS])}"
+                if store is not None
+                else ""
+            )
             raise InputFileError(f"{path}: no such file{hint}")
         try:
             frame, read_notes = read_features(path, None, layer=layer)
@@ -126,7 +156,9 @@ def read_areas(areas: str | Path, store: WorkspaceStore | None = None, *, layer:
         notes = [f"areas {path.name}: {n}" for n in read_notes]
         renumbered = any(" left out (e.g. " in n for n in read_notes)
         if frame.empty:
-            raise InputFileError(f"{path}: no areas could be read; give a file of polygons (wards, LSOAs, beats)")
+            raise InputFileError(
+                f"{path}: no areas could be read; give a file of polygons (wards, LSOAs, beats)"
+            )
         source = str(path)
         default = guess_id_columns([c for c in frame.columns if c != frame.geometry.name])
     guessed = not id_columns
@@ -134,96 +166,150 @@ def read_areas(areas: str | Path, store: WorkspaceStore | None = None, *, layer:
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
     missing = [c for c in chosen if c not in frame.columns]
     if missing:
-        raise SchemaError(f"{source}: no column {', '.join(map(repr, missing))} for --id-column; the columns are "
-                          f"{', '.join(columns)}")
+        raise SchemaError(
+            f"{source}: no column {', '.join(map(repr, missing))} for --id-column; the columns are "
+            f"{', '.join(columns)}"
+        )
     if not chosen:
         frame = frame.assign(**{AREA_NUMBER: np.arange(1, len(frame) + 1)})
         chosen = [AREA_NUMBER]
-        notes.append(f"no column in {source} looks like an area's code or name: areas are numbered in the "
-                     f"'{AREA_NUMBER}' column in the file's order; name the columns with --id-column "
-                     f"(the columns are {', '.join(columns) or 'none'})")
+        notes.append(
+            f"no column in {source} looks like an area's code or name: areas are numbered in the "
+            f"'{AREA_NUMBER}' column in the file's order; name the columns with --id-column "
+            f"(the columns are {', '.join(columns) or 'none'})"
+        )
     types = frame.geometry.geom_type.to_numpy()
     wrong = np.flatnonzero(~np.isin(types, POLYGONAL))
     if len(wrong):
         i = int(wrong[0])
-        more = f" ({len(wrong)} of the {len(frame)} features are not polygons)" if len(wrong) > 1 else ""
-        raise InputFileError(f"{source}: {_feature_words(frame, i, chosen, renumbered)} is a {types[i]}, not a "
-                             f"polygon{more}; an areas file holds polygons only (wards, LSOAs, beats): take the "
-                             "other shapes out or choose another layer")
+        more = (
+            f" ({len(wrong)} of the {len(frame)} features are not polygons)"
+            if len(wrong) > 1
+            else ""
+        )
+        raise InputFileError(
+            f"{source}: {_feature_words(frame, i, chosen, renumbered)} is a {types[i]}, not a "
+            f"polygon{more}; an areas file holds polygons only (wards, LSOAs, beats): take the "
+            "other shapes out or choose another layer"
+        )
     invalid = np.flatnonzero(~shapely.is_valid(frame.geometry.values))
     if len(invalid):
         i = int(invalid[0])
         example = _feature_words(frame, i, chosen, renumbered)
-        notes.append(f"{len(invalid)} area(s) are not valid polygons (e.g. {example}: "
-                     f"{shapely.is_valid_reason(frame.geometry.values[i])}); points in them are counted as GEOS "
-                     "tests them, not repaired: fix them in the source to be sure")
+        notes.append(
+            f"{len(invalid)} area(s) are not valid polygons (e.g. {example}: "
+            f"{shapely.is_valid_reason(frame.geometry.values[i])}); points in them are counted as GEOS "
+            "tests them, not repaired: fix them in the source to be sure"
+        )
     return frame, chosen, guessed, notes, source
 
 
-def read_incidents(incidents: str | Path | None, store: WorkspaceStore | None = None, *,
-                   layer: str | None = None) -> tuple[gpd.GeoDataFrame, list[str], str]:
+def read_incidents(
+    incidents: str | Path | None, store: WorkspaceStore | None = None, *, layer: str | None = None
+) -> tuple[gpd.GeoDataFrame, list[str], str]:
     """Incident points in BNG with ``occurred_at`` (ISO text) and ``category`` when the source has them:
     from a file (any supported format and CRS), else the workspace's incidents layer."""
     if incidents is None:
         if store is None:
-            raise SchemaError("give the incidents: --incidents FILE, or a workspace whose incidents to count "
-                              "(closuremap summarise WS.gpkg --areas ...)")
+            raise SchemaError(
+                "give the incidents: --incidents FILE, or a workspace whose incidents to count "
+                "(closuremap summarise WS.gpkg --areas ...)"
+            )
         return store.read("incidents"), [], f"{store.location} (incidents)"
     path = Path(incidents)
     try:
         frame, read_notes = read_features(path, "incidents", layer=layer)
     except InputFileError as exc:
-        raise InputFileError(str(exc).replace("--layer NAME", "--incidents-layer NAME")
-                             .replace(", or say which they are with --map easting=COLUMN --map northing=COLUMN", "")
-                             ) from None
+        raise InputFileError(
+            str(exc)
+            .replace("--layer NAME", "--incidents-layer NAME")
+            .replace(", or say which they are with --map easting=COLUMN --map northing=COLUMN", "")
+        ) from None
     notes = [f"incidents {path.name}: {n}" for n in read_notes]
     points = frame.geometry.geom_type.to_numpy() == "Point"
     if not points.all():
         shapes = pd.Series(frame.geometry.geom_type.to_numpy()[~points]).value_counts()
-        notes.append(f"{int((~points).sum())} incident feature(s) of {path.name} are not points "
-                     f"({', '.join(f'{n} {t}' for t, n in shapes.items())}) and were left out")
+        notes.append(
+            f"{int((~points).sum())} incident feature(s) of {path.name} are not points "
+            f"({', '.join(f'{n} {t}' for t, n in shapes.items())}) and were left out"
+        )
         frame = frame[points].reset_index(drop=True)
     if "occurred_at" in frame:
         frame = frame.assign(occurred_at=iso_dates(frame["occurred_at"]))
     return frame, notes, str(path)
 
 
-def summarise_to_csv(out: str | Path, *, areas: str | Path, incidents: str | Path | None = None,
-                     store: WorkspaceStore | None = None, id_columns: Sequence[str] | None = None,
-                     date_from: date | None = None, date_to: date | None = None,
-                     areas_layer: str | None = None, incidents_layer: str | None = None,
-                     progress: Progress = _no_progress) -> SummaryRun:
+def summarise_to_csv(
+    out: str | Path,
+    *,
+    areas: str | Path,
+    incidents: str | Path | None = None,
+    store: WorkspaceStore | None = None,
+    id_columns: Sequence[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    areas_layer: str | None = None,
+    incidents_layer: str | None = None,
+    progress: Progress = _no_progress,
+) -> SummaryRun:
     """Count ``incidents`` per area of ``areas`` and write the table to ``out`` (CSV, written whole or
     not at all): id columns, ``total``, then one column per standard category (geo.categories)."""
     progress(0.0, f"reading the areas ({Path(str(areas)).name})")
-    area_frame, ids, guessed, area_notes, area_source = read_areas(areas, store, layer=areas_layer,
-                                                                   id_columns=id_columns)
-    progress(0.2, f"reading the incidents ({Path(str(incidents)).name if incidents else 'the workspace'})")
+    area_frame, ids, guessed, area_notes, area_source = read_areas(
+        areas, store, layer=areas_layer, id_columns=id_columns
+    )
+    progress(
+        0.2,
+        f"reading the incidents ({Path(str(incidents)).name if incidents else 'the workspace'})",
+    )
     frame, notes, incident_source = read_incidents(incidents, store, layer=incidents_layer)
     if (date_from or date_to) and "occurred_at" not in frame:
-        raise InputFileError(f"{incident_source}: no date column (e.g. Month, date, occurred_at) for --from/--to; "
-                             "leave the window out to count every incident")
+        raise InputFileError(
+            f"{incident_source}: no date column (e.g. Month, date, occurred_at) for --from/--to; "
+            "leave the window out to count every incident"
+        )
     category_map: dict[str, str] = {}
     categories = None
     if "category" in frame and frame["category"].notna().any():
         original = frame["category"].astype(object)
         categories = standard_categories(original)
         pairs = pd.DataFrame({"original": original.fillna("").astype(str), "standard": categories})
-        category_map = dict(pairs.drop_duplicates("original").sort_values("original").itertuples(index=False))
-        notes.append(f"categories standardised (geo.categories): the incidents' {len(category_map)} wording(s) "
-                     f"fall under {pairs['standard'].nunique()} of the {len(STANDARD)} standard categories "
-                     "(the CSV has a column for each); the map from the wording is category_map in the JSON")
+        category_map = dict(
+            pairs.drop_duplicates("original").sort_values("original").itertuples(index=False)
+        )
+        notes.append(
+            f"categories standardised (geo.categories): the incidents' {len(category_map)} wording(s) "
+            f"fall under {pairs['standard'].nunique()} of the {len(STANDARD)} standard categories "
+            "(the CSV has a column for each); the map from the wording is category_map in the JSON"
+        )
     else:
-        notes.append(f"{incident_source}: no category column (e.g. 'Crime type', category): only totals counted")
+        notes.append(
+            f"{incident_source}: no category column (e.g. 'Crime type', category): only totals counted"
+        )
     progress(0.5, f"counting {len(frame)} incidents in {len(area_frame)} areas")
-    summary = summarise(frame.geometry, area_frame, ids, categories=categories,
-                        occurred_at=frame["occurred_at"] if "occurred_at" in frame else None,
-                        date_from=date_from, date_to=date_to,
-                        category_columns=STANDARD if categories is not None else ())
+    summary = summarise(
+        frame.geometry,
+        area_frame,
+        ids,
+        categories=categories,
+        occurred_at=frame["occurred_at"] if "occurred_at" in frame else None,
+        date_from=date_from,
+        date_to=date_to,
+        category_columns=STANDARD if categories is not None else (),
+    )
     path = write_csv(summary.table, out)
     progress(1.0, f"wrote {path}")
     if guessed and ids != [AREA_NUMBER]:
-        area_notes.append(f"area ids: {', '.join(ids)} (chosen from the column names; choose others with "
-                          "--id-column NAME, repeated)")
-    return SummaryRun(summary=summary, out=path, areas_source=area_source, incidents_source=incident_source,
-                      id_columns_guessed=guessed, category_map=category_map, notes=area_notes + notes)
+        area_notes.append(
+            f"area ids: {', '.join(ids)} (chosen from the column names; choose others with "
+            "--id-column NAME, repeated)"
+        )
+    return SummaryRun(
+        summary=summary,
+        out=path,
+        areas_source=area_source,
+        incidents_source=incident_source,
+        id_columns_guessed=guessed,
+        category_map=category_map,
+        notes=area_notes + notes,
+    )

@@ -14,30 +14,60 @@ from dataclasses import dataclass
 from typing import Any
 
 import folium
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from branca.element import Element, MacroElement
 from folium.plugins import FastMarkerCluster, HeatMap, MeasureControl
 from jinja2 import Template
 
-from geo.crs import BNG, bng_to_lonlat, geometries_to_lonlat
-from geo.permitted_access import from_json
-from layers.assets import STATIC_URL, localise
-from layers.model import KINDS, SYSTEM_FIELDS
-from layers.styles import STYLES, feature_style
+import geopandas as gpd
+import shapely
+
+from closuremap.geo.crs import BNG, bng_to_lonlat, geometries_to_lonlat
+from closuremap.geo.permitted_access import from_json
+
+from .assets import STATIC_URL, localise
+from .model import KINDS, SYSTEM_FIELDS
+from .styles import STYLES, feature_style
 
 #: Drawing order, bottom to top.
-LAYER_ORDER = ("basemap", "open_space", "premises", "access_routes", "communal_areas", "orders",
-               "addresses", "entrances", "incidents", "breaches")
+LAYER_ORDER = (
+    "basemap",
+    "open_space",
+    "premises",
+    "access_routes",
+    "communal_areas",
+    "orders",
+    "addresses",
+    "entrances",
+    "incidents",
+    "breaches",
+)
 #: Layers shown when the map opens; the others are one click away in the layer control.
-SHOWN = {"basemap", "open_space", "premises", "access_routes", "communal_areas", "orders", "entrances",
-         "incidents", "breaches"}
+SHOWN = {
+    "basemap",
+    "open_space",
+    "premises",
+    "access_routes",
+    "communal_areas",
+    "orders",
+    "entrances",
+    "incidents",
+    "breaches",
+}
 #: Fields that name a feature in its tooltip, by kind.
-LABEL_FIELDS = {"premises": "name", "communal_areas": "name", "access_routes": "name", "open_space": "name",
-                "entrances": "name", "addresses": "address", "incidents": "category", "breaches": "order_id",
-                "orders": "name", "basemap": "name"}
+LABEL_FIELDS = {
+    "premises": "name",
+    "communal_areas": "name",
+    "access_routes": "name",
+    "open_space": "name",
+    "entrances": "name",
+    "addresses": "address",
+    "incidents": "category",
+    "breaches": "order_id",
+    "orders": "name",
+    "basemap": "name",
+}
 MAX_ZOOM = 22
 BACKGROUND = "#f2efe9"
 #: Above this many incidents the map clusters them instead of drawing each one.
@@ -150,7 +180,9 @@ def layer_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
             "feature_id": html.escape(_text(rec.get("feature_id"))),
             "style_key": html.escape(_text(rec.get("area_type") or rec.get("feature_class") or "")),
         }
-        features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(g)})
+        features.append(
+            {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(g)}
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -181,7 +213,9 @@ def _bounds_lonlat(frames: Mapping[str, gpd.GeoDataFrame]) -> list[list[float]] 
 #: GRID_ONLY_ABOVE only the grid of counts is drawn (a million points would not open at all).
 POPUPS_UP_TO = 20_000
 GRID_ONLY_ABOVE = 200_000
-GRID_CELL_M = 100.0  # the smallest square; a wide extent gets bigger ones, at most GRID_CELLS of them
+GRID_CELL_M = (
+    100.0  # the smallest square; a wide extent gets bigger ones, at most GRID_CELLS of them
+)
 GRID_CELLS = 5_000
 
 _PLAIN_CLUSTER_CALLBACK = """function (row) {
@@ -206,16 +240,30 @@ def incident_grid(frame: gpd.GeoDataFrame, cell_m: float = GRID_CELL_M) -> gpd.G
     x, y = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
     ok = np.isfinite(x) & np.isfinite(y)
     ix, iy = np.floor(x[ok] / cell_m).astype(np.int64), np.floor(y[ok] / cell_m).astype(np.int64)
-    cells = pd.DataFrame({"ix": ix, "iy": iy, "category": (frame["category"].astype(str).to_numpy()[ok]
-                                                             if "category" in frame else "")})
-    by_category = cells.groupby(["ix", "iy", "category"], sort=False).size().rename("n").reset_index()
+    cells = pd.DataFrame(
+        {
+            "ix": ix,
+            "iy": iy,
+            "category": (
+                frame["category"].astype(str).to_numpy()[ok] if "category" in frame else ""
+            ),
+        }
+    )
+    by_category = (
+        cells.groupby(["ix", "iy", "category"], sort=False).size().rename("n").reset_index()
+    )
     by_category = by_category.sort_values(["ix", "iy", "n"], ascending=[True, True, False])
     top = by_category.groupby(["ix", "iy"], sort=False).head(3)
-    words = (top.assign(text=top["category"] + " " + top["n"].astype(str))
-             .groupby(["ix", "iy"], sort=False)["text"].agg(", ".join))
+    words = (
+        top.assign(text=top["category"] + " " + top["n"].astype(str))
+        .groupby(["ix", "iy"], sort=False)["text"]
+        .agg(", ".join)
+    )
     counts = by_category.groupby(["ix", "iy"], sort=False)["n"].sum()
     out = pd.DataFrame({"count": counts, "categories": words}).reset_index()
-    boxes = shapely.box(out["ix"] * cell_m, out["iy"] * cell_m, (out["ix"] + 1) * cell_m, (out["iy"] + 1) * cell_m)
+    boxes = shapely.box(
+        out["ix"] * cell_m, out["iy"] * cell_m, (out["ix"] + 1) * cell_m, (out["iy"] + 1) * cell_m
+    )
     return gpd.GeoDataFrame(out[["count", "categories"]], geometry=boxes, crs=BNG)
 
 
@@ -226,16 +274,35 @@ def _grid_layer(frame: gpd.GeoDataFrame, title: str, show: bool) -> folium.Featu
     if not len(grid):
         return group
     edges = np.unique(np.quantile(grid["count"], [0.2, 0.4, 0.6, 0.8]))
-    fills = [COUNT_FILL[min(int(np.searchsorted(edges, c, side="right")), len(COUNT_FILL) - 1)] for c in grid["count"]]
+    fills = [
+        COUNT_FILL[min(int(np.searchsorted(edges, c, side="right")), len(COUNT_FILL) - 1)]
+        for c in grid["count"]
+    ]
     boxes = shapely.set_precision(geometries_to_lonlat(grid.geometry.values), 1e-5)  # a metre
-    features = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
-        "popup": f"<b>{c:,}</b> in this {cell:.0f} m square<br>{html.escape(w)}",
-        "fill": f}} for g, c, w, f in zip(boxes, grid["count"].tolist(), grid["categories"].tolist(), fills,
-                                         strict=True)]
-    folium.GeoJson({"type": "FeatureCollection", "features": features}, name=title,
-                   style_function=lambda f: {"color": "#7f2704", "weight": 0.3, "fillColor": f["properties"]["fill"],
-                                             "fillOpacity": 0.65},
-                   popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False)).add_to(group)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(g),
+            "properties": {
+                "popup": f"<b>{c:,}</b> in this {cell:.0f} m square<br>{html.escape(w)}",
+                "fill": f,
+            },
+        }
+        for g, c, w, f in zip(
+            boxes, grid["count"].tolist(), grid["categories"].tolist(), fills, strict=True
+        )
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=title,
+        style_function=lambda f: {
+            "color": "#7f2704",
+            "weight": 0.3,
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.65,
+        },
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False),
+    ).add_to(group)
     return group
 
 
@@ -248,17 +315,31 @@ def _incident_layer(frame: gpd.GeoDataFrame, mode: str, title: str) -> list[foli
         return [group]
     n = len(frame)
     if mode != "heat" and n > GRID_ONLY_ABOVE:
-        return [_grid_layer(frame, title + ": counts per {cell:.0f} m square (filter by date or area to see "
-                                   "each incident)", show=True)]
+        return [
+            _grid_layer(
+                frame,
+                title + ": counts per {cell:.0f} m square (filter by date or area to see "
+                "each incident)",
+                show=True,
+            )
+        ]
     pts = geometries_to_lonlat(frame.geometry.values)
     lat, lon = shapely.get_y(pts), shapely.get_x(pts)
     if mode == "heat":
-        HeatMap(np.column_stack([lat, lon]).round(6).tolist(), radius=14, blur=18, min_opacity=0.3).add_to(group)
+        HeatMap(
+            np.column_stack([lat, lon]).round(6).tolist(), radius=14, blur=18, min_opacity=0.3
+        ).add_to(group)
         return [group]
     if n > POPUPS_UP_TO:  # 5 decimals is a metre: 100k points stay a few MB
-        FastMarkerCluster(np.column_stack([lat, lon]).round(5).tolist(), callback=_PLAIN_CLUSTER_CALLBACK,
-                          options={"maxClusterRadius": 40}).add_to(group)
-        return [group, _grid_layer(frame, "Incidents per {cell:.0f} m square (click for counts)", show=False)]
+        FastMarkerCluster(
+            np.column_stack([lat, lon]).round(5).tolist(),
+            callback=_PLAIN_CLUSTER_CALLBACK,
+            options={"maxClusterRadius": 40},
+        ).add_to(group)
+        return [
+            group,
+            _grid_layer(frame, "Incidents per {cell:.0f} m square (click for counts)", show=False),
+        ]
 
     def short(column: str, width: int) -> list[str]:
         if column not in frame:
@@ -266,10 +347,20 @@ def _incident_layer(frame: gpd.GeoDataFrame, mode: str, title: str) -> list[foli
         return [html.escape(_text(v)[:width]) for v in frame[column].tolist()]
 
     # compact popups: full tables would make a 40 MB page
-    rows = [[round(float(a), 6), round(float(b), 6), f"<b>{c}</b> {w}<br>{loc}<br>{d}"]
-            for a, b, c, w, loc, d in zip(lat, lon, short("category", 40), short("occurred_at", 16),
-                                          short("location_text", 60), short("description", 80))]
-    FastMarkerCluster(rows, callback=_CLUSTER_CALLBACK, options={"maxClusterRadius": 40}).add_to(group)
+    rows = [
+        [round(float(a), 6), round(float(b), 6), f"<b>{c}</b> {w}<br>{loc}<br>{d}"]
+        for a, b, c, w, loc, d in zip(
+            lat,
+            lon,
+            short("category", 40),
+            short("occurred_at", 16),
+            short("location_text", 60),
+            short("description", 80),
+        )
+    ]
+    FastMarkerCluster(rows, callback=_CLUSTER_CALLBACK, options={"maxClusterRadius": 40}).add_to(
+        group
+    )
     return [group]
 
 
@@ -281,16 +372,30 @@ def _overlay_layer(overlay: Overlay) -> folium.FeatureGroup:
     geoms = shapely.set_precision(geometries_to_lonlat(frame.geometry.values), 1e-7)
     features = []
     for rec, g in zip(frame.drop(columns=frame.geometry.name).to_dict("records"), geoms):
-        cells = "".join(f"<tr><th>{html.escape(f)}</th><td>{html.escape(_text(rec.get(f)))}</td></tr>"
-                        for f in overlay.fields)
+        cells = "".join(
+            f"<tr><th>{html.escape(f)}</th><td>{html.escape(_text(rec.get(f)))}</td></tr>"
+            for f in overlay.fields
+        )
         colour = overlay.fill(rec) if callable(overlay.fill) else overlay.fill
-        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
-            "popup": f"<b>{html.escape(overlay.name)}</b><table class='cm-popup'>{cells}</table>",
-            "fill": colour}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(g),
+                "properties": {
+                    "popup": f"<b>{html.escape(overlay.name)}</b><table class='cm-popup'>{cells}</table>",
+                    "fill": colour,
+                },
+            }
+        )
     folium.GeoJson(
-        {"type": "FeatureCollection", "features": features}, name=overlay.name,
-        style_function=lambda f: {"color": "#444444", "weight": 0.5, "fillColor": f["properties"]["fill"],
-                                  "fillOpacity": 0.6},
+        {"type": "FeatureCollection", "features": features},
+        name=overlay.name,
+        style_function=lambda f: {
+            "color": "#444444",
+            "weight": 0.5,
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.6,
+        },
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False),
     ).add_to(group)
     return group
@@ -304,24 +409,45 @@ def _block_labels(premises: gpd.GeoDataFrame) -> folium.FeatureGroup:
     labels = folium.FeatureGroup(name="Block names", control=False)
     named = premises[premises.geometry.notna() & ~premises.geometry.is_empty]
     points = geometries_to_lonlat(named.geometry.representative_point().values)
-    for name, block_id, p in zip(named.get("name", [None] * len(named)), named.get("block_id", [None] * len(named)),
-                                 points, strict=True):
+    for name, block_id, p in zip(
+        named.get("name", [None] * len(named)),
+        named.get("block_id", [None] * len(named)),
+        points,
+        strict=True,
+    ):
         text = html.escape(_text(name) or _text(block_id))
-        folium.Marker([p.y, p.x], interactive=False, icon=folium.DivIcon(
-            html=f"<div class='cm-block-label'>{text}</div>", icon_size=(0, 0), class_name="cm-label-anchor"),
+        folium.Marker(
+            [p.y, p.x],
+            interactive=False,
+            icon=folium.DivIcon(
+                html=f"<div class='cm-block-label'>{text}</div>",
+                icon_size=(0, 0),
+                class_name="cm-label-anchor",
+            ),
         ).add_to(labels)
     return labels
 
 
-def legend_rows(frames: Mapping[str, gpd.GeoDataFrame], overlays: Sequence[Overlay] = ()) -> list[tuple[str, str, str]]:
+def legend_rows(
+    frames: Mapping[str, gpd.GeoDataFrame], overlays: Sequence[Overlay] = ()
+) -> list[tuple[str, str, str]]:
     """The legend: (what, fill, edge) for each kind on the map and each row an overlay declares."""
     rows = []
     for kind in LAYER_ORDER:
         if kind == "basemap" or frames.get(kind) is None or not len(frames[kind]):
             continue
         style = STYLES.get(kind, {})
-        rows.append((KINDS[kind].title, str(style.get("fillColor", "transparent") if style.get("fill", True)
-                                            else "transparent"), str(style.get("color", "#333"))))
+        rows.append(
+            (
+                KINDS[kind].title,
+                str(
+                    style.get("fillColor", "transparent")
+                    if style.get("fill", True)
+                    else "transparent"
+                ),
+                str(style.get("color", "#333")),
+            )
+        )
     for overlay in overlays:
         rows += [(f"{overlay.name}: {what}", colour, "#777") for what, colour in overlay.legend]
     return rows
@@ -383,7 +509,9 @@ class _GridRefReadout(MacroElement):  # type: ignore[misc]
 
     _template = Template(
         """{% macro script(this, kwargs) %}
-        """ + _GRIDREF_JS + """
+        """
+        + _GRIDREF_JS
+        + """
         {{ this._parent.get_name() }}.on('popupopen', function (e) {
             var el = e.popup.getElement();
             if (!el || !el.querySelector('.coorddivider') || el.querySelector('.cm-gridref')) { return; }
@@ -425,16 +553,28 @@ class _Legend(MacroElement):  # type: ignore[misc]
     def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
         super().__init__()
         self._name = "Legend"
-        items = "".join(f"<div><i style='background:{html.escape(fill)};border-color:{html.escape(edge)}'></i>"
-                        f"{html.escape(what)}</div>" for what, fill, edge in rows)
-        self.html = f"<details open><summary><b>Legend</b></summary>{items}</details>" if rows else ""
+        items = "".join(
+            f"<div><i style='background:{html.escape(fill)};border-color:{html.escape(edge)}'></i>"
+            f"{html.escape(what)}</div>"
+            for what, fill, edge in rows
+        )
+        self.html = (
+            f"<details open><summary><b>Legend</b></summary>{items}</details>" if rows else ""
+        )
 
 
-def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[str] = (),
-              tiles: TileSource | None = None, static_url: str = STATIC_URL,
-              height: str = "100%", incident_mode: str = "auto",
-              overlays: Sequence[Overlay] = (), layer_control: bool = True,
-              focus: Sequence[float] | None = None) -> folium.Map:
+def build_map(
+    frames: Mapping[str, gpd.GeoDataFrame],
+    *,
+    attribution: Sequence[str] = (),
+    tiles: TileSource | None = None,
+    static_url: str = STATIC_URL,
+    height: str = "100%",
+    incident_mode: str = "auto",
+    overlays: Sequence[Overlay] = (),
+    layer_control: bool = True,
+    focus: Sequence[float] | None = None,
+) -> folium.Map:
     """A Leaflet map of the given layers (BNG GeoDataFrames by kind), ready for st_folium.
 
     No tiles unless ``tiles`` is given; the workspace's own basemap layer makes it readable.
@@ -443,29 +583,53 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
     ``focus`` (BNG minx, miny, maxx, maxy) is what the map opens on, e.g. the scope being checked.
     """
     bounds = _box_lonlat(focus) if focus is not None else _bounds_lonlat(frames)
-    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [51.5, -0.12]
+    centre = (
+        [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+        if bounds
+        else [51.5, -0.12]
+    )
     # one wheel notch is one zoom level (Leaflet's default 60 px per level makes a 100 px notch two)
-    m = folium.Map(location=centre, zoom_start=17, tiles=None, control_scale=True, max_zoom=MAX_ZOOM,
-                   maxZoom=MAX_ZOOM, height=height, prefer_canvas=False, wheelPxPerZoomLevel=WHEEL_PX_PER_LEVEL)
-    m.get_root().header.add_child(Element(
-        f"<style>.leaflet-container{{background:{BACKGROUND};}} .cm-popup th{{padding-right:6px;"
-        "text-align:left;vertical-align:top;color:#555} .cm-popup td{max-width:260px} "
-        ".leaflet-control-attribution{font-size:10px;max-width:70%} "
-        ".cm-block-label{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;pointer-events:none;"
-        "background:rgba(255,255,255,.75);color:#1f3a93;font-weight:600;font-size:11px;padding:0 3px} "
-        ".cm-legend{background:#fff;padding:4px 8px;font-size:11px;line-height:16px;border-radius:4px;"
-        "box-shadow:0 1px 4px rgba(0,0,0,.3);max-height:260px;overflow:auto} .cm-legend i{display:inline-block;"
-        "width:14px;height:10px;margin-right:5px;vertical-align:middle;border:1px solid #777}</style>"
-    ))
+    m = folium.Map(
+        location=centre,
+        zoom_start=17,
+        tiles=None,
+        control_scale=True,
+        max_zoom=MAX_ZOOM,
+        maxZoom=MAX_ZOOM,
+        height=height,
+        prefer_canvas=False,
+        wheelPxPerZoomLevel=WHEEL_PX_PER_LEVEL,
+    )
+    m.get_root().header.add_child(
+        Element(
+            f"<style>.leaflet-container{{background:{BACKGROUND};}} .cm-popup th{{padding-right:6px;"
+            "text-align:left;vertical-align:top;color:#555} .cm-popup td{max-width:260px} "
+            ".leaflet-control-attribution{font-size:10px;max-width:70%} "
+            ".cm-block-label{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;pointer-events:none;"
+            "background:rgba(255,255,255,.75);color:#1f3a93;font-weight:600;font-size:11px;padding:0 3px} "
+            ".cm-legend{background:#fff;padding:4px 8px;font-size:11px;line-height:16px;border-radius:4px;"
+            "box-shadow:0 1px 4px rgba(0,0,0,.3);max-height:260px;overflow:auto} .cm-legend i{display:inline-block;"
+            "width:14px;height:10px;margin-right:5px;vertical-align:middle;border:1px solid #777}</style>"
+        )
+    )
     if tiles is not None:
-        folium.TileLayer(tiles=tiles.url, attr=html.escape(tiles.attribution), name="Online tiles",
-                         max_zoom=MAX_ZOOM, max_native_zoom=19, overlay=False, control=True).add_to(m)
+        folium.TileLayer(
+            tiles=tiles.url,
+            attr=html.escape(tiles.attribution),
+            name="Online tiles",
+            max_zoom=MAX_ZOOM,
+            max_native_zoom=19,
+            overlay=False,
+            control=True,
+        ).add_to(m)
     for kind in LAYER_ORDER:
         frame = frames.get(kind)
         if frame is None:
             continue
-        if kind == "incidents" and (incident_mode in ("clusters", "heat") or
-                                    (incident_mode == "auto" and len(frame) > CLUSTER_ABOVE)):
+        if kind == "incidents" and (
+            incident_mode in ("clusters", "heat")
+            or (incident_mode == "auto" and len(frame) > CLUSTER_ABOVE)
+        ):
             mode = "heat" if incident_mode == "heat" else "clusters"
             for group in _incident_layer(frame, mode, f"{KINDS[kind].title} ({len(frame)})"):
                 group.add_to(m)
@@ -476,9 +640,13 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
         common: dict[str, Any] = {"name": title, "style_function": _style_function(kind)}
         if data["features"]:
             if kind != "basemap":
-                common["popup"] = folium.GeoJsonPopup(fields=["popup"], labels=False, localize=False)
+                common["popup"] = folium.GeoJsonPopup(
+                    fields=["popup"], labels=False, localize=False
+                )
             if kind not in ("basemap", "addresses", "incidents"):
-                common["tooltip"] = folium.GeoJsonTooltip(fields=["label"], labels=False, localize=False)
+                common["tooltip"] = folium.GeoJsonTooltip(
+                    fields=["label"], labels=False, localize=False
+                )
             if KINDS[kind].storage_geometry_type == "Point":
                 style = STYLES[kind]
                 common["marker"] = folium.CircleMarker(radius=style["radius"])
@@ -491,8 +659,13 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
     _Legend(legend_rows(frames, overlays)).add_to(m)
     if layer_control:  # callers that add layers afterwards add the control after them
         folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    MeasureControl(position="topleft", primary_length_unit="meters", secondary_length_unit=None,
-                   primary_area_unit="sqmeters", secondary_area_unit=None).add_to(m)
+    MeasureControl(
+        position="topleft",
+        primary_length_unit="meters",
+        secondary_length_unit=None,
+        primary_area_unit="sqmeters",
+        secondary_area_unit=None,
+    ).add_to(m)
     _GridRefReadout().add_to(m)
     _Attribution(list(attribution) + ([] if tiles is None else [tiles.attribution])).add_to(m)
     if bounds:
@@ -503,7 +676,10 @@ def build_map(frames: Mapping[str, gpd.GeoDataFrame], *, attribution: Sequence[s
 def map_summary(m: folium.Map) -> dict[str, Any]:
     """Layer names and asset URLs of a built map: what tests and the page assert on."""
     html_text = m.get_root().render()
-    return {"html": html_text, "external": [u for u in _asset_urls(m) if u.startswith(("http:", "https:", "//"))]}
+    return {
+        "html": html_text,
+        "external": [u for u in _asset_urls(m) if u.startswith(("http:", "https:", "//"))],
+    }
 
 
 def _asset_urls(m: folium.Map) -> list[str]:

@@ -14,20 +14,37 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from layers.model import normalise_column
+from closuremap.layers.model import normalise_column
 
 # The same words the sample workspace stores (layers.sample.ATTRIBUTION); a test keeps them equal.
 OSM = "© OpenStreetMap contributors, ODbL (openstreetmap.org/copyright)"
-POLICE_UK = "Contains public sector information licensed under the Open Government Licence v3.0 (police.uk)"
-CODE_POINT = ("Contains OS data © Crown copyright and database right 2025; Royal Mail data © Royal Mail copyright "
-              "and database right 2025; National Statistics data © Crown copyright and database right 2025 "
-              "(Code-Point Open)")
+POLICE_UK = (
+    "Contains public sector information licensed under the Open Government Licence v3.0 (police.uk)"
+)
+CODE_POINT = (
+    "Contains OS data © Crown copyright and database right 2025; Royal Mail data © Royal Mail copyright "
+    "and database right 2025; National Statistics data © Crown copyright and database right 2025 "
+    "(Code-Point Open)"
+)
 
 #: police.uk street-level crime columns (normalised): two of them name the source.
-POLICE_UK_COLUMNS = {"crime_id", "falls_within", "reported_by", "lsoa_code", "lsoa_name", "last_outcome_category",
-                     "context"}
+POLICE_UK_COLUMNS = {
+    "crime_id",
+    "falls_within",
+    "reported_by",
+    "lsoa_code",
+    "lsoa_name",
+    "last_outcome_category",
+    "context",
+}
 #: Code-Point Open columns, or a geocoder's note that a postcode centroid placed the row.
-CODE_POINT_COLUMNS = {"positional_quality_indicator", "pqi", "eastings", "northings", "admin_ward_code"}
+CODE_POINT_COLUMNS = {
+    "positional_quality_indicator",
+    "pqi",
+    "eastings",
+    "northings",
+    "admin_ward_code",
+}
 OSM_COLUMNS = {"osm_id", "osm_type", "osm_way_id", "osmid", "all_tags"}
 _OSM_REF = re.compile(r"^(?:way|node|relation)/\d+$")
 
@@ -57,7 +74,11 @@ def _looks_code_point(frame: pd.DataFrame | None) -> bool:
     if frame is None or not len(frame):
         return False
     cols = _columns(frame)
-    if {"positional_quality_indicator", "pqi"} & cols or {"postcode", "eastings", "northings"} <= cols:
+    if {"positional_quality_indicator", "pqi"} & cols or {
+        "postcode",
+        "eastings",
+        "northings",
+    } <= cols:
         return True
     method = frame.get("match_method")
     return method is not None and bool((method.astype(str) == "postcode").any())

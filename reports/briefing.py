@@ -16,20 +16,31 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
-from geo.aggregate import (DEFAULT_MINIMUM, HIDDEN, about, band_range, counts_by_block, counts_by_month, protect,
-                           recoverable, shade_classes)
-from reports import mapsheet
-from reports.atomic import atomic_path
-from reports.mapsheet import plain
+import geopandas as gpd
+
+from closuremap.geo.aggregate import (
+    DEFAULT_MINIMUM,
+    HIDDEN,
+    about,
+    band_range,
+    counts_by_block,
+    counts_by_month,
+    protect,
+    recoverable,
+    shade_classes,
+)
+
+from . import mapsheet
+from .atomic import atomic_path
+from .mapsheet import plain
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from geo.evaluation import EvaluationResult
+    from closuremap.geo.evaluation import EvaluationResult
 
 LEGAL_BASIS = (
     "A closure notice and order are powers under the Anti-social Behaviour, Crime and Policing Act 2014 "
@@ -61,7 +72,9 @@ class BriefingInput:
     partners: list[str] = field(default_factory=lambda: list(DEFAULT_PARTNERS))
     attribution: list[str] = field(default_factory=list)
     window: tuple[date, date] | None = None  # the evidence window the incidents were taken from
-    results: list[tuple[str, EvaluationResult]] = field(default_factory=list)  # (order, before/after) of orders made
+    results: list[tuple[str, EvaluationResult]] = field(
+        default_factory=list
+    )  # (order, before/after) of orders made
 
     @property
     def window_words(self) -> str:
@@ -80,8 +93,10 @@ class BriefingTables:
 
     @property
     def note(self) -> str:
-        return (f"Counts of 1-{self.minimum - 1} are shown as <{self.minimum}; where one could be worked out by "
-                f"subtraction, another count is '{HIDDEN}' and totals are rounded to 5.")
+        return (
+            f"Counts of 1-{self.minimum - 1} are shown as <{self.minimum}; where one could be worked out by "
+            f"subtraction, another count is '{HIDDEN}' and totals are rounded to 5."
+        )
 
 
 def briefing_tables(data: BriefingInput, minimum: int = DEFAULT_MINIMUM) -> BriefingTables:
@@ -89,7 +104,9 @@ def briefing_tables(data: BriefingInput, minimum: int = DEFAULT_MINIMUM) -> Brie
     blocks = counts_by_block(data.incidents, data.premises)
     raw_blocks = blocks["incidents"].copy()
     blocks["band"] = shade_classes(blocks["incidents"], minimum)
-    blocks["incidents"] = protect(blocks["incidents"], minimum, bands=blocks["band"]) if len(blocks) else []
+    blocks["incidents"] = (
+        protect(blocks["incidents"], minimum, bands=blocks["band"]) if len(blocks) else []
+    )
     months = counts_by_month(data.incidents)
     per_month = pd.DataFrame({"month": months.index, "incidents": months.to_numpy()})
     per_month["shown"] = protect(per_month["incidents"], minimum) if len(per_month) else []
@@ -98,14 +115,27 @@ def briefing_tables(data: BriefingInput, minimum: int = DEFAULT_MINIMUM) -> Brie
         # a table whose small counts only the total could give away: withhold the total, and keep the
         # other table from adding up to it exactly
         total = "not shown (it would reveal a small count)"
-        blocks["incidents"], per_month["shown"] = _hide_one(blocks["incidents"], raw_blocks), _hide_one(
-            per_month["shown"], per_month["incidents"])
-    proposals = pd.DataFrame({
-        "order": data.orders.get("name", pd.Series(dtype=str)).astype(str).tolist(),
-        "blocks": data.orders.get("block_ids", pd.Series(dtype=str)).fillna("").astype(str).tolist(),
-        "status": data.orders.get("status", pd.Series(dtype=str)).fillna("draft").astype(str).tolist(),
-        "order made": data.orders.get("order_made_on", pd.Series(dtype=str)).fillna("-").astype(str).tolist(),
-    })
+        blocks["incidents"], per_month["shown"] = (
+            _hide_one(blocks["incidents"], raw_blocks),
+            _hide_one(per_month["shown"], per_month["incidents"]),
+        )
+    proposals = pd.DataFrame(
+        {
+            "order": data.orders.get("name", pd.Series(dtype=str)).astype(str).tolist(),
+            "blocks": data.orders.get("block_ids", pd.Series(dtype=str))
+            .fillna("")
+            .astype(str)
+            .tolist(),
+            "status": data.orders.get("status", pd.Series(dtype=str))
+            .fillna("draft")
+            .astype(str)
+            .tolist(),
+            "order made": data.orders.get("order_made_on", pd.Series(dtype=str))
+            .fillna("-")
+            .astype(str)
+            .tolist(),
+        }
+    )
     return BriefingTables(blocks, per_month, proposals, minimum, total)
 
 
@@ -113,13 +143,17 @@ def _unprotected(blocks: pd.DataFrame, per_month: pd.DataFrame, minimum: int) ->
     """Whether a small count in either table could still be worked out if the exact total were known
     (a table of small counts alone cannot be protected by hiding more of its own cells)."""
     months = per_month["incidents"].astype(int).tolist()
-    month_states = ["shown" if str(v).isdigit() else "small" if str(v).startswith("<") else "hidden"
-                    for v in per_month["shown"]]
+    month_states = [
+        "shown" if str(v).isdigit() else "small" if str(v).startswith("<") else "hidden"
+        for v in per_month["shown"]
+    ]
     if months and recoverable(months, month_states, minimum):
         return True
     counts = blocks["raw"].astype(int).tolist()
-    states = ["shown" if v.isdigit() else "small" if v.startswith("<") else "hidden"
-              for v in blocks["incidents"].astype(str)]
+    states = [
+        "shown" if v.isdigit() else "small" if v.startswith("<") else "hidden"
+        for v in blocks["incidents"].astype(str)
+    ]
     bands = [band_range(str(b), minimum) for b in blocks["band"]]
     return bool(counts) and bool(recoverable(counts, states, minimum, bands))
 
@@ -138,16 +172,26 @@ def _hide_one(shown: pd.Series, raw: pd.Series) -> pd.Series:
     return out
 
 
-BAND_COLOURS = {"none": "#f2f2f2", "1-4": "#fde0c5", "5-9": "#facba6", "10-24": "#f59e72", "25+": "#e4572e"}
+BAND_COLOURS = {
+    "none": "#f2f2f2",
+    "1-4": "#fde0c5",
+    "5-9": "#facba6",
+    "10-24": "#f59e72",
+    "25+": "#e4572e",
+}
 
 
-def render_briefing(data: BriefingInput, out: str | Path, *, prepared_on: date,
-                    minimum: int = DEFAULT_MINIMUM) -> Path:
+def render_briefing(
+    data: BriefingInput, out: str | Path, *, prepared_on: date, minimum: int = DEFAULT_MINIMUM
+) -> Path:
     """Write the two-page briefing PDF (whole or not at all: a failure leaves any earlier copy)."""
     tables = briefing_tables(data, minimum)
     path = Path(out)
     sh = mapsheet.sheet("A4", "portrait", legend_mm=0)
-    with atomic_path(path) as tmp, PdfPages(tmp, metadata={"Title": f"Ward member briefing: {data.title}"}) as pdf:
+    with (
+        atomic_path(path) as tmp,
+        PdfPages(tmp, metadata={"Title": f"Ward member briefing: {data.title}"}) as pdf,
+    ):
         fig = mapsheet.new_figure(sh)
         try:
             _first_page(fig, data, tables, prepared_on)
@@ -174,34 +218,65 @@ def _results_page(fig: Figure, results: list[tuple[str, EvaluationResult]], mini
     """Results so far: each made order's before/after totals (small counts suppressed, see
     EvaluationResult.briefing_rows) and what they mean, in words."""
     fig.text(0.07, 0.955, "Results so far: before and after each order", fontsize=12, weight="bold")
-    fig.text(0.07, 0.935, "Target: the order's scope. Buffer: the ring around it (did the problem move next "
-                          "door?). Control: the rest of the ward, for the trend.", fontsize=7.5)
+    fig.text(
+        0.07,
+        0.935,
+        "Target: the order's scope. Buffer: the ring around it (did the problem move next "
+        "door?). Control: the rest of the ward, for the trend.",
+        fontsize=7.5,
+    )
     top = 0.9
     for name, result in results[:4]:
         rows, words = result.briefing_rows(minimum)
-        fig.text(0.07, top, mapsheet.plain(f"{name}: {result.windows.after.words()} against "
-                                           f"{result.windows.before.words()}"), fontsize=9, weight="bold")
+        fig.text(
+            0.07,
+            top,
+            mapsheet.plain(
+                f"{name}: {result.windows.after.words()} against {result.windows.before.words()}"
+            ),
+            fontsize=9,
+            weight="bold",
+        )
         ax = fig.add_axes((0.07, top - 0.1, 0.6, 0.085))
         ax.axis("off")
-        t = ax.table(cellText=rows.astype(str).values.tolist(), colLabels=["Area", "Before", "After", "Change"],
-                     loc="upper left", cellLoc="left")
+        t = ax.table(
+            cellText=rows.astype(str).values.tolist(),
+            colLabels=["Area", "Before", "After", "Change"],
+            loc="upper left",
+            cellLoc="left",
+        )
         t.auto_set_font_size(False)
         t.set_fontsize(7)
-        fig.text(0.07, top - 0.115, "\n".join(textwrap.wrap(mapsheet.plain(words), 120)), fontsize=7, va="top")
+        fig.text(
+            0.07,
+            top - 0.115,
+            "\n".join(textwrap.wrap(mapsheet.plain(words), 120)),
+            fontsize=7,
+            va="top",
+        )
         top -= 0.22
     if len(results) > 4:
-        fig.text(0.07, top, f"{len(results) - 4} more order(s): see the Evaluation page.", fontsize=8)
+        fig.text(
+            0.07, top, f"{len(results) - 4} more order(s): see the Evaluation page.", fontsize=8
+        )
 
 
 def _first_page(fig, data: BriefingInput, tables: BriefingTables, prepared_on: date) -> None:  # noqa: ANN001
     """What is proposed, where (a shaded map), the legal basis and the partners."""
     minimum = tables.minimum
     fig.text(0.07, 0.955, plain(f"Ward member briefing: {data.title}"), fontsize=14, weight="bold")
-    fig.text(0.07, 0.935, f"Prepared {prepared_on:%d %B %Y}. No personal data; counts of 1-{minimum - 1} shown "
-                          f"as <{minimum}. Counts are of {data.window_words}.", fontsize=7.5)
+    fig.text(
+        0.07,
+        0.935,
+        f"Prepared {prepared_on:%d %B %Y}. No personal data; counts of 1-{minimum - 1} shown "
+        f"as <{minimum}. Counts are of {data.window_words}.",
+        fontsize=7.5,
+    )
     fig.text(0.07, 0.905, "What is proposed", fontsize=11, weight="bold")
-    lines = [f"- {r.order} (blocks {r.blocks or '-'}): {r.status.replace('_', ' ')}"
-             for r in tables.proposals.itertuples()] or ["- no orders yet"]
+    lines = [
+        f"- {r.order} (blocks {r.blocks or '-'}): {r.status.replace('_', ' ')}"
+        for r in tables.proposals.itertuples()
+    ] or ["- no orders yet"]
     fig.text(0.07, 0.895, plain("\n".join(lines[:8])), fontsize=8, va="top")
     ax = fig.add_axes((0.07, 0.36, 0.86, 0.45))
     if data.open_space is not None and len(data.open_space):
@@ -209,14 +284,22 @@ def _first_page(fig, data: BriefingInput, tables: BriefingTables, prepared_on: d
     if data.basemap is not None and len(data.basemap):
         streets = data.basemap[data.basemap["feature_class"].astype(str).str.startswith("street:")]
         streets.plot(ax=ax, color="#cfcac0", linewidth=0.6)
-    shaded = data.premises.merge(tables.per_block[["block_id", "band", "incidents"]], on="block_id", how="left")
-    shaded.plot(ax=ax, color=[BAND_COLOURS.get(b, "#f2f2f2") for b in shaded["band"].fillna("none")],
-                edgecolor="#1f3a93", linewidth=0.6)
+    shaded = data.premises.merge(
+        tables.per_block[["block_id", "band", "incidents"]], on="block_id", how="left"
+    )
+    shaded.plot(
+        ax=ax,
+        color=[BAND_COLOURS.get(b, "#f2f2f2") for b in shaded["band"].fillna("none")],
+        edgecolor="#1f3a93",
+        linewidth=0.6,
+    )
     if len(data.orders):
         data.orders.boundary.plot(ax=ax, color="#d00000", linewidth=1.0)
     for row in shaded.itertuples():
         p = row.geometry.representative_point()
-        ax.text(p.x, p.y, plain(f"{row.name}\n{row.incidents}"), fontsize=5.5, ha="center", va="center")
+        ax.text(
+            p.x, p.y, plain(f"{row.name}\n{row.incidents}"), fontsize=5.5, ha="center", va="center"
+        )
     minx, miny, maxx, maxy = data.premises.total_bounds
     pad = max(maxx - minx, maxy - miny) * 0.15
     ax.set_xlim(minx - pad, maxx + pad)
@@ -226,12 +309,20 @@ def _first_page(fig, data: BriefingInput, tables: BriefingTables, prepared_on: d
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title("Where: the blocks, shaded by incidents in or at them; proposed orders edged red", fontsize=8,
-                 loc="left")
+    ax.set_title(
+        "Where: the blocks, shaded by incidents in or at them; proposed orders edged red",
+        fontsize=8,
+        loc="left",
+    )
     fig.text(0.07, 0.335, "Legal basis in plain words", fontsize=11, weight="bold")
     fig.text(0.07, 0.325, "\n".join(textwrap.wrap(LEGAL_BASIS, 118)), fontsize=7.2, va="top")
     fig.text(0.07, 0.06, plain("Partners: " + ", ".join(data.partners)), fontsize=8)
-    fig.text(0.07, 0.035, plain("\n".join(textwrap.wrap(" ".join(data.attribution), 170)[:3])), fontsize=4.5)
+    fig.text(
+        0.07,
+        0.035,
+        plain("\n".join(textwrap.wrap(" ".join(data.attribution), 170)[:3])),
+        fontsize=4.5,
+    )
 
 
 def _second_page(fig, tables: BriefingTables) -> None:  # noqa: ANN001
@@ -248,18 +339,35 @@ def _second_page(fig, tables: BriefingTables) -> None:  # noqa: ANN001
         for x, (label, v) in enumerate(zip(shown, visible)):
             chart.text(x, v, label, ha="center", va="bottom", fontsize=6)
         chart.tick_params(axis="x", rotation=90, labelsize=6)
-    chart.set_title(f"Incidents per month, whole area (months under {minimum} shown as <{minimum}; "
-                    f"'{HIDDEN}': not shown so that a <{minimum} cannot be worked out)", fontsize=8, loc="left")
+    chart.set_title(
+        f"Incidents per month, whole area (months under {minimum} shown as <{minimum}; "
+        f"'{HIDDEN}': not shown so that a <{minimum} cannot be worked out)",
+        fontsize=8,
+        loc="left",
+    )
     table_ax = fig.add_axes((0.07, 0.3, 0.86, 0.25))
     table_ax.axis("off")
-    cells = [[plain(v) for v in row] for row in tables.per_block[["name", "block_id", "incidents"]].astype(str)
-             .values.tolist()]
-    t = table_ax.table(cellText=cells, colLabels=["Block", "Ref", "Incidents in or at the block"],
-                       loc="upper left", cellLoc="left")
+    cells = [
+        [plain(v) for v in row]
+        for row in tables.per_block[["name", "block_id", "incidents"]].astype(str).values.tolist()
+    ]
+    t = table_ax.table(
+        cellText=cells,
+        colLabels=["Block", "Ref", "Incidents in or at the block"],
+        loc="upper left",
+        cellLoc="left",
+    )
     t.auto_set_font_size(False)
     t.set_fontsize(7)
     t.scale(1, 1.3)
     fig.text(0.07, 0.25, "Timeline", fontsize=11, weight="bold")
-    fig.text(0.07, 0.24, "A notice lasts up to 48 hours; the court hears the case within 48 hours of service; an "
-                         "order lasts up to 3 months, 6 with extensions. Dates of each order: see 'What is "
-                         "proposed'.", fontsize=7.5, va="top", wrap=True)
+    fig.text(
+        0.07,
+        0.24,
+        "A notice lasts up to 48 hours; the court hears the case within 48 hours of service; an "
+        "order lasts up to 3 months, 6 with extensions. Dates of each order: see 'What is "
+        "proposed'.",
+        fontsize=7.5,
+        va="top",
+        wrap=True,
+    )

@@ -15,18 +15,18 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from geo.permitted_access import PermittedClass
-from geo.timeline import Timeline
+from closuremap.geo.permitted_access import PermittedClass
+from closuremap.geo.timeline import Timeline
 
 #: The grounds for a closure order (s.80(5)): the court must be satisfied of one of these, and
 #: that the order is necessary to prevent it continuing, recurring or occurring.
 ORDER_GROUNDS: dict[str, str] = {
     "a": "that a person has engaged, or (if the order is not made) is likely to engage, in disorderly, "
-         "offensive or criminal behaviour on the premises",
+    "offensive or criminal behaviour on the premises",
     "b": "that the use of the premises has resulted, or (if the order is not made) is likely to result, in "
-         "serious nuisance to members of the public",
+    "serious nuisance to members of the public",
     "c": "that there has been, or (if the order is not made) is likely to be, disorder near those premises "
-         "associated with the use of those premises",
+    "associated with the use of those premises",
 }
 
 #: Columns of the incident chronology, in order (personal details are never among them).
@@ -59,7 +59,9 @@ class CaseFile:
     notice_issued_at: datetime | None
     notice_served_at: datetime | None
     notice_hours: int
-    notice_expires_at: datetime | None  # from the timeline (Christmas Day and clock changes handled)
+    notice_expires_at: (
+        datetime | None
+    )  # from the timeline (Christmas Day and clock changes handled)
     hearing_at: datetime | None
     hearing_deadline: datetime | None  # s.80(3)
     court_name: str | None
@@ -84,8 +86,12 @@ class CaseFile:
     scope_map_png: bytes | None = None  # the scope edged red, for the notice and the draft order
     hotspot_map_png: bytes | None = None  # incident density in the evidence window, for the bundle
     timeline: Timeline | None = None
-    service: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SERVICE_COLUMNS)))
-    objections: pd.DataFrame = field(default_factory=pd.DataFrame)  # who, received_on, summary, response
+    service: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(SERVICE_COLUMNS))
+    )
+    objections: pd.DataFrame = field(
+        default_factory=pd.DataFrame
+    )  # who, received_on, summary, response
     letters: pd.DataFrame = field(default_factory=pd.DataFrame)  # made_at, count, made_by
     discharge_reason: str = ""
     extension_reason: str = ""

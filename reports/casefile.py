@@ -15,30 +15,38 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import geopandas as gpd
 import matplotlib
+
+import geopandas as gpd
 
 matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from geo.errors import ClosuremapError, WorkspaceError  # noqa: E402
-from geo.hotspots import HotspotError, HotspotParams, hotspots  # noqa: E402
-from geo.incidents import chronology, evidence_incidents  # noqa: E402
-from geo.permitted_access import default_classes, from_json  # noqa: E402
-from layers.documents import order_blocks  # noqa: E402
-from layers.evaluation import evaluate_order  # noqa: E402
-from geo.timeline import parse_date, parse_datetime  # noqa: E402
-from layers.model import text_or_none  # noqa: E402
-from layers.orders import (evidence_window, exhibit_input, extension_list, order_row,  # noqa: E402
-                           order_timeline, order_version)
-from layers.store import WorkspaceStore  # noqa: E402
-from reports import bundle as bundle_mod  # noqa: E402
-from reports.case import SERVICE_COLUMNS, AdviceContact, CaseFile  # noqa: E402
-from reports.evaluation import chart_png  # noqa: E402
-from reports.exhibit import ExhibitOptions, render_exhibit, scope_sha256  # noqa: E402
-from reports.legal import DOCUMENTS, DocumentResult, render_application  # noqa: E402
-from reports.mapsheet import SCOPE_COLOUR, plain  # noqa: E402
+from closuremap.geo.errors import ClosuremapError, WorkspaceError  # noqa: E402
+from closuremap.geo.hotspots import HotspotError, HotspotParams, hotspots  # noqa: E402
+from closuremap.geo.incidents import chronology, evidence_incidents  # noqa: E402
+from closuremap.geo.permitted_access import default_classes, from_json  # noqa: E402
+from closuremap.geo.timeline import parse_date, parse_datetime  # noqa: E402
+from closuremap.layers.documents import order_blocks  # noqa: E402
+from closuremap.layers.evaluation import evaluate_order  # noqa: E402
+from closuremap.layers.model import text_or_none  # noqa: E402
+from closuremap.layers.orders import (
+    evidence_window,
+    exhibit_input,
+    extension_list,
+    order_row,  # noqa: E402
+    order_timeline,
+    order_version,
+)
+from closuremap.layers.store import WorkspaceStore  # noqa: E402
+
+from . import bundle as bundle_mod  # noqa: E402
+from .case import SERVICE_COLUMNS, AdviceContact, CaseFile  # noqa: E402
+from .evaluation import chart_png  # noqa: E402
+from .exhibit import ExhibitOptions, render_exhibit, scope_sha256  # noqa: E402
+from .legal import DOCUMENTS, DocumentResult, render_application  # noqa: E402
+from .mapsheet import SCOPE_COLOUR, plain  # noqa: E402
 
 #: The documents of an order in the order an officer needs them.
 DOCUMENT_TITLES = {
@@ -59,8 +67,10 @@ def advice_contacts(store: WorkspaceStore) -> list[AdviceContact]:
     try:
         return [AdviceContact(**c) for c in json.loads(raw)] if raw else []
     except (ValueError, TypeError) as exc:
-        raise WorkspaceError(f"the workspace's advice contacts are not readable ({exc}); set them again on the "
-                             "Documents page") from None
+        raise WorkspaceError(
+            f"the workspace's advice contacts are not readable ({exc}); set them again on the "
+            "Documents page"
+        ) from None
 
 
 def set_advice_contacts(store: WorkspaceStore, contacts: list[AdviceContact]) -> None:
@@ -69,7 +79,9 @@ def set_advice_contacts(store: WorkspaceStore, contacts: list[AdviceContact]) ->
 
 def _when(value: object) -> datetime | None:
     text = text_or_none(value)
-    return None if text is None else parse_datetime(text, "date")  # day first, as the timeline reads it
+    return (
+        None if text is None else parse_datetime(text, "date")
+    )  # day first, as the timeline reads it
 
 
 def _day(value: object) -> date | None:
@@ -80,7 +92,11 @@ def _day(value: object) -> date | None:
 def _premises_words(store: WorkspaceStore, row: pd.Series, blocks: gpd.GeoDataFrame) -> str:
     """The premises as a notice names them: which parts of which blocks, and that flats are out."""
     scope = row.geometry
-    whole = [b.name for b in blocks.itertuples() if b.geometry.intersection(scope).area >= 0.99 * b.geometry.area]
+    whole = [
+        b.name
+        for b in blocks.itertuples()
+        if b.geometry.intersection(scope).area >= 0.99 * b.geometry.area
+    ]
     communal = store.read("communal_areas")
     parts = communal[communal.intersection(scope).area > 0.5 * communal.area]
     kinds = sorted({str(t).replace("_", " ") for t in parts["area_type"]})
@@ -91,8 +107,10 @@ def _premises_words(store: WorkspaceStore, row: pd.Series, blocks: gpd.GeoDataFr
         return f"The whole of {names}, as edged red on the attached map."
     words = ", ".join(kinds) if kinds else "communal parts"
     routes_words = " and the shared access routes to its entrances" if has_routes else ""
-    return (f"The communal parts of {names} ({words}){routes_words}, as edged red on the attached map. "
-            "The flats themselves are not part of the premises closed.")
+    return (
+        f"The communal parts of {names} ({words}){routes_words}, as edged red on the attached map. "
+        "The flats themselves are not part of the premises closed."
+    )
 
 
 def _block_lines(blocks: gpd.GeoDataFrame) -> list[str]:
@@ -100,7 +118,7 @@ def _block_lines(blocks: gpd.GeoDataFrame) -> list[str]:
     for b in blocks.itertuples():
         address = text_or_none(getattr(b, "address", None)) or ""
         if address.lower().startswith(str(b.name).lower()):  # OSM addresses often repeat the name
-            address = address[len(str(b.name)):].lstrip(" ,")
+            address = address[len(str(b.name)) :].lstrip(" ,")
         postcode = text_or_none(getattr(b, "postcode", None))
         words = [str(b.name)] + ([address] if address else [])
         if postcode and postcode not in address:
@@ -139,7 +157,9 @@ def scope_map_png(store: WorkspaceStore, scope, blocks: gpd.GeoDataFrame) -> byt
     return buf.getvalue()
 
 
-def hotspot_png(store: WorkspaceStore, scope, incidents: gpd.GeoDataFrame) -> tuple[bytes | None, str]:  # noqa: ANN001
+def hotspot_png(
+    store: WorkspaceStore, scope, incidents: gpd.GeoDataFrame
+) -> tuple[bytes | None, str]:  # noqa: ANN001
     """Kernel density of the evidence window's incidents within 250 m of the scope, scope edged red."""
     area = scope.buffer(HOTSPOT_REACH_M)
     near = incidents[incidents.within(area)]
@@ -152,8 +172,9 @@ def hotspot_png(store: WorkspaceStore, scope, incidents: gpd.GeoDataFrame) -> tu
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
     basemap = store.read("basemap", bbox=area.bounds)
     if len(basemap):
-        basemap[basemap["feature_class"].astype(str).str.startswith("street:")].plot(ax=ax, color="#cfcac0",
-                                                                                   linewidth=0.8)
+        basemap[basemap["feature_class"].astype(str).str.startswith("street:")].plot(
+            ax=ax, color="#cfcac0", linewidth=0.8
+        )
     cells.plot(ax=ax, column="density_per_ha", cmap="YlOrRd", alpha=0.75, linewidth=0)
     store.read("premises", bbox=area.bounds).boundary.plot(ax=ax, color="#1f3a93", linewidth=0.5)
     gpd.GeoSeries([scope]).boundary.plot(ax=ax, color=SCOPE_COLOUR, linewidth=1.6)
@@ -164,12 +185,15 @@ def hotspot_png(store: WorkspaceStore, scope, incidents: gpd.GeoDataFrame) -> tu
     ax.set_axis_off()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue(), (f"Kernel density of the {len(near)} incidents of the evidence window within "
-                            f"{HOTSPOT_REACH_M:.0f} m of the scope (darker: more per hectare); {params.describe()}.")
+    return buf.getvalue(), (
+        f"Kernel density of the {len(near)} incidents of the evidence window within "
+        f"{HOTSPOT_REACH_M:.0f} m of the scope (darker: more per hectare); {params.describe()}."
+    )
 
 
-def case_file(store: WorkspaceStore, order_id: str, *, exhibit_ref: str, prepared_by: str,
-              today: date) -> CaseFile:
+def case_file(
+    store: WorkspaceStore, order_id: str, *, exhibit_ref: str, prepared_by: str, today: date
+) -> CaseFile:
     """Everything the order's documents say, read once from the workspace."""
     if not prepared_by or not prepared_by.strip():
         raise WorkspaceError("say who is preparing the documents: each carries a name")
@@ -182,28 +206,46 @@ def case_file(store: WorkspaceStore, order_id: str, *, exhibit_ref: str, prepare
     letters = store.case_records(str(order_id), "letters")
     objections = store.objections(str(order_id))
     return CaseFile(
-        order_id=str(row["order_id"]), name=str(row["name"]), premises=_premises_words(store, row, blocks),
-        blocks=_block_lines(blocks), applicant=text_or_none(row.get("applicant")) or store.get_meta("applicant") or "",
-        authorised_by=text_or_none(row.get("authorised_by")), notice_issued_at=_when(row.get("notice_issued_at")),
+        order_id=str(row["order_id"]),
+        name=str(row["name"]),
+        premises=_premises_words(store, row, blocks),
+        blocks=_block_lines(blocks),
+        applicant=text_or_none(row.get("applicant")) or store.get_meta("applicant") or "",
+        authorised_by=text_or_none(row.get("authorised_by")),
+        notice_issued_at=_when(row.get("notice_issued_at")),
         notice_served_at=_when(row.get("notice_served_at")),
         notice_hours=int(float(text_or_none(row.get("notice_hours")) or 24)),
         notice_expires_at=None if t is None else (t.notice_extended_until or t.notice_expires),
-        hearing_at=_when(row.get("hearing_at")), hearing_deadline=None if t is None else t.hearing_deadline,
-        court_name=text_or_none(row.get("court")), court_address=text_or_none(row.get("court_address")),
-        case_reference=text_or_none(row.get("case_reference")), order_made_on=_day(row.get("order_made_on")),
+        hearing_at=_when(row.get("hearing_at")),
+        hearing_deadline=None if t is None else t.hearing_deadline,
+        court_name=text_or_none(row.get("court")),
+        court_address=text_or_none(row.get("court_address")),
+        case_reference=text_or_none(row.get("case_reference")),
+        order_made_on=_day(row.get("order_made_on")),
         order_months=int(float(m)) if (m := text_or_none(row.get("order_months"))) else None,
         order_expires_on=None if t is None else t.order_expires,
         extension_months=extension_list(row.get("extension_months")),
         permitted=from_json(text_or_none(row.get("permitted_access"))) or default_classes(),
-        grounds=[g.strip() for g in (text_or_none(row.get("grounds")) or "").split(";") if g.strip()],
-        facts=text_or_none(row.get("facts")) or "", evidence_from=start, evidence_to=end,
+        grounds=[
+            g.strip() for g in (text_or_none(row.get("grounds")) or "").split(";") if g.strip()
+        ],
+        facts=text_or_none(row.get("facts")) or "",
+        evidence_from=start,
+        evidence_to=end,
         chronology=chronology(window, store.read("premises"), store.read("communal_areas")),
-        advice_contacts=advice_contacts(store), exhibit_ref=exhibit_ref, version=order_version(store, order_id),
-        prepared_by=prepared_by.strip(), prepared_on=today, scope_sha256=scope_sha256(row.geometry),
-        scope_map_png=scope_map_png(store, row.geometry, blocks), timeline=t,
-        service=service.reindex(columns=list(SERVICE_COLUMNS)) if len(service) else pd.DataFrame(
-            columns=list(SERVICE_COLUMNS)),
-        objections=objections, letters=letters,
+        advice_contacts=advice_contacts(store),
+        exhibit_ref=exhibit_ref,
+        version=order_version(store, order_id),
+        prepared_by=prepared_by.strip(),
+        prepared_on=today,
+        scope_sha256=scope_sha256(row.geometry),
+        scope_map_png=scope_map_png(store, row.geometry, blocks),
+        timeline=t,
+        service=service.reindex(columns=list(SERVICE_COLUMNS))
+        if len(service)
+        else pd.DataFrame(columns=list(SERVICE_COLUMNS)),
+        objections=objections,
+        letters=letters,
     )
 
 
@@ -215,8 +257,9 @@ class CaseDocuments:
     not_made: dict[str, str] = field(default_factory=dict)
 
 
-def make_documents(case: CaseFile, out_dir: str | Path, *, names: list[str] | None = None,
-                   docx: bool = True) -> CaseDocuments:
+def make_documents(
+    case: CaseFile, out_dir: str | Path, *, names: list[str] | None = None, docx: bool = True
+) -> CaseDocuments:
     """Render the order's documents into ``out_dir``; a document the record cannot support yet (no
     service recorded, no order made) is listed with the sentence saying why, not raised."""
     folder = Path(out_dir)
@@ -225,8 +268,11 @@ def make_documents(case: CaseFile, out_dir: str | Path, *, names: list[str] | No
     out = CaseDocuments()
     for name in names or list(DOCUMENT_TITLES):
         try:
-            out.made[name] = DOCUMENTS[name](case, folder / f"{name}-{slug}.pdf",
-                                             docx_out=folder / f"{name}-{slug}.docx" if docx else None)
+            out.made[name] = DOCUMENTS[name](
+                case,
+                folder / f"{name}-{slug}.pdf",
+                docx_out=folder / f"{name}-{slug}.docx" if docx else None,
+            )
         except ClosuremapError as exc:
             out.not_made[name] = str(exc)
     return out
@@ -235,14 +281,30 @@ def make_documents(case: CaseFile, out_dir: str | Path, *, names: list[str] | No
 def _exhibit_bytes(store: WorkspaceStore, case: CaseFile) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "exhibit.pdf"
-        render_exhibit(exhibit_input(store, case.order_id), ExhibitOptions(
-            case.exhibit_ref, case.prepared_by, case.prepared_on, version=case.version, paper="A4",
-            evidence_from=case.evidence_from, evidence_to=case.evidence_to), path)
+        render_exhibit(
+            exhibit_input(store, case.order_id),
+            ExhibitOptions(
+                case.exhibit_ref,
+                case.prepared_by,
+                case.prepared_on,
+                version=case.version,
+                paper="A4",
+                evidence_from=case.evidence_from,
+                evidence_to=case.evidence_to,
+            ),
+            path,
+        )
         return path.read_bytes()
 
 
-def make_bundle(store: WorkspaceStore, case: CaseFile, out: str | Path, *, generated_at: datetime,
-                docx_dir: str | Path | None = None) -> tuple[bundle_mod.BundleResult, list[str]]:
+def make_bundle(
+    store: WorkspaceStore,
+    case: CaseFile,
+    out: str | Path,
+    *,
+    generated_at: datetime,
+    docx_dir: str | Path | None = None,
+) -> tuple[bundle_mod.BundleResult, list[str]]:
     """The court bundle: application, draft order, notice, certificate of service, chronology,
     hot-spot map, consultation record and the map exhibit, in one paginated PDF. Returns the result
     and notes on any part left out (with why)."""
@@ -250,44 +312,81 @@ def make_bundle(store: WorkspaceStore, case: CaseFile, out: str | Path, *, gener
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         names = ["application", "draft_order", "notice", "certificate_of_service"]
-        docs = make_documents(case, Path(docx_dir) if docx_dir else tmp, names=names, docx=docx_dir is not None)
+        docs = make_documents(
+            case, Path(docx_dir) if docx_dir else tmp, names=names, docx=docx_dir is not None
+        )
         # the draft order is its own part here, so the application goes in without its copy of it
         if "application" in docs.made:
-            docs.made["application"] = render_application(case, Path(tmp) / "application-bundle.pdf",
-                                                          include_draft_order=False)
+            docs.made["application"] = render_application(
+                case, Path(tmp) / "application-bundle.pdf", include_draft_order=False
+            )
         for name in names:
             if name in docs.made:
-                parts.append(bundle_mod.BundlePart(DOCUMENT_TITLES[name], docs.made[name].path.read_bytes()))
+                parts.append(
+                    bundle_mod.BundlePart(DOCUMENT_TITLES[name], docs.made[name].path.read_bytes())
+                )
             else:
                 notes.append(f"{DOCUMENT_TITLES[name]} left out: {docs.not_made[name]}")
     window = f"{case.evidence_from:%d %B %Y} to {case.evidence_to:%d %B %Y}"
-    parts.append(bundle_mod.BundlePart("Incident chronology", bundle_mod.render_chronology(
-        case.chronology, evidence_from=case.evidence_from, evidence_to=case.evidence_to,
-        title=f"Incident chronology: {case.name}")))
+    parts.append(
+        bundle_mod.BundlePart(
+            "Incident chronology",
+            bundle_mod.render_chronology(
+                case.chronology,
+                evidence_from=case.evidence_from,
+                evidence_to=case.evidence_to,
+                title=f"Incident chronology: {case.name}",
+            ),
+        )
+    )
     row = order_row(store, case.order_id)
-    window_incidents = evidence_incidents(store.read("incidents"), row.geometry.buffer(HOTSPOT_REACH_M),
-                                          case.evidence_from, case.evidence_to, reach_m=0.0)
+    window_incidents = evidence_incidents(
+        store.read("incidents"),
+        row.geometry.buffer(HOTSPOT_REACH_M),
+        case.evidence_from,
+        case.evidence_to,
+        reach_m=0.0,
+    )
     png, caption = hotspot_png(store, row.geometry, window_incidents)
-    parts.append(bundle_mod.BundlePart("Hot-spot map", bundle_mod.render_picture(
-        f"Hot-spot map, evidence window {window}", png, caption)))
-    parts.append(bundle_mod.BundlePart("Consultation record", bundle_mod.render_consultation_record(
-        case.letters, case.objections, title=f"Consultation record: {case.name}")))
+    parts.append(
+        bundle_mod.BundlePart(
+            "Hot-spot map",
+            bundle_mod.render_picture(f"Hot-spot map, evidence window {window}", png, caption),
+        )
+    )
+    parts.append(
+        bundle_mod.BundlePart(
+            "Consultation record",
+            bundle_mod.render_consultation_record(
+                case.letters, case.objections, title=f"Consultation record: {case.name}"
+            ),
+        )
+    )
     parts.append(bundle_mod.BundlePart("Map exhibit", _exhibit_bytes(store, case)))
     if extension_sought(row):
         parts[:0], more = _extension_parts(store, case)
         notes += more
-    result = bundle_mod.assemble_bundle(parts, out, title=f"Court bundle: {case.name}", reference=case.reference_line,
-                                        generated_at=generated_at)
+    result = bundle_mod.assemble_bundle(
+        parts,
+        out,
+        title=f"Court bundle: {case.name}",
+        reference=case.reference_line,
+        generated_at=generated_at,
+    )
     return result, notes
 
 
 def extension_sought(row: pd.Series) -> bool:
     """An order in force whose extension is asked for (s.82): its record lists extensions, or says so."""
     return bool(text_or_none(row.get("order_made_on"))) and (
-        bool(text_or_none(row.get("extension_months"))) or text_or_none(row.get("status")) == "extended")
+        bool(text_or_none(row.get("extension_months")))
+        or text_or_none(row.get("status")) == "extended"
+    )
 
 
-def _extension_parts(store: WorkspaceStore, case: CaseFile) -> tuple[list[bundle_mod.BundlePart], list[str]]:
+def _extension_parts(
+    store: WorkspaceStore, case: CaseFile
+) -> tuple[list[bundle_mod.BundlePart], list[str]]:
     """For an extension hearing: the application to extend (s.82) and the before/after evaluation of
     the order so far (exact counts: the court sees the evidence, not a ward briefing's suppressed one)."""
     parts: list[bundle_mod.BundlePart] = []
@@ -295,7 +394,9 @@ def _extension_parts(store: WorkspaceStore, case: CaseFile) -> tuple[list[bundle
     with tempfile.TemporaryDirectory() as tmp:
         try:
             made = DOCUMENTS["extension"](case, Path(tmp) / "extension.pdf")
-            parts.append(bundle_mod.BundlePart(DOCUMENT_TITLES["extension"], made.path.read_bytes()))
+            parts.append(
+                bundle_mod.BundlePart(DOCUMENT_TITLES["extension"], made.path.read_bytes())
+            )
         except ClosuremapError as exc:
             notes.append(f"{DOCUMENT_TITLES['extension']} left out: {exc}")
     try:
@@ -304,11 +405,25 @@ def _extension_parts(store: WorkspaceStore, case: CaseFile) -> tuple[list[bundle
         notes.append(f"Before and after evaluation left out: {exc}")
         return parts, notes
     reading = result.reading
-    caption = " ".join([reading["target"], reading["buffer"], reading["control"], reading["wdq"], reading["tne"],
-                        reading["significance"], *(f"Warning: {w}" for w in result.warnings)])
-    parts.append(bundle_mod.BundlePart("Before and after evaluation", bundle_mod.render_picture(
-        f"Before and after: {result.windows.after.words()} against {result.windows.before.words()}",
-        chart_png(result), caption)))
+    caption = " ".join(
+        [
+            reading["target"],
+            reading["buffer"],
+            reading["control"],
+            reading["wdq"],
+            reading["tne"],
+            reading["significance"],
+            *(f"Warning: {w}" for w in result.warnings),
+        ]
+    )
+    parts.append(
+        bundle_mod.BundlePart(
+            "Before and after evaluation",
+            bundle_mod.render_picture(
+                f"Before and after: {result.windows.after.words()} against {result.windows.before.words()}",
+                chart_png(result),
+                caption,
+            ),
+        )
+    )
     return parts, notes
-
-

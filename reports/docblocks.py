@@ -28,9 +28,17 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
-from reportlab.platypus import (CondPageBreak, Image, KeepTogether, PageBreak, Paragraph,
-                                SimpleDocTemplate, Spacer, Table, TableStyle)
-
+from reportlab.platypus import (
+    CondPageBreak,
+    Image,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 TOP_MARGIN_MM = 18.0  # free for the bundle stamp
 SIDE_MARGIN_MM = 20.0
@@ -117,12 +125,19 @@ def _pdf_grid(block: Grid) -> Table:
     cells = [[Paragraph(markup(v), _STYLES["cell"]) for v in row] for row in block.rows]
     if block.header:
         cells.insert(0, [Paragraph(markup(h), _STYLES["head"]) for h in block.header])
-    table = Table(cells, colWidths=[w * _WIDTH for w in block.widths], hAlign="LEFT",
-                  repeatRows=1 if block.header else 0)
+    table = Table(
+        cells,
+        colWidths=[w * _WIDTH for w in block.widths],
+        hAlign="LEFT",
+        repeatRows=1 if block.header else 0,
+    )
     style: list[tuple[Any, ...]] = [
-        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4), ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 4),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]
     if block.lines:
         style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.grey))
     if block.header:
@@ -142,15 +157,19 @@ def _pdf_flowables(b: Block) -> list[Any]:
     if isinstance(b, Picture):
         w, h = image_size(b.png)
         scale = min(_WIDTH / w, MAP_MAX_HEIGHT_MM * mm / h)
-        return [Image(io.BytesIO(b.png), width=w * scale, height=h * scale, hAlign="LEFT"),
-                Paragraph(markup(b.caption), _STYLES["item"])]
+        return [
+            Image(io.BytesIO(b.png), width=w * scale, height=h * scale, hAlign="LEFT"),
+            Paragraph(markup(b.caption), _STYLES["item"]),
+        ]
     return [PageBreak()]
 
 
 def _pdf_story(blocks: Sequence[Block], title: str, subtitle: str) -> list[Any]:
     """The flowables, each heading (and each introduction) kept on the page of what follows."""
-    story: list[Any] = [Paragraph(markup(title), _STYLES["title"]),
-                        Paragraph(markup(subtitle), _STYLES["subtitle"])]
+    story: list[Any] = [
+        Paragraph(markup(title), _STYLES["title"]),
+        Paragraph(markup(subtitle), _STYLES["subtitle"]),
+    ]
     pending: list[Any] = []
     for b in blocks:
         flowables = _pdf_flowables(b)
@@ -199,14 +218,24 @@ class _FooterCanvas(canvas.Canvas):
         super().save()
 
 
-def render_pdf(blocks: Sequence[Block], *, title: str, subtitle: str, reference: str,
-               author: str = "") -> tuple[bytes, int]:
+def render_pdf(
+    blocks: Sequence[Block], *, title: str, subtitle: str, reference: str, author: str = ""
+) -> tuple[bytes, int]:
     """The PDF bytes and page count; invariant, so the same blocks always give the same bytes."""
     buffer, pages = io.BytesIO(), []
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=_MARGIN, rightMargin=_MARGIN,
-                            topMargin=TOP_MARGIN_MM * mm, bottomMargin=BOTTOM_MARGIN_MM * mm,
-                            invariant=1, title=title, author=author, subject=reference,
-                            creator="closuremap")
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=TOP_MARGIN_MM * mm,
+        bottomMargin=BOTTOM_MARGIN_MM * mm,
+        invariant=1,
+        title=title,
+        author=author,
+        subject=reference,
+        creator="closuremap",
+    )
 
     def maker(*args: Any, **kwargs: Any) -> _FooterCanvas:
         return _FooterCanvas(*args, footer=(reference, title), pages=pages, **kwargs)
@@ -216,6 +245,7 @@ def render_pdf(blocks: Sequence[Block], *, title: str, subtitle: str, reference:
 
 
 # -- DOCX -------------------------------------------------------------------------------------
+
 
 def _docx_field(paragraph: Any, code: str) -> None:
     """A PAGE / NUMPAGES field, which Word fills in when it lays the pages out."""
@@ -255,8 +285,9 @@ def _docx_block(d: Any, b: Block) -> None:
         d.add_page_break()
 
 
-def render_docx(blocks: Sequence[Block], *, title: str, subtitle: str, reference: str,
-                author: str = "") -> bytes:
+def render_docx(
+    blocks: Sequence[Block], *, title: str, subtitle: str, reference: str, author: str = ""
+) -> bytes:
     """The same blocks as an editable Word document, with the reference and page in the footer."""
     d = docx.Document()
     d.core_properties.title, d.core_properties.author = title, author

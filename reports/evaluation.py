@@ -19,9 +19,10 @@ import matplotlib.dates as mdates  # noqa: E402 - after the backend is chosen
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from geo.evaluation import AREAS, ODDS_METHOD, EvaluationResult  # noqa: E402
-from layers.csvio import neutralise  # noqa: E402
-from reports.mapsheet import plain as _plain  # noqa: E402
+from closuremap.geo.evaluation import AREAS, ODDS_METHOD, EvaluationResult  # noqa: E402
+from closuremap.layers.csvio import neutralise  # noqa: E402
+
+from .mapsheet import plain as _plain  # noqa: E402
 
 _COLOURS = {"target": "#c0392b", "buffer": "#e67e22", "control": "#2c3e50"}
 _EVENT_STYLES = {"notice": ":", "order": "--", "extension": "-."}
@@ -37,17 +38,30 @@ def _events(ax: Any, events: list[tuple[str, date]], label: bool) -> None:
         style = next((s for k, s in _EVENT_STYLES.items() if k in what), "-")
         ax.axvline(pd.Timestamp(when), color="#7d3c98", linestyle=style, linewidth=1.2)
         if label:
-            ax.annotate(_plain(what), (pd.Timestamp(when), 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(3, -10 - 10 * (i % 3)), textcoords="offset points", fontsize=7, color="#7d3c98")
+            ax.annotate(
+                _plain(what),
+                (pd.Timestamp(when), 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -10 - 10 * (i % 3)),
+                textcoords="offset points",
+                fontsize=7,
+                color="#7d3c98",
+            )
 
 
 def _legend_handles(result: EvaluationResult) -> list[Any]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles: list[Any] = [Patch(color="#d6eaf8", label="before window"), Patch(color="#fdebd0", label="after window")]
-    handles += [Line2D([], [], color="#7d3c98", linestyle=style, label=kind) for kind, style in _EVENT_STYLES.items()
-                if any(kind in what for what, _ in result.events)]
+    handles: list[Any] = [
+        Patch(color="#d6eaf8", label="before window"),
+        Patch(color="#fdebd0", label="after window"),
+    ]
+    handles += [
+        Line2D([], [], color="#7d3c98", linestyle=style, label=kind)
+        for kind, style in _EVENT_STYLES.items()
+        if any(kind in what for what, _ in result.events)
+    ]
     return handles
 
 
@@ -65,11 +79,19 @@ def chart_figure(result: EvaluationResult) -> Any:
         change = "n/a" if pct is None else f"{pct:+.0f}%"
         ax.set_ylabel(f"{area}\nper month", fontsize=9)
         where = f" ({_plain(result.control_name)})" if area == "control" else ""
-        ax.set_title(f"{area.capitalize()}{where}: {b} before, {a} after ({change})", fontsize=9, loc="left")
+        ax.set_title(
+            f"{area.capitalize()}{where}: {b} before, {a} after ({change})", fontsize=9, loc="left"
+        )
         _events(ax, result.events, label=i == 0)
         ax.grid(axis="y", alpha=0.3)
-    axes[-1].legend(handles=_legend_handles(result), loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8,
-                    ncols=6, frameon=False)
+    axes[-1].legend(
+        handles=_legend_handles(result),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+        fontsize=8,
+        ncols=6,
+        frameon=False,
+    )
     axes[-1].xaxis.set_major_locator(mdates.MonthLocator())
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     wdq = "n/a" if result.wdq is None else f"{result.wdq:+.3f}"
@@ -101,12 +123,21 @@ def results_csv(result: EvaluationResult) -> bytes:
     w = csv.writer(out)  # default "\r\n" terminator: csv quotes any \r or \n inside a field
     d = result.as_dict()
     head: list[tuple[str, object]] = [
-        ("title", result.title), ("before", result.windows.before.words()), ("after", result.windows.after.words()),
-        ("windows", result.windows.basis), ("control", result.control_name), ("buffer_m", result.buffer_m),
+        ("title", result.title),
+        ("before", result.windows.before.words()),
+        ("after", result.windows.after.words()),
+        ("windows", result.windows.basis),
+        ("control", result.control_name),
+        ("buffer_m", result.buffer_m),
         *((f"{a}_area_m2", d["areas"][a]["area_m2"]) for a in AREAS),
-        ("sm", result.measure.sm), ("bd", result.measure.bd), ("wdq", result.wdq), ("tne", result.tne),
-        ("odds_ratio", result.odds.value), ("odds_ratio_ci_low", result.odds.low),
-        ("odds_ratio_ci_high", result.odds.high), ("odds_ratio_method", ODDS_METHOD),
+        ("sm", result.measure.sm),
+        ("bd", result.measure.bd),
+        ("wdq", result.wdq),
+        ("tne", result.tne),
+        ("odds_ratio", result.odds.value),
+        ("odds_ratio_ci_low", result.odds.low),
+        ("odds_ratio_ci_high", result.odds.high),
+        ("odds_ratio_method", ODDS_METHOD),
         *((f"reading_{k}", v) for k, v in d["reading"].items()),
         *(("warning", text) for text in result.warnings),
     ]

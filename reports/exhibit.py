@@ -18,21 +18,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
-import shapely
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+import geopandas as gpd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.incidents import EVIDENCE_REACH_M, filter_incidents, incident_dates
-from reports import labels, mapsheet
-from reports.atomic import atomic_path
-from reports.mapsheet import MM_PER_INCH, SCOPE_COLOUR, SCOPE_WIDTH_PT, Sheet, plain
+from closuremap.geo.incidents import EVIDENCE_REACH_M, filter_incidents, incident_dates
 
+from . import labels, mapsheet
+from .atomic import atomic_path
+from .mapsheet import MM_PER_INCH, SCOPE_COLOUR, SCOPE_WIDTH_PT, Sheet, plain
 
 
 @dataclass
@@ -93,12 +94,16 @@ def _blocks_touched(data: ExhibitInput) -> gpd.GeoDataFrame:
     p = data.premises
     touched = p[p.intersection(data.scope).area > 0.5]
     if data.communal_areas is not None and len(data.communal_areas) and "block_id" in p.columns:
-        ids = set(data.communal_areas[data.communal_areas.intersection(data.scope).area > 0.1]["block_id"])
+        ids = set(
+            data.communal_areas[data.communal_areas.intersection(data.scope).area > 0.1]["block_id"]
+        )
         touched = p[p.index.isin(touched.index) | p["block_id"].isin(ids)]
     return touched
 
 
-_OSM_ID = re.compile(r"^\s*(?:(?:way|node|relation|[wnr])\s*/?\s*)?-?\d+(?:\.0)?\s*$", re.IGNORECASE)
+_OSM_ID = re.compile(
+    r"^\s*(?:(?:way|node|relation|[wnr])\s*/?\s*)?-?\d+(?:\.0)?\s*$", re.IGNORECASE
+)
 
 
 def _clean(value: object) -> str | None:
@@ -116,11 +121,16 @@ def block_labels(premises: gpd.GeoDataFrame) -> pd.Series:
     out = {}
     for n, (idx, row) in enumerate(premises.iterrows(), start=1):
         name = _clean(row.get("name"))
-        if name is not None and (_OSM_ID.match(name) or name == _clean(row.get("block_id"))
-                                 and _OSM_ID.match(name)):
+        if name is not None and (
+            _OSM_ID.match(name) or name == _clean(row.get("block_id")) and _OSM_ID.match(name)
+        ):
             name = None
-        street = " ".join(t for t in (_clean(row.get("addr_housenumber")), _clean(row.get("addr_street"))) if t)
-        address = _clean(row.get("address")) or _clean(row.get("addr_housename")) or (street or None)
+        street = " ".join(
+            t for t in (_clean(row.get("addr_housenumber")), _clean(row.get("addr_street"))) if t
+        )
+        address = (
+            _clean(row.get("address")) or _clean(row.get("addr_housename")) or (street or None)
+        )
         out[idx] = name or address or f"Block {n}"
     return pd.Series(out, index=premises.index, dtype=object)
 
@@ -138,25 +148,41 @@ def _label_specs(data: ExhibitInput, view: BaseGeometry) -> list[labels.LabelSpe
         mine = idx in touched.index
         if mine or not re.fullmatch(r"Block \d+", str(names[idx])):
             point = row.geometry.intersection(view).representative_point()
-            specs.append(labels.LabelSpec(str(names[idx]), (point.x, point.y), "block", row.geometry, required=mine))
+            specs.append(
+                labels.LabelSpec(
+                    str(names[idx]), (point.x, point.y), "block", row.geometry, required=mine
+                )
+            )
     specs.sort(key=lambda s: not s.required)
-    return specs + _part_specs(data.communal_areas, ids, data.scope, view, "communal") + _part_specs(
-        data.entrances, ids, data.scope, view, "door")
+    return (
+        specs
+        + _part_specs(data.communal_areas, ids, data.scope, view, "communal")
+        + _part_specs(data.entrances, ids, data.scope, view, "door")
+    )
 
 
-def _part_specs(frame: gpd.GeoDataFrame | None, ids: set, scope: BaseGeometry, view: BaseGeometry,
-                kind: str) -> list[labels.LabelSpec]:
+def _part_specs(
+    frame: gpd.GeoDataFrame | None, ids: set, scope: BaseGeometry, view: BaseGeometry, kind: str
+) -> list[labels.LabelSpec]:
     """Communal areas (stacked floors of one footprint named together) or doors of the blocks in
     the order, or on its scope, that lie in view."""
     if frame is None or not len(frame):
         return []
-    mine = frame[(frame.get("block_id", pd.Series(index=frame.index)).isin(ids)) | frame.intersects(scope)]
+    mine = frame[
+        (frame.get("block_id", pd.Series(index=frame.index)).isin(ids)) | frame.intersects(scope)
+    ]
     mine = mine[mine.intersects(view)]
     groups: dict[bytes, list] = {}
     for row in mine.itertuples():
         key = shapely.to_wkb(shapely.set_precision(row.geometry, 0.5).normalize())
-        default = "door" if kind == "door" else str(getattr(row, "area_type", "") or "communal area").replace("_", " ")
-        groups.setdefault(key, []).append((_clean(getattr(row, "name", None)) or default, row.geometry))
+        default = (
+            "door"
+            if kind == "door"
+            else str(getattr(row, "area_type", "") or "communal area").replace("_", " ")
+        )
+        groups.setdefault(key, []).append(
+            (_clean(getattr(row, "name", None)) or default, row.geometry)
+        )
     specs = []
     for members in groups.values():
         geom = members[0][1]
@@ -166,12 +192,14 @@ def _part_specs(frame: gpd.GeoDataFrame | None, ids: set, scope: BaseGeometry, v
     return specs
 
 
-def _obstacles(ax: Axes, before: tuple[int, int], entrances: gpd.GeoDataFrame | None) -> list[BaseGeometry]:
+def _obstacles(
+    ax: Axes, before: tuple[int, int], entrances: gpd.GeoDataFrame | None
+) -> list[BaseGeometry]:
     """What labels must not cover, in display units: the scale bar, the north point (everything
     drawn since ``before`` = counts of patches and texts) and every door symbol."""
     renderer = ax.figure.canvas.get_renderer()
     out = []
-    for artist in [*ax.patches[before[0]:], *ax.texts[before[1]:]]:
+    for artist in [*ax.patches[before[0] :], *ax.texts[before[1] :]]:
         bb = artist.get_window_extent(renderer)
         out.append(shapely.box(bb.x0, bb.y0, bb.x1, bb.y1))
     if entrances is not None and len(entrances):
@@ -186,22 +214,49 @@ def _draw_layers(ax: Axes, data: ExhibitInput) -> list:
     data.premises.plot(ax=ax, color="#e3e8f6", edgecolor="#1f3a93", linewidth=0.8, zorder=3)
     handles = [Patch(facecolor="#e3e8f6", edgecolor="#1f3a93", label="Block (premises)")]
     if data.access_routes is not None and len(data.access_routes):
-        data.access_routes.plot(ax=ax, color="#e2d2ee", edgecolor="#7b3fa0", linewidth=0.4, zorder=4)
+        data.access_routes.plot(
+            ax=ax, color="#e2d2ee", edgecolor="#7b3fa0", linewidth=0.4, zorder=4
+        )
         handles.append(Patch(facecolor="#e2d2ee", edgecolor="#7b3fa0", label="Access route"))
     if data.communal_areas is not None and len(data.communal_areas):
-        data.communal_areas.plot(ax=ax, color="#ffd2a6", edgecolor="#c25e00", linewidth=0.4, zorder=5)
+        data.communal_areas.plot(
+            ax=ax, color="#ffd2a6", edgecolor="#c25e00", linewidth=0.4, zorder=5
+        )
         handles.append(Patch(facecolor="#ffd2a6", edgecolor="#c25e00", label="Communal area"))
-    gpd.GeoSeries([data.scope]).boundary.plot(ax=ax, color=SCOPE_COLOUR, linewidth=SCOPE_WIDTH_PT, zorder=8)
-    handles.append(Line2D([], [], color=SCOPE_COLOUR, linewidth=SCOPE_WIDTH_PT, label="Closure scope (edged red)"))
+    gpd.GeoSeries([data.scope]).boundary.plot(
+        ax=ax, color=SCOPE_COLOUR, linewidth=SCOPE_WIDTH_PT, zorder=8
+    )
+    handles.append(
+        Line2D(
+            [], [], color=SCOPE_COLOUR, linewidth=SCOPE_WIDTH_PT, label="Closure scope (edged red)"
+        )
+    )
     if data.entrances is not None and len(data.entrances):
-        data.entrances.plot(ax=ax, color="white", edgecolor="#1f3a93", markersize=14, linewidth=0.8, zorder=9)
-        handles.append(Line2D([], [], marker="o", color="#1f3a93", markerfacecolor="white", linestyle="",
-                              label="Entrance"))
+        data.entrances.plot(
+            ax=ax, color="white", edgecolor="#1f3a93", markersize=14, linewidth=0.8, zorder=9
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                color="#1f3a93",
+                markerfacecolor="white",
+                linestyle="",
+                label="Entrance",
+            )
+        )
     return handles
 
 
-def _draw_map(fig: Figure, sh: Sheet, data: ExhibitInput, centre: tuple[float, float], scale: int,
-              with_labels: bool = True) -> labels.Placement:
+def _draw_map(
+    fig: Figure,
+    sh: Sheet,
+    data: ExhibitInput,
+    centre: tuple[float, float],
+    scale: int,
+    with_labels: bool = True,
+) -> labels.Placement:
     """One map sheet's frame, layers, furniture, labels and legend (with the key of numbered labels)."""
     ax = mapsheet.map_axes(fig, sh, centre, scale)
     mapsheet.draw_basemap(ax, data.basemap, data.open_space)
@@ -216,28 +271,64 @@ def _draw_map(fig: Figure, sh: Sheet, data: ExhibitInput, centre: tuple[float, f
     if with_labels:
         x0, x1 = ax.get_xlim()
         y0, y1 = ax.get_ylim()
-        placement = labels.place_labels(ax, _label_specs(data, shapely.box(x0, y0, x1, y1)), scope=data.scope,
-                                        obstacles=_obstacles(ax, before, data.entrances))
-    legend_ax = fig.add_axes(((sh.frame[0] + sh.frame[2] + 6) / sh.width_mm, sh.frame[1] / sh.height_mm,
-                              (sh.width_mm - sh.frame[0] - sh.frame[2] - 6 - mapsheet.MARGIN_MM) / sh.width_mm,
-                              sh.frame[3] / sh.height_mm))
+        placement = labels.place_labels(
+            ax,
+            _label_specs(data, shapely.box(x0, y0, x1, y1)),
+            scope=data.scope,
+            obstacles=_obstacles(ax, before, data.entrances),
+        )
+    legend_ax = fig.add_axes(
+        (
+            (sh.frame[0] + sh.frame[2] + 6) / sh.width_mm,
+            sh.frame[1] / sh.height_mm,
+            (sh.width_mm - sh.frame[0] - sh.frame[2] - 6 - mapsheet.MARGIN_MM) / sh.width_mm,
+            sh.frame[3] / sh.height_mm,
+        )
+    )
     legend_ax.axis("off")
-    legend = legend_ax.legend(handles=handles, loc="upper left", fontsize=6.5, frameon=False, title="Legend",
-                              title_fontsize=7.5, alignment="left")
+    legend = legend_ax.legend(
+        handles=handles,
+        loc="upper left",
+        fontsize=6.5,
+        frameon=False,
+        title="Legend",
+        title_fontsize=7.5,
+        alignment="left",
+    )
     if placement.key:
         renderer = fig.canvas.get_renderer()
         bottom = legend_ax.transAxes.inverted().transform(legend.get_window_extent(renderer))[0][1]
         width_mm = sh.width_mm - sh.frame[0] - sh.frame[2] - 6 - mapsheet.MARGIN_MM
-        labels.draw_key(legend_ax, placement.key, top=bottom - 0.03, width_mm=width_mm,
-                        height_mm=sh.frame[3] * (bottom - 0.03))
+        labels.draw_key(
+            legend_ax,
+            placement.key,
+            top=bottom - 0.03,
+            width_mm=width_mm,
+            height_mm=sh.frame[3] * (bottom - 0.03),
+        )
     return placement
 
 
-def _title_block(fig: Figure, sh: Sheet, data: ExhibitInput, opts: ExhibitOptions, statement: str, sha: str,
-                 page: int, pages: int, subtitle: str) -> None:
+def _title_block(
+    fig: Figure,
+    sh: Sheet,
+    data: ExhibitInput,
+    opts: ExhibitOptions,
+    statement: str,
+    sha: str,
+    page: int,
+    pages: int,
+    subtitle: str,
+) -> None:
     """The title block along the foot of every sheet; every supplied string printed literally."""
-    ax = fig.add_axes((mapsheet.MARGIN_MM / sh.width_mm, mapsheet.MARGIN_MM / sh.height_mm,
-                       (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm, mapsheet.TITLE_BLOCK_MM / sh.height_mm))
+    ax = fig.add_axes(
+        (
+            mapsheet.MARGIN_MM / sh.width_mm,
+            mapsheet.MARGIN_MM / sh.height_mm,
+            (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm,
+            mapsheet.TITLE_BLOCK_MM / sh.height_mm,
+        )
+    )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xticks([])
@@ -246,17 +337,27 @@ def _title_block(fig: Figure, sh: Sheet, data: ExhibitInput, opts: ExhibitOption
         spine.set_linewidth(0.8)
     ax.axvline(0.22, color="black", linewidth=0.5)
     ax.axvline(0.72, color="black", linewidth=0.5)
-    ax.text(0.01, 0.8, plain(f"Exhibit {opts.exhibit_ref}"), fontsize=13, weight="bold", va="center")
+    ax.text(
+        0.01, 0.8, plain(f"Exhibit {opts.exhibit_ref}"), fontsize=13, weight="bold", va="center"
+    )
     ax.text(0.01, 0.55, f"Sheet {page} of {pages}", fontsize=8, va="center")
     ax.text(0.01, 0.33, plain(statement), fontsize=8, weight="bold", va="center")
     ax.text(0.01, 0.12, f"Version {opts.version}", fontsize=7, va="center")
     touched = _blocks_touched(data)
     premises = ", ".join(block_labels(data.premises).loc[touched.index].tolist()) or "-"
-    ax.text(0.23, 0.85, plain(textwrap.shorten(data.title, 90)), fontsize=10, weight="bold", va="center")
-    ax.text(0.23, 0.66, plain(textwrap.shorten(f"Premises: {premises}", 110)), fontsize=7, va="center")
+    ax.text(
+        0.23, 0.85, plain(textwrap.shorten(data.title, 90)), fontsize=10, weight="bold", va="center"
+    )
+    ax.text(
+        0.23, 0.66, plain(textwrap.shorten(f"Premises: {premises}", 110)), fontsize=7, va="center"
+    )
     ax.text(0.23, 0.49, plain(subtitle), fontsize=7, va="center")
-    ax.text(0.23, 0.31, f"Scope SHA-256: {sha}", fontsize=5.2, va="center", family="DejaVu Sans Mono")
-    attribution = " ".join(data.attribution) or "No data attribution given: name the data sources before use"
+    ax.text(
+        0.23, 0.31, f"Scope SHA-256: {sha}", fontsize=5.2, va="center", family="DejaVu Sans Mono"
+    )
+    attribution = (
+        " ".join(data.attribution) or "No data attribution given: name the data sources before use"
+    )
     # every attribution line is printed (the licences require it): smaller type on a narrow sheet
     lines = textwrap.wrap(attribution, int(150 * sh.width_mm / 297))
     size = 3.8 if len(lines) <= 4 else 3.8 * 4 / len(lines) * 1.15
@@ -275,26 +376,52 @@ def premises_schedule(data: ExhibitInput) -> pd.DataFrame:
     names = block_labels(data.premises)
     for idx, block in zip(_blocks_touched(data).index, _blocks_touched(data).itertuples()):
         bid = getattr(block, "block_id", None)
-        addresses = data.addresses[data.addresses["block_id"] == bid] if data.addresses is not None else None
-        uprns = sorted(addresses["uprn"].astype(str)) if addresses is not None and len(addresses) else []
-        doors = (data.entrances[data.entrances["block_id"] == bid]["name"].fillna("door").tolist()
-                 if data.entrances is not None and len(data.entrances) else [])
+        addresses = (
+            data.addresses[data.addresses["block_id"] == bid]
+            if data.addresses is not None
+            else None
+        )
+        uprns = (
+            sorted(addresses["uprn"].astype(str))
+            if addresses is not None and len(addresses)
+            else []
+        )
+        doors = (
+            data.entrances[data.entrances["block_id"] == bid]["name"].fillna("door").tolist()
+            if data.entrances is not None and len(data.entrances)
+            else []
+        )
         parts = []
         if data.communal_areas is not None and len(data.communal_areas):
             mine = data.communal_areas[data.communal_areas["block_id"] == bid]
-            parts = [f"{r.name} (floors {r.floor_from}-{r.floor_to})" for r in mine.itertuples()
-                     if r.geometry.intersection(data.scope).area > 0.5 * r.geometry.area]
+            parts = [
+                f"{r.name} (floors {r.floor_from}-{r.floor_to})"
+                for r in mine.itertuples()
+                if r.geometry.intersection(data.scope).area > 0.5 * r.geometry.area
+            ]
         whole = block.geometry.intersection(data.scope).area >= 0.99 * block.geometry.area
-        rows.append({
-            "Block": f"{names[idx]} ({bid})",
-            "Address": _clean(getattr(block, "address", None)) or "-",
-            "UPRNs": (f"{len(uprns)}: {uprns[0]}–{uprns[-1]}" if len(uprns) > 2 else ", ".join(uprns)) or "-",
-            "Entrances": ", ".join(doors) or "-",
-            "Floors": getattr(block, "floors", None) if pd.notna(getattr(block, "floors", None)) else "-",
-            "Communal parts included": "; ".join(parts) or "-",
-            "Flats excluded": ("none: whole footprint in scope" if whole else
-                               f"all {len(uprns)} flats (private dwellings)" if uprns else "all flats"),
-        })
+        rows.append(
+            {
+                "Block": f"{names[idx]} ({bid})",
+                "Address": _clean(getattr(block, "address", None)) or "-",
+                "UPRNs": (
+                    f"{len(uprns)}: {uprns[0]}–{uprns[-1]}" if len(uprns) > 2 else ", ".join(uprns)
+                )
+                or "-",
+                "Entrances": ", ".join(doors) or "-",
+                "Floors": getattr(block, "floors", None)
+                if pd.notna(getattr(block, "floors", None))
+                else "-",
+                "Communal parts included": "; ".join(parts) or "-",
+                "Flats excluded": (
+                    "none: whole footprint in scope"
+                    if whole
+                    else f"all {len(uprns)} flats (private dwellings)"
+                    if uprns
+                    else "all flats"
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -308,17 +435,35 @@ def incident_summary(data: ExhibitInput, opts: ExhibitOptions) -> tuple[pd.DataF
     when = incident_dates(near)
     near = near[when.notna()]
     months = when[when.notna()].dt.to_period("M")
-    first = pd.Period(opts.evidence_from, "M") if opts.evidence_from else (months.min() if len(months) else None)
-    last = pd.Period(opts.evidence_to, "M") if opts.evidence_to else (months.max() if len(months) else None)
-    category = near["category"].fillna("uncategorised") if "category" in near else pd.Series(
-        "uncategorised", index=near.index)
+    first = (
+        pd.Period(opts.evidence_from, "M")
+        if opts.evidence_from
+        else (months.min() if len(months) else None)
+    )
+    last = (
+        pd.Period(opts.evidence_to, "M")
+        if opts.evidence_to
+        else (months.max() if len(months) else None)
+    )
+    category = (
+        near["category"].fillna("uncategorised")
+        if "category" in near
+        else pd.Series("uncategorised", index=near.index)
+    )
     table = pd.crosstab(category, months.astype(str)) if len(near) else pd.DataFrame()
     if len(table) and first is not None and last is not None:
-        table = table.reindex(columns=[str(p) for p in pd.period_range(first, last, freq="M")], fill_value=0)
-    span = (f"{opts.evidence_from:%d %B %Y}" if opts.evidence_from else "first record") + " to " + (
-        f"{opts.evidence_to:%d %B %Y}" if opts.evidence_to else "last record")
-    window = (f"evidence window {span}; incidents on the scope or within {EVIDENCE_REACH_M:.0f} m of it; "
-              "undated records left out")
+        table = table.reindex(
+            columns=[str(p) for p in pd.period_range(first, last, freq="M")], fill_value=0
+        )
+    span = (
+        (f"{opts.evidence_from:%d %B %Y}" if opts.evidence_from else "first record")
+        + " to "
+        + (f"{opts.evidence_to:%d %B %Y}" if opts.evidence_to else "last record")
+    )
+    window = (
+        f"evidence window {span}; incidents on the scope or within {EVIDENCE_REACH_M:.0f} m of it; "
+        "undated records left out"
+    )
     return table, window
 
 
@@ -331,20 +476,38 @@ def _table_page(fig: Figure, sh: Sheet, title: str, frame: pd.DataFrame, note: s
     if frame.empty:
         ax.text(0, 0.9, "Nothing to list.", fontsize=8)
         return
-    natural = [max(6, min(34, max(len(str(v)) for v in [c, *frame[c].astype(str)]))) for c in frame.columns]
-    room = int(rect[2] * sh.width_mm / (5.5 * 0.62 / 72 * MM_PER_INCH)) - 2 * len(natural)  # chars across
+    natural = [
+        max(6, min(34, max(len(str(v)) for v in [c, *frame[c].astype(str)]))) for c in frame.columns
+    ]
+    room = int(rect[2] * sh.width_mm / (5.5 * 0.62 / 72 * MM_PER_INCH)) - 2 * len(
+        natural
+    )  # chars across
     shrink = min(1.0, room / sum(natural))
     widths = [max(6, int(w * shrink)) for w in natural]
-    cells = [[plain(textwrap.fill(str(v), w)) for v, w in zip(row, widths)]
-             for row in frame.astype(str).values.tolist()]
-    line_h = 5.5 * 1.25 / 72 * MM_PER_INCH / (rect[3] * sh.height_mm)  # one line of 5.5 pt type, in axes units
-    heights = [line_h * 1.8] + [line_h * (max(c.count("\n") + 1 for c in row) + 0.8) for row in cells]
+    cells = [
+        [plain(textwrap.fill(str(v), w)) for v, w in zip(row, widths)]
+        for row in frame.astype(str).values.tolist()
+    ]
+    line_h = (
+        5.5 * 1.25 / 72 * MM_PER_INCH / (rect[3] * sh.height_mm)
+    )  # one line of 5.5 pt type, in axes units
+    heights = [line_h * 1.8] + [
+        line_h * (max(c.count("\n") + 1 for c in row) + 0.8) for row in cells
+    ]
     total = min(sum(heights), 0.95)
-    table = ax.table(cellText=cells, colLabels=[plain(c) for c in frame.columns], cellLoc="left",
-                     colWidths=[w / sum(widths) for w in widths], bbox=(0.0, 1.0 - total, 1.0, total))
+    table = ax.table(
+        cellText=cells,
+        colLabels=[plain(c) for c in frame.columns],
+        cellLoc="left",
+        colWidths=[w / sum(widths) for w in widths],
+        bbox=(0.0, 1.0 - total, 1.0, total),
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(5.5)
-    for (r, _), cell in table.get_celld().items():  # the bbox scales these: rows keep their proportions
+    for (
+        r,
+        _,
+    ), cell in table.get_celld().items():  # the bbox scales these: rows keep their proportions
         cell.set_height(heights[r])
     if note:
         ax.text(0, 1.0 - total - 0.02, plain(note), fontsize=6, transform=ax.transAxes, va="top")
@@ -358,14 +521,26 @@ def _incident_page(fig: Figure, sh: Sheet, table: pd.DataFrame, window: str) -> 
     chart = fig.add_axes((x0 + inset, y0 + h * 0.55, w * 0.78 - inset, h * 0.36))
     if table.empty:
         chart.axis("off")
-        chart.text(0, 0.5, plain("\n".join(textwrap.wrap(f"No incidents in the evidence window ({window}).", 110))),
-                   fontsize=8)
+        chart.text(
+            0,
+            0.5,
+            plain(
+                "\n".join(textwrap.wrap(f"No incidents in the evidence window ({window}).", 110))
+            ),
+            fontsize=8,
+        )
         return
     table = table.rename(index=plain)
     table.T.plot(kind="bar", stacked=True, ax=chart, width=0.8, colormap="tab20")
-    chars = int((w * 0.78 - inset) * sh.width_mm / (8 * 0.62 * PT_MM))  # 8 pt bold, to the chart's width
-    chart.set_title("Incidents by month and category\n" + plain("\n".join(textwrap.wrap(window, chars))), loc="left",
-                    fontsize=8, weight="bold")
+    chars = int(
+        (w * 0.78 - inset) * sh.width_mm / (8 * 0.62 * PT_MM)
+    )  # 8 pt bold, to the chart's width
+    chart.set_title(
+        "Incidents by month and category\n" + plain("\n".join(textwrap.wrap(window, chars))),
+        loc="left",
+        fontsize=8,
+        weight="bold",
+    )
     chart.set_xlabel("")
     chart.set_ylabel("incidents", fontsize=7)
     chart.tick_params(labelsize=6)
@@ -375,15 +550,24 @@ def _incident_page(fig: Figure, sh: Sheet, table: pd.DataFrame, window: str) -> 
     totals.loc["Total"] = totals.sum(axis=0)
     body = fig.add_axes((x0, y0, w, h * 0.42))
     body.axis("off")
-    cat_w = 0.18  # the category column: wide enough to wrap a name inside the margins, not past them
+    cat_w = (
+        0.18  # the category column: wide enough to wrap a name inside the margins, not past them
+    )
     chars = max(8, int(cat_w * w * sh.width_mm / (5.5 * 0.62 * PT_MM)))
-    cells = [[textwrap.shorten(row[0], chars * 2, placeholder="…"), *row[1:]]
-             for row in totals.reset_index().astype(str).values.tolist()]
+    cells = [
+        [textwrap.shorten(row[0], chars * 2, placeholder="…"), *row[1:]]
+        for row in totals.reset_index().astype(str).values.tolist()
+    ]
     cells = [[textwrap.fill(row[0], chars), *row[1:]] for row in cells]
     n = len(totals.columns)
-    t = body.table(cellText=cells, colLabels=["Category", *[str(c) for c in totals.columns]], cellLoc="center",
-                   colWidths=[cat_w, *[(1 - cat_w) / n] * n],
-                   bbox=(0.0, 0.0, 1.0, 1.0) if len(cells) > 8 else None, loc="upper left")
+    t = body.table(
+        cellText=cells,
+        colLabels=["Category", *[str(c) for c in totals.columns]],
+        cellLoc="center",
+        colWidths=[cat_w, *[(1 - cat_w) / n] * n],
+        bbox=(0.0, 0.0, 1.0, 1.0) if len(cells) > 8 else None,
+        loc="upper left",
+    )
     t.auto_set_font_size(False)
     t.set_fontsize(5.5)
     if len(cells) <= 8:
@@ -398,8 +582,12 @@ def _body_rect(sh: Sheet, title_mm: float = 8.0) -> tuple[float, float, float, f
     the top margin less room for the sheet's heading."""
     top = sh.height_mm - mapsheet.MARGIN_MM - title_mm
     bottom = sh.frame[1]
-    return (mapsheet.MARGIN_MM / sh.width_mm, bottom / sh.height_mm,
-            (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm, (top - bottom) / sh.height_mm)
+    return (
+        mapsheet.MARGIN_MM / sh.width_mm,
+        bottom / sh.height_mm,
+        (sh.width_mm - 2 * mapsheet.MARGIN_MM) / sh.width_mm,
+        (top - bottom) / sh.height_mm,
+    )
 
 
 @dataclass
@@ -414,20 +602,35 @@ class SheetRecord:
     placement: labels.Placement | None = None
 
 
-def atlas_view(data: ExhibitInput, block: gpd.GeoSeries | pd.Series, sh: Sheet) -> tuple[tuple[float, float], int]:
+def atlas_view(
+    data: ExhibitInput, block: gpd.GeoSeries | pd.Series, sh: Sheet
+) -> tuple[tuple[float, float], int]:
     """Centre and scale of a block's atlas sheet: the block with its doors and communal areas, at
     the largest standard scale that fits (so the sheet shows more than the overview, not the same)."""
     parts = [block.geometry]
     for frame in (data.communal_areas, data.entrances):
-        if frame is not None and len(frame) and "block_id" in frame.columns and "block_id" in block.index:
+        if (
+            frame is not None
+            and len(frame)
+            and "block_id" in frame.columns
+            and "block_id" in block.index
+        ):
             parts.extend(frame[frame["block_id"] == block["block_id"]].geometry)
     minx, miny, maxx, maxy = shapely.GeometryCollection(parts).bounds
     scale = mapsheet.fit_scale((maxx - minx, maxy - miny), (sh.frame[2], sh.frame[3]))
     return ((minx + maxx) / 2, (miny + maxy) / 2), scale
 
 
-def _map_sheet(pdf: PdfPages, sh: Sheet, data: ExhibitInput, opts: ExhibitOptions, centre: tuple[float, float],
-               scale: int, head: tuple[str, int, int, str], kind: str) -> SheetRecord:
+def _map_sheet(
+    pdf: PdfPages,
+    sh: Sheet,
+    data: ExhibitInput,
+    opts: ExhibitOptions,
+    centre: tuple[float, float],
+    scale: int,
+    head: tuple[str, int, int, str],
+    kind: str,
+) -> SheetRecord:
     """Draw, title and save one map sheet; its statement is its own scale."""
     sha, page, pages, subtitle = head
     statement = f"Scale 1:{scale} at {opts.paper}"
@@ -444,8 +647,10 @@ def _map_sheet(pdf: PdfPages, sh: Sheet, data: ExhibitInput, opts: ExhibitOption
 def _attribution_notes(data: ExhibitInput) -> list[str]:
     if any(str(a).strip() for a in data.attribution):
         return []
-    return ["warning: the exhibit carries no data attribution; the data's licences (e.g. OpenStreetMap's "
-            "ODbL, the Open Government Licence) require one: give --attribution"]
+    return [
+        "warning: the exhibit carries no data attribution; the data's licences (e.g. OpenStreetMap's "
+        "ODbL, the Open Government Licence) require one: give --attribution"
+    ]
 
 
 def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) -> ExhibitResult:
@@ -453,7 +658,9 @@ def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) ->
     if data.scope is None or data.scope.is_empty:
         raise mapsheet.SheetError("the order has no scope to draw")
     if opts.scale is not None and opts.scale not in mapsheet.STANDARD_SCALES:
-        raise mapsheet.SheetError(f"scale must be one of {', '.join(f'1:{s}' for s in mapsheet.STANDARD_SCALES)}")
+        raise mapsheet.SheetError(
+            f"scale must be one of {', '.join(f'1:{s}' for s in mapsheet.STANDARD_SCALES)}"
+        )
     sh = mapsheet.sheet(opts.paper, opts.orientation)
     minx, miny, maxx, maxy = data.scope.bounds
     centre = ((minx + maxx) / 2, (miny + maxy) / 2)
@@ -466,29 +673,71 @@ def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) ->
     table, window = incident_summary(data, opts)
     pages = 1 + len(blocks) + 2
     sheets: list[SheetRecord] = []
-    meta = {"Title": f"Exhibit {opts.exhibit_ref}: {data.title}", "Author": opts.prepared_by, "Subject": statement,
-            "Keywords": f"scope-sha256:{sha}", "CreationDate": None}
+    meta = {
+        "Title": f"Exhibit {opts.exhibit_ref}: {data.title}",
+        "Author": opts.prepared_by,
+        "Subject": statement,
+        "Keywords": f"scope-sha256:{sha}",
+        "CreationDate": None,
+    }
     with atomic_path(out) as tmp, PdfPages(tmp, metadata=meta) as pdf:
-        sheets.append(_map_sheet(pdf, sh, data, opts, centre, scale,
-                                 (sha, 1, pages, "Map of the premises and the closure scope"), "map"))
+        sheets.append(
+            _map_sheet(
+                pdf,
+                sh,
+                data,
+                opts,
+                centre,
+                scale,
+                (sha, 1, pages, "Map of the premises and the closure scope"),
+                "map",
+            )
+        )
         for idx, block in blocks.iterrows():
             bcentre, bscale = atlas_view(data, block, sh)
-            sheets.append(_map_sheet(pdf, sh, data, opts, bcentre, bscale,
-                                     (sha, len(sheets) + 1, pages, f"Atlas sheet: {names[idx]}"), "atlas"))
-        for kind, statement_words, subtitle in (("schedule", "Not to scale: schedule", "Premises schedule"),
-                                                ("incidents", "Not to scale: summary",
-                                                 "Incident summary for the evidence window")):
+            sheets.append(
+                _map_sheet(
+                    pdf,
+                    sh,
+                    data,
+                    opts,
+                    bcentre,
+                    bscale,
+                    (sha, len(sheets) + 1, pages, f"Atlas sheet: {names[idx]}"),
+                    "atlas",
+                )
+            )
+        for kind, statement_words, subtitle in (
+            ("schedule", "Not to scale: schedule", "Premises schedule"),
+            ("incidents", "Not to scale: summary", "Incident summary for the evidence window"),
+        ):
             fig = mapsheet.new_figure(sh)
             try:
                 if kind == "schedule":
-                    _table_page(fig, sh, "Premises schedule", schedule, "UPRNs are listed as count: first–last. "
-                                "Flats are private dwellings: residents keep access.")
+                    _table_page(
+                        fig,
+                        sh,
+                        "Premises schedule",
+                        schedule,
+                        "UPRNs are listed as count: first–last. "
+                        "Flats are private dwellings: residents keep access.",
+                    )
                 else:
                     _incident_page(fig, sh, table, window)
-                _title_block(fig, sh, data, opts, statement_words, sha, len(sheets) + 1, pages, subtitle)
+                _title_block(
+                    fig, sh, data, opts, statement_words, sha, len(sheets) + 1, pages, subtitle
+                )
                 pdf.savefig(fig)
             finally:
                 mapsheet.close(fig)
             sheets.append(SheetRecord(len(sheets) + 1, kind, statement_words))
-    return ExhibitResult(Path(out), pages, scale, sh, sha, [s.page for s in sheets if s.scale is not None],
-                         sheets=sheets, notes=_attribution_notes(data))
+    return ExhibitResult(
+        Path(out),
+        pages,
+        scale,
+        sh,
+        sha,
+        [s.page for s in sheets if s.scale is not None],
+        sheets=sheets,
+        notes=_attribution_notes(data),
+    )

@@ -17,13 +17,14 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import shapely
-import shapely.ops
 from matplotlib.axes import Axes
 from matplotlib.text import Text
+
+import shapely
+import shapely.ops
 from shapely.geometry.base import BaseGeometry
 
-from reports.mapsheet import MM_PER_INCH, SCOPE_WIDTH_PT, plain
+from .mapsheet import MM_PER_INCH, SCOPE_WIDTH_PT, plain
 
 #: Text styles of each kind of label (size in points).
 STYLES = {
@@ -33,7 +34,9 @@ STYLES = {
     "number": {"fontsize": 4.6, "color": "black", "weight": "bold"},
 }
 HALO = {"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 0.6}
-HALO_PT = HALO["pad"] + 0.4  # the halo's pad (points) and a little for font rounding between backends
+HALO_PT = (
+    HALO["pad"] + 0.4
+)  # the halo's pad (points) and a little for font rounding between backends
 DIRECTIONS = ((1, 1), (1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1))
 
 
@@ -74,7 +77,9 @@ class Placement:
     def boxes_mm(self) -> list[tuple[str, tuple[float, float, float, float]]]:
         """Each drawn label's box in mm from the page's bottom-left corner (for tests and checks)."""
         k = MM_PER_INCH / self.dpi
-        return [(p.text, tuple(v * k for v in p.box_px)) for p in self.placed if p.box_px is not None]
+        return [
+            (p.text, tuple(v * k for v in p.box_px)) for p in self.placed if p.box_px is not None
+        ]
 
 
 class _Board:
@@ -112,7 +117,10 @@ def _size_px(ax: Axes, text: str, kind: str) -> tuple[float, float]:
     t = ax.text(0, 0, plain(text), ha="left", va="bottom", **STYLES[kind])
     bb = t.get_window_extent(ax.figure.canvas.get_renderer())
     t.remove()
-    return bb.width * 1.04, bb.height  # the PDF backend sets type up to ~2% wider than Agg measures it
+    return (
+        bb.width * 1.04,
+        bb.height,
+    )  # the PDF backend sets type up to ~2% wider than Agg measures it
 
 
 def _box(cx: float, cy: float, w: float, h: float, pad: float) -> BaseGeometry:
@@ -125,7 +133,10 @@ def _interior_points(shape: BaseGeometry, view: BaseGeometry) -> list[tuple[floa
     part = shape.intersection(view)
     if part.is_empty:
         return []
-    points = [shapely.maximum_inscribed_circle(part).coords[0], part.representative_point().coords[0]]
+    points = [
+        shapely.maximum_inscribed_circle(part).coords[0],
+        part.representative_point().coords[0],
+    ]
     minx, miny, maxx, maxy = part.bounds
     for fy in (0.5, 0.3, 0.7, 0.15, 0.85):
         for fx in (0.5, 0.3, 0.7, 0.15, 0.85):
@@ -141,8 +152,9 @@ def _around(cx: float, cy: float, w: float, h: float, gap: float) -> Iterable[tu
         yield cx + dx * (w / 2 + gap), cy + dy * (h / 2 + gap)
 
 
-def _candidates(spec: LabelSpec, ax: Axes, view: BaseGeometry, w: float, h: float,
-                pt: float) -> Iterable[tuple[float, float, bool]]:
+def _candidates(
+    spec: LabelSpec, ax: Axes, view: BaseGeometry, w: float, h: float, pt: float
+) -> Iterable[tuple[float, float, bool]]:
     """(centre x, centre y, needs a leader) in display units, in the order they are tried."""
     to_px = ax.transData.transform
     ax_, ay_ = to_px(spec.anchor)
@@ -159,7 +171,11 @@ def _candidates(spec: LabelSpec, ax: Axes, view: BaseGeometry, w: float, h: floa
     for reach in (10.0, 18.0, 28.0):
         for k in range(16):
             a = math.pi * 2 * k / 16
-            yield ax_ + math.cos(a) * (w / 2 + reach * pt), ay_ + math.sin(a) * (h / 2 + reach * pt), True
+            yield (
+                ax_ + math.cos(a) * (w / 2 + reach * pt),
+                ay_ + math.sin(a) * (h / 2 + reach * pt),
+                True,
+            )
 
 
 def _leader(ax_: float, ay_: float, box: BaseGeometry, pt: float) -> BaseGeometry:
@@ -169,8 +185,9 @@ def _leader(ax_: float, ay_: float, box: BaseGeometry, pt: float) -> BaseGeometr
     return shapely.ops.substring(line, 3.5 * pt, line.length) if line.length > 5 * pt else line
 
 
-def _try_place(spec: LabelSpec, ax: Axes, board: _Board, view: BaseGeometry, pt: float,
-               text: str, kind: str) -> tuple[BaseGeometry, tuple[float, float], BaseGeometry | None] | None:
+def _try_place(
+    spec: LabelSpec, ax: Axes, board: _Board, view: BaseGeometry, pt: float, text: str, kind: str
+) -> tuple[BaseGeometry, tuple[float, float], BaseGeometry | None] | None:
     """The first free candidate: its box, centre and leader line (or None if none is free)."""
     w, h = _size_px(ax, text, kind)
     pad = HALO_PT * pt
@@ -186,8 +203,13 @@ def _try_place(spec: LabelSpec, ax: Axes, board: _Board, view: BaseGeometry, pt:
     return None
 
 
-def place_labels(ax: Axes, specs: Sequence[LabelSpec], *, scope: BaseGeometry | None,
-                 obstacles: Sequence[BaseGeometry] = ()) -> Placement:
+def place_labels(
+    ax: Axes,
+    specs: Sequence[LabelSpec],
+    *,
+    scope: BaseGeometry | None,
+    obstacles: Sequence[BaseGeometry] = (),
+) -> Placement:
     """Draw ``specs`` on ``ax`` in order without overlap; return where each went.
 
     ``obstacles`` are display-unit shapes already on the map (door symbols, scale bar, north point).
@@ -211,8 +233,15 @@ def place_labels(ax: Axes, specs: Sequence[LabelSpec], *, scope: BaseGeometry | 
             board.taken.append(box)
             if leader is not None:
                 board.taken.append(leader.buffer(0.5 * pt))
-            out.placed.append(Placed(spec.text, spec.kind, "leader" if leader is not None else "label",
-                                     box.bounds, anchor=spec.anchor))
+            out.placed.append(
+                Placed(
+                    spec.text,
+                    spec.kind,
+                    "leader" if leader is not None else "label",
+                    box.bounds,
+                    anchor=spec.anchor,
+                )
+            )
         elif spec.required:
             out.placed.append(_by_number(ax, spec, board, view, pt, len(out.key) + 1, to_data))
         else:
@@ -220,8 +249,9 @@ def place_labels(ax: Axes, specs: Sequence[LabelSpec], *, scope: BaseGeometry | 
     return out
 
 
-def _by_number(ax: Axes, spec: LabelSpec, board: _Board, view: BaseGeometry, pt: float, n: int,
-               to_data) -> Placed:  # noqa: ANN001 - a transform's bound method
+def _by_number(
+    ax: Axes, spec: LabelSpec, board: _Board, view: BaseGeometry, pt: float, n: int, to_data
+) -> Placed:  # noqa: ANN001 - a transform's bound method
     """A number beside the feature (if even that has no room, the key's grid reference places it)."""
     number_spec = LabelSpec(str(n), spec.anchor, "door")
     found = _try_place(number_spec, ax, board, view, pt, str(n), "number")
@@ -232,28 +262,51 @@ def _by_number(ax: Axes, spec: LabelSpec, board: _Board, view: BaseGeometry, pt:
         board.taken.append(box)
         if leader is not None:
             board.taken.append(leader.buffer(0.5 * pt))
-    return Placed(spec.text, spec.kind, "key", box.bounds if box is not None else None, n, spec.anchor)
+    return Placed(
+        spec.text, spec.kind, "key", box.bounds if box is not None else None, n, spec.anchor
+    )
 
 
-def _draw(ax: Axes, text: str, kind: str, centre, leader: BaseGeometry | None,  # noqa: ANN001
-          to_data) -> Text:  # noqa: ANN001
+def _draw(
+    ax: Axes,
+    text: str,
+    kind: str,
+    centre,
+    leader: BaseGeometry | None,  # noqa: ANN001
+    to_data,
+) -> Text:  # noqa: ANN001
     style = STYLES[kind]
     if leader is not None:
         xy = to_data(list(leader.coords))
         # beneath the scope edge (zorder 8), so a leader never hides the red line
         ax.plot(xy[:, 0], xy[:, 1], color="#555555", linewidth=0.4, zorder=7, solid_capstyle="butt")
-    return ax.text(centre[0], centre[1], plain(text), ha="center", va="center", zorder=12, bbox=HALO,
-                   **style)
+    return ax.text(
+        centre[0], centre[1], plain(text), ha="center", va="center", zorder=12, bbox=HALO, **style
+    )
 
 
-def draw_key(ax: Axes, entries: Sequence[Placed], *, top: float, width_mm: float, height_mm: float,
-             fontsize: float = 5.5) -> None:
+def draw_key(
+    ax: Axes,
+    entries: Sequence[Placed],
+    *,
+    top: float,
+    width_mm: float,
+    height_mm: float,
+    fontsize: float = 5.5,
+) -> None:
     """The numbered key under the legend ("1  Stairwell A" over its grid reference), in type small
     enough to fit the column; what still does not fit is counted, not drawn past the margin."""
     if not entries or height_mm <= 8:
         return
-    ax.text(0.0, top, "Key to numbered features", fontsize=fontsize + 1.5, weight="bold", va="top",
-            transform=ax.transAxes)
+    ax.text(
+        0.0,
+        top,
+        "Key to numbered features",
+        fontsize=fontsize + 1.5,
+        weight="bold",
+        va="top",
+        transform=ax.transAxes,
+    )
     size = fontsize
     per_line_mm = size * 1.35 / 72 * MM_PER_INCH
     lines = _key_lines(entries, width_mm, size)
@@ -263,9 +316,19 @@ def draw_key(ax: Axes, entries: Sequence[Placed], *, top: float, width_mm: float
         lines = _key_lines(entries, width_mm, size)
     room = max(0, int((height_mm - 5) / per_line_mm))
     if len(lines) > room:
-        lines = [*lines[:max(0, room - 1)], f"… {len(lines) - room + 1} more lines: see the premises schedule"]
-    ax.text(0.0, top - 4.0 / height_mm * top, "\n".join(plain(line) for line in lines), fontsize=size,
-            va="top", transform=ax.transAxes, linespacing=1.35)
+        lines = [
+            *lines[: max(0, room - 1)],
+            f"… {len(lines) - room + 1} more lines: see the premises schedule",
+        ]
+    ax.text(
+        0.0,
+        top - 4.0 / height_mm * top,
+        "\n".join(plain(line) for line in lines),
+        fontsize=size,
+        va="top",
+        transform=ax.transAxes,
+        linespacing=1.35,
+    )
 
 
 def _key_lines(entries: Sequence[Placed], width_mm: float, size: float) -> list[str]:
@@ -275,5 +338,8 @@ def _key_lines(entries: Sequence[Placed], width_mm: float, size: float) -> list[
     for p in entries:
         head = f"{p.number}  {p.text}"
         lines.extend(textwrap.wrap(head, chars, subsequent_indent="    ") or [head])
-        lines.append(f"    E {p.anchor[0]:,.0f}  N {p.anchor[1]:,.0f}" + ("" if p.box_px else " (not marked)"))
+        lines.append(
+            f"    E {p.anchor[0]:,.0f}  N {p.anchor[1]:,.0f}"
+            + ("" if p.box_px else " (not marked)")
+        )
     return lines

@@ -15,8 +15,9 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
-from geo.errors import ClosuremapError
-from reports.atomic import atomic_path
+from closuremap.geo.errors import ClosuremapError
+
+from .atomic import atomic_path
 
 DEFAULT_TEMPLATE = """$date
 
@@ -41,8 +42,18 @@ Yours faithfully,
 $signatory
 """
 
-FIELDS = ("date", "address", "order_name", "blocks", "issues", "scope_words", "permitted_access", "contact",
-          "respond_by", "signatory")
+FIELDS = (
+    "date",
+    "address",
+    "order_name",
+    "blocks",
+    "issues",
+    "scope_words",
+    "permitted_access",
+    "contact",
+    "respond_by",
+    "signatory",
+)
 
 
 class TemplateError(ClosuremapError, ValueError):
@@ -51,11 +62,19 @@ class TemplateError(ClosuremapError, ValueError):
 
 def check_template(template: str) -> None:
     """Refuse a template with unknown $fields, naming them and the ones there are."""
-    unknown = sorted({m.group("named") or m.group("braced") for m in Template.pattern.finditer(template)
-                      if (m.group("named") or m.group("braced")) and (m.group("named") or m.group("braced")) not in FIELDS})
+    unknown = sorted(
+        {
+            m.group("named") or m.group("braced")
+            for m in Template.pattern.finditer(template)
+            if (m.group("named") or m.group("braced"))
+            and (m.group("named") or m.group("braced")) not in FIELDS
+        }
+    )
     if unknown:
-        raise TemplateError(f"the letter template uses unknown field(s) {', '.join('$' + u for u in unknown)}; "
-                            f"the fields are {', '.join('$' + f for f in FIELDS)}")
+        raise TemplateError(
+            f"the letter template uses unknown field(s) {', '.join('$' + u for u in unknown)}; "
+            f"the fields are {', '.join('$' + f for f in FIELDS)}"
+        )
 
 
 @dataclass
@@ -65,20 +84,36 @@ class LetterRun:
     pages: int
 
 
-def render_letters(recipients: pd.DataFrame, common: dict[str, str], out: str | Path,
-                   template: str = DEFAULT_TEMPLATE, letterhead: str = "") -> LetterRun:
+def render_letters(
+    recipients: pd.DataFrame,
+    common: dict[str, str],
+    out: str | Path,
+    template: str = DEFAULT_TEMPLATE,
+    letterhead: str = "",
+) -> LetterRun:
     """One A4 page per recipient (columns uprn, address, ...), each naming its address; the PDF is
     written whole or not at all."""
     check_template(template)
     tpl = Template(template)
     path = Path(out)
     with atomic_path(path) as tmp:
-        _draw_letters(canvas.Canvas(str(tmp), pagesize=A4, pageCompression=1), recipients, common, tpl, letterhead)
+        _draw_letters(
+            canvas.Canvas(str(tmp), pagesize=A4, pageCompression=1),
+            recipients,
+            common,
+            tpl,
+            letterhead,
+        )
     return LetterRun(path, recipients, len(recipients))
 
 
-def _draw_letters(c: canvas.Canvas, recipients: pd.DataFrame, common: dict[str, str], tpl: Template,
-                  letterhead: str) -> None:
+def _draw_letters(
+    c: canvas.Canvas,
+    recipients: pd.DataFrame,
+    common: dict[str, str],
+    tpl: Template,
+    letterhead: str,
+) -> None:
     c.setTitle(f"Consultation letters: {common.get('order_name', '')}")
     width, height = A4
     left, right, top = 22 * mm, width - 22 * mm, height - 22 * mm
@@ -92,7 +127,9 @@ def _draw_letters(c: canvas.Canvas, recipients: pd.DataFrame, common: dict[str, 
             y -= 10 * mm
         c.setFont("Helvetica", 10)
         for paragraph in text.split("\n"):
-            if paragraph not in wrapped:  # the letters share all but the address: wrap each paragraph once
+            if (
+                paragraph not in wrapped
+            ):  # the letters share all but the address: wrap each paragraph once
                 wrapped[paragraph] = simpleSplit(paragraph, "Helvetica", 10, right - left) or [""]
             for line in wrapped[paragraph]:
                 c.drawString(left, y, line)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import geopandas as gpd
 import matplotlib
+
+import geopandas as gpd
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -19,8 +20,8 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrow, Rectangle  # noqa: E402
 
-from geo.errors import ClosuremapError  # noqa: E402
-from layers.styles import BASEMAP, basemap_style  # noqa: E402
+from closuremap.geo.errors import ClosuremapError  # noqa: E402
+from closuremap.layers.styles import BASEMAP, basemap_style  # noqa: E402
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: searchable, selectable text
 matplotlib.rcParams["ps.fonttype"] = 42
@@ -83,9 +84,13 @@ def sheet(paper: str = "A4", orientation: str = "landscape", legend_mm: float = 
     return Sheet(paper, orientation, w, h, (x0, y0, fw, fh))
 
 
-def fit_scale(extent_m: tuple[float, float], frame_mm: tuple[float, float], margin: float = 1.15) -> int:
+def fit_scale(
+    extent_m: tuple[float, float], frame_mm: tuple[float, float], margin: float = 1.15
+) -> int:
     """The largest standard scale (most detail) at which the extent, with a margin, fits the frame."""
-    need = max(extent_m[0] * margin / (frame_mm[0] / 1000), extent_m[1] * margin / (frame_mm[1] / 1000))
+    need = max(
+        extent_m[0] * margin / (frame_mm[0] / 1000), extent_m[1] * margin / (frame_mm[1] / 1000)
+    )
     for s in STANDARD_SCALES:
         if s >= need:
             return s
@@ -104,7 +109,9 @@ def map_axes(fig: Figure, sh: Sheet, centre: tuple[float, float], scale: int) ->
     return ax
 
 
-def draw_basemap(ax: Axes, basemap: gpd.GeoDataFrame | None, open_space: gpd.GeoDataFrame | None) -> None:
+def draw_basemap(
+    ax: Axes, basemap: gpd.GeoDataFrame | None, open_space: gpd.GeoDataFrame | None
+) -> None:
     if open_space is not None and len(open_space):
         open_space.plot(ax=ax, color="#dcebd3", edgecolor="#8fb98a", linewidth=0.4, zorder=1)
     if basemap is None or not len(basemap):
@@ -115,8 +122,13 @@ def draw_basemap(ax: Axes, basemap: gpd.GeoDataFrame | None, open_space: gpd.Geo
             group.plot(ax=ax, color="#ebe8e2", edgecolor="#b9b4aa", linewidth=0.3, zorder=1)
         elif str(cls).startswith("street:"):
             width = float(BASEMAP.get(str(cls), style).get("weight", 2)) * 0.45
-            group.plot(ax=ax, color="#cfcac0", linewidth=width, zorder=2,
-                       linestyle="--" if style.get("dashArray") else "-")
+            group.plot(
+                ax=ax,
+                color="#cfcac0",
+                linewidth=width,
+                zorder=2,
+                linestyle="--" if style.get("dashArray") else "-",
+            )
         else:
             group.plot(ax=ax, color="#8a857a", linewidth=0.4, zorder=2)
 
@@ -132,8 +144,16 @@ def grid_ticks(ax: Axes, scale: int) -> None:
     ax.set_yticks(ys)
     ax.set_xticklabels([f"E {v:,}" for v in xs], fontsize=5.5)
     ax.set_yticklabels([f"N {v:,}" for v in ys], fontsize=5.5, rotation=90, va="center")
-    ax.tick_params(direction="in", length=3, width=0.5, top=True, right=True, labeltop=True, labelright=True,
-                   pad=2)
+    ax.tick_params(
+        direction="in",
+        length=3,
+        width=0.5,
+        top=True,
+        right=True,
+        labeltop=True,
+        labelright=True,
+        pad=2,
+    )
     for spine in ax.spines.values():
         spine.set_linewidth(0.8)
 
@@ -147,11 +167,22 @@ def scale_bar(ax: Axes, scale: int) -> float:
     bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.05
     h = (y1 - y0) * 0.012
     for i in range(4):
-        ax.add_patch(Rectangle((bx + i * length / 4, by), length / 4, h, facecolor="black" if i % 2 == 0 else "white",
-                               edgecolor="black", linewidth=0.5, zorder=20))
+        ax.add_patch(
+            Rectangle(
+                (bx + i * length / 4, by),
+                length / 4,
+                h,
+                facecolor="black" if i % 2 == 0 else "white",
+                edgecolor="black",
+                linewidth=0.5,
+                zorder=20,
+            )
+        )
     ax.text(bx, by + h * 1.8, "0", fontsize=6, ha="center", zorder=20)
     ax.text(bx + length, by + h * 1.8, f"{length} m", fontsize=6, ha="center", zorder=20)
-    ax.text(bx + length / 2, by - h * 2.2, f"1:{scale}", fontsize=6, ha="center", va="top", zorder=20)
+    ax.text(
+        bx + length / 2, by - h * 2.2, f"1:{scale}", fontsize=6, ha="center", va="top", zorder=20
+    )
     return float(length)
 
 
@@ -161,9 +192,23 @@ def north_point(ax: Axes) -> None:
     y0, y1 = ax.get_ylim()
     x, y = x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.16
     length = (y1 - y0) * 0.08
-    ax.add_patch(FancyArrow(x, y, 0, length, width=length * 0.12, head_width=length * 0.4, head_length=length * 0.35,
-                            length_includes_head=True, color="black", zorder=20))
-    ax.text(x, y + length * 1.15, "N", ha="center", va="bottom", fontsize=9, weight="bold", zorder=20)
+    ax.add_patch(
+        FancyArrow(
+            x,
+            y,
+            0,
+            length,
+            width=length * 0.12,
+            head_width=length * 0.4,
+            head_length=length * 0.35,
+            length_includes_head=True,
+            color="black",
+            zorder=20,
+        )
+    )
+    ax.text(
+        x, y + length * 1.15, "N", ha="center", va="bottom", fontsize=9, weight="bold", zorder=20
+    )
     ax.text(x, y - length * 0.15, "grid north", ha="center", va="top", fontsize=5, zorder=20)
 
 

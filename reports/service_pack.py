@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
-from layers.csvio import write_csv
-from reports import mapsheet
-from reports.atomic import atomic_path
-from reports.mapsheet import SCOPE_COLOUR, SheetError, plain
+import geopandas as gpd
+
+from closuremap.layers.csvio import write_csv
+
+from . import mapsheet
+from .atomic import atomic_path
+from .mapsheet import SCOPE_COLOUR, SheetError, plain
 
 CHECK_COLUMNS = ("time_fixed", "officer", "photo_ref")
 
@@ -31,16 +33,33 @@ def checklist(entrances: gpd.GeoDataFrame, premises: gpd.GeoDataFrame) -> pd.Dat
     names = dict(zip(premises["block_id"], premises["name"]))
     rows = []
     for i, e in enumerate(entrances.sort_values(["block_id", "name"]).itertuples(), start=1):
-        rows.append({"no": i, "block": f"{names.get(e.block_id, e.block_id)} ({e.block_id})",
-                     "entrance": e.name or "door", "type": e.entrance_type or "-",
-                     "easting": round(e.geometry.x, 1), "northing": round(e.geometry.y, 1),
-                     **{c: "" for c in CHECK_COLUMNS}})
-    return pd.DataFrame(rows, columns=["no", "block", "entrance", "type", "easting", "northing", *CHECK_COLUMNS])
+        rows.append(
+            {
+                "no": i,
+                "block": f"{names.get(e.block_id, e.block_id)} ({e.block_id})",
+                "entrance": e.name or "door",
+                "type": e.entrance_type or "-",
+                "easting": round(e.geometry.x, 1),
+                "northing": round(e.geometry.y, 1),
+                **{c: "" for c in CHECK_COLUMNS},
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["no", "block", "entrance", "type", "easting", "northing", *CHECK_COLUMNS]
+    )
 
 
-def render_service_pack(*, title: str, scope, premises: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame,
-                        basemap: gpd.GeoDataFrame | None, out: str | Path, prepared_on: date,
-                        csv_out: str | Path | None = None) -> ServicePack:
+def render_service_pack(
+    *,
+    title: str,
+    scope,
+    premises: gpd.GeoDataFrame,
+    entrances: gpd.GeoDataFrame,
+    basemap: gpd.GeoDataFrame | None,
+    out: str | Path,
+    prepared_on: date,
+    csv_out: str | Path | None = None,
+) -> ServicePack:
     """A map page with numbered doors and a checklist page; the checklist also as CSV. The PDF is
     written whole or not at all; every name is printed literally (``$`` included)."""
     if premises.empty:
@@ -50,7 +69,10 @@ def render_service_pack(*, title: str, scope, premises: gpd.GeoDataFrame, entran
     sh = mapsheet.sheet("A4", "landscape")
     minx, miny, maxx, maxy = premises.total_bounds
     scale = mapsheet.fit_scale((maxx - minx, maxy - miny), (sh.frame[2], sh.frame[3]))
-    with atomic_path(path) as tmp, PdfPages(tmp, metadata={"Title": f"Service pack: {title}"}) as pdf:
+    with (
+        atomic_path(path) as tmp,
+        PdfPages(tmp, metadata={"Title": f"Service pack: {title}"}) as pdf,
+    ):
         fig = mapsheet.new_figure(sh)
         ax = mapsheet.map_axes(fig, sh, ((minx + maxx) / 2, (miny + maxy) / 2), scale)
         mapsheet.draw_basemap(ax, basemap, None)
@@ -60,25 +82,59 @@ def render_service_pack(*, title: str, scope, premises: gpd.GeoDataFrame, entran
         lookup = {(r.block, r.entrance): r.no for r in table.itertuples()}
         names = dict(zip(premises["block_id"], premises["name"]))
         for e in entrances.itertuples():
-            no = lookup.get((f"{names.get(e.block_id, e.block_id)} ({e.block_id})", e.name or "door"))
-            ax.annotate(str(no), (e.geometry.x, e.geometry.y), ha="center", va="center", fontsize=5.5, zorder=6)
+            no = lookup.get(
+                (f"{names.get(e.block_id, e.block_id)} ({e.block_id})", e.name or "door")
+            )
+            ax.annotate(
+                str(no),
+                (e.geometry.x, e.geometry.y),
+                ha="center",
+                va="center",
+                fontsize=5.5,
+                zorder=6,
+            )
         ax.set_xlabel("")
         ax.set_ylabel("")
         mapsheet.grid_ticks(ax, scale)
         mapsheet.scale_bar(ax, scale)
         mapsheet.north_point(ax)
-        fig.text(0.05, 0.1, plain(f"Service pack: {title}. Fix a copy of the notice at every entrance below "
-                                  f"(s.79(2)); record the time, officer and photograph. "
-                                  f"Prepared {prepared_on:%d %B %Y}."), fontsize=8)
+        fig.text(
+            0.05,
+            0.1,
+            plain(
+                f"Service pack: {title}. Fix a copy of the notice at every entrance below "
+                f"(s.79(2)); record the time, officer and photograph. "
+                f"Prepared {prepared_on:%d %B %Y}."
+            ),
+            fontsize=8,
+        )
         pdf.savefig(fig)
         mapsheet.close(fig)
         fig = mapsheet.new_figure(sh)
         ax = fig.add_axes((0.05, 0.1, 0.9, 0.82))
         ax.axis("off")
-        ax.set_title(plain(f"Entrances of {title}: notice-fixing record"), loc="left", fontsize=11, weight="bold")
-        t = ax.table(cellText=[[plain(v) for v in row] for row in table.astype(str).values.tolist()],
-                     colLabels=["No", "Block", "Entrance", "Type", "Easting", "Northing", "Time fixed", "Officer",
-                                "Photo ref"], loc="upper left", cellLoc="left")
+        ax.set_title(
+            plain(f"Entrances of {title}: notice-fixing record"),
+            loc="left",
+            fontsize=11,
+            weight="bold",
+        )
+        t = ax.table(
+            cellText=[[plain(v) for v in row] for row in table.astype(str).values.tolist()],
+            colLabels=[
+                "No",
+                "Block",
+                "Entrance",
+                "Type",
+                "Easting",
+                "Northing",
+                "Time fixed",
+                "Officer",
+                "Photo ref",
+            ],
+            loc="upper left",
+            cellLoc="left",
+        )
         t.auto_set_font_size(False)
         t.set_fontsize(7)
         t.scale(1, 1.8)

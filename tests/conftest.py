@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 import shapely
 
-from layers.sample import build_sample_workspace
-from layers.store import GeoPackageStore
+from closuremap.layers.sample import build_sample_workspace
+from closuremap.layers.store import GeoPackageStore
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -51,8 +52,12 @@ def store(tmp_path: Path) -> GeoPackageStore:
 E0, N0 = 531750.0, 179100.0
 ZOO = {
     "square": shapely.box(E0, N0, E0 + 10, N0 + 10),
-    "multipolygon": shapely.MultiPolygon([shapely.box(E0, N0, E0 + 5, N0 + 5), shapely.box(E0 + 10, N0, E0 + 15, N0 + 5)]),
-    "with_hole": shapely.box(E0, N0, E0 + 20, N0 + 20).difference(shapely.box(E0 + 5, N0 + 5, E0 + 10, N0 + 10)),
+    "multipolygon": shapely.MultiPolygon(
+        [shapely.box(E0, N0, E0 + 5, N0 + 5), shapely.box(E0 + 10, N0, E0 + 15, N0 + 5)]
+    ),
+    "with_hole": shapely.box(E0, N0, E0 + 20, N0 + 20).difference(
+        shapely.box(E0 + 5, N0 + 5, E0 + 10, N0 + 10)
+    ),
     "bowtie": shapely.Polygon([(E0, N0), (E0 + 10, N0 + 10), (E0 + 10, N0), (E0, N0 + 10)]),
     "empty_polygon": shapely.Polygon(),
     "line": shapely.LineString([(E0, N0), (E0 + 30, N0 + 5)]),

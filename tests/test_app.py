@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers.store import GeoPackageStore
+from closuremap.layers.store import GeoPackageStore
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -33,7 +33,9 @@ def test_map_page_is_first_and_draws_the_workspace(app: AppTest) -> None:
     assert not at.exception
     assert at.title[0].value.startswith("Sample estate")
     args = _component_args(at)
-    assert all(link.startswith("/app/static/vendor/") for link in args["js_links"] + args["css_links"])
+    assert all(
+        link.startswith("/app/static/vendor/") for link in args["js_links"] + args["css_links"]
+    )
     assert "Blocks (premises) (7)" in args["script"]
     assert any("OpenStreetMap contributors" in c.value for c in at.caption)
 
@@ -56,7 +58,9 @@ def test_layers_page_lists_every_kind(app: AppTest) -> None:
     assert dict(zip(table["kind"], table["features"]))["premises"] == 7
 
 
-def test_a_bad_workspace_path_is_a_sentence_not_a_traceback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_bad_workspace_path_is_a_sentence_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(tmp_path / "missing.gpkg"))
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
@@ -70,7 +74,9 @@ def test_orders_page_builds_and_checks_a_scope(app: AppTest) -> None:
     at.multiselect(key="scope_blocks_new").set_value(["LAU", "WAR"]).run()
     at.button(key="check_scope").click().run()
     assert not at.exception
-    verdicts = [s.value for s in at.success] + [w.value for w in at.warning] + [e.value for e in at.error]
+    verdicts = (
+        [s.value for s in at.success] + [w.value for w in at.warning] + [e.value for e in at.error]
+    )
     assert "Verdict: premises" in verdicts
     findings = at.dataframe[1].value
     assert set(findings["code"]) >= {"WHOLE_BLOCK"}
@@ -78,7 +84,9 @@ def test_orders_page_builds_and_checks_a_scope(app: AppTest) -> None:
 
 def test_saving_an_order_is_audited(app: AppTest, sample_store: GeoPackageStore) -> None:
     communal = sample_store.read("communal_areas")
-    stair = communal[(communal.block_id == "HAY") & (communal.area_type == "stairwell")]["feature_id"].iloc[0]
+    stair = communal[(communal.block_id == "HAY") & (communal.area_type == "stairwell")][
+        "feature_id"
+    ].iloc[0]
     at = app.run()
     at.switch_page("app_pages/orders.py").run()
     at.multiselect(key="scope_for_blocks_new").set_value(["HAY"]).run()
@@ -98,7 +106,9 @@ def test_saving_an_order_is_audited(app: AppTest, sample_store: GeoPackageStore)
     assert entry["action"] == "add" and "ORD-002" in entry["after"] and entry["user"] == ACTING
 
 
-def test_a_notice_that_excludes_residents_is_refused(app: AppTest, sample_store: GeoPackageStore) -> None:
+def test_a_notice_that_excludes_residents_is_refused(
+    app: AppTest, sample_store: GeoPackageStore
+) -> None:
     at = app.run()
     at.switch_page("app_pages/orders.py").run()
     at.multiselect(key="scope_blocks_new").set_value(["WAR"]).run()
@@ -111,13 +121,17 @@ def test_a_notice_that_excludes_residents_is_refused(app: AppTest, sample_store:
     assert "ORD-003" not in set(sample_store.read("orders")["order_id"])
 
 
-def test_briefing_page_shows_no_incident_points_or_text(app: AppTest, sample_store: GeoPackageStore) -> None:
+def test_briefing_page_shows_no_incident_points_or_text(
+    app: AppTest, sample_store: GeoPackageStore
+) -> None:
     at = app.run()
     at.switch_page("app_pages/briefing.py").run()
     assert not at.exception
     args = _component_args(at)
     incidents = sample_store.read("incidents")
-    page_text = " ".join(str(e.value) for e in at.markdown) + " ".join(str(c.value) for c in at.caption)
+    page_text = " ".join(str(e.value) for e in at.markdown) + " ".join(
+        str(c.value) for c in at.caption
+    )
     page_text += " ".join(df.value.to_csv() for df in at.dataframe) + args["script"]
     assert "Incidents (" not in args["script"] and "Addresses (" not in args["script"]
     for ref in incidents["reference"].dropna().head(100):
@@ -143,13 +157,23 @@ def test_draw_page_runs_with_a_floor_plan(app: AppTest, sample_store: GeoPackage
 
     from PIL import Image
 
-    from layers import floorplans
+    from closuremap.layers import floorplans
 
     buf = io.BytesIO()
     Image.new("RGBA", (300, 150), (200, 200, 255, 255)).save(buf, format="PNG")
-    floorplans.save_plan(sample_store.location, block_id="LAU", floor=0, name="lau-ground.png", png=buf.getvalue(),
-                         control_points=[((0, 0), (531760, 179110)), ((300, 0), (531790, 179110)),
-                                         ((0, 150), (531760, 179095))], user="ann")
+    floorplans.save_plan(
+        sample_store.location,
+        block_id="LAU",
+        floor=0,
+        name="lau-ground.png",
+        png=buf.getvalue(),
+        control_points=[
+            ((0, 0), (531760, 179110)),
+            ((300, 0), (531790, 179110)),
+            ((0, 150), (531760, 179095)),
+        ],
+        user="ann",
+    )
     at = app.run()
     at.switch_page("app_pages/draw.py").run()
     assert not at.exception
@@ -158,13 +182,16 @@ def test_draw_page_runs_with_a_floor_plan(app: AppTest, sample_store: GeoPackage
     assert any("lau-ground.png" in e.label for e in at.expander)
 
 
-def test_review_page_lists_what_the_geocoder_could_not_place(app: AppTest, sample_store: GeoPackageStore,
-                                                              tmp_path: Path) -> None:
-    from layers.importer import import_file
+def test_review_page_lists_what_the_geocoder_could_not_place(
+    app: AppTest, sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
+    from closuremap.layers.importer import import_file
 
     src = tmp_path / "cad.csv"
-    src.write_text('ref,when,what,location\nC4,04/03/2024 02:00,Criminal damage,"see notes"\n'
-                   'C1,01/03/2024 22:10,Drugs,"Flat 12 Perronet House"\n')
+    src.write_text(
+        'ref,when,what,location\nC4,04/03/2024 02:00,Criminal damage,"see notes"\n'
+        'C1,01/03/2024 22:10,Drugs,"Flat 12 Perronet House"\n'
+    )
     import_file(sample_store, "incidents", src, user="t", rejects_path=tmp_path / "r.csv")
     at = app.run()
     at.switch_page("app_pages/review.py").run()

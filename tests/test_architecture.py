@@ -22,12 +22,16 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "geo").rglob("*.py")), ids=lambda p: p.name)
 def test_geo_never_imports_ui(path: Path) -> None:
-    assert not (_imports(path) & UI), f"{path} imports {_imports(path) & UI}: geo/ must stay UI-free"
+    assert not (_imports(path) & UI), (
+        f"{path} imports {_imports(path) & UI}: geo/ must stay UI-free"
+    )
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "layers").rglob("*.py")), ids=lambda p: p.name)
 def test_layers_never_import_streamlit(path: Path) -> None:
-    assert "streamlit" not in _imports(path), f"{path}: layers/ renders with folium, never streamlit"
+    assert "streamlit" not in _imports(path), (
+        f"{path}: layers/ renders with folium, never streamlit"
+    )
 
 
 def test_the_check_would_catch_a_violation(tmp_path: Path) -> None:

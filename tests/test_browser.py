@@ -15,13 +15,29 @@ from pathlib import Path
 
 import pytest
 
-from layers.store import GeoPackageStore
+from closuremap.layers.store import GeoPackageStore
 from tests.conftest import ROOT, require
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-LOCAL = ("http://localhost", "http://127.0.0.1", "ws://localhost", "ws://127.0.0.1", "data:", "blob:", "about:")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+LOCAL = (
+    "http://localhost",
+    "http://127.0.0.1",
+    "ws://localhost",
+    "ws://127.0.0.1",
+    "data:",
+    "blob:",
+    "about:",
+)
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 BROWSER_USER = "PC Brow Ser (1001)"
 
@@ -49,9 +65,22 @@ def server(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Itera
     port = _free_port()
     env = {**os.environ, "CLOSUREMAP_WORKSPACE": str(workspace), "CLOSUREMAP_USER": BROWSER_USER}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://localhost:{port}"
     deadline = time.time() + 60
@@ -119,12 +148,21 @@ def test_map_page_draws_every_layer_offline(server: str, page: tuple, tmp_path: 
     assert frame.locator(".leaflet-control-scale").count() == 1
     assert frame.locator(".leaflet-control-measure").count() == 1
     control = frame.locator(".leaflet-control-layers")
-    assert "leaflet-control-layers-expanded" not in (control.get_attribute("class") or "")  # folded by default
+    assert "leaflet-control-layers-expanded" not in (
+        control.get_attribute("class") or ""
+    )  # folded by default
     control.hover()  # the layer list opens on demand
     assert "Blocks (premises) (7)" in control.inner_text()
-    assert frame.locator(".cm-legend").count() == 1 and "Blocks (premises)" in frame.locator(".cm-legend").inner_text()
-    assert frame.locator(".cm-block-label", has_text="Perronet House").count() == 1  # blocks are labelled
-    wheel = frame.locator(".leaflet-container").first.evaluate("() => window.map.options.wheelPxPerZoomLevel")
+    assert (
+        frame.locator(".cm-legend").count() == 1
+        and "Blocks (premises)" in frame.locator(".cm-legend").inner_text()
+    )
+    assert (
+        frame.locator(".cm-block-label", has_text="Perronet House").count() == 1
+    )  # blocks are labelled
+    wheel = frame.locator(".leaflet-container").first.evaluate(
+        "() => window.map.options.wheelPxPerZoomLevel"
+    )
     assert wheel == 120
     # a point measured with the measure tool is given as a grid reference too (TQ 3000 8000: OS's own
     # reference point E 530000 N 180000, within the Helmert shift's few metres)
@@ -135,9 +173,13 @@ def test_map_page_draws_every_layer_offline(server: str, page: tuple, tmp_path: 
         const p = document.querySelector('.cm-gridref');
         return p ? p.textContent : '';
     }""")
-    assert readout.startswith("Grid ref ≈ TQ 3000 8000") or readout.startswith("Grid ref ≈ TQ 2999 7999"), readout
+    assert readout.startswith("Grid ref ≈ TQ 3000 8000") or readout.startswith(
+        "Grid ref ≈ TQ 2999 7999"
+    ), readout
     leaflet.evaluate("() => window.map.closePopup()")
-    assert "OpenStreetMap contributors" in frame.locator(".leaflet-control-attribution").inner_text()
+    assert (
+        "OpenStreetMap contributors" in frame.locator(".leaflet-control-attribution").inner_text()
+    )
     pg.wait_for_timeout(500)
     pg.screenshot(path=str(screenshot_dir(tmp_path) / "map.png"), full_page=True)
     assert left == [], f"requests left localhost: {left}"
@@ -150,7 +192,14 @@ def test_a_popup_shows_a_blocks_details(server: str, page: tuple) -> None:
     frame.locator(".leaflet-control-layers").wait_for(timeout=60_000)
     frame.locator(".leaflet-control-layers").hover()
     # hide the busy layers so the click lands on a block
-    for name in ("Incidents", "Communal areas", "Access routes", "Closure orders", "Entrances", "Breaches"):
+    for name in (
+        "Incidents",
+        "Communal areas",
+        "Access routes",
+        "Closure orders",
+        "Entrances",
+        "Breaches",
+    ):
         frame.locator(".leaflet-control-layers label", has_text=name).locator("input").uncheck()
     blocks = frame.locator("path.leaflet-interactive[stroke='#1f3a93']")
     blocks.first.click(force=True)
@@ -195,7 +244,10 @@ def test_scope_from_two_blocks_gets_a_verdict(server: str, page: tuple, tmp_path
 
 
 def _map(pg):  # noqa: ANN001, ANN202 - the map's frame once a rerun has replaced the old one
-    pg.wait_for_function("document.querySelectorAll('iframe[title=\"streamlit_folium.st_folium\"]').length == 1", timeout=30_000)
+    pg.wait_for_function(
+        "document.querySelectorAll('iframe[title=\"streamlit_folium.st_folium\"]').length == 1",
+        timeout=30_000,
+    )
     return pg.locator(MAP_FRAME).last.content_frame
 
 
@@ -204,7 +256,9 @@ def _incident_count(frame) -> int:  # noqa: ANN001 - a Playwright FrameLocator
     return int(label.split("Incidents (")[1].split(")")[0])
 
 
-def test_incident_filters_change_what_the_map_draws(server: str, page: tuple, tmp_path: Path) -> None:
+def test_incident_filters_change_what_the_map_draws(
+    server: str, page: tuple, tmp_path: Path
+) -> None:
     pg, left = page
     pg.goto(server)
     frame = _map(pg)
@@ -220,7 +274,9 @@ def test_incident_filters_change_what_the_map_draws(server: str, page: tuple, tm
         pg.wait_for_timeout(300)
     pg.get_by_text("148 of 1348 incidents shown").wait_for(timeout=30_000)
     frame = _map(pg)
-    frame.locator(".leaflet-control-layers label", has_text="Incidents (148)").wait_for(state="attached", timeout=30_000)
+    frame.locator(".leaflet-control-layers label", has_text="Incidents (148)").wait_for(
+        state="attached", timeout=30_000
+    )
     assert frame.locator("path.leaflet-interactive[stroke='#8a0000']").count() == 148
     # heat map mode draws a canvas instead of markers
     pg.get_by_text("heat", exact=True).click()
@@ -236,9 +292,13 @@ def _leaflet_frame(pg):  # noqa: ANN001, ANN202 - the map's own frame, to run Le
     return next(f for f in pg.frames if "streamlit_folium" in f.url)
 
 
-def _click_lonlat(pg, frame, box: dict, lon: float, lat: float, *, down_only: bool = False) -> tuple[float, float]:  # noqa: ANN001
-    p = frame.evaluate(f"(() => {{ const p = window.map.latLngToContainerPoint([{lat}, {lon}]); "
-                       f"return [p.x, p.y]; }})()")
+def _click_lonlat(
+    pg, frame, box: dict, lon: float, lat: float, *, down_only: bool = False
+) -> tuple[float, float]:  # noqa: ANN001
+    p = frame.evaluate(
+        f"(() => {{ const p = window.map.latLngToContainerPoint([{lat}, {lon}]); "
+        f"return [p.x, p.y]; }})()"
+    )
     x, y = box["x"] + p[0], box["y"] + p[1]
     if not down_only:
         pg.mouse.click(x, y)
@@ -247,7 +307,7 @@ def _click_lonlat(pg, frame, box: dict, lon: float, lat: float, *, down_only: bo
 
 
 def _draw_rectangle_as_polygon(pg, frame, box, corners_bng) -> None:  # noqa: ANN001
-    from geo.crs import bng_to_lonlat
+    from closuremap.geo.crs import bng_to_lonlat
 
     lons, lats = bng_to_lonlat([c[0] for c in corners_bng], [c[1] for c in corners_bng])
     _map(pg).locator(".leaflet-draw-draw-polygon").click()
@@ -286,7 +346,9 @@ def _free_spot(store: GeoPackageStore, block_id: str, w: float, h: float):  # no
     raise AssertionError("no free spot in the block")
 
 
-def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: Path, tmp_path: Path) -> None:
+def test_draw_save_reload_edit_and_snap(
+    server: str, page: tuple, sample_path: Path, tmp_path: Path
+) -> None:
     import shapely
 
     pg, left = page
@@ -294,7 +356,7 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     x0, y0 = _free_spot(store, "PER", 3.0, 4.0)
     pg.goto(f"{server}/draw")
     frame = _leaflet_frame(pg)
-    from geo.crs import bng_to_lonlat
+    from closuremap.geo.crs import bng_to_lonlat
 
     lon, lat = bng_to_lonlat([x0 + 3.0], [y0 + 2.0])
     box = _zoom_to(pg, frame, lon[0], lat[0])
@@ -308,12 +370,18 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     assert stored.area == pytest.approx(12.0, abs=1.0)
     # the map opens again where the shape was saved, not on the whole estate
     frame = _leaflet_frame(pg)
-    centre = frame.evaluate("(() => { const c = window.map.getCenter(); return [c.lng, c.lat, window.map.getZoom()]; })()")
-    from geo.crs import lonlat_to_bng
+    centre = frame.evaluate(
+        "(() => { const c = window.map.getCenter(); return [c.lng, c.lat, window.map.getZoom()]; })()"
+    )
+    from closuremap.geo.crs import lonlat_to_bng
 
     ce, cn = lonlat_to_bng([centre[0]], [centre[1]])
-    assert stored.centroid.distance(__import__("shapely").Point(ce[0], cn[0])) < 15 and centre[2] >= 18
-    assert stored.difference(store.read("premises").set_index("block_id").geometry["PER"]).area < 0.01
+    assert (
+        stored.centroid.distance(__import__("shapely").Point(ce[0], cn[0])) < 15 and centre[2] >= 18
+    )
+    assert (
+        stored.difference(store.read("premises").set_index("block_id").geometry["PER"]).area < 0.01
+    )
     pg.screenshot(path=str(screenshot_dir(tmp_path) / "draw-before-edit.png"))
 
     # it is there after a reload; chosen for editing, it alone is editable, with its stable id
@@ -325,7 +393,9 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     for _ in range(60):  # the page reruns and redraws the map with the chosen feature editable
         try:
             frame = _leaflet_frame(pg)
-            labels = frame.evaluate("window.drawnItems.toGeoJSON().features.map(f => f.properties.label)")
+            labels = frame.evaluate(
+                "window.drawnItems.toGeoJSON().features.map(f => f.properties.label)"
+            )
         except Exception:  # noqa: BLE001 - the old frame went away mid-call: look again
             labels = []
         if labels:
@@ -338,7 +408,9 @@ def test_draw_save_reload_edit_and_snap(server: str, page: tuple, sample_path: P
     _map(pg).locator(".leaflet-draw-edit-edit").click()
     pg.wait_for_timeout(400)
     handles = _map(pg).locator(".leaflet-editing-icon").count()
-    assert 0 < handles <= 2 * (len(_ring(stored)) - 1)  # the chosen shape's vertices and midpoints only
+    assert (
+        0 < handles <= 2 * (len(_ring(stored)) - 1)
+    )  # the chosen shape's vertices and midpoints only
     nw = min(_ring(stored), key=lambda c: c[0] - c[1])  # west-most, north-most corner
     nw_lon, nw_lat = bng_to_lonlat([nw[0]], [nw[1]])
     west_lon, _ = bng_to_lonlat([nw[0] - 1.0], [nw[1]])
@@ -386,7 +458,9 @@ def _pick(pg, label: str, option: str) -> None:  # noqa: ANN001
     pg.wait_for_timeout(500)
 
 
-def test_switching_orders_after_a_check_and_resaving_one_field(server: str, page: tuple, tmp_path: Path) -> None:
+def test_switching_orders_after_a_check_and_resaving_one_field(
+    server: str, page: tuple, tmp_path: Path
+) -> None:
     pg, left = page
     store = GeoPackageStore(Path(server_workspace(server)))
     before = store.read("orders").set_index("order_id").loc["ORD-001"]
@@ -406,8 +480,12 @@ def test_switching_orders_after_a_check_and_resaving_one_field(server: str, page
 
     # the record's widgets are the chosen order's, with its saved values (waits for the rerun to land)
     pg.get_by_text("History of ORD-001").wait_for(timeout=30_000)  # the last thing the page draws
-    expect(pg.get_by_label("Name", exact=True)).to_have_count(1, timeout=30_000)  # stale widgets gone
-    expect(pg.get_by_label("Name", exact=True)).to_have_value("Perronet House communal areas", timeout=30_000)
+    expect(pg.get_by_label("Name", exact=True)).to_have_count(
+        1, timeout=30_000
+    )  # stale widgets gone
+    expect(pg.get_by_label("Name", exact=True)).to_have_value(
+        "Perronet House communal areas", timeout=30_000
+    )
     expect(pg.get_by_role("textbox", name="Order reference")).to_have_value("ORD-001")
     case = pg.get_by_role("textbox", name="Case reference")
     expect(case).to_have_value("SYN-2024-001")
@@ -425,8 +503,9 @@ def test_switching_orders_after_a_check_and_resaving_one_field(server: str, page
     assert left == []
 
 
-def test_documents_are_all_offered_and_taking_one_keeps_the_others(server: str, page: tuple,
-                                                                    tmp_path: Path) -> None:
+def test_documents_are_all_offered_and_taking_one_keeps_the_others(
+    server: str, page: tuple, tmp_path: Path
+) -> None:
     pg, left = page
     pg.goto(f"{server}/documents")
     pg.get_by_role("button", name="Make every document").wait_for(timeout=60_000)
@@ -436,7 +515,9 @@ def test_documents_are_all_offered_and_taking_one_keeps_the_others(server: str, 
     pg.wait_for_timeout(1000)  # the rerun has drawn every button
     buttons = pg.locator("[data-testid='stDownloadButton']")
     count = buttons.count()
-    assert count >= 10  # the zip, the legal documents (PDF and Word), exhibit, pack, briefing, bundle
+    assert (
+        count >= 10
+    )  # the zip, the legal documents (PDF and Word), exhibit, pack, briefing, bundle
     with pg.expect_download() as got:
         buttons.filter(has_text="Closure notice (PDF").first.click()
     assert got.value.suggested_filename == "notice-ORD-001.pdf"
@@ -450,14 +531,18 @@ def test_documents_are_all_offered_and_taking_one_keeps_the_others(server: str, 
     assert left == []
 
 
-def test_evaluation_page_shows_the_chart_and_the_wdq(server: str, page: tuple, tmp_path: Path) -> None:
-    from layers.evaluation import evaluate_order
+def test_evaluation_page_shows_the_chart_and_the_wdq(
+    server: str, page: tuple, tmp_path: Path
+) -> None:
+    from closuremap.layers.evaluation import evaluate_order
 
     pg, left = page
     pg.goto(f"{server}/evaluation")
     chart = pg.locator("[data-testid='stImage'] img")
     chart.wait_for(timeout=60_000)
-    assert pg.evaluate("(img) => img.naturalWidth", chart.element_handle()) > 500  # the PNG loaded and drew
+    assert (
+        pg.evaluate("(img) => img.naturalWidth", chart.element_handle()) > 500
+    )  # the PNG loaded and drew
     wdq = pg.locator("[data-testid='stMetric']").filter(has_text="WDQ")
     expected = evaluate_order(GeoPackageStore(server_workspace(server)), "ORD-001").wdq
     assert expected is not None
@@ -466,16 +551,19 @@ def test_evaluation_page_shows_the_chart_and_the_wdq(server: str, page: tuple, t
     assert left == []
 
 
-def test_review_queue_lists_low_confidence_first_and_keeps_each_rows_own_state(server: str, page: tuple,
-                                                                               tmp_path: Path) -> None:
-    from layers.importer import import_file
-    from layers.review import open_items
+def test_review_queue_lists_low_confidence_first_and_keeps_each_rows_own_state(
+    server: str, page: tuple, tmp_path: Path
+) -> None:
+    from closuremap.layers.importer import import_file
+    from closuremap.layers.review import open_items
 
     pg, left = page
     store = GeoPackageStore(Path(server_workspace(server)))
     src = tmp_path / "cad.csv"
-    src.write_text('ref,when,what,location\nRU1,10/02/2025 02:00,Drugs,"caller refused address"\n'
-                   'RP1,10/02/2025 03:00,Drugs,"Flat 12 Pernt Hse"\n')
+    src.write_text(
+        'ref,when,what,location\nRU1,10/02/2025 02:00,Drugs,"caller refused address"\n'
+        'RP1,10/02/2025 03:00,Drugs,"Flat 12 Pernt Hse"\n'
+    )
     import_file(store, "incidents", src, user="t", rejects_path=tmp_path / "r.csv")
     items = open_items(store)
     placed = items[items["feature_id"].notna()]
@@ -485,8 +573,9 @@ def test_review_queue_lists_low_confidence_first_and_keeps_each_rows_own_state(s
     from playwright.sync_api import expect
 
     row_box = pg.locator("div[data-testid='stSelectbox']").filter(has_text="Row").first
-    expect(row_box.locator("input")).to_have_value(f"#{int(placed['id'].iloc[0])}: Flat 12 Pernt Hse",
-                                                  timeout=30_000)  # low confidence first
+    expect(row_box.locator("input")).to_have_value(
+        f"#{int(placed['id'].iloc[0])}: Flat 12 Pernt Hse", timeout=30_000
+    )  # low confidence first
     assert pg.get_by_role("button", name="Accept the match").count() == 1
     row_box.click()
     pg.get_by_role("option", name=f"#{int(unplaced['id'].iloc[0])}: caller refused address").click()

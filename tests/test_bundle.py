@@ -28,8 +28,8 @@ from reportlab.lib.pagesizes import A3, A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from reports import mapsheet
-from reports.bundle import (
+from closuremap.reports import mapsheet
+from closuremap.reports.bundle import (
     BundleError,
     BundlePart,
     BundleResult,
@@ -38,7 +38,7 @@ from reports.bundle import (
     render_consultation_record,
     render_picture,
 )
-from reports.case import CHRONOLOGY_COLUMNS
+from closuremap.reports.case import CHRONOLOGY_COLUMNS
 from tests.conftest import require
 
 REFERENCE = "Exhibit AB/1 · Order ORD-001 · version 3"
@@ -68,9 +68,16 @@ def _sheet(size: tuple[float, float], pages: int, label: str) -> bytes:
 
 def _chronology(n: int = 60) -> pd.DataFrame:
     """n incidents, one a day from the window's start, in shuffled order (the renderer sorts)."""
-    rows = [{"date": WINDOW[0] + pd.Timedelta(days=i).to_pytimedelta(), "time": time(14, i % 60),
-             "category": "ASB: nuisance", "reference": f"CAD-{i:04d}", "location": "Stairwell B, Perronet House"}
-            for i in range(n)]
+    rows = [
+        {
+            "date": WINDOW[0] + pd.Timedelta(days=i).to_pytimedelta(),
+            "time": time(14, i % 60),
+            "category": "ASB: nuisance",
+            "reference": f"CAD-{i:04d}",
+            "location": "Stairwell B, Perronet House",
+        }
+        for i in range(n)
+    ]
     random.Random(7).shuffle(rows)
     return pd.DataFrame(rows, columns=list(CHRONOLOGY_COLUMNS))
 
@@ -102,9 +109,19 @@ def parts() -> list[BundlePart]:
     return [
         BundlePart("Application", _sheet(A4, 2, "Application")),
         BundlePart("Hot-spot map", _sheet(landscape(A3), 1, "Hotspot")),
-        BundlePart("Incident chronology", render_chronology(
-            _chronology(), evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="Incident chronology")),
-        BundlePart("Map exhibit sheet 1", render_picture("Map exhibit AB/1 sheet 1", _png(), "Scope edged red")),
+        BundlePart(
+            "Incident chronology",
+            render_chronology(
+                _chronology(),
+                evidence_from=WINDOW[0],
+                evidence_to=WINDOW[1],
+                title="Incident chronology",
+            ),
+        ),
+        BundlePart(
+            "Map exhibit sheet 1",
+            render_picture("Map exhibit AB/1 sheet 1", _png(), "Scope edged red"),
+        ),
         BundlePart("Map exhibit sheet 2", _map_sheet()),
     ]
 
@@ -114,7 +131,9 @@ def _build(parts: list[BundlePart], out: Path, when: datetime = WHEN) -> BundleR
 
 
 @pytest.fixture(scope="module")
-def bundle(parts: list[BundlePart], tmp_path_factory: pytest.TempPathFactory) -> tuple[BundleResult, PdfReader]:
+def bundle(
+    parts: list[BundlePart], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[BundleResult, PdfReader]:
     result = _build(parts, tmp_path_factory.mktemp("bundle") / "bundle.pdf")
     return result, PdfReader(result.path)
 
@@ -139,7 +158,9 @@ def _index_rows(reader: PdfReader, index_pages: int) -> list[tuple[int, str, int
 # Assembly
 
 
-def test_page_count_is_index_plus_parts(bundle: tuple[BundleResult, PdfReader], parts: list[BundlePart]) -> None:
+def test_page_count_is_index_plus_parts(
+    bundle: tuple[BundleResult, PdfReader], parts: list[BundlePart]
+) -> None:
     result, reader = bundle
     part_pages = [len(PdfReader(BytesIO(p.pdf)).pages) for p in parts]
     assert part_pages[:2] == [2, 1] and part_pages[2] >= 2  # the chronology paginates
@@ -157,20 +178,28 @@ def test_each_part_starts_where_the_index_says(bundle: tuple[BundleResult, PdfRe
     assert "Evidence window" in reader.pages[result.parts[2].first_page - 1].extract_text()
     assert "Map exhibit AB/1 sheet 1" in reader.pages[result.parts[3].first_page - 1].extract_text()
     box = reader.pages[result.parts[1].first_page - 1].mediabox
-    assert (round(float(box.width)), round(float(box.height))) == tuple(round(v) for v in landscape(A3))
+    assert (round(float(box.width)), round(float(box.height))) == tuple(
+        round(v) for v in landscape(A3)
+    )
 
 
-def test_outline_and_printed_index_agree_with_entries(bundle: tuple[BundleResult, PdfReader]) -> None:
+def test_outline_and_printed_index_agree_with_entries(
+    bundle: tuple[BundleResult, PdfReader],
+) -> None:
     result, reader = bundle
     expected = [(e.title, e.first_page) for e in result.parts]
     assert list(_outline(reader)) == [("Index", 1), *expected]
     printed = _index_rows(reader, result.parts[0].first_page - 1)
-    assert printed == [(n, e.title, e.first_page, e.pages, e.sha256) for n, e in enumerate(result.parts, start=1)]
+    assert printed == [
+        (n, e.title, e.first_page, e.pages, e.sha256) for n, e in enumerate(result.parts, start=1)
+    ]
     text = reader.pages[0].extract_text()
     assert TITLE in text and REFERENCE in text and "10 March 2025 at 14:05:30" in text
 
 
-def test_every_page_is_stamped_with_its_number_and_the_reference(bundle: tuple[BundleResult, PdfReader]) -> None:
+def test_every_page_is_stamped_with_its_number_and_the_reference(
+    bundle: tuple[BundleResult, PdfReader],
+) -> None:
     result, reader = bundle
     total = len(reader.pages)
     for i, page in enumerate(reader.pages, start=1):
@@ -194,12 +223,18 @@ def _stamp_position(page: Any) -> tuple[float, float]:
     return found[0]
 
 
-def test_stamp_sits_in_the_top_right_margin_of_every_page_shape(bundle: tuple[BundleResult, PdfReader]) -> None:
+def test_stamp_sits_in_the_top_right_margin_of_every_page_shape(
+    bundle: tuple[BundleResult, PdfReader],
+) -> None:
     _, reader = bundle
     for page in reader.pages:
         x, from_top = _stamp_position(page)
-        assert 6 * mm < from_top < 10 * mm  # baseline, below the 6 mm line and above the 12 mm margin
-        assert x > float(page.mediabox.width) / 3  # right-aligned, so it starts well right of the left edge
+        assert (
+            6 * mm < from_top < 10 * mm
+        )  # baseline, below the 6 mm line and above the 12 mm margin
+        assert (
+            x > float(page.mediabox.width) / 3
+        )  # right-aligned, so it starts well right of the left edge
 
 
 def test_stamp_follows_a_rotated_page(tmp_path: Path) -> None:
@@ -216,14 +251,20 @@ def test_stamp_follows_a_rotated_page(tmp_path: Path) -> None:
     assert 6 * mm < from_top < 10 * mm
 
 
-def test_part_hashes_are_of_the_bytes_given(bundle: tuple[BundleResult, PdfReader], parts: list[BundlePart]) -> None:
+def test_part_hashes_are_of_the_bytes_given(
+    bundle: tuple[BundleResult, PdfReader], parts: list[BundlePart]
+) -> None:
     result, _ = bundle
     assert [e.sha256 for e in result.parts] == [hashlib.sha256(p.pdf).hexdigest() for p in parts]
     assert result.sha256 == hashlib.sha256(result.path.read_bytes()).hexdigest()
     record = json.loads(json.dumps(result.as_dict()))
     assert record["file"] == str(result.path) and record["pages"] == result.pages
-    assert record["parts"][1] == {"title": "Hot-spot map", "first_page": 4, "pages": 1,
-                                  "sha256": hashlib.sha256(parts[1].pdf).hexdigest()}
+    assert record["parts"][1] == {
+        "title": "Hot-spot map",
+        "first_page": 4,
+        "pages": 1,
+        "sha256": hashlib.sha256(parts[1].pdf).hexdigest(),
+    }
 
 
 def test_same_inputs_give_the_same_bytes(parts: list[BundlePart], tmp_path: Path) -> None:
@@ -233,14 +274,20 @@ def test_same_inputs_give_the_same_bytes(parts: list[BundlePart], tmp_path: Path
     assert first.sha256 == second.sha256
 
 
-def test_only_the_generation_time_changes_with_the_generation_time(parts: list[BundlePart], tmp_path: Path) -> None:
+def test_only_the_generation_time_changes_with_the_generation_time(
+    parts: list[BundlePart], tmp_path: Path
+) -> None:
     first = _build(parts, tmp_path / "a.pdf")
     later = _build(parts, tmp_path / "b.pdf", when=datetime(2025, 3, 11, 9, 0))
     assert first.sha256 != later.sha256
     assert first.parts == later.parts
     a, b = PdfReader(first.path), PdfReader(later.path)
     assert [p.extract_text() for p in a.pages[1:]] == [p.extract_text() for p in b.pages[1:]]
-    diff = [line for line in b.pages[0].extract_text().splitlines() if line not in a.pages[0].extract_text()]
+    diff = [
+        line
+        for line in b.pages[0].extract_text().splitlines()
+        if line not in a.pages[0].extract_text()
+    ]
     assert diff == ["Generated: 11 March 2025 at 09:00:00"]
 
 
@@ -255,10 +302,14 @@ def test_a_long_index_runs_onto_more_pages_and_still_counts_right(tmp_path: Path
         assert f"Statement{n} body 1" in reader.pages[entry.first_page - 1].extract_text()
     assert list(_outline(reader))[1:] == [(e.title, e.first_page) for e in result.parts]
     assert len(_index_rows(reader, index_pages)) == 70
-    assert f"page {index_pages} of {len(reader.pages)}" in reader.pages[index_pages - 1].extract_text()
+    assert (
+        f"page {index_pages} of {len(reader.pages)}" in reader.pages[index_pages - 1].extract_text()
+    )
 
 
-def test_a_bad_part_writes_nothing_and_keeps_the_old_bundle(parts: list[BundlePart], tmp_path: Path) -> None:
+def test_a_bad_part_writes_nothing_and_keeps_the_old_bundle(
+    parts: list[BundlePart], tmp_path: Path
+) -> None:
     out = tmp_path / "bundle.pdf"
     _build(parts, out)
     before = out.read_bytes()
@@ -285,8 +336,14 @@ def _text(pdf: bytes) -> list[str]:
 
 
 def test_chronology_lists_exactly_the_rows_oldest_first() -> None:
-    pages = _text(render_chronology(_chronology(), evidence_from=WINDOW[0], evidence_to=WINDOW[1],
-                                    title="Incident chronology"))
+    pages = _text(
+        render_chronology(
+            _chronology(),
+            evidence_from=WINDOW[0],
+            evidence_to=WINDOW[1],
+            title="Incident chronology",
+        )
+    )
     assert len(pages) >= 2
     refs = re.findall(r"CAD-\d{4}", "\n".join(pages))
     assert refs == [f"CAD-{i:04d}" for i in range(60)]
@@ -297,18 +354,38 @@ def test_chronology_lists_exactly_the_rows_oldest_first() -> None:
 
 
 def test_chronology_prints_markup_and_ampersands_literally() -> None:
-    rows = pd.DataFrame([{"date": "2024-10-01", "time": "23:10", "category": "Drugs & <b>dealing</b>",
-                          "reference": "CAD-<i>1</i>", "location": "Flats 1&2 <br/> lobby"}])
-    text = _text(render_chronology(rows, evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="A & <b>B</b>"))[0]
+    rows = pd.DataFrame(
+        [
+            {
+                "date": "2024-10-01",
+                "time": "23:10",
+                "category": "Drugs & <b>dealing</b>",
+                "reference": "CAD-<i>1</i>",
+                "location": "Flats 1&2 <br/> lobby",
+            }
+        ]
+    )
+    text = _text(
+        render_chronology(
+            rows, evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="A & <b>B</b>"
+        )
+    )[0]
     text = " ".join(text.split())  # cells wrap
     assert "1 Oct 2024" in text  # an ISO date string prints like any other date
-    for literal in ("Drugs & <b>dealing</b>", "CAD-<i>1</i>", "Flats 1&2 <br/> lobby", "A & <b>B</b>"):
+    for literal in (
+        "Drugs & <b>dealing</b>",
+        "CAD-<i>1</i>",
+        "Flats 1&2 <br/> lobby",
+        "A & <b>B</b>",
+    ):
         assert literal in text
 
 
 def test_an_empty_chronology_says_so() -> None:
     empty = pd.DataFrame(columns=list(CHRONOLOGY_COLUMNS))
-    pages = _text(render_chronology(empty, evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="Chronology"))
+    pages = _text(
+        render_chronology(empty, evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="Chronology")
+    )
     assert len(pages) == 1
     assert "No incidents were recorded in the evidence window." in pages[0]
     assert "Evidence window: 1 September 2024 to 10 March 2025" in pages[0]
@@ -320,23 +397,48 @@ def test_chronology_refuses_rows_outside_the_window_or_without_columns() -> None
     with pytest.raises(BundleError, match="outside the evidence window"):
         render_chronology(rows, evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="C")
     with pytest.raises(BundleError, match="no column.*location"):
-        render_chronology(rows.drop(columns="location"), evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="C")
+        render_chronology(
+            rows.drop(columns="location"), evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="C"
+        )
 
 
 def test_consultation_record_lists_letters_and_objections() -> None:
-    letters = pd.DataFrame({"made_at": [datetime(2025, 3, 1, 9, 30), datetime(2025, 3, 3, 10, 0)],
-                            "count": [120, 14], "made_by": ["PC Smith", "ASB team"]})
-    objections = pd.DataFrame({"who": ["Resident, flat 12"], "received_on": [date(2025, 3, 4)],
-                               "summary": ["Carers need access <after> 10pm"], "response": ["Carers exempted"]})
-    text = "\n".join(_text(render_consultation_record(letters, objections, title="Consultation record")))
-    for expected in ("Consultation record", "134 letters in 2 mailings", "1 Mar 2025 09:30", "PC Smith",
-                     "Resident, flat 12", "4 Mar 2025", "Carers need access <after> 10pm", "Carers exempted"):
+    letters = pd.DataFrame(
+        {
+            "made_at": [datetime(2025, 3, 1, 9, 30), datetime(2025, 3, 3, 10, 0)],
+            "count": [120, 14],
+            "made_by": ["PC Smith", "ASB team"],
+        }
+    )
+    objections = pd.DataFrame(
+        {
+            "who": ["Resident, flat 12"],
+            "received_on": [date(2025, 3, 4)],
+            "summary": ["Carers need access <after> 10pm"],
+            "response": ["Carers exempted"],
+        }
+    )
+    text = "\n".join(
+        _text(render_consultation_record(letters, objections, title="Consultation record"))
+    )
+    for expected in (
+        "Consultation record",
+        "134 letters in 2 mailings",
+        "1 Mar 2025 09:30",
+        "PC Smith",
+        "Resident, flat 12",
+        "4 Mar 2025",
+        "Carers need access <after> 10pm",
+        "Carers exempted",
+    ):
         assert expected in text
     assert "None recorded" not in text
 
 
 def test_empty_consultation_tables_say_none_recorded() -> None:
-    text = _text(render_consultation_record(pd.DataFrame(), pd.DataFrame(), title="Consultation record"))[0]
+    text = _text(
+        render_consultation_record(pd.DataFrame(), pd.DataFrame(), title="Consultation record")
+    )[0]
     assert text.count("None recorded.") == 2
 
 
@@ -345,7 +447,9 @@ def test_picture_page_is_a4_landscape_with_title_and_caption() -> None:
     reader = PdfReader(BytesIO(pdf))
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
-    assert (round(float(box.width)), round(float(box.height))) == tuple(round(v) for v in landscape(A4))
+    assert (round(float(box.width)), round(float(box.height))) == tuple(
+        round(v) for v in landscape(A4)
+    )
     text = reader.pages[0].extract_text()
     assert "Hot-spot map" in text and "Incidents per 50 m cell & the scope" in text
     assert "/XObject" in reader.pages[0]["/Resources"]  # the picture is drawn
@@ -361,15 +465,29 @@ def test_missing_picture_says_why() -> None:
 
 
 def _render(pdf: Path, page: int, out: Path) -> np.ndarray:
-    subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", "50", "-png", "-singlefile", str(pdf),
-                    str(out)], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-r",
+            "50",
+            "-png",
+            "-singlefile",
+            str(pdf),
+            str(out),
+        ],
+        check=True,
+    )
     return image.imread(out.with_suffix(".png"))[..., :3]
 
 
 @pytest.mark.parametrize("part_no", [0, 1, 2, 3, 4])
-def test_stamp_changes_only_blank_pixels_in_the_top_margin(bundle: tuple[BundleResult, PdfReader],
-                                                          parts: list[BundlePart], tmp_path: Path,
-                                                          part_no: int) -> None:
+def test_stamp_changes_only_blank_pixels_in_the_top_margin(
+    bundle: tuple[BundleResult, PdfReader], parts: list[BundlePart], tmp_path: Path, part_no: int
+) -> None:
     require(shutil.which("pdftoppm") is not None, "poppler-utils (pdftoppm)")
     result, _ = bundle
     alone = tmp_path / "alone.pdf"
@@ -387,12 +505,18 @@ def test_stamp_changes_only_blank_pixels_in_the_top_margin(bundle: tuple[BundleR
 
 def test_renderers_give_the_same_bytes_for_the_same_input() -> None:
     """So a part rebuilt from an unchanged case keeps the SHA-256 the index printed."""
-    def chronology() -> bytes:
-        return render_chronology(_chronology(5), evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="C")
 
-    letters = pd.DataFrame({"made_at": [datetime(2025, 3, 1, 9, 30)], "count": [3], "made_by": ["PC Smith"]})
+    def chronology() -> bytes:
+        return render_chronology(
+            _chronology(5), evidence_from=WINDOW[0], evidence_to=WINDOW[1], title="C"
+        )
+
+    letters = pd.DataFrame(
+        {"made_at": [datetime(2025, 3, 1, 9, 30)], "count": [3], "made_by": ["PC Smith"]}
+    )
     assert chronology() == chronology()
-    assert (render_consultation_record(letters, pd.DataFrame(), title="R")
-            == render_consultation_record(letters, pd.DataFrame(), title="R"))
+    assert render_consultation_record(
+        letters, pd.DataFrame(), title="R"
+    ) == render_consultation_record(letters, pd.DataFrame(), title="R")
     png = _png()
     assert render_picture("P", png, "c") == render_picture("P", png, "c")

@@ -55,7 +55,11 @@ def test_import_prints_counts_and_writes_rejects(tmp_path: Path) -> None:
     assert len(pd.read_csv(rejects)) == 2
     as_json = run("import", ws, "addresses", bad, "--rejects", rejects, "--json")
     summary = json.loads(as_json.stdout)
-    assert summary["read"] == len(src) and summary["imported"] == len(src) - 2 and summary["rejected"] == 2
+    assert (
+        summary["read"] == len(src)
+        and summary["imported"] == len(src) - 2
+        and summary["rejected"] == 2
+    )
     assert summary["rejects_file"] == str(rejects)
 
 
@@ -73,20 +77,31 @@ def test_export_then_json(tmp_path: Path) -> None:
     out = tmp_path / "blocks.geojson"
     done = run("export", ws, "premises", "--out", out, "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"kind": "premises", "file": str(out), "count": 7, "format": "GeoJSON",
-                                       "crs": "EPSG:4326", "files": [str(out)]}
+    assert json.loads(done.stdout) == {
+        "kind": "premises",
+        "file": str(out),
+        "count": 7,
+        "format": "GeoJSON",
+        "crs": "EPSG:4326",
+        "files": [str(out)],
+    }
     assert json.loads(out.read_text())["features"][0]["geometry"]["type"] == "MultiPolygon"
 
 
-@pytest.mark.parametrize("args, message", [
-    (("layers", "missing.gpkg"), "does not exist; create it with `closuremap init"),
-    (("import", "{ws}", "bogus", "x.csv"), "unknown layer kind 'bogus'; the kinds are"),
-    (("import", "{ws}", "incidents", "nope.csv"), "nope.csv: no such file"),
-    (("import", "{ws}", "incidents", "{junk}"), "not a readable .geojson file"),
-    (("export", "{ws}", "premises", "--out", "x.docx"), "cannot tell the format"),
-    (("init", "{ws}"), "already exists"),
-])
-def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("layers", "missing.gpkg"), "does not exist; create it with `closuremap init"),
+        (("import", "{ws}", "bogus", "x.csv"), "unknown layer kind 'bogus'; the kinds are"),
+        (("import", "{ws}", "incidents", "nope.csv"), "nope.csv: no such file"),
+        (("import", "{ws}", "incidents", "{junk}"), "not a readable .geojson file"),
+        (("export", "{ws}", "premises", "--out", "x.docx"), "cannot tell the format"),
+        (("init", "{ws}"), "already exists"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
     ws = tmp_path / "ws.gpkg"
     run("init", ws)
     junk = tmp_path / "junk.geojson"
@@ -94,14 +109,30 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ..
     done = run(*(a.format(ws=ws, junk=junk) for a in args))
     assert done.returncode == 2
     assert message in done.stderr
-    errors = [line for line in done.stderr.splitlines() if not line.startswith("[")]  # progress lines aside
-    assert "Traceback" not in done.stderr and len(errors) == 1 and errors[0].startswith("closuremap: error: ")
+    errors = [
+        line for line in done.stderr.splitlines() if not line.startswith("[")
+    ]  # progress lines aside
+    assert (
+        "Traceback" not in done.stderr
+        and len(errors) == 1
+        and errors[0].startswith("closuremap: error: ")
+    )
 
 
 def test_kinds_lists_schemas() -> None:
     data = json.loads(run("kinds", "--json").stdout)
     kinds = {k["kind"]: k for k in data["kinds"]}
-    assert {"premises", "communal_areas", "access_routes", "open_space", "entrances", "addresses", "incidents",
-            "breaches", "orders"} <= set(kinds)
-    assert {"name": "block_id", "required": True} .items() <= next(
-        f for f in kinds["communal_areas"]["fields"] if f["name"] == "block_id").items()
+    assert {
+        "premises",
+        "communal_areas",
+        "access_routes",
+        "open_space",
+        "entrances",
+        "addresses",
+        "incidents",
+        "breaches",
+        "orders",
+    } <= set(kinds)
+    assert {"name": "block_id", "required": True}.items() <= next(
+        f for f in kinds["communal_areas"]["fields"] if f["name"] == "block_id"
+    ).items()

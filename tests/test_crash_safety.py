@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from layers.store import GeoPackageStore
+from closuremap.layers.store import GeoPackageStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
 IMPORT = """
 import sys, time
-from layers.importer import import_file
-from layers.store import GeoPackageStore
+from closuremap.layers.importer import import_file
+from closuremap.layers.store import GeoPackageStore
 store = GeoPackageStore(sys.argv[1])
 print("ready", flush=True)
 t = time.perf_counter()
@@ -37,7 +37,7 @@ print("done", time.perf_counter() - t, flush=True)
 
 SAVES = """
 import sys
-from layers.store import GeoPackageStore
+from closuremap.layers.store import GeoPackageStore
 store = GeoPackageStore(sys.argv[1])
 fid = sys.argv[2]
 print("ready", flush=True)
@@ -48,8 +48,13 @@ for i in range(100000):
 
 
 def _child(code: str, *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -96,13 +101,17 @@ def test_an_import_killed_at_any_moment_is_all_or_nothing(tmp_path: Path) -> Non
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         _healthy(ws)
-        count = GeoPackageStore(ws).count("incidents")  # opening it also writes any pending rejects file
+        count = GeoPackageStore(ws).count(
+            "incidents"
+        )  # opening it also writes any pending rejects file
         with sqlite3.connect(ws) as conn:  # the log's tables are made with the workspace
             logged = conn.execute("SELECT count(*) FROM closuremap_imports").fetchone()[0]
             kept = conn.execute("SELECT count(*) FROM closuremap_rejects").fetchone()[0]
         if count:
             assert (count, logged, kept) == (good, 1, 12_000 - good)
-            assert len(rejects.read_text().splitlines()) == 1 + 12_000 - good  # header + every rejected row
+            assert (
+                len(rejects.read_text().splitlines()) == 1 + 12_000 - good
+            )  # header + every rejected row
         else:
             assert (logged, kept) == (0, 0) and not rejects.exists()
         outcomes.append(bool(count))
@@ -112,10 +121,12 @@ def test_an_import_killed_at_any_moment_is_all_or_nothing(tmp_path: Path) -> Non
 @pytest.fixture
 def one_incident(tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "calls.csv"
-    path.write_text("reference,occurred_at,category,easting,northing,description\n"
-                    "C1,01/03/2024 10:00,ASB,531790,179105,first\n")
+    path.write_text(
+        "reference,occurred_at,category,easting,northing,description\n"
+        "C1,01/03/2024 10:00,ASB,531790,179105,first\n"
+    )
     store = GeoPackageStore.create(tmp_path / "ws.gpkg")
-    from layers.importer import import_file
+    from closuremap.layers.importer import import_file
 
     import_file(store, "incidents", path, user="PC Setup")
     return store.path, str(store.read("incidents")["feature_id"].iloc[0])
@@ -127,18 +138,31 @@ def test_saves_killed_at_any_moment_match_their_audit_entry(one_incident: tuple[
     completed = 0
     for _ in range(5):
         with sqlite3.connect(path) as conn:
-            before = conn.execute("SELECT count(*) FROM closuremap_audit WHERE action = 'update'").fetchone()[0]
+            before = conn.execute(
+                "SELECT count(*) FROM closuremap_audit WHERE action = 'update'"
+            ).fetchone()[0]
         proc = _child(SAVES, str(path), fid)
         time.sleep(rng.uniform(0.05, 0.8))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         _healthy(path)
-        stored = GeoPackageStore(path).read("incidents").set_index("feature_id").loc[fid, "description"]
+        stored = (
+            GeoPackageStore(path).read("incidents").set_index("feature_id").loc[fid, "description"]
+        )
         with sqlite3.connect(path) as conn:
-            saves = conn.execute("SELECT count(*) FROM closuremap_audit WHERE action = 'update'").fetchone()[0] - before
-            last = conn.execute("SELECT after FROM closuremap_audit WHERE feature_id = ? ORDER BY id DESC LIMIT 1",
-                                (fid,)).fetchone()
-        if saves:  # run i saved "edit 0" .. "edit k": the feature holds the last, as its audit entry says
+            saves = (
+                conn.execute(
+                    "SELECT count(*) FROM closuremap_audit WHERE action = 'update'"
+                ).fetchone()[0]
+                - before
+            )
+            last = conn.execute(
+                "SELECT after FROM closuremap_audit WHERE feature_id = ? ORDER BY id DESC LIMIT 1",
+                (fid,),
+            ).fetchone()
+        if (
+            saves
+        ):  # run i saved "edit 0" .. "edit k": the feature holds the last, as its audit entry says
             assert stored == f"edit {saves - 1}" == json.loads(last[0])["properties"]["description"]
         completed += saves
     assert completed, "no save completed before the kills"

@@ -4,14 +4,26 @@ import csv
 
 import numpy as np
 import pytest
-import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import shapely
 from pyproj import CRS, Transformer
 
-from geo.crs import (BNG, WGS84, bng_problems, bng_to_lonlat, coordinate_problems, crs_kind, geometries_to_bng,
-                     geometries_to_lonlat, infer_crs, lonlat_to_bng, parse_crs)
-from geo.errors import CoordinateError
+from closuremap.geo.crs import (
+    BNG,
+    WGS84,
+    bng_problems,
+    bng_to_lonlat,
+    coordinate_problems,
+    crs_kind,
+    geometries_to_bng,
+    geometries_to_lonlat,
+    infer_crs,
+    lonlat_to_bng,
+    parse_crs,
+)
+from closuremap.geo.errors import CoordinateError
 from tests.conftest import TEST_DATA
 
 DEVPACK = list(csv.DictReader(open(TEST_DATA / "ostn15_devpack.csv")))

@@ -3,18 +3,19 @@ real bad shape and the message the officer sees), floors, and the real sample es
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
+import geopandas as gpd
+import shapely
 from shapely import affinity
 from shapely.ops import nearest_points
 
-from geo.crs import BNG, WGS84
-from geo.drawing import (
+from closuremap.geo.crs import BNG, WGS84
+from closuremap.geo.drawing import (
     DrawingError,
     DrawingProblem,
     check_drawing,
@@ -24,15 +25,18 @@ from geo.drawing import (
     route_to_polygon,
     snap_to_existing,
 )
-from geo.errors import CoordinateError, SchemaError
-from layers.sample import SYNTHETIC_DIR, sample_premises
+from closuremap.geo.errors import CoordinateError, SchemaError
+from closuremap.layers.sample import SYNTHETIC_DIR, sample_premises
 from tests.conftest import ZOO
 
 # Two blocks with a gap between them, in plain metres (the checks do not care where on the grid).
 PER = shapely.box(0, 0, 20, 10)
 NEW = shapely.box(30, 0, 45, 10)
-BLOCKS = gpd.GeoDataFrame({"block_id": ["PER", "NEW"], "name": ["Perronet House", "Newman House"]},
-                          geometry=[PER, NEW], crs=BNG)
+BLOCKS = gpd.GeoDataFrame(
+    {"block_id": ["PER", "NEW"], "name": ["Perronet House", "Newman House"]},
+    geometry=[PER, NEW],
+    crs=BNG,
+)
 
 
 def communal(*rows: dict) -> gpd.GeoDataFrame:
@@ -57,7 +61,9 @@ def only(problems: list[DrawingProblem], code: str) -> DrawingProblem:
 def shared_line(a: shapely.Geometry, b: shapely.Geometry) -> shapely.Geometry:
     """The boundary two shapes share, merged into one line where it is one."""
     common = a.boundary.intersection(b.boundary)
-    lines = [g for g in shapely.get_parts(common) if g.geom_type in ("LineString", "MultiLineString")]
+    lines = [
+        g for g in shapely.get_parts(common) if g.geom_type in ("LineString", "MultiLineString")
+    ]
     return shapely.line_merge(shapely.union_all(lines)) if lines else shapely.LineString()
 
 
@@ -73,7 +79,13 @@ def test_a_room_drawn_short_of_a_wall_shares_the_whole_wall_after_snapping() -> 
     # (10.3, 0.2) is 0.36 m from A's corner (10, 0) and 0.3 m from its wall: a corner drawn near
     # a corner means the corner, so both left-hand vertices land on A's corners.
     assert changed == 2
-    assert shapely.get_coordinates(snapped.exterior).tolist() == [[10, 0], [20, 0.2], [20, 10], [10, 10], [10, 0]]
+    assert shapely.get_coordinates(snapped.exterior).tolist() == [
+        [10, 0],
+        [20, 0.2],
+        [20, 10],
+        [10, 10],
+        [10, 0],
+    ]
     assert snapped.intersection(A).area == 0.0
     wall = shared_line(A, snapped)
     assert wall.geom_type == "LineString"
@@ -121,7 +133,9 @@ def test_each_part_of_a_multipolygon_is_snapped() -> None:
     drawn = shapely.MultiPolygon([shapely.box(10.3, 2, 12, 4), shapely.box(-2, 6, -0.2, 8)])
     snapped, changed = snap_to_existing(drawn, [A], 0.5)
     assert changed == 4
-    assert snapped.equals(shapely.MultiPolygon([shapely.box(10, 2, 12, 4), shapely.box(-2, 6, 0, 8)]))
+    assert snapped.equals(
+        shapely.MultiPolygon([shapely.box(10, 2, 12, 4), shapely.box(-2, 6, 0, 8)])
+    )
 
 
 def test_an_entrance_drawn_near_a_wall_snaps_onto_it() -> None:
@@ -144,12 +158,18 @@ def test_snapping_onto_an_oblique_wall_of_a_real_block() -> None:
     u = (c - a) / np.hypot(*(c - a))
     n = np.array([u[1], -u[0]])  # outward
     assert not block.contains(shapely.Point(a + 20 * u + n))
-    room = shapely.Polygon([a + 20 * u + 0.3 * n, a + 24 * u + 0.3 * n, a + 24 * u + 3.3 * n, a + 20 * u + 3.3 * n])
+    room = shapely.Polygon(
+        [a + 20 * u + 0.3 * n, a + 24 * u + 0.3 * n, a + 24 * u + 3.3 * n, a + 20 * u + 3.3 * n]
+    )
     snapped, changed = snap_to_existing(room, list(blocks.geometry), 0.5)
     assert changed == 2
     assert snapped.intersection(block).area < 1e-6
-    assert block.boundary.buffer(1e-6).intersection(snapped.boundary).length == pytest.approx(4.0, abs=1e-5)
-    assert all(block.exterior.distance(shapely.Point(p)) < 1e-9 for p in snapped.exterior.coords[:2])
+    assert block.boundary.buffer(1e-6).intersection(snapped.boundary).length == pytest.approx(
+        4.0, abs=1e-5
+    )
+    assert all(
+        block.exterior.distance(shapely.Point(p)) < 1e-9 for p in snapped.exterior.coords[:2]
+    )
     assert snapped.hausdorff_distance(room) == pytest.approx(0.3, abs=1e-9)
 
 
@@ -159,7 +179,11 @@ _near = st.one_of(
     st.floats(-3, 13),
 )
 _points = st.lists(st.tuples(_near, _near), min_size=3, max_size=8, unique=True)
-EXISTING = [A, shapely.Polygon([(10, 0), (14, 3), (10, 10)]), shapely.LineString([(-3, 12), (13, 11.5)])]
+EXISTING = [
+    A,
+    shapely.Polygon([(10, 0), (14, 3), (10, 10)]),
+    shapely.LineString([(-3, 12), (13, 11.5)]),
+]
 
 
 def _star(points: list[tuple[float, float]]) -> shapely.Polygon:
@@ -186,7 +210,8 @@ def _check_snap(drawn: shapely.Geometry, tolerance: float) -> None:
 @settings(max_examples=300, deadline=None)
 @given(_points, st.floats(0.01, 1.5), st.booleans())
 def test_snapping_never_makes_a_shape_invalid_nor_moves_it_beyond_the_tolerance(
-        points: list[tuple[float, float]], tolerance: float, convex: bool) -> None:
+    points: list[tuple[float, float]], tolerance: float, convex: bool
+) -> None:
     drawn = shapely.MultiPoint(points).convex_hull if convex else _star(points)
     assume(drawn.geom_type == "Polygon" and drawn.is_valid and drawn.area > 0.01)
     _check_snap(drawn, tolerance)
@@ -195,7 +220,8 @@ def test_snapping_never_makes_a_shape_invalid_nor_moves_it_beyond_the_tolerance(
 @settings(max_examples=150, deadline=None)
 @given(_points, st.floats(0.01, 1.5))
 def test_snapping_a_route_or_entrance_never_moves_it_beyond_the_tolerance(
-        points: list[tuple[float, float]], tolerance: float) -> None:
+    points: list[tuple[float, float]], tolerance: float
+) -> None:
     _check_snap(shapely.LineString(points), tolerance)
     _check_snap(shapely.Point(points[0]), tolerance)
 
@@ -238,8 +264,13 @@ BOWTIE = shapely.Polygon([(2, 2), (6, 6), (6, 2), (2, 6)])
 
 
 def test_a_bowtie_is_an_error_naming_where_it_crosses_and_repair_is_offered() -> None:
-    problems = check_drawing("communal_areas", BOWTIE, {"block_id": "PER", "name": "Bin store"},
-                             blocks=BLOCKS, communal=NO_COMMUNAL)
+    problems = check_drawing(
+        "communal_areas",
+        BOWTIE,
+        {"block_id": "PER", "name": "Bin store"},
+        blocks=BLOCKS,
+        communal=NO_COMMUNAL,
+    )
     p = only(problems, "SELF_INTERSECTION")
     assert p.severity == "error"
     assert "Self-intersection[4 4]" in p.message
@@ -251,8 +282,16 @@ def test_a_bowtie_is_an_error_naming_where_it_crosses_and_repair_is_offered() ->
     assert fixed.is_valid and fixed.geom_type == "MultiPolygon"
     assert fixed.area == pytest.approx(8.0)  # the two triangles the bowtie encloses
     assert BOWTIE.is_valid is False  # never repaired in place
-    assert check_drawing("communal_areas", fixed, {"block_id": "PER", "name": "Bin store"},
-                         blocks=BLOCKS, communal=NO_COMMUNAL) == []
+    assert (
+        check_drawing(
+            "communal_areas",
+            fixed,
+            {"block_id": "PER", "name": "Bin store"},
+            blocks=BLOCKS,
+            communal=NO_COMMUNAL,
+        )
+        == []
+    )
 
 
 def test_repair_of_a_shape_with_no_area_says_to_redraw() -> None:
@@ -263,12 +302,18 @@ def test_repair_of_a_shape_with_no_area_says_to_redraw() -> None:
 def test_a_stairwell_sticking_out_of_its_block_is_reported_in_square_metres() -> None:
     # 2 m wide, from 3 m inside the north wall to 3 m beyond it: 2 m x 3 m sticks out.
     stairwell = shapely.box(15, 7, 17, 13)
-    problems = check_drawing("communal_areas", stairwell,
-                             {"block_id": "PER", "name": "Stairwell C", "floor_from": 0, "floor_to": 5},
-                             blocks=BLOCKS, communal=NO_COMMUNAL)
+    problems = check_drawing(
+        "communal_areas",
+        stairwell,
+        {"block_id": "PER", "name": "Stairwell C", "floor_from": 0, "floor_to": 5},
+        blocks=BLOCKS,
+        communal=NO_COMMUNAL,
+    )
     p = only(problems, "OUTSIDE_BLOCK")
     assert p.severity == "warning"
-    assert p.message.startswith("'Stairwell C' sticks out by 6.0 m² beyond its block Perronet House (PER)")
+    assert p.message.startswith(
+        "'Stairwell C' sticks out by 6.0 m² beyond its block Perronet House (PER)"
+    )
     assert "move or reshape it to lie inside the footprint" in p.message
     assert p.area_m2 == pytest.approx(6.0)
     assert p.geometry is not None and p.geometry.equals(shapely.box(15, 10, 17, 13))
@@ -276,27 +321,56 @@ def test_a_stairwell_sticking_out_of_its_block_is_reported_in_square_metres() ->
 
 def test_floating_point_noise_on_a_wall_is_not_reported() -> None:
     flush = shapely.box(15, 7, 17, 10 + 1e-7)  # 2e-7 m² over the wall
-    problems = check_drawing("communal_areas", flush, {"block_id": "PER", "name": "Stairwell C"},
-                             blocks=BLOCKS, communal=NO_COMMUNAL)
+    problems = check_drawing(
+        "communal_areas",
+        flush,
+        {"block_id": "PER", "name": "Stairwell C"},
+        blocks=BLOCKS,
+        communal=NO_COMMUNAL,
+    )
     assert problems == []
 
 
-STAIR_A = {"feature_id": "aaaa1111bbbb", "block_id": "PER", "name": "Stairwell A", "floor_from": 0, "floor_to": 5,
-           "geometry": shapely.box(2, 2, 6, 8)}
-LOBBY_A = {"feature_id": "cccc2222dddd", "block_id": "PER", "name": "Entrance lobby A", "floor_from": 0,
-           "floor_to": 0, "geometry": shapely.box(6, 2, 9, 8)}
-NEW_STAIR = {"feature_id": "eeee3333ffff", "block_id": "NEW", "name": "Stairwell A", "floor_from": 0,
-             "floor_to": 4, "geometry": shapely.box(31, 2, 35, 8)}
+STAIR_A = {
+    "feature_id": "aaaa1111bbbb",
+    "block_id": "PER",
+    "name": "Stairwell A",
+    "floor_from": 0,
+    "floor_to": 5,
+    "geometry": shapely.box(2, 2, 6, 8),
+}
+LOBBY_A = {
+    "feature_id": "cccc2222dddd",
+    "block_id": "PER",
+    "name": "Entrance lobby A",
+    "floor_from": 0,
+    "floor_to": 0,
+    "geometry": shapely.box(6, 2, 9, 8),
+}
+NEW_STAIR = {
+    "feature_id": "eeee3333ffff",
+    "block_id": "NEW",
+    "name": "Stairwell A",
+    "floor_from": 0,
+    "floor_to": 4,
+    "geometry": shapely.box(31, 2, 35, 8),
+}
 STORED = communal(STAIR_A, LOBBY_A, NEW_STAIR)
 
 
 def test_two_stairwells_overlapping_on_the_same_floors_are_reported() -> None:
     stair_b = shapely.box(5, 2, 8, 8)  # 1 m x 6 m over Stairwell A, 2 m x 6 m over the lobby
-    problems = check_drawing("communal_areas", stair_b,
-                             {"block_id": "PER", "name": "Stairwell B", "floor_from": 2, "floor_to": 3},
-                             blocks=BLOCKS, communal=STORED)
+    problems = check_drawing(
+        "communal_areas",
+        stair_b,
+        {"block_id": "PER", "name": "Stairwell B", "floor_from": 2, "floor_to": 3},
+        blocks=BLOCKS,
+        communal=STORED,
+    )
     p = only(problems, "OVERLAPS_COMMUNAL")  # the lobby is on floor 0 only: not reported
-    assert p.message.startswith("'Stairwell B' overlaps 'Stairwell A' (feature aaaa1111) by 6.0 m² on floors 2–3.")
+    assert p.message.startswith(
+        "'Stairwell B' overlaps 'Stairwell A' (feature aaaa1111) by 6.0 m² on floors 2–3."
+    )
     assert "correct their floors if one is above the other" in p.message
     assert p.area_m2 == pytest.approx(6.0)
     assert p.geometry is not None and p.geometry.equals(shapely.box(5, 2, 6, 8))
@@ -304,21 +378,37 @@ def test_two_stairwells_overlapping_on_the_same_floors_are_reported() -> None:
 
 def test_areas_stacked_on_different_floors_may_overlap() -> None:
     landing = shapely.box(6, 2, 9, 8)  # exactly over the entrance lobby, one floor up
-    problems = check_drawing("communal_areas", landing,
-                             {"block_id": "PER", "name": "Landings A", "floor_from": 1, "floor_to": 5},
-                             blocks=BLOCKS, communal=STORED)
+    problems = check_drawing(
+        "communal_areas",
+        landing,
+        {"block_id": "PER", "name": "Landings A", "floor_from": 1, "floor_to": 5},
+        blocks=BLOCKS,
+        communal=STORED,
+    )
     assert problems == []
-    on_ground = check_drawing("communal_areas", landing,
-                              {"block_id": "PER", "name": "Landings A", "floor_from": 0, "floor_to": 0},
-                              blocks=BLOCKS, communal=STORED)
+    on_ground = check_drawing(
+        "communal_areas",
+        landing,
+        {"block_id": "PER", "name": "Landings A", "floor_from": 0, "floor_to": 0},
+        blocks=BLOCKS,
+        communal=STORED,
+    )
     assert only(on_ground, "OVERLAPS_COMMUNAL").message.startswith(
-        "'Landings A' overlaps 'Entrance lobby A' (feature cccc2222) by 18.0 m² on floor 0.")
+        "'Landings A' overlaps 'Entrance lobby A' (feature cccc2222) by 18.0 m² on floor 0."
+    )
 
 
 def test_an_area_with_no_floors_is_on_every_floor() -> None:
-    problems = check_drawing("communal_areas", shapely.box(5, 2, 8, 8), {"block_id": "PER", "name": "Lift"},
-                             blocks=BLOCKS, communal=STORED)
-    assert sorted(p.area_m2 for p in problems if p.code == "OVERLAPS_COMMUNAL") == pytest.approx([6.0, 12.0])
+    problems = check_drawing(
+        "communal_areas",
+        shapely.box(5, 2, 8, 8),
+        {"block_id": "PER", "name": "Lift"},
+        blocks=BLOCKS,
+        communal=STORED,
+    )
+    assert sorted(p.area_m2 for p in problems if p.code == "OVERLAPS_COMMUNAL") == pytest.approx(
+        [6.0, 12.0]
+    )
     assert "on floors 0–5" in problems[0].message + problems[1].message
 
 
@@ -327,13 +417,24 @@ def test_an_area_being_edited_does_not_overlap_its_old_self() -> None:
     attrs = {"block_id": "PER", "name": "Stairwell A", "floor_from": 0, "floor_to": 5}
     problems = check_drawing("communal_areas", moved, attrs, blocks=BLOCKS, communal=STORED)
     assert codes(problems) == ["OVERLAPS_COMMUNAL"]
-    assert check_drawing("communal_areas", moved, attrs, blocks=BLOCKS, communal=STORED,
-                         exclude_feature_id="aaaa1111bbbb") == []
+    assert (
+        check_drawing(
+            "communal_areas",
+            moved,
+            attrs,
+            blocks=BLOCKS,
+            communal=STORED,
+            exclude_feature_id="aaaa1111bbbb",
+        )
+        == []
+    )
 
 
 def test_another_blocks_areas_are_not_compared() -> None:
     attrs = {"block_id": "PER", "name": "Odd", "floor_from": 0, "floor_to": 0}
-    problems = check_drawing("communal_areas", shapely.box(31, 2, 35, 8), attrs, blocks=BLOCKS, communal=STORED)
+    problems = check_drawing(
+        "communal_areas", shapely.box(31, 2, 35, 8), attrs, blocks=BLOCKS, communal=STORED
+    )
     assert codes(problems) == ["OUTSIDE_BLOCK"]  # drawn over Newman House, tagged Perronet House
     assert "sticks out by 24.0 m²" in problems[0].message
 
@@ -342,8 +443,13 @@ def test_a_spike_narrower_than_the_minimum_width_is_a_sliver() -> None:
     room = shapely.box(2, 2, 6, 8)
     spike = shapely.box(6, 4.95, 8, 5.05)  # a 0.1 m x 2 m slip of the mouse
     drawn = shapely.union_all([room, spike])
-    problems = check_drawing("communal_areas", drawn, {"block_id": "PER", "name": "Bin store"},
-                             blocks=BLOCKS, communal=NO_COMMUNAL)
+    problems = check_drawing(
+        "communal_areas",
+        drawn,
+        {"block_id": "PER", "name": "Bin store"},
+        blocks=BLOCKS,
+        communal=NO_COMMUNAL,
+    )
     p = only(problems, "SLIVER")
     assert p.severity == "warning"
     assert p.message.startswith("'Bin store' has a part of 0.20 m² narrower than 0.3 m")
@@ -351,9 +457,23 @@ def test_a_spike_narrower_than_the_minimum_width_is_a_sliver() -> None:
     assert p.area_m2 == pytest.approx(0.2)
     assert p.geometry is not None and p.geometry.symmetric_difference(spike).area < 1e-9
     # a clean room has no sliver, and a narrower minimum lets the spike through
-    assert check_drawing("communal_areas", room, {"block_id": "PER"}, blocks=BLOCKS, communal=NO_COMMUNAL) == []
-    assert check_drawing("communal_areas", drawn, {"block_id": "PER"}, blocks=BLOCKS, communal=NO_COMMUNAL,
-                         min_width_m=0.05) == []
+    assert (
+        check_drawing(
+            "communal_areas", room, {"block_id": "PER"}, blocks=BLOCKS, communal=NO_COMMUNAL
+        )
+        == []
+    )
+    assert (
+        check_drawing(
+            "communal_areas",
+            drawn,
+            {"block_id": "PER"},
+            blocks=BLOCKS,
+            communal=NO_COMMUNAL,
+            min_width_m=0.05,
+        )
+        == []
+    )
 
 
 def test_a_shape_thinner_than_the_minimum_everywhere_is_one_sliver() -> None:
@@ -364,66 +484,139 @@ def test_a_shape_thinner_than_the_minimum_everywhere_is_one_sliver() -> None:
 
 def test_overlapping_blocks_are_reported_naming_the_other_block() -> None:
     drawn = shapely.box(18, 0, 32, 10)  # 2 m into Perronet House and 2 m into Newman House
-    problems = check_drawing("premises", drawn, {"block_id": "HAY", "name": "Hayles Buildings"},
-                             blocks=BLOCKS, communal=NO_COMMUNAL)
+    problems = check_drawing(
+        "premises",
+        drawn,
+        {"block_id": "HAY", "name": "Hayles Buildings"},
+        blocks=BLOCKS,
+        communal=NO_COMMUNAL,
+    )
     assert codes(problems) == ["BLOCK_OVERLAP", "BLOCK_OVERLAP"]
     assert problems[0].message.startswith(
-        "'Hayles Buildings' overlaps the block Perronet House (PER) by 20.0 m².")
-    assert problems[1].message.startswith("'Hayles Buildings' overlaps the block Newman House (NEW) by 20.0 m².")
+        "'Hayles Buildings' overlaps the block Perronet House (PER) by 20.0 m²."
+    )
+    assert problems[1].message.startswith(
+        "'Hayles Buildings' overlaps the block Newman House (NEW) by 20.0 m²."
+    )
     assert "draw it as one block" in problems[0].message
     # sharing a wall exactly is fine; and a block being edited is not compared with itself
-    assert check_drawing("premises", shapely.box(20, 0, 30, 10), {"name": "Hayles Buildings"},
-                         blocks=BLOCKS, communal=NO_COMMUNAL) == []
-    assert check_drawing("premises", shapely.box(0, 0, 21, 10), {"block_id": "PER", "name": "Perronet House"},
-                         blocks=BLOCKS, communal=NO_COMMUNAL, exclude_feature_id="PER") == []
+    assert (
+        check_drawing(
+            "premises",
+            shapely.box(20, 0, 30, 10),
+            {"name": "Hayles Buildings"},
+            blocks=BLOCKS,
+            communal=NO_COMMUNAL,
+        )
+        == []
+    )
+    assert (
+        check_drawing(
+            "premises",
+            shapely.box(0, 0, 21, 10),
+            {"block_id": "PER", "name": "Perronet House"},
+            blocks=BLOCKS,
+            communal=NO_COMMUNAL,
+            exclude_feature_id="PER",
+        )
+        == []
+    )
 
 
 def test_an_entrance_off_its_blocks_wall_is_reported() -> None:
-    problems = check_drawing("entrances", shapely.Point(10, -3), {"block_id": "PER", "name": "Main door C"},
-                             blocks=BLOCKS, communal=NO_COMMUNAL)
+    problems = check_drawing(
+        "entrances",
+        shapely.Point(10, -3),
+        {"block_id": "PER", "name": "Main door C"},
+        blocks=BLOCKS,
+        communal=NO_COMMUNAL,
+    )
     p = only(problems, "ENTRANCE_OFF_WALL")
-    assert p.message.startswith("'Main door C' is 3.0 m outside the outline of Perronet House (PER)")
+    assert p.message.startswith(
+        "'Main door C' is 3.0 m outside the outline of Perronet House (PER)"
+    )
     assert "move it onto the wall" in p.message
     assert p.geometry is not None and p.geometry.length == pytest.approx(3.0)
-    inside = check_drawing("entrances", shapely.Point(10, 5), {"block_id": "PER"}, blocks=BLOCKS,
-                           communal=NO_COMMUNAL)
+    inside = check_drawing(
+        "entrances", shapely.Point(10, 5), {"block_id": "PER"}, blocks=BLOCKS, communal=NO_COMMUNAL
+    )
     assert "is 5.0 m inside the outline" in only(inside, "ENTRANCE_OFF_WALL").message
     for near in (shapely.Point(10, 0), shapely.Point(10, -0.8)):
-        assert check_drawing("entrances", near, {"block_id": "PER"}, blocks=BLOCKS, communal=NO_COMMUNAL) == []
+        assert (
+            check_drawing(
+                "entrances", near, {"block_id": "PER"}, blocks=BLOCKS, communal=NO_COMMUNAL
+            )
+            == []
+        )
 
 
 def test_a_communal_area_or_entrance_without_a_known_block_is_an_error() -> None:
     room = shapely.box(2, 2, 6, 8)
-    p = only(check_drawing("communal_areas", room, {"block_id": "XYZ"}, blocks=BLOCKS, communal=NO_COMMUNAL),
-             "UNKNOWN_BLOCK")
+    p = only(
+        check_drawing(
+            "communal_areas", room, {"block_id": "XYZ"}, blocks=BLOCKS, communal=NO_COMMUNAL
+        ),
+        "UNKNOWN_BLOCK",
+    )
     assert p.severity == "error" and "There is no block 'XYZ' in this workspace" in p.message
-    p = only(check_drawing("entrances", shapely.Point(0, 0), {}, blocks=BLOCKS, communal=NO_COMMUNAL),
-             "UNKNOWN_BLOCK")
+    p = only(
+        check_drawing("entrances", shapely.Point(0, 0), {}, blocks=BLOCKS, communal=NO_COMMUNAL),
+        "UNKNOWN_BLOCK",
+    )
     assert p.message == "Choose the block this entrance belongs to before saving."
 
 
 def test_the_wrong_geometry_type_or_nothing_at_all_is_an_error() -> None:
-    p = only(check_drawing("entrances", shapely.box(0, 0, 1, 1), {"block_id": "PER"}, blocks=BLOCKS,
-                           communal=NO_COMMUNAL), "WRONG_TYPE")
-    assert p.message == ("An entrance must be drawn as a point, not a Polygon: delete this one and draw it with "
-                         "the matching tool.")
+    p = only(
+        check_drawing(
+            "entrances",
+            shapely.box(0, 0, 1, 1),
+            {"block_id": "PER"},
+            blocks=BLOCKS,
+            communal=NO_COMMUNAL,
+        ),
+        "WRONG_TYPE",
+    )
+    assert p.message == (
+        "An entrance must be drawn as a point, not a Polygon: delete this one and draw it with "
+        "the matching tool."
+    )
     for nothing in (None, shapely.Polygon()):
-        p = only(check_drawing("communal_areas", nothing, {"block_id": "PER"}, blocks=BLOCKS,
-                               communal=NO_COMMUNAL), "NO_GEOMETRY")
-        assert p.message == "Nothing is drawn for this communal area: draw it on the map, then save."
+        p = only(
+            check_drawing(
+                "communal_areas", nothing, {"block_id": "PER"}, blocks=BLOCKS, communal=NO_COMMUNAL
+            ),
+            "NO_GEOMETRY",
+        )
+        assert (
+            p.message == "Nothing is drawn for this communal area: draw it on the map, then save."
+        )
 
 
 def test_floors_the_wrong_way_round_are_an_error() -> None:
-    p = only(check_drawing("communal_areas", shapely.box(2, 2, 6, 8),
-                           {"block_id": "PER", "floor_from": 5, "floor_to": 2}, blocks=BLOCKS, communal=NO_COMMUNAL),
-             "FLOOR_RANGE")
-    assert p.severity == "error" and p.message.startswith("'To floor' (2) is below 'from floor' (5)")
+    p = only(
+        check_drawing(
+            "communal_areas",
+            shapely.box(2, 2, 6, 8),
+            {"block_id": "PER", "floor_from": 5, "floor_to": 2},
+            blocks=BLOCKS,
+            communal=NO_COMMUNAL,
+        ),
+        "FLOOR_RANGE",
+    )
+    assert p.severity == "error" and p.message.startswith(
+        "'To floor' (2) is below 'from floor' (5)"
+    )
 
 
 def test_errors_come_before_warnings() -> None:
-    problems = check_drawing("communal_areas", shapely.box(15, 7, 17, 13), {"block_id": "PER", "floor_from": 3,
-                                                                             "floor_to": 1},
-                             blocks=BLOCKS, communal=NO_COMMUNAL)
+    problems = check_drawing(
+        "communal_areas",
+        shapely.box(15, 7, 17, 13),
+        {"block_id": "PER", "floor_from": 3, "floor_to": 1},
+        blocks=BLOCKS,
+        communal=NO_COMMUNAL,
+    )
     assert codes(problems) == ["FLOOR_RANGE", "OUTSIDE_BLOCK"]
 
 
@@ -431,19 +624,34 @@ def test_an_unknown_kind_or_a_foreign_crs_is_refused() -> None:
     with pytest.raises(SchemaError, match="'incidents' is not a kind of layer that can be drawn"):
         check_drawing("incidents", shapely.Point(0, 0), {}, blocks=BLOCKS, communal=NO_COMMUNAL)
     with pytest.raises(CoordinateError, match="not British National Grid"):
-        check_drawing("premises", shapely.box(0, 0, 1, 1), {}, blocks=BLOCKS.set_crs(WGS84, allow_override=True),
-                      communal=NO_COMMUNAL)
+        check_drawing(
+            "premises",
+            shapely.box(0, 0, 1, 1),
+            {},
+            blocks=BLOCKS.set_crs(WGS84, allow_override=True),
+            communal=NO_COMMUNAL,
+        )
 
 
-@pytest.mark.parametrize("kind", ["premises", "communal_areas", "access_routes", "open_space", "entrances"])
+@pytest.mark.parametrize(
+    "kind", ["premises", "communal_areas", "access_routes", "open_space", "entrances"]
+)
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_every_awkward_geometry_gets_problems_not_an_exception(kind: str, name: str) -> None:
     geom = ZOO[name]
     e0, n0 = 531750.0, 179100.0
-    blocks = gpd.GeoDataFrame({"block_id": ["B"], "name": ["Block"]},
-                              geometry=[shapely.box(e0, n0, e0 + 12, n0 + 12)], crs=BNG)
-    problems = check_drawing(kind, geom, {"block_id": "B", "floor_from": np.int32(0), "floor_to": pd.NA},
-                             blocks=blocks, communal=NO_COMMUNAL)
+    blocks = gpd.GeoDataFrame(
+        {"block_id": ["B"], "name": ["Block"]},
+        geometry=[shapely.box(e0, n0, e0 + 12, n0 + 12)],
+        crs=BNG,
+    )
+    problems = check_drawing(
+        kind,
+        geom,
+        {"block_id": "B", "floor_from": np.int32(0), "floor_to": pd.NA},
+        blocks=blocks,
+        communal=NO_COMMUNAL,
+    )
     assert all(isinstance(p, DrawingProblem) and p.message for p in problems)
     if name == "bowtie" and kind != "entrances":
         assert codes(problems) == ["SELF_INTERSECTION"]
@@ -453,22 +661,67 @@ def test_every_awkward_geometry_gets_problems_not_an_exception(kind: str, name: 
 
 def test_a_problem_reads_as_plain_values() -> None:
     p = DrawingProblem("OUTSIDE_BLOCK", "warning", "sticks out", 6.04321, shapely.box(0, 0, 2, 3))
-    assert p.as_dict() == {"code": "OUTSIDE_BLOCK", "severity": "warning", "message": "sticks out",
-                           "area_m2": 6.04, "geometry_wkt": "POLYGON ((2 0, 2 3, 0 3, 0 0, 2 0))"}
+    assert p.as_dict() == {
+        "code": "OUTSIDE_BLOCK",
+        "severity": "warning",
+        "message": "sticks out",
+        "area_m2": 6.04,
+        "geometry_wkt": "POLYGON ((2 0, 2 3, 0 3, 0 0, 2 0))",
+    }
 
 
 # ------------------------------------------------------------------------------------------
 # Floors
 
 FLOORS = communal(
-    {"feature_id": "1", "block_id": "PER", "name": "Stairwell A", "floor_from": 0, "floor_to": 2, "geometry": A},
-    {"feature_id": "2", "block_id": "PER", "name": "Entrance lobby", "floor_from": 0, "floor_to": None,
-     "geometry": A},
-    {"feature_id": "3", "block_id": "PER", "name": "Landings", "floor_from": 1, "floor_to": 2, "geometry": A},
-    {"feature_id": "4", "block_id": "PER", "name": "Lift", "floor_from": None, "floor_to": None, "geometry": A},
-    {"feature_id": "5", "block_id": "PER", "name": "Basement store", "floor_from": -1, "floor_to": -1,
-     "geometry": A},
-    {"feature_id": "6", "block_id": "NEW", "name": "Stairwell A", "floor_from": 0, "floor_to": 7, "geometry": A},
+    {
+        "feature_id": "1",
+        "block_id": "PER",
+        "name": "Stairwell A",
+        "floor_from": 0,
+        "floor_to": 2,
+        "geometry": A,
+    },
+    {
+        "feature_id": "2",
+        "block_id": "PER",
+        "name": "Entrance lobby",
+        "floor_from": 0,
+        "floor_to": None,
+        "geometry": A,
+    },
+    {
+        "feature_id": "3",
+        "block_id": "PER",
+        "name": "Landings",
+        "floor_from": 1,
+        "floor_to": 2,
+        "geometry": A,
+    },
+    {
+        "feature_id": "4",
+        "block_id": "PER",
+        "name": "Lift",
+        "floor_from": None,
+        "floor_to": None,
+        "geometry": A,
+    },
+    {
+        "feature_id": "5",
+        "block_id": "PER",
+        "name": "Basement store",
+        "floor_from": -1,
+        "floor_to": -1,
+        "geometry": A,
+    },
+    {
+        "feature_id": "6",
+        "block_id": "NEW",
+        "name": "Stairwell A",
+        "floor_from": 0,
+        "floor_to": 7,
+        "geometry": A,
+    },
 )
 
 
@@ -501,7 +754,9 @@ def test_on_floor_keeps_the_areas_whose_range_includes_it() -> None:
 
 SAMPLE_BLOCKS = sample_premises()
 SAMPLE_COMMUNAL = gpd.read_file(SYNTHETIC_DIR / "communal_areas.geojson")
-SAMPLE_COMMUNAL["feature_id"] = [f"CA{i:02d}" for i in range(len(SAMPLE_COMMUNAL))]  # as the store adds
+SAMPLE_COMMUNAL["feature_id"] = [
+    f"CA{i:02d}" for i in range(len(SAMPLE_COMMUNAL))
+]  # as the store adds
 SAMPLE_ENTRANCES = gpd.read_file(SYNTHETIC_DIR / "entrances.geojson")
 
 
@@ -510,8 +765,14 @@ def _attrs(row: pd.Series) -> dict:
 
 
 def _check_sample(row: pd.Series, geom: shapely.Geometry | None = None) -> list[DrawingProblem]:
-    return check_drawing("communal_areas", row.geometry if geom is None else geom, _attrs(row),
-                         blocks=SAMPLE_BLOCKS, communal=SAMPLE_COMMUNAL, exclude_feature_id=row["feature_id"])
+    return check_drawing(
+        "communal_areas",
+        row.geometry if geom is None else geom,
+        _attrs(row),
+        blocks=SAMPLE_BLOCKS,
+        communal=SAMPLE_COMMUNAL,
+        exclude_feature_id=row["feature_id"],
+    )
 
 
 def test_the_sample_data_is_what_these_tests_assume() -> None:
@@ -532,21 +793,29 @@ def test_the_samples_lobbies_and_landings_are_stacked_not_overlapping() -> None:
     """In the sample each landing (floors 1+) is drawn over its entrance lobby (floor 0)."""
     stacked = 0
     for _, lobby in SAMPLE_COMMUNAL[SAMPLE_COMMUNAL["area_type"] == "lobby"].iterrows():
-        landing = SAMPLE_COMMUNAL[(SAMPLE_COMMUNAL["block_id"] == lobby["block_id"])
-                                  & (SAMPLE_COMMUNAL["name"] == lobby["name"].replace("Entrance lobby", "Landings"))]
+        landing = SAMPLE_COMMUNAL[
+            (SAMPLE_COMMUNAL["block_id"] == lobby["block_id"])
+            & (SAMPLE_COMMUNAL["name"] == lobby["name"].replace("Entrance lobby", "Landings"))
+        ]
         assert len(landing) == 1
         if landing.geometry.iloc[0].intersection(lobby.geometry).area > 1.0:
             stacked += 1
-            assert not any(p.code == "OVERLAPS_COMMUNAL" and lobby["name"] in p.message
-                           for p in _check_sample(landing.iloc[0]))
+            assert not any(
+                p.code == "OVERLAPS_COMMUNAL" and lobby["name"] in p.message
+                for p in _check_sample(landing.iloc[0])
+            )
     assert stacked == 11
 
 
 def test_the_sample_has_same_floor_overlaps_the_check_finds() -> None:
     """A finding about the synthetic data, pinned so a change to it is noticed: some stairwells
     overlap their landings, and the deck access corridors cross the landings, on the same floors."""
-    found = {(row["block_id"], row["name"], p.message.split("'")[3])
-             for _, row in SAMPLE_COMMUNAL.iterrows() for p in _check_sample(row) if p.code == "OVERLAPS_COMMUNAL"}
+    found = {
+        (row["block_id"], row["name"], p.message.split("'")[3])
+        for _, row in SAMPLE_COMMUNAL.iterrows()
+        for p in _check_sample(row)
+        if p.code == "OVERLAPS_COMMUNAL"
+    }
     assert ("PER", "Stairwell A", "Landings A") in found
     assert ("LAU", "Stairwell A", "Entrance lobby A") in found
     assert ("HAY", "Deck access corridor", "Landings B") in found
@@ -566,33 +835,68 @@ def test_a_sample_stairwell_moved_5_m_out_of_its_block_is_reported(i: int) -> No
     assert expected > 0.3
     p = only(_check_sample(row, moved), "OUTSIDE_BLOCK")
     shown = f"{expected:,.1f}" if expected >= 1 else f"{expected:,.2f}"
-    assert p.message.startswith(f"'{row['name']}' sticks out by {shown} m² beyond its block {block['name']} "
-                                f"({row['block_id']})")
+    assert p.message.startswith(
+        f"'{row['name']}' sticks out by {shown} m² beyond its block {block['name']} "
+        f"({row['block_id']})"
+    )
     assert p.area_m2 == pytest.approx(expected, abs=1e-6)
 
 
 def test_the_sample_entrances_are_on_their_walls() -> None:
     for _, row in SAMPLE_ENTRANCES.iterrows():
-        problems = check_drawing("entrances", row.geometry, {"block_id": row["block_id"], "name": row["name"]},
-                                 blocks=SAMPLE_BLOCKS, communal=SAMPLE_COMMUNAL)
+        problems = check_drawing(
+            "entrances",
+            row.geometry,
+            {"block_id": row["block_id"], "name": row["name"]},
+            blocks=SAMPLE_BLOCKS,
+            communal=SAMPLE_COMMUNAL,
+        )
         assert problems == [], (row["name"], problems)
     door = SAMPLE_ENTRANCES.geometry.iloc[0]
     far = shapely.Point(door.x + 100, door.y)
-    problems = check_drawing("entrances", far, {"block_id": SAMPLE_ENTRANCES["block_id"].iloc[0]},
-                             blocks=SAMPLE_BLOCKS, communal=SAMPLE_COMMUNAL)
+    problems = check_drawing(
+        "entrances",
+        far,
+        {"block_id": SAMPLE_ENTRANCES["block_id"].iloc[0]},
+        blocks=SAMPLE_BLOCKS,
+        communal=SAMPLE_COMMUNAL,
+    )
     assert codes(problems) == ["ENTRANCE_OFF_WALL"]
 
 
 def test_the_sample_blocks_do_not_overlap_each_other() -> None:
     for _, row in SAMPLE_BLOCKS.iterrows():
-        assert check_drawing("premises", row.geometry, {"block_id": row["block_id"], "name": row["name"]},
-                             blocks=SAMPLE_BLOCKS, communal=SAMPLE_COMMUNAL, exclude_feature_id=row["block_id"]) == []
+        assert (
+            check_drawing(
+                "premises",
+                row.geometry,
+                {"block_id": row["block_id"], "name": row["name"]},
+                blocks=SAMPLE_BLOCKS,
+                communal=SAMPLE_COMMUNAL,
+                exclude_feature_id=row["block_id"],
+            )
+            == []
+        )
 
 
 def test_floors_of_a_sample_block() -> None:
     per = floors_of(SAMPLE_COMMUNAL, "PER")
     assert list(per) == [0, 1, 2, 3, 4, 5]  # Perronet House: 6 floors, 0-5
-    assert per[0] == ["Stairwell A", "Entrance lobby A", "Stairwell B", "Entrance lobby B", "Bin store"]
-    assert per[3] == ["Stairwell A", "Landings A", "Stairwell B", "Landings B", "Deck access corridor"]
-    assert len(on_floor(SAMPLE_COMMUNAL, 10)) == 5  # only Prospect House (11 floors) reaches floor 10
+    assert per[0] == [
+        "Stairwell A",
+        "Entrance lobby A",
+        "Stairwell B",
+        "Entrance lobby B",
+        "Bin store",
+    ]
+    assert per[3] == [
+        "Stairwell A",
+        "Landings A",
+        "Stairwell B",
+        "Landings B",
+        "Deck access corridor",
+    ]
+    assert (
+        len(on_floor(SAMPLE_COMMUNAL, 10)) == 5
+    )  # only Prospect House (11 floors) reaches floor 10
     assert set(on_floor(SAMPLE_COMMUNAL, 10)["block_id"]) == {"PRO"}

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-from layers.orders import exhibit_input
-from layers.store import GeoPackageStore
-from reports.exhibit import ExhibitOptions, render_exhibit, scope_sha256
-from reports.mapsheet import MM_PER_INCH, SCOPE_WIDTH_PT
+from closuremap.layers.orders import exhibit_input
+from closuremap.layers.store import GeoPackageStore
+from closuremap.reports.exhibit import ExhibitOptions, render_exhibit, scope_sha256
+from closuremap.reports.mapsheet import MM_PER_INCH, SCOPE_WIDTH_PT
 from tests.conftest import DATA, require
 from tests.test_cli import run
 
@@ -25,19 +25,39 @@ DPI = 200
 
 @pytest.fixture(autouse=True)
 def _poppler() -> None:
-    require(shutil.which("pdftoppm") is not None and shutil.which("pdftotext") is not None,
-            "poppler-utils (pdftoppm, pdftotext)")
+    require(
+        shutil.which("pdftoppm") is not None and shutil.which("pdftotext") is not None,
+        "poppler-utils (pdftoppm, pdftotext)",
+    )
 
 
 def _text(pdf: Path, page: int) -> str:
-    return subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _png(pdf: Path, page: int, tmp: Path) -> np.ndarray:
     stem = tmp / f"page{page}"
-    subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", str(DPI), "-png", "-singlefile", str(pdf),
-                    str(stem)], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-r",
+            str(DPI),
+            "-png",
+            "-singlefile",
+            str(pdf),
+            str(stem),
+        ],
+        check=True,
+    )
     return image.imread(str(stem) + ".png")
 
 
@@ -50,7 +70,9 @@ def _page_size_pt(pdf: Path) -> tuple[float, float]:
 @pytest.fixture
 def exhibit(sample_store: GeoPackageStore, tmp_path: Path):
     data = exhibit_input(sample_store, "ORD-001")
-    opts = ExhibitOptions("AB/1", "PC 1234 Example", date(2026, 11, 26), paper="A3", scale=1250, atlas=True)
+    opts = ExhibitOptions(
+        "AB/1", "PC 1234 Example", date(2026, 11, 26), paper="A3", scale=1250, atlas=True
+    )
     return data, render_exhibit(data, opts, tmp_path / "exhibit.pdf")
 
 
@@ -75,7 +97,11 @@ def test_every_page_states_the_scale_and_the_exhibit_reference(exhibit) -> None:
 def test_text_is_embedded_and_the_schedule_lists_the_premises(exhibit) -> None:
     _, result = exhibit
     schedule = _text(result.path, 3)
-    assert "Premises schedule" in schedule and "Perronet House" in schedule and "Main door A" in schedule
+    assert (
+        "Premises schedule" in schedule
+        and "Perronet House" in schedule
+        and "Main door A" in schedule
+    )
     assert "990000000001" in schedule  # first UPRN of the block
     assert "Incidents by month and category" in _text(result.path, 4)
     assert "OpenStreetMap contributors" in _text(result.path, 1)
@@ -102,10 +128,15 @@ def test_the_scope_is_edged_red_and_measures_true_to_scale(exhibit, tmp_path: Pa
     assert height_mm * result.scale / 1000 == pytest.approx(maxy - miny, rel=0.01)
 
 
-def test_fit_picks_a_standard_scale_and_a4_portrait(sample_store: GeoPackageStore, tmp_path: Path) -> None:
+def test_fit_picks_a_standard_scale_and_a4_portrait(
+    sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
     data = exhibit_input(sample_store, "ORD-001")
-    result = render_exhibit(data, ExhibitOptions("AB/2", "PC", date(2026, 11, 26), paper="A4",
-                                                 orientation="portrait"), tmp_path / "a4.pdf")
+    result = render_exhibit(
+        data,
+        ExhibitOptions("AB/2", "PC", date(2026, 11, 26), paper="A4", orientation="portrait"),
+        tmp_path / "a4.pdf",
+    )
     assert result.scale in (500, 1250, 2500)
     w, h = _page_size_pt(result.path)
     assert (round(w / 72 * MM_PER_INCH), round(h / 72 * MM_PER_INCH)) == (210, 297)
@@ -116,35 +147,80 @@ def test_the_hash_is_of_the_geometry() -> None:
     import shapely
 
     a = shapely.box(531700, 179000, 531710, 179010)
-    assert scope_sha256(a) == scope_sha256(shapely.box(531700.0001, 179000, 531710, 179010))  # below 1 mm
+    assert scope_sha256(a) == scope_sha256(
+        shapely.box(531700.0001, 179000, 531710, 179010)
+    )  # below 1 mm
     assert scope_sha256(a) != scope_sha256(shapely.box(531700, 179000, 531710.01, 179010))
 
 
 def test_exhibit_command_from_a_workspace_and_from_files(sample_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "ws.pdf"
-    done = run("exhibit", sample_path, "--order", "ORD-001", "--exhibit-ref", "JS/1", "--prepared-by", "PC Smith",
-               "--out", out, "--paper", "A3", "--scale", "1250", "--json")
+    done = run(
+        "exhibit",
+        sample_path,
+        "--order",
+        "ORD-001",
+        "--exhibit-ref",
+        "JS/1",
+        "--prepared-by",
+        "PC Smith",
+        "--out",
+        out,
+        "--paper",
+        "A3",
+        "--scale",
+        "1250",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["scale_statement"] == "Scale 1:1250 at A3" and data["pages"] == 3 and out.exists()
     scope = tmp_path / "scope.geojson"
     run("export", sample_path, "orders", "--out", scope)
-    files = run("exhibit", "--scope", scope, "--premises", DATA / "osm" / "elephant_and_castle_buildings.geojson",
-                "--incidents", DATA / "crime" / "police_uk_southwark_estate_2024-01_to_2024-06.csv",
-                "--title", "Test order", "--exhibit-ref", "JS/2", "--prepared-by", "PC Smith",
-                "--out", tmp_path / "files.pdf", "--json")
+    files = run(
+        "exhibit",
+        "--scope",
+        scope,
+        "--premises",
+        DATA / "osm" / "elephant_and_castle_buildings.geojson",
+        "--incidents",
+        DATA / "crime" / "police_uk_southwark_estate_2024-01_to_2024-06.csv",
+        "--title",
+        "Test order",
+        "--exhibit-ref",
+        "JS/2",
+        "--prepared-by",
+        "PC Smith",
+        "--out",
+        tmp_path / "files.pdf",
+        "--json",
+    )
     assert files.returncode == 0, files.stderr
     assert "Exhibit JS/2" in _text(tmp_path / "files.pdf", 1)
-    bad = run("exhibit", sample_path, "--order", "NOPE", "--exhibit-ref", "X", "--prepared-by", "Y", "--out",
-              tmp_path / "x.pdf")
+    bad = run(
+        "exhibit",
+        sample_path,
+        "--order",
+        "NOPE",
+        "--exhibit-ref",
+        "X",
+        "--prepared-by",
+        "Y",
+        "--out",
+        tmp_path / "x.pdf",
+    )
     assert bad.returncode == 2 and "no order 'NOPE'" in bad.stderr
 
 
-def test_every_sheet_carries_all_the_attributions_even_on_narrow_paper(sample_store: GeoPackageStore,
-                                                                        tmp_path: Path) -> None:
+def test_every_sheet_carries_all_the_attributions_even_on_narrow_paper(
+    sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
     data = exhibit_input(sample_store, "ORD-001")
-    result = render_exhibit(data, ExhibitOptions("AB/3", "PC", date(2026, 11, 26), paper="A4", orientation="portrait"),
-                            tmp_path / "narrow.pdf")
+    result = render_exhibit(
+        data,
+        ExhibitOptions("AB/3", "PC", date(2026, 11, 26), paper="A4", orientation="portrait"),
+        tmp_path / "narrow.pdf",
+    )
     for page in range(1, result.pages + 1):
         text = " ".join(_text(result.path, page).split())
         assert "OpenStreetMap contributors" in text and "Code-Point Open" in text
@@ -153,54 +229,97 @@ def test_every_sheet_carries_all_the_attributions_even_on_narrow_paper(sample_st
 
 # -- issue 10: attribution from files; issue 12: "$" in names, documents written whole ---------------
 
-def test_exhibit_from_osm_and_police_uk_files_carries_their_attribution(sample_path: Path, tmp_path: Path) -> None:
+
+def test_exhibit_from_osm_and_police_uk_files_carries_their_attribution(
+    sample_path: Path, tmp_path: Path
+) -> None:
     scope = tmp_path / "scope.geojson"
     run("export", sample_path, "orders", "--out", scope)
-    done = run("exhibit", "--scope", scope, "--premises", DATA / "osm" / "elephant_and_castle_buildings.geojson",
-               "--incidents", DATA / "crime" / "police_uk_southwark_estate_2024-01_to_2024-06.csv",
-               "--title", "Test order", "--exhibit-ref", "JS/2", "--prepared-by", "PC Smith",
-               "--out", tmp_path / "files.pdf", "--json")
+    done = run(
+        "exhibit",
+        "--scope",
+        scope,
+        "--premises",
+        DATA / "osm" / "elephant_and_castle_buildings.geojson",
+        "--incidents",
+        DATA / "crime" / "police_uk_southwark_estate_2024-01_to_2024-06.csv",
+        "--title",
+        "Test order",
+        "--exhibit-ref",
+        "JS/2",
+        "--prepared-by",
+        "PC Smith",
+        "--out",
+        tmp_path / "files.pdf",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     notes = json.loads(done.stdout)["notes"]
-    assert any("OpenStreetMap" in n for n in notes) and any("Open Government Licence" in n for n in notes)
+    assert any("OpenStreetMap" in n for n in notes) and any(
+        "Open Government Licence" in n for n in notes
+    )
     text = " ".join(_text(tmp_path / "files.pdf", 1).split())
-    assert "© OpenStreetMap contributors, ODbL" in text and "Open Government Licence v3.0 (police.uk)" in text
+    assert (
+        "© OpenStreetMap contributors, ODbL" in text
+        and "Open Government Licence v3.0 (police.uk)" in text
+    )
     assert "24420022" not in text  # OSM ids never label a block
 
 
-def test_exhibit_from_unrecognised_files_warns_it_carries_no_attribution(sample_path: Path, tmp_path: Path) -> None:
+def test_exhibit_from_unrecognised_files_warns_it_carries_no_attribution(
+    sample_path: Path, tmp_path: Path
+) -> None:
     scope, premises = tmp_path / "scope.geojson", tmp_path / "premises.geojson"
     run("export", sample_path, "orders", "--out", scope)
     run("export", sample_path, "premises", "--out", premises)
-    done = run("exhibit", "--scope", scope, "--premises", premises, "--title", "T", "--exhibit-ref", "JS/3",
-               "--prepared-by", "PC Smith", "--out", tmp_path / "bare.pdf", "--json")
+    done = run(
+        "exhibit",
+        "--scope",
+        scope,
+        "--premises",
+        premises,
+        "--title",
+        "T",
+        "--exhibit-ref",
+        "JS/3",
+        "--prepared-by",
+        "PC Smith",
+        "--out",
+        tmp_path / "bare.pdf",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     assert any("no data attribution" in n for n in json.loads(done.stdout)["notes"])
 
 
 def test_recognised_attribution_lines_are_the_workspace_ones() -> None:
-    from layers.sample import ATTRIBUTION
-    from reports.attribution import CODE_POINT, OSM, POLICE_UK
+    from closuremap.layers.sample import ATTRIBUTION
+    from closuremap.reports.attribution import CODE_POINT, OSM, POLICE_UK
 
-    assert [OSM, POLICE_UK, CODE_POINT] == list(ATTRIBUTION[:3])
+    assert list(ATTRIBUTION[:3]) == [OSM, POLICE_UK, CODE_POINT]
 
 
-def test_a_dollar_in_a_name_prints_literally_and_a_broken_one_does_not_crash(sample_store: GeoPackageStore,
-                                                                             tmp_path: Path) -> None:
+def test_a_dollar_in_a_name_prints_literally_and_a_broken_one_does_not_crash(
+    sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
     data = exhibit_input(sample_store, "ORD-001")
     per = data.premises["block_id"] == "PER"
     data.premises.loc[per, "name"] = "Rent $5 and $6 House"
     data.title = "Order for Bad $\\frac{ name"
-    result = render_exhibit(data, ExhibitOptions("AB/$1", "PC $1", date(2026, 11, 26), paper="A3", atlas=True),
-                            tmp_path / "dollar.pdf")
+    result = render_exhibit(
+        data,
+        ExhibitOptions("AB/$1", "PC $1", date(2026, 11, 26), paper="A3", atlas=True),
+        tmp_path / "dollar.pdf",
+    )
     page1 = " ".join(_text(result.path, 1).split())
     assert "Rent $5 and $6 House" in page1 and "Bad $\\frac{ name" in page1
     assert "Rent $5 and $6 House" in _text(result.path, result.pages - 1)  # the schedule
 
 
-def test_a_failed_exhibit_leaves_no_file_and_keeps_the_previous_one(sample_store: GeoPackageStore, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from reports import exhibit as exhibit_mod
+def test_a_failed_exhibit_leaves_no_file_and_keeps_the_previous_one(
+    sample_store: GeoPackageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from closuremap.reports import exhibit as exhibit_mod
 
     data = exhibit_input(sample_store, "ORD-001")
     out = tmp_path / "out" / "exhibit.pdf"

@@ -13,17 +13,18 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pytest
-import shapely
 from matplotlib import image
 from pypdf import PdfReader
 
-from layers.orders import exhibit_input
-from layers.store import GeoPackageStore
-from reports.exhibit import ExhibitOptions, ExhibitResult, block_labels, render_exhibit
-from reports.mapsheet import MARGIN_MM, MM_PER_INCH, SCOPE_WIDTH_PT
+import geopandas as gpd
+import shapely
+
+from closuremap.layers.orders import exhibit_input
+from closuremap.layers.store import GeoPackageStore
+from closuremap.reports.exhibit import ExhibitOptions, ExhibitResult, block_labels, render_exhibit
+from closuremap.reports.mapsheet import MARGIN_MM, MM_PER_INCH, SCOPE_WIDTH_PT
 from tests.conftest import require
 
 PT_MM = MM_PER_INCH / 72
@@ -31,16 +32,27 @@ PT_MM = MM_PER_INCH / 72
 
 @pytest.fixture(autouse=True)
 def _poppler() -> None:
-    require(shutil.which("pdftoppm") is not None and shutil.which("pdftotext") is not None,
-            "poppler-utils (pdftoppm, pdftotext)")
+    require(
+        shutil.which("pdftoppm") is not None and shutil.which("pdftotext") is not None,
+        "poppler-utils (pdftoppm, pdftotext)",
+    )
 
 
-@pytest.fixture(params=[("A3", "landscape", 1250), ("A4", "portrait", None)], ids=["A3-1250", "A4-portrait-fit"])
+@pytest.fixture(
+    params=[("A3", "landscape", 1250), ("A4", "portrait", None)], ids=["A3-1250", "A4-portrait-fit"]
+)
 def rendered(request: pytest.FixtureRequest, sample_store: GeoPackageStore, tmp_path: Path):
     paper, orientation, scale = request.param
     data = exhibit_input(sample_store, "ORD-001")
-    opts = ExhibitOptions("AB/1", "PC 1234 Example", date(2026, 11, 26), paper=paper, orientation=orientation,
-                          scale=scale, atlas=True)
+    opts = ExhibitOptions(
+        "AB/1",
+        "PC 1234 Example",
+        date(2026, 11, 26),
+        paper=paper,
+        orientation=orientation,
+        scale=scale,
+        atlas=True,
+    )
     return data, render_exhibit(data, opts, tmp_path / "exhibit.pdf")
 
 
@@ -51,8 +63,12 @@ def _edge_mm(result: ExhibitResult, page: int, scope) -> shapely.Geometry:  # no
     x0, y0, fw, fh = result.sheet.frame
     cx, cy = rec.centre
     k = 1000 / rec.scale  # mm on paper per metre
-    return shapely.transform(scope.boundary, lambda xy: np.column_stack([
-        x0 + fw / 2 + (xy[:, 0] - cx) * k, y0 + fh / 2 + (xy[:, 1] - cy) * k]))
+    return shapely.transform(
+        scope.boundary,
+        lambda xy: np.column_stack(
+            [x0 + fw / 2 + (xy[:, 0] - cx) * k, y0 + fh / 2 + (xy[:, 1] - cy) * k]
+        ),
+    )
 
 
 def _map_sheets(result: ExhibitResult) -> list:
@@ -72,7 +88,9 @@ def test_no_label_overlaps_another_or_the_scope_edge(rendered) -> None:
         x0, y0, fw, fh = result.sheet.frame
         frame = shapely.box(x0, y0, x0 + fw, y0 + fh)
         for text, box in shapes:
-            assert box.distance(edge) > half_line, f"sheet {rec.page}: '{text}' (halo included) covers the red edge"
+            assert box.distance(edge) > half_line, (
+                f"sheet {rec.page}: '{text}' (halo included) covers the red edge"
+            )
             assert frame.contains(box), f"sheet {rec.page}: '{text}' outside the map frame"
 
 
@@ -80,15 +98,21 @@ def test_every_required_label_is_on_the_map_or_in_the_key(rendered) -> None:
     _, result = rendered
     for rec in _map_sheets(result):
         placed = rec.placement.placed
-        assert {"Perronet House", "Stairwell A", "Main door A", "Bin store door"} <= {p.text for p in placed}
+        assert {"Perronet House", "Stairwell A", "Main door A", "Bin store door"} <= {
+            p.text for p in placed
+        }
         for p in placed:
             assert p.how in ("label", "leader", "key", "skipped")
-            assert p.how != "skipped" or p.kind == "block"  # only context blocks may be left unnamed
+            assert (
+                p.how != "skipped" or p.kind == "block"
+            )  # only context blocks may be left unnamed
         keyed = [p for p in placed if p.how == "key"]
         assert [p.number for p in keyed] == list(range(1, len(keyed) + 1))
         text = _page_text(result.path, rec.page)
         for p in keyed:
-            assert f"{p.number} {p.text}" in " ".join(text.split()), "a numbered label missing from the key"
+            assert f"{p.number} {p.text}" in " ".join(text.split()), (
+                "a numbered label missing from the key"
+            )
 
 
 def _pdf_words(pdf: Path, page: int) -> list[tuple[str, float, float, float]]:
@@ -111,13 +135,19 @@ def test_the_pdf_draws_each_label_inside_its_box(rendered) -> None:
         for text, (bx0, by0, bx1, by1) in rec.placement.boxes_mm():
             hits = [(x, y, s) for t, x, y, s in words if t == text]
             assert hits, f"'{text}' is not in the PDF text of sheet {rec.page}"
-            assert any(bx0 - 0.3 <= x <= bx1 and by0 - 0.3 <= y <= by1 and y + 0.7 * s * PT_MM <= by1 + 0.3
-                       for x, y, s in hits), f"'{text}' is drawn outside the box the placement recorded"
+            assert any(
+                bx0 - 0.3 <= x <= bx1 and by0 - 0.3 <= y <= by1 and y + 0.7 * s * PT_MM <= by1 + 0.3
+                for x, y, s in hits
+            ), f"'{text}' is drawn outside the box the placement recorded"
 
 
 def _page_text(pdf: Path, page: int) -> str:
-    return subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_nothing_is_drawn_in_the_margins(rendered, tmp_path: Path) -> None:
@@ -125,12 +155,32 @@ def test_nothing_is_drawn_in_the_margins(rendered, tmp_path: Path) -> None:
     dpi = 50
     for page in range(1, result.pages + 1):
         stem = tmp_path / f"m{page}"
-        subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", str(dpi), "-png", "-singlefile",
-                        str(result.path), str(stem)], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                "-r",
+                str(dpi),
+                "-png",
+                "-singlefile",
+                str(result.path),
+                str(stem),
+            ],
+            check=True,
+        )
         png = image.imread(str(stem) + ".png")[..., :3]
-        band = int((MARGIN_MM - 0.6) / MM_PER_INCH * dpi)  # less one pixel for anti-aliasing of the border
-        for name, strip in (("left", png[:, :band]), ("right", png[:, -band:]), ("top", png[:band]),
-                            ("bottom", png[-band:])):
+        band = int(
+            (MARGIN_MM - 0.6) / MM_PER_INCH * dpi
+        )  # less one pixel for anti-aliasing of the border
+        for name, strip in (
+            ("left", png[:, :band]),
+            ("right", png[:, -band:]),
+            ("top", png[:band]),
+            ("bottom", png[-band:]),
+        ):
             assert strip.min() > 0.97, f"sheet {page}: something drawn in the {name} margin"
 
 
@@ -147,14 +197,22 @@ def test_only_map_sheets_state_a_scale(rendered) -> None:
 def test_the_atlas_sheet_is_zoomed_to_its_block(rendered) -> None:
     data, result = rendered
     overview, atlas = result.sheets[0], result.sheets[1]
-    assert atlas.kind == "atlas" and atlas.scale <= overview.scale and atlas.centre != overview.centre
-    if result.sheet.paper == "A3":  # the block fits at 1:500 there; on A4 portrait it needs 1:1250 too
+    assert (
+        atlas.kind == "atlas" and atlas.scale <= overview.scale and atlas.centre != overview.centre
+    )
+    if (
+        result.sheet.paper == "A3"
+    ):  # the block fits at 1:500 there; on A4 portrait it needs 1:1250 too
         assert atlas.scale < overview.scale
     block = data.premises.set_index("block_id").geometry["PER"]
     x0, y0, fw, fh = result.sheet.frame
     half_w, half_h = fw / 2 * atlas.scale / 1000, fh / 2 * atlas.scale / 1000
-    view = shapely.box(atlas.centre[0] - half_w, atlas.centre[1] - half_h, atlas.centre[0] + half_w,
-                       atlas.centre[1] + half_h)
+    view = shapely.box(
+        atlas.centre[0] - half_w,
+        atlas.centre[1] - half_h,
+        atlas.centre[0] + half_w,
+        atlas.centre[1] + half_h,
+    )
     assert view.contains(block)
     minx, miny, maxx, maxy = block.bounds
     assert minx < atlas.centre[0] < maxx and miny < atlas.centre[1] < maxy
@@ -163,20 +221,36 @@ def test_the_atlas_sheet_is_zoomed_to_its_block(rendered) -> None:
 
 def test_blocks_without_a_name_are_never_labelled_with_an_id() -> None:
     frame = gpd.GeoDataFrame(
-        {"block_id": ["way/123", "456", "P3", "P4"], "name": [None, "456", "way/123", "Named House"],
-         "address": [None, "7 Long Road", None, None], "addr_housenumber": [None, None, "12", None],
-         "addr_street": [None, None, "Short Street", None]},
-        geometry=[shapely.box(i * 20, 0, i * 20 + 10, 10) for i in range(4)], crs=27700)
-    assert block_labels(frame).tolist() == ["Block 1", "7 Long Road", "12 Short Street", "Named House"]
+        {
+            "block_id": ["way/123", "456", "P3", "P4"],
+            "name": [None, "456", "way/123", "Named House"],
+            "address": [None, "7 Long Road", None, None],
+            "addr_housenumber": [None, None, "12", None],
+            "addr_street": [None, None, "Short Street", None],
+        },
+        geometry=[shapely.box(i * 20, 0, i * 20 + 10, 10) for i in range(4)],
+        crs=27700,
+    )
+    assert block_labels(frame).tolist() == [
+        "Block 1",
+        "7 Long Road",
+        "12 Short Street",
+        "Named House",
+    ]
 
 
-def test_an_unnamed_osm_block_prints_its_address_or_number(sample_store: GeoPackageStore, tmp_path: Path) -> None:
+def test_an_unnamed_osm_block_prints_its_address_or_number(
+    sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
     data = exhibit_input(sample_store, "ORD-001")
     per = data.premises["block_id"] == "PER"
     data.premises.loc[per, "name"] = "way/24420022"
     data.premises.loc[per, "address"] = None
-    result = render_exhibit(data, ExhibitOptions("AB/9", "PC", date(2026, 11, 26), paper="A3", atlas=True),
-                            tmp_path / "osm.pdf")
+    result = render_exhibit(
+        data,
+        ExhibitOptions("AB/9", "PC", date(2026, 11, 26), paper="A3", atlas=True),
+        tmp_path / "osm.pdf",
+    )
     n = list(data.premises.index).index(data.premises.index[per][0]) + 1
     for page in range(1, result.pages + 1):
         text = _page_text(result.path, page)

@@ -5,22 +5,37 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pyogrio
 import pytest
 
-from geo.errors import InputFileError
-from layers.exporter import export_layer
-from layers.importer import import_file
-from layers.store import GeoPackageStore
+import pyogrio
+
+from closuremap.geo.errors import InputFileError
+from closuremap.layers.exporter import export_layer
+from closuremap.layers.importer import import_file
+from closuremap.layers.store import GeoPackageStore
 
 
-@pytest.mark.parametrize("suffix, tolerance_m", [
-    (".gpkg", 0.001), (".shp", 0.001), (".zip", 0.001), (".fgb", 0.001), (".csv", 0.001),
-    (".geojson", 0.01), (".kml", 0.01),
-])
+@pytest.mark.parametrize(
+    "suffix, tolerance_m",
+    [
+        (".gpkg", 0.001),
+        (".shp", 0.001),
+        (".zip", 0.001),
+        (".fgb", 0.001),
+        (".csv", 0.001),
+        (".geojson", 0.01),
+        (".kml", 0.01),
+    ],
+)
 @pytest.mark.parametrize("kind", ["communal_areas", "entrances"])
-def test_round_trip(sample_store: GeoPackageStore, tmp_path: Path, store: GeoPackageStore, suffix: str,
-                    tolerance_m: float, kind: str) -> None:
+def test_round_trip(
+    sample_store: GeoPackageStore,
+    tmp_path: Path,
+    store: GeoPackageStore,
+    suffix: str,
+    tolerance_m: float,
+    kind: str,
+) -> None:
     out = tmp_path / f"{kind}{suffix}"
     count = export_layer(sample_store, kind, out)
     assert count == sample_store.count(kind) and out.exists()

@@ -9,16 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shapely
 from PIL import Image, ImageDraw
 
-from geo.crs import bng_to_lonlat
-from geo.georef import GeorefError, affine_from_points, apply, fit_to_outline, invert
-from layers import floorplans
-from layers.drawmap import build_draw_map
-from layers.model import KINDS
-from layers.store import GeoPackageStore
-from layers.webmap import map_summary
+import shapely
+
+from closuremap.geo.crs import bng_to_lonlat
+from closuremap.geo.georef import GeorefError, affine_from_points, apply, fit_to_outline, invert
+from closuremap.layers import floorplans
+from closuremap.layers.drawmap import build_draw_map
+from closuremap.layers.model import KINDS
+from closuremap.layers.store import GeoPackageStore
+from closuremap.layers.webmap import map_summary
 from tests.conftest import require
 
 
@@ -58,9 +59,15 @@ def test_fit_to_a_block_covers_its_rotated_box(sample_store: GeoPackageStore) ->
 
 def test_stored_and_drawn_where_the_points_say(sample_store: GeoPackageStore) -> None:
     dst = [(531800, 179150), (531840, 179150), (531800, 179130)]
-    pid = floorplans.save_plan(sample_store.location, block_id="PER", floor=1, name="<b>Level 1</b>.png",
-                               png=_plan_png(), control_points=list(zip([(0, 0), (400, 0), (0, 200)], dst)),
-                               user="ann")
+    pid = floorplans.save_plan(
+        sample_store.location,
+        block_id="PER",
+        floor=1,
+        name="<b>Level 1</b>.png",
+        png=_plan_png(),
+        control_points=list(zip([(0, 0), (400, 0), (0, 200)], dst)),
+        user="ann",
+    )
     plan = floorplans.plans(sample_store.location, "PER")[0]
     assert plan.id == pid and (plan.width, plan.height) == (400, 200)
     url, bounds = floorplans.warp_for_web(plan)
@@ -68,17 +75,26 @@ def test_stored_and_drawn_where_the_points_say(sample_store: GeoPackageStore) ->
     # the four corners in WGS84 (the BNG grid is turned ~1.5° here, so the box is their extent)
     lon, lat = bng_to_lonlat([531800, 531840, 531840, 531800], [179150, 179150, 179130, 179130])
     assert west == pytest.approx(lon.min(), abs=1e-7) and east == pytest.approx(lon.max(), abs=1e-7)
-    assert south == pytest.approx(lat.min(), abs=1e-7) and north == pytest.approx(lat.max(), abs=1e-7)
+    assert south == pytest.approx(lat.min(), abs=1e-7) and north == pytest.approx(
+        lat.max(), abs=1e-7
+    )
     # the red mark ends up in the north-west corner of the warped image
     import base64
+
     warped = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA")
     px = np.asarray(warped)
     red = (px[..., 0] > 200) & (px[..., 1] < 60) & (px[..., 3] > 200)
     ys, xs = np.nonzero(red)
     assert xs.max() < warped.width * 0.1 and ys.max() < warped.height * 0.2
     frames = {k: sample_store.read(k) for k in KINDS}
-    html_text = map_summary(build_draw_map(frames, "communal_areas", guides=[(plan.name, url, bounds, 0.5)]))["html"]
-    assert "L.imageOverlay" in html_text and "Level 1" in html_text and "<b>Level 1</b>" not in html_text
+    html_text = map_summary(
+        build_draw_map(frames, "communal_areas", guides=[(plan.name, url, bounds, 0.5)])
+    )["html"]
+    assert (
+        "L.imageOverlay" in html_text
+        and "Level 1" in html_text
+        and "<b>Level 1</b>" not in html_text
+    )
 
 
 def test_a_pdf_page_is_read(tmp_path: Path) -> None:

@@ -6,24 +6,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.errors import ClosuremapError
-from geo.gridref import (GRID_LETTERS, GridRefError, find_gridrefs, parse_gridref, square_origin,
-                         to_gridref)
+from closuremap.geo.errors import ClosuremapError
+from closuremap.geo.gridref import (
+    GRID_LETTERS,
+    GridRefError,
+    find_gridrefs,
+    parse_gridref,
+    square_origin,
+    to_gridref,
+)
 from tests.data.make_geocode_labelled import grid_letters as table_letters
 
 # South-west corners of 100 km squares, from the OS lettering diagram (500 km squares S, T, N, O,
 # H, J with S at the false origin; 100 km letters A-Z without I, read from the top-left).
 KNOWN_SQUARES = {
-    "SV": (0, 0),               # Isles of Scilly: the false origin
-    "SW": (100_000, 0),         # west Cornwall
-    "TV": (500_000, 0),         # Eastbourne / Beachy Head
-    "SU": (400_000, 100_000),   # Southampton
-    "TQ": (500_000, 100_000),   # London
-    "TG": (600_000, 300_000),   # Norwich
-    "SJ": (300_000, 300_000),   # Chester / Stoke
-    "NS": (200_000, 600_000),   # Glasgow
-    "NT": (300_000, 600_000),   # Edinburgh
-    "NN": (200_000, 700_000),   # Ben Nevis
+    "SV": (0, 0),  # Isles of Scilly: the false origin
+    "SW": (100_000, 0),  # west Cornwall
+    "TV": (500_000, 0),  # Eastbourne / Beachy Head
+    "SU": (400_000, 100_000),  # Southampton
+    "TQ": (500_000, 100_000),  # London
+    "TG": (600_000, 300_000),  # Norwich
+    "SJ": (300_000, 300_000),  # Chester / Stoke
+    "NS": (200_000, 600_000),  # Glasgow
+    "NT": (300_000, 600_000),  # Edinburgh
+    "NN": (200_000, 700_000),  # Ben Nevis
     "HU": (400_000, 1_100_000),  # Shetland
     "HP": (400_000, 1_200_000),  # Unst, the northernmost square
 }
@@ -53,7 +59,9 @@ def test_the_worked_example_is_the_centre_of_a_one_metre_square() -> None:
     assert str(ref) == "TQ 30916 78533"
 
 
-@pytest.mark.parametrize("text", ["TQ 30916 78533", "TQ3091678533", "tq 30916 78533", "TQ 3091678533", " TQ30916 78533 "])
+@pytest.mark.parametrize(
+    "text", ["TQ 30916 78533", "TQ3091678533", "tq 30916 78533", "TQ 3091678533", " TQ30916 78533 "]
+)
 def test_spellings_of_one_reference_agree(text: str) -> None:
     ref = parse_gridref(text)
     assert (ref.easting, ref.northing, ref.digits) == (530916.5, 178533.5, 10)
@@ -77,7 +85,9 @@ def test_spellings_of_one_reference_agree(text: str) -> None:
         ("HP 60 10", 460_500.0, 1_210_500.0, 1_000.0),
     ],
 )
-def test_each_digit_count_gives_the_centre_of_its_square(text: str, easting: float, northing: float, size: float) -> None:
+def test_each_digit_count_gives_the_centre_of_its_square(
+    text: str, easting: float, northing: float, size: float
+) -> None:
     ref = parse_gridref(text)
     assert (ref.easting, ref.northing, ref.size_m) == (easting, northing, size)
 
@@ -132,7 +142,9 @@ def test_to_gridref_truncates_to_the_containing_square() -> None:
     northing=st.floats(0, 1_299_999.999, allow_nan=False),
     digits=st.sampled_from([0, 2, 4, 6, 8, 10]),
 )
-def test_round_trip_lands_in_the_square_holding_the_point(easting: float, northing: float, digits: int) -> None:
+def test_round_trip_lands_in_the_square_holding_the_point(
+    easting: float, northing: float, digits: int
+) -> None:
     ref = parse_gridref(to_gridref(easting, northing, digits))
     assert ref.digits == digits
     assert ref.sw_easting <= easting < ref.sw_easting + ref.size_m
@@ -148,7 +160,7 @@ def test_find_in_text_reports_spans_and_failures() -> None:
     text = "youths at TQ 30916 78533, then IQ 123 456"
     found = find_gridrefs(text)
     assert [f.text for f in found] == ["TQ 30916 78533", "IQ 123 456"]
-    assert text[found[0].start:found[0].end] == "TQ 30916 78533"
+    assert text[found[0].start : found[0].end] == "TQ 30916 78533"
     assert found[0].gridref is not None and found[0].gridref.easting == 530916.5
     assert found[1].gridref is None and "does not use" in (found[1].error or "")
 

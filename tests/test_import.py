@@ -6,17 +6,18 @@ import json
 import zipfile
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
-import pyogrio
 import pytest
+
+import geopandas as gpd
+import pyogrio
 import shapely
 
-from geo.crs import BNG, WGS84, geometries_to_lonlat
-from geo.errors import CoordinateError, InputFileError
-from layers.importer import import_file, parse_when, validate_source
-from layers.sources import read_source
-from layers.store import GeoPackageStore
+from closuremap.geo.crs import BNG, WGS84, geometries_to_lonlat
+from closuremap.geo.errors import CoordinateError, InputFileError
+from closuremap.layers.importer import import_file, parse_when, validate_source
+from closuremap.layers.sources import read_source
+from closuremap.layers.store import GeoPackageStore
 from tests.conftest import DATA, ZOO
 
 COMMUNAL = DATA / "synthetic" / "communal_areas.geojson"
@@ -42,16 +43,25 @@ def _write_vector(frame: gpd.GeoDataFrame, path: Path, driver: str) -> Path:
 
 @pytest.mark.parametrize(
     "suffix, driver, crs",
-    [(".geojson", "GeoJSON", 4326), (".gpkg", "GPKG", 27700), (".shp", "ESRI Shapefile", 27700),
-     (".shp.zip", "ESRI Shapefile", 27700), (".kml", "LIBKML", 4326), (".fgb", "FlatGeobuf", 27700),
-     (".fgb", "FlatGeobuf", 3857)],
+    [
+        (".geojson", "GeoJSON", 4326),
+        (".gpkg", "GPKG", 27700),
+        (".shp", "ESRI Shapefile", 27700),
+        (".shp.zip", "ESRI Shapefile", 27700),
+        (".kml", "LIBKML", 4326),
+        (".fgb", "FlatGeobuf", 27700),
+        (".fgb", "FlatGeobuf", 3857),
+    ],
 )
-def test_every_vector_format_imports_the_communal_areas(store: GeoPackageStore, tmp_path: Path, suffix: str,
-                                                        driver: str, crs: int) -> None:
+def test_every_vector_format_imports_the_communal_areas(
+    store: GeoPackageStore, tmp_path: Path, suffix: str, driver: str, crs: int
+) -> None:
     src = _communal_frame()  # BNG, from data/synthetic (GeoJSON with a crs member)
     frame = src.to_crs(crs) if crs == 3857 else src
     if crs == 4326:
-        frame = src.set_geometry(gpd.GeoSeries(geometries_to_lonlat(src.geometry.values), crs=WGS84))
+        frame = src.set_geometry(
+            gpd.GeoSeries(geometries_to_lonlat(src.geometry.values), crs=WGS84)
+        )
     path = _write_vector(frame, tmp_path / f"communal{suffix}", driver)
     result = import_file(store, "communal_areas", path, user="test")
     _adds_up(result)
@@ -74,7 +84,9 @@ def test_plain_zip_of_a_shapefile(store: GeoPackageStore, tmp_path: Path) -> Non
     assert result.imported == len(_communal_frame())
 
 
-def test_shapefile_without_prj_infers_bng_and_says_so(store: GeoPackageStore, tmp_path: Path) -> None:
+def test_shapefile_without_prj_infers_bng_and_says_so(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
     shp = _write_vector(_communal_frame(), tmp_path / "noprj.shp", "ESRI Shapefile")
     shp.with_suffix(".prj").unlink()
     result = import_file(store, "communal_areas", shp, user="test")
@@ -82,9 +94,15 @@ def test_shapefile_without_prj_infers_bng_and_says_so(store: GeoPackageStore, tm
     assert any("no CRS in the file" in n and "BNG" in n for n in result.notes)
 
 
-@pytest.mark.parametrize("columns", [("easting", "northing"), ("X", "Y"), ("Eastings", "Northings")])
-def test_csv_with_bng_columns(store: GeoPackageStore, tmp_path: Path, columns: tuple[str, str]) -> None:
-    table = pd.read_csv(ADDRESSES, dtype=str).rename(columns={"easting": columns[0], "northing": columns[1]})
+@pytest.mark.parametrize(
+    "columns", [("easting", "northing"), ("X", "Y"), ("Eastings", "Northings")]
+)
+def test_csv_with_bng_columns(
+    store: GeoPackageStore, tmp_path: Path, columns: tuple[str, str]
+) -> None:
+    table = pd.read_csv(ADDRESSES, dtype=str).rename(
+        columns={"easting": columns[0], "northing": columns[1]}
+    )
     path = tmp_path / "addresses.csv"
     table.to_csv(path, index=False)
     result = import_file(store, "addresses", path, user="test")
@@ -94,8 +112,12 @@ def test_csv_with_bng_columns(store: GeoPackageStore, tmp_path: Path, columns: t
     assert stored.geometry.x.round(2).tolist() == table[columns[0]].astype(float).round(2).tolist()
 
 
-@pytest.mark.parametrize("columns", [("Longitude", "Latitude"), ("lon", "lat"), ("lng", "lat"), ("x", "y")])
-def test_csv_with_lonlat_columns(store: GeoPackageStore, tmp_path: Path, columns: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    "columns", [("Longitude", "Latitude"), ("lon", "lat"), ("lng", "lat"), ("x", "y")]
+)
+def test_csv_with_lonlat_columns(
+    store: GeoPackageStore, tmp_path: Path, columns: tuple[str, str]
+) -> None:
     table = pd.read_csv(POLICE_UK, dtype=str, keep_default_na=False)
     table = table.rename(columns={"Longitude": columns[0], "Latitude": columns[1]})
     path = tmp_path / "police.csv"
@@ -104,7 +126,9 @@ def test_csv_with_lonlat_columns(store: GeoPackageStore, tmp_path: Path, columns
     _adds_up(result)
     assert result.imported == len(table)
     stored = store.read("incidents")
-    assert stored.total_bounds[0] > 531000 and stored.total_bounds[2] < 533000  # BNG, near the estate
+    assert (
+        stored.total_bounds[0] > 531000 and stored.total_bounds[2] < 533000
+    )  # BNG, near the estate
 
 
 def test_csv_with_wkt_column(store: GeoPackageStore, tmp_path: Path) -> None:
@@ -167,7 +191,9 @@ MIXED = """uprn,address,block_id,latitude,longitude
 
 def test_mixed_good_and_bad_rows_lose_nothing(store: GeoPackageStore, tmp_path: Path) -> None:
     rejects = tmp_path / "rejects.csv"
-    result = import_file(store, "addresses", _csv(tmp_path, MIXED), user="test", rejects_path=rejects)
+    result = import_file(
+        store, "addresses", _csv(tmp_path, MIXED), user="test", rejects_path=rejects
+    )
     _adds_up(result)
     assert result.read == 11 and result.imported == 2
     stored = store.read("addresses")
@@ -211,31 +237,41 @@ def test_geometry_zoo_into_blocks(store: GeoPackageStore, tmp_path: Path) -> Non
     assert back["empty_polygon"] in ("empty geometry", "no geometry")
     assert "wrong geometry type: LineString" in back["line"]
     assert "wrong geometry type: Point" in back["point"]
-    assert all(g.geom_type == "MultiPolygon" and not g.has_z for g in store.read("premises").geometry)
+    assert all(
+        g.geom_type == "MultiPolygon" and not g.has_z for g in store.read("premises").geometry
+    )
 
 
 def test_repair_is_explicit(store: GeoPackageStore, tmp_path: Path) -> None:
     path = _features(tmp_path, {"bowtie": ZOO["bowtie"]}, block_id=["B1"])
-    result = import_file(store, "premises", path, user="test", repair_geometry=True, rejects_path=tmp_path / "r.csv")
+    result = import_file(
+        store, "premises", path, user="test", repair_geometry=True, rejects_path=tmp_path / "r.csv"
+    )
     assert result.imported == 1 and any("repaired 1" in n for n in result.notes)
     assert store.read("premises").geometry.iloc[0].is_valid
 
 
-def test_missing_required_column_is_said_per_row_and_in_a_note(store: GeoPackageStore, tmp_path: Path) -> None:
+def test_missing_required_column_is_said_per_row_and_in_a_note(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
     frame = _communal_frame().drop(columns=["block_id"])
     path = tmp_path / "no_block.geojson"
     frame.to_file(path)
-    result = import_file(store, "communal_areas", path, user="test", rejects_path=tmp_path / "r.csv")
+    result = import_file(
+        store, "communal_areas", path, user="test", rejects_path=tmp_path / "r.csv"
+    )
     assert result.imported == 0 and len(result.rejected) == len(frame)
     assert all("missing required field 'block_id'" in r for r in result.rejected["reason"])
     assert any("no column for required field(s) block_id" in n for n in result.notes)
 
 
 def test_bad_values_are_named(store: GeoPackageStore, tmp_path: Path) -> None:
-    text = ("block_id,area_type,floor_from,name,easting,northing\n"
-            "PER,stairwell,0,a,531700,179000\n"
-            "PER,attic,0,b,531700,179000\n"
-            "PER,stairwell,two,c,531700,179000\n")
+    text = (
+        "block_id,area_type,floor_from,name,easting,northing\n"
+        "PER,stairwell,0,a,531700,179000\n"
+        "PER,attic,0,b,531700,179000\n"
+        "PER,stairwell,two,c,531700,179000\n"
+    )
     result = validate_source(read_source(_csv(tmp_path, text)), "communal_areas")
     reasons = result.rejected.set_index("name")["reason"].to_dict()
     # a point is the wrong geometry for a communal area, and the attributes are checked as well
@@ -245,7 +281,9 @@ def test_bad_values_are_named(store: GeoPackageStore, tmp_path: Path) -> None:
 
 def test_bad_dates_are_named(store: GeoPackageStore, tmp_path: Path) -> None:
     text = "order_id,occurred_at,easting,northing\nORD-1,14/08/2024 23:10,531700,179000\nORD-1,yesterday,531700,179000\n"
-    result = import_file(store, "breaches", _csv(tmp_path, text), user="test", rejects_path=tmp_path / "r.csv")
+    result = import_file(
+        store, "breaches", _csv(tmp_path, text), user="test", rejects_path=tmp_path / "r.csv"
+    )
     assert result.imported == 1
     assert store.read("breaches")["occurred_at"].item() == "2024-08-14T23:10:00"
     assert "'yesterday' is not a date" in result.rejected["reason"].item()
@@ -292,7 +330,9 @@ class TestWrongFiles:
         pyogrio.write_dataframe(frame, path, layer="b")
         with pytest.raises(InputFileError, match="--layer"):
             import_file(store, "communal_areas", path, user="test")
-        assert import_file(store, "communal_areas", path, user="test", layer="b").imported == len(frame)
+        assert import_file(store, "communal_areas", path, user="test", layer="b").imported == len(
+            frame
+        )
 
 
 def test_crs_override_fixes_a_mislabelled_file(store: GeoPackageStore, tmp_path: Path) -> None:
@@ -303,22 +343,28 @@ def test_crs_override_fixes_a_mislabelled_file(store: GeoPackageStore, tmp_path:
 
 def test_a_failed_store_write_keeps_nothing(store: GeoPackageStore, tmp_path: Path) -> None:
     """A whole import is one transaction: a duplicate id rolls every row back."""
-    frame = gpd.GeoDataFrame({"block_id": ["A", "B"], "name": ["a", "b"], "feature_id": ["x1", "x1"]},
-                             geometry=[ZOO["square"], ZOO["square"]], crs=BNG)
+    frame = gpd.GeoDataFrame(
+        {"block_id": ["A", "B"], "name": ["a", "b"], "feature_id": ["x1", "x1"]},
+        geometry=[ZOO["square"], ZOO["square"]],
+        crs=BNG,
+    )
     store.add("premises", frame.iloc[:1], user="test")
     with pytest.raises(Exception, match="already exist"):
         store.add("premises", frame.iloc[1:], user="test")
     assert store.count("premises") == 1
 
 
-@pytest.mark.parametrize("text, kind, expected", [
-    ("25/12/2024 14:30", "datetime", "2024-12-25T14:30:00"),
-    ("2024-12-25T14:30:00Z", "datetime", "2024-12-25T14:30:00"),
-    ("2024-12-25", "datetime", "2024-12-25"),
-    ("2024-04", "datetime", "2024-04"),
-    ("25/12/2024 14:30", "date", "2024-12-25"),
-    ("1 Mar 2024", "date", "2024-03-01"),
-])
+@pytest.mark.parametrize(
+    "text, kind, expected",
+    [
+        ("25/12/2024 14:30", "datetime", "2024-12-25T14:30:00"),
+        ("2024-12-25T14:30:00Z", "datetime", "2024-12-25T14:30:00"),
+        ("2024-12-25", "datetime", "2024-12-25"),
+        ("2024-04", "datetime", "2024-04"),
+        ("25/12/2024 14:30", "date", "2024-12-25"),
+        ("1 Mar 2024", "date", "2024-03-01"),
+    ],
+)
 def test_parse_when(text: str, kind: str, expected: str) -> None:
     assert parse_when(text, kind) == expected
 
@@ -334,24 +380,41 @@ ODD = """Date of call,Nature,Incident No,Where,E,N
 """
 
 
-def test_column_mapping_is_used_and_remembered_per_source(store: GeoPackageStore, tmp_path: Path) -> None:
+def test_column_mapping_is_used_and_remembered_per_source(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
     path = _csv(tmp_path, ODD, "odd.csv")
     with pytest.raises(InputFileError, match="--map easting=COLUMN"):
         import_file(store, "incidents", path, user="t")
-    mapping = {"easting": "E", "northing": "N", "occurred_at": "Date of call", "reference": "Incident No",
-               "location_text": "Where"}
+    mapping = {
+        "easting": "E",
+        "northing": "N",
+        "occurred_at": "Date of call",
+        "reference": "Incident No",
+        "location_text": "Where",
+    }
     first = import_file(store, "incidents", path, user="t", mapping=mapping)
     assert first.imported == 2 and first.mapping["occurred_at"] == "Date of call"
     again = _csv(tmp_path, ODD.replace("X1", "X3").replace("X2", "X4"), "next_week.csv")
-    second = import_file(store, "incidents", again, user="t")  # same columns: the mapping is remembered
+    second = import_file(
+        store, "incidents", again, user="t"
+    )  # same columns: the mapping is remembered
     assert second.imported == 2 and any("remembered" in n for n in second.notes)
     stored = store.read("incidents").set_index("reference")
-    assert stored.loc["X3", "occurred_at"] == "2024-03-01T22:10:00" and stored.loc["X3", "location_text"] == "o/s block"
+    assert (
+        stored.loc["X3", "occurred_at"] == "2024-03-01T22:10:00"
+        and stored.loc["X3", "location_text"] == "o/s block"
+    )
 
 
 def test_a_mapping_to_a_column_that_is_not_there(store: GeoPackageStore, tmp_path: Path) -> None:
-    from geo.errors import SchemaError
+    from closuremap.geo.errors import SchemaError
 
     with pytest.raises(SchemaError, match="no column 'Date'"):
-        import_file(store, "incidents", _csv(tmp_path, ODD, "odd.csv"), user="t",
-                    mapping={"easting": "E", "northing": "N", "occurred_at": "Date"})
+        import_file(
+            store,
+            "incidents",
+            _csv(tmp_path, ODD, "odd.csv"),
+            user="t",
+            mapping={"easting": "E", "northing": "N", "occurred_at": "Date"},
+        )

@@ -19,12 +19,20 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from geo.errors import ClosuremapError
-from geo.permitted_access import PermittedClass
-from reports.case import ORDER_GROUNDS, SERVICE_COLUMNS, AdviceContact
-from reports.legal import (DOCUMENTS, DocumentResult, LegalDocumentError, render_application,
-                           render_certificate_of_service, render_discharge, render_draft_order,
-                           render_extension, render_notice)
+from closuremap.geo.errors import ClosuremapError
+from closuremap.geo.permitted_access import PermittedClass
+from closuremap.reports.case import ORDER_GROUNDS, SERVICE_COLUMNS, AdviceContact
+from closuremap.reports.legal import (
+    DOCUMENTS,
+    DocumentResult,
+    LegalDocumentError,
+    render_application,
+    render_certificate_of_service,
+    render_discharge,
+    render_draft_order,
+    render_extension,
+    render_notice,
+)
 from tests.case_fixtures import COURT, COURT_ADDRESS, make_case, service, tiny_png
 from tests.conftest import require
 
@@ -64,13 +72,15 @@ def docx_text(path: Path) -> str:
 def section(text: str, start: str, end: str) -> str:
     """The text from one heading to the next, so an item is checked where the Act wants it."""
     i = text.index(start)
-    return text[i:text.index(end, i + len(start))]
+    return text[i : text.index(end, i + len(start))]
 
 
 def busy_case(**overrides: object):
     """Enough text and rows that every document runs to more than one page."""
-    long = "\n\n".join(f"Paragraph {i}: " + "Residents describe the stairwells at night. " * 12
-                       for i in range(1, 9))
+    long = "\n\n".join(
+        f"Paragraph {i}: " + "Residents describe the stairwells at night. " * 12
+        for i in range(1, 9)
+    )
     rows = pd.concat([service()] * 20, ignore_index=True)
     values = dict(facts=long, extension_reason=long, discharge_reason=long, service=rows)
     values.update(overrides)
@@ -78,6 +88,7 @@ def busy_case(**overrides: object):
 
 
 # -- the notice: s.76(5) ------------------------------------------------------------------------
+
 
 def test_notice_contains_every_s76_5_item(tmp_path: Path) -> None:
     case = make_case()
@@ -126,6 +137,7 @@ def test_missing_advice_kind_is_a_gap(tmp_path: Path) -> None:
 
 # -- footers ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_every_page_has_reference_title_and_page_x_of_y(tmp_path: Path, name: str) -> None:
     case = busy_case(extension_months=[3])
@@ -140,8 +152,10 @@ def test_every_page_has_reference_title_and_page_x_of_y(tmp_path: Path, name: st
 
 # -- the application and the draft order -------------------------------------------------------
 
+
 def test_application_states_grounds_facts_evidence_and_includes_the_draft_order(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     case = make_case()
     text = pdf_text(render_application(case, tmp_path / "app.pdf").path)
     grounds = section(text, "5. Grounds", "6. Necessity")
@@ -154,7 +168,7 @@ def test_application_states_grounds_facts_evidence_and_includes_the_draft_order(
     assert "ASB - Nuisance 2" in evidence and "Drugs 2" in evidence and "Total 6" in evidence
     assert "Served at (s.79): 10:15 on Monday 10 March 2025" in text
     assert "Latest time for the hearing (s.80(3)): 10:15 on Wednesday 12 March 2025" in text
-    order = text[text.index("DRAFT CLOSURE ORDER", text.index("9. Order sought")):]
+    order = text[text.index("DRAFT CLOSURE ORDER", text.index("9. Order sought")) :]
     assert "The court orders that" in order and "Schedule of permitted access" in order
 
 
@@ -179,8 +193,11 @@ def test_draft_order_terms_schedule_duration_warning_and_appeal(tmp_path: Path) 
     assert "3 months from the day it is made (the maximum" in text
     assert "51 weeks" in section(text, "Warning (s.86(2))", "Right of appeal")
     assert "Crown Court within 21 days" in text
-    assert len(PdfReader(tmp_path / "order.pdf").pages[-1].images) + \
-        len(PdfReader(tmp_path / "order.pdf").pages[0].images) >= 1
+    assert (
+        len(PdfReader(tmp_path / "order.pdf").pages[-1].images)
+        + len(PdfReader(tmp_path / "order.pdf").pages[0].images)
+        >= 1
+    )
 
 
 @pytest.mark.parametrize("months", [0, 4])
@@ -191,20 +208,40 @@ def test_draft_order_longer_than_three_months_is_refused(tmp_path: Path, months:
 
 # -- DOCX says what the PDF says ------------------------------------------------------------------
 
-@pytest.mark.parametrize("render, extra", [
-    (render_notice, ["(c) Failing to comply", "up to 3 months", "section 80"]),
-    (render_application, [norm(ORDER_GROUNDS["b"]), "deal and take drugs", "DRAFT CLOSURE ORDER",
-                          "Crown Court within 21 days"]),
-])
+
+@pytest.mark.parametrize(
+    "render, extra",
+    [
+        (render_notice, ["(c) Failing to comply", "up to 3 months", "section 80"]),
+        (
+            render_application,
+            [
+                norm(ORDER_GROUNDS["b"]),
+                "deal and take drugs",
+                "DRAFT CLOSURE ORDER",
+                "Crown Court within 21 days",
+            ],
+        ),
+    ],
+)
 def test_docx_has_the_same_key_items_as_the_pdf(tmp_path: Path, render, extra: list[str]) -> None:
     case = make_case()
     result = render(case, tmp_path / "doc.pdf", docx_out=tmp_path / "doc.docx")
     assert result.docx == tmp_path / "doc.docx"
     pdf, word = pdf_text(result.path), docx_text(result.docx)
-    items = [norm(case.premises), COURT, COURT_ADDRESS, "10:00 on Wednesday 12 March 2025",
-             *(p.words() for p in case.permitted), *extra]
-    items += [x for c in case.advice_contacts for x in (c.name, c.detail)] \
-        if render is render_notice else []
+    items = [
+        norm(case.premises),
+        COURT,
+        COURT_ADDRESS,
+        "10:00 on Wednesday 12 March 2025",
+        *(p.words() for p in case.permitted),
+        *extra,
+    ]
+    items += (
+        [x for c in case.advice_contacts for x in (c.name, c.detail)]
+        if render is render_notice
+        else []
+    )
     for item in items:
         assert item in pdf, item
         assert item in word, item
@@ -213,6 +250,7 @@ def test_docx_has_the_same_key_items_as_the_pdf(tmp_path: Path, render, extra: l
 
 
 # -- gaps are printed, never invented -----------------------------------------------------------
+
 
 def test_gaps_print_as_to_be_completed(tmp_path: Path) -> None:
     case = make_case(court_address=None, hearing_at=None, authorised_by="")
@@ -223,15 +261,35 @@ def test_gaps_print_as_to_be_completed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["notice", "application", "draft_order"])
-def test_an_empty_case_file_renders_with_gaps_and_no_placeholders(tmp_path: Path,
-                                                                  name: str) -> None:
+def test_an_empty_case_file_renders_with_gaps_and_no_placeholders(
+    tmp_path: Path, name: str
+) -> None:
     empty = make_case(
-        premises="", blocks=[], applicant="", authorised_by=None, notice_issued_at=None,
-        notice_served_at=None, notice_hours=0, notice_expires_at=None, hearing_at=None,
-        hearing_deadline=None, court_name=None, court_address=None, case_reference=None,
-        order_made_on=None, order_months=None, order_expires_on=None, permitted=[], grounds=[],
-        facts="", chronology=pd.DataFrame(), advice_contacts=[], prepared_by="",
-        scope_map_png=None, timeline=None)
+        premises="",
+        blocks=[],
+        applicant="",
+        authorised_by=None,
+        notice_issued_at=None,
+        notice_served_at=None,
+        notice_hours=0,
+        notice_expires_at=None,
+        hearing_at=None,
+        hearing_deadline=None,
+        court_name=None,
+        court_address=None,
+        case_reference=None,
+        order_made_on=None,
+        order_months=None,
+        order_expires_on=None,
+        permitted=[],
+        grounds=[],
+        facts="",
+        chronology=pd.DataFrame(),
+        advice_contacts=[],
+        prepared_by="",
+        scope_map_png=None,
+        timeline=None,
+    )
     result = DOCUMENTS[name](empty, tmp_path / f"{name}.pdf", docx_out=tmp_path / f"{name}.docx")
     for text in (pdf_text(result.path), docx_text(result.docx)):
         assert GAP in text
@@ -240,16 +298,24 @@ def test_an_empty_case_file_renders_with_gaps_and_no_placeholders(tmp_path: Path
 
 # -- extension (s.82), discharge (s.83), certificate (s.79) -------------------------------------
 
-@pytest.mark.parametrize("order_months, extensions, requested, total", [
-    (3, [], 3, 6),  # no months given: the 3-month maximum
-    (3, [3], 3, 6),  # just inside the 6-month cap
-    (3, [2, 1], 1, 6),
-    (2, [1], 1, 3),
-])
-def test_extension_within_six_months(tmp_path: Path, order_months: int, extensions: list[int],
-                                     requested: int, total: int) -> None:
-    case = make_case(order_months=order_months, extension_months=extensions,
-                     extension_reason="Dealing has moved to the bin store <since> 1 May & goes on.")
+
+@pytest.mark.parametrize(
+    "order_months, extensions, requested, total",
+    [
+        (3, [], 3, 6),  # no months given: the 3-month maximum
+        (3, [3], 3, 6),  # just inside the 6-month cap
+        (3, [2, 1], 1, 6),
+        (2, [1], 1, 3),
+    ],
+)
+def test_extension_within_six_months(
+    tmp_path: Path, order_months: int, extensions: list[int], requested: int, total: int
+) -> None:
+    case = make_case(
+        order_months=order_months,
+        extension_months=extensions,
+        extension_reason="Dealing has moved to the bin store <since> 1 May & goes on.",
+    )
     text = pdf_text(render_extension(case, tmp_path / "ext.pdf").path)
     assert f"extended by {requested} months" in text
     assert f"last {total} months in all" in text and "6 months in all (s.82(8))" in text
@@ -258,14 +324,18 @@ def test_extension_within_six_months(tmp_path: Path, order_months: int, extensio
     assert "Dealing has moved to the bin store <since> 1 May & goes on." in text
 
 
-@pytest.mark.parametrize("order_months, extensions, message", [
-    (3, [3, 1], "3 \\+ 3 \\+ 1|6 \\+ 1 = 7 months"),  # just outside the cap
-    (3, [3, 3], "6 \\+ 3 = 9 months: it cannot be extended any further"),
-    (3, [4], "s.82\\(7\\)"),
-    (3, [0], "s.82\\(7\\)"),
-])
-def test_extension_past_the_caps_is_refused(tmp_path: Path, order_months: int,
-                                            extensions: list[int], message: str) -> None:
+@pytest.mark.parametrize(
+    "order_months, extensions, message",
+    [
+        (3, [3, 1], "3 \\+ 3 \\+ 1|6 \\+ 1 = 7 months"),  # just outside the cap
+        (3, [3, 3], "6 \\+ 3 = 9 months: it cannot be extended any further"),
+        (3, [4], "s.82\\(7\\)"),
+        (3, [0], "s.82\\(7\\)"),
+    ],
+)
+def test_extension_past_the_caps_is_refused(
+    tmp_path: Path, order_months: int, extensions: list[int], message: str
+) -> None:
     out = tmp_path / "ext.pdf"
     with pytest.raises(LegalDocumentError, match=message):
         render_extension(make_case(order_months=order_months, extension_months=extensions), out)
@@ -317,6 +387,7 @@ def test_refusals_are_closuremap_errors() -> None:
 
 # -- output -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_same_case_gives_byte_identical_pdf(tmp_path: Path, name: str) -> None:
     first = DOCUMENTS[name](make_case(), tmp_path / "one.pdf")
@@ -332,10 +403,12 @@ def test_same_case_gives_byte_identical_pdf(tmp_path: Path, name: str) -> None:
 def test_user_text_prints_literally(tmp_path: Path) -> None:
     odd = "Rent <b>$5</b> & Co"
     case = make_case(
-        blocks=[odd], facts="Costs < £5 & > $3 &amp; <i>no</i> markup",
+        blocks=[odd],
+        facts="Costs < £5 & > $3 &amp; <i>no</i> markup",
         advice_contacts=[AdviceContact("Help & <Advice>", "<tel> 020 7946 0000 & $1", "housing")],
         permitted=[PermittedClass("residents", detail="Flats <1> & 2")],
-        service=service().assign(block=odd))
+        service=service().assign(block=odd),
+    )
     notice = render_notice(case, tmp_path / "n.pdf", docx_out=tmp_path / "n.docx")
     app = render_application(case, tmp_path / "a.pdf", docx_out=tmp_path / "a.docx")
     cert = render_certificate_of_service(case, tmp_path / "c.pdf")
@@ -357,8 +430,14 @@ def test_failed_render_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> N
 
 
 def test_documents_registry() -> None:
-    assert set(DOCUMENTS) == {"notice", "application", "draft_order", "extension", "discharge",
-                              "certificate_of_service"}
+    assert set(DOCUMENTS) == {
+        "notice",
+        "application",
+        "draft_order",
+        "extension",
+        "discharge",
+        "certificate_of_service",
+    }
 
 
 def test_make_case_gives_a_fresh_case_each_time() -> None:
@@ -371,13 +450,15 @@ def test_make_case_gives_a_fresh_case_each_time() -> None:
 
 # -- layout ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("render", [render_notice, render_application])
 def test_nothing_is_drawn_in_the_margins(tmp_path: Path, render) -> None:
     """The top 10 mm stay free for the bundle stamp, and nothing runs off the sides."""
     require(shutil.which("pdftoppm") is not None, "pdftoppm (poppler-utils)")
     result = render(busy_case(), tmp_path / "doc.pdf")
-    subprocess.run(["pdftoppm", "-png", "-r", "60", str(result.path), str(tmp_path / "p")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", str(result.path), str(tmp_path / "p")], check=True
+    )
     sheets = sorted(tmp_path.glob("p-*.png"))
     assert len(sheets) == result.pages
     px_per_mm = 60 / 25.4
@@ -395,7 +476,7 @@ def test_the_breach_penalty_never_overstates_todays_maximum(tmp_path) -> None:  
     """s.86(5)-(6): 51 weeks is read as 6 months until CJA 2003 s.281(5) is in force."""
     from pypdf import PdfReader
 
-    from reports.legal import render_draft_order, render_notice
+    from closuremap.reports.legal import render_draft_order, render_notice
 
     for render in (render_notice, render_draft_order):
         result = render(make_case(), tmp_path / f"{render.__name__}.pdf")

@@ -16,8 +16,15 @@ pytestmark = pytest.mark.browser
 
 def test_two_sessions_for_ten_seconds_without_errors(sample_path: Path, tmp_path: Path) -> None:
     require(Path(CHROMIUM).exists(), "Debian chromium (/usr/bin/chromium)")
-    result = run(sessions=2, seconds=10, out=tmp_path / "load.json", workspace=sample_path, warmup=False,
-                 ramp_s=0, quiet=True)
+    result = run(
+        sessions=2,
+        seconds=10,
+        out=tmp_path / "load.json",
+        workspace=sample_path,
+        warmup=False,
+        ramp_s=0,
+        quiet=True,
+    )
     report = table(result)
     assert result["total"]["errors"] == 0, report
     for kind in KINDS:

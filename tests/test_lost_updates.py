@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.errors import StaleEditError
-from layers.store import GeoPackageStore
+from closuremap.geo.errors import StaleEditError
+from closuremap.layers.store import GeoPackageStore
 from tests.conftest import ROOT
 
 
@@ -18,14 +18,28 @@ def test_a_stale_save_is_refused_and_names_who_changed_what(sample_store: GeoPac
     fid = sample_store.read("communal_areas")["feature_id"].iloc[0]
     ann_loaded = sample_store.version("communal_areas", fid)
     bea_loaded = sample_store.version("communal_areas", fid)
-    sample_store.update("communal_areas", fid, user="PC Ann (1)", attributes={"name": "Stair A (north)"},
-                        expected_version=ann_loaded)
+    sample_store.update(
+        "communal_areas",
+        fid,
+        user="PC Ann (1)",
+        attributes={"name": "Stair A (north)"},
+        expected_version=ann_loaded,
+    )
     with pytest.raises(StaleEditError, match=r"PC Ann \(1\) at .*name: .* → Stair A \(north\)"):
-        sample_store.update("communal_areas", fid, user="PC Bea (2)", attributes={"floor_to": 9},
-                            expected_version=bea_loaded)
+        sample_store.update(
+            "communal_areas",
+            fid,
+            user="PC Bea (2)",
+            attributes={"floor_to": 9},
+            expected_version=bea_loaded,
+        )
     row = sample_store.read("communal_areas").set_index("feature_id").loc[fid]
-    assert row["name"] == "Stair A (north)" and row["floor_to"] != 9  # Ann's change kept, Bea's not applied
-    assert sample_store.history(kind="communal_areas", feature_id=fid).iloc[0]["user"] == "PC Ann (1)"
+    assert (
+        row["name"] == "Stair A (north)" and row["floor_to"] != 9
+    )  # Ann's change kept, Bea's not applied
+    assert (
+        sample_store.history(kind="communal_areas", feature_id=fid).iloc[0]["user"] == "PC Ann (1)"
+    )
 
 
 def test_two_editors_over_many_rounds_lose_nothing(sample_store: GeoPackageStore) -> None:
@@ -36,22 +50,38 @@ def test_two_editors_over_many_rounds_lose_nothing(sample_store: GeoPackageStore
     for i in range(20):
         first, second = rng.sample(["PC Ann (1)", "PC Bea (2)"], 2)
         v = sample_store.version("orders", fid)  # both open the order
-        sample_store.update("orders", fid, user=first, attributes={"notes": f"{first} round {i}"}, expected_version=v)
+        sample_store.update(
+            "orders",
+            fid,
+            user=first,
+            attributes={"notes": f"{first} round {i}"},
+            expected_version=v,
+        )
         accepted.append(f"{first} round {i}")
         try:
-            sample_store.update("orders", fid, user=second, attributes={"notes": f"{second} round {i}"},
-                                expected_version=v)
+            sample_store.update(
+                "orders",
+                fid,
+                user=second,
+                attributes={"notes": f"{second} round {i}"},
+                expected_version=v,
+            )
         except StaleEditError:
             refused += 1
         else:
             raise AssertionError("a stale save went through")
     assert refused == 20
-    notes = sample_store.history(kind="orders", feature_id=fid)["after"].str.extract(r'"notes": "([^"]*)"')[0]
-    assert list(reversed(notes.dropna().tolist()))[-20:] == accepted  # every accepted edit is in the trail
+    notes = sample_store.history(kind="orders", feature_id=fid)["after"].str.extract(
+        r'"notes": "([^"]*)"'
+    )[0]
+    assert (
+        list(reversed(notes.dropna().tolist()))[-20:] == accepted
+    )  # every accepted edit is in the trail
 
 
 def test_the_orders_page_refuses_a_save_on_top_of_anothers_change_and_keeps_the_edit(
-        sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(sample_store.path))
     monkeypatch.setenv("CLOSUREMAP_USER", "PC Bea (2)")
     fid = sample_store.read("orders")["feature_id"].iloc[0]
@@ -66,7 +96,9 @@ def test_the_orders_page_refuses_a_save_on_top_of_anothers_change_and_keeps_the_
     assert any("PC Ann (1)" in e.value and "court" in e.value for e in at.error)
     row = sample_store.read("orders").set_index("order_id").loc["ORD-001"]
     assert row["court"] == "Highbury Corner" and row["case_reference"] == "SYN-2024-001"
-    assert at.text_input(key=f"order_case_{fid}").value == "BEA-REF"  # the edit is still on the page
+    assert (
+        at.text_input(key=f"order_case_{fid}").value == "BEA-REF"
+    )  # the edit is still on the page
     at.button(key=f"order_reload_{fid}").click().run()
     assert at.text_input(key=f"order_court_{fid}").value == "Highbury Corner"
     at.text_input(key=f"order_case_{fid}").set_value("BEA-REF").run()
@@ -76,7 +108,8 @@ def test_the_orders_page_refuses_a_save_on_top_of_anothers_change_and_keeps_the_
 
 
 def test_the_attribute_form_writes_only_what_changed_and_refuses_a_stale_save(
-        sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(sample_store.path))
     monkeypatch.setenv("CLOSUREMAP_USER", "PC Bea (2)")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
@@ -86,4 +119,7 @@ def test_the_attribute_form_writes_only_what_changed_and_refuses_a_stale_save(
     at.text_input(key=f"attr_name_{pick}").set_value("Renamed by Bea")
     at.button(key="save_attrs").click().run()
     assert any("PC Ann (1)" in e.value and "floor_to" in e.value for e in at.error)
-    assert sample_store.read("communal_areas").set_index("feature_id").loc[pick, "name"] != "Renamed by Bea"
+    assert (
+        sample_store.read("communal_areas").set_index("feature_id").loc[pick, "name"]
+        != "Renamed by Bea"
+    )

@@ -12,11 +12,17 @@ import pytest
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from layers.documents import briefing_input, letter_fields, order_blocks
-from layers.orders import changed_fields, evidence_window, order_history, order_timeline, save_order
-from layers.store import GeoPackageStore
-from reports.briefing import briefing_tables
-from reports.service_pack import render_service_pack
+from closuremap.layers.documents import briefing_input, letter_fields, order_blocks
+from closuremap.layers.orders import (
+    changed_fields,
+    evidence_window,
+    order_history,
+    order_timeline,
+    save_order,
+)
+from closuremap.layers.store import GeoPackageStore
+from closuremap.reports.briefing import briefing_tables
+from closuremap.reports.service_pack import render_service_pack
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -50,10 +56,13 @@ def _scope_map_script(at: AppTest) -> str:
     raise AssertionError("no scope map on the page")
 
 
-def test_choosing_another_order_after_a_check_shows_that_orders_saved_scope(app: AppTest,
-                                                                            sample_store: GeoPackageStore) -> None:
+def test_choosing_another_order_after_a_check_shows_that_orders_saved_scope(
+    app: AppTest, sample_store: GeoPackageStore
+) -> None:
     communal = sample_store.read("communal_areas")
-    stair = communal[(communal.block_id == "HAY") & (communal.area_type == "stairwell")]["feature_id"].iloc[0]
+    stair = communal[(communal.block_id == "HAY") & (communal.area_type == "stairwell")][
+        "feature_id"
+    ].iloc[0]
     at = _orders_page(app)
     at.multiselect(key="scope_for_blocks_new").set_value(["HAY"]).run()
     at.multiselect(key="scope_communal_new").set_value([stair]).run()
@@ -80,9 +89,9 @@ def test_choosing_another_order_after_a_check_shows_that_orders_saved_scope(app:
     assert after["block_ids"] == "PER"
 
 
-def test_resaving_after_editing_only_the_hearing_time_keeps_every_other_field(app: AppTest,
-                                                                              sample_store: GeoPackageStore,
-                                                                              tmp_path: Path) -> None:
+def test_resaving_after_editing_only_the_hearing_time_keeps_every_other_field(
+    app: AppTest, sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
     before = sample_store.read("orders").set_index("order_id").loc["ORD-001"]
     fid = _fid(sample_store, "ORD-001")
     at = _orders_page(app)
@@ -91,49 +100,75 @@ def test_resaving_after_editing_only_the_hearing_time_keeps_every_other_field(ap
     assert any("hearing_at" in c.value for c in at.caption if c.value.startswith("Changed since"))
     at.button(key="save_order_button").click().run()
     assert not at.exception
-    assert any("saved ORD-001 (hearing_at)" in s.value for s in at.success), [e.value for e in at.error]
+    assert any("saved ORD-001 (hearing_at)" in s.value for s in at.success), [
+        e.value for e in at.error
+    ]
 
     after = sample_store.read("orders").set_index("order_id").loc["ORD-001"]
     assert after["hearing_at"].startswith("2024-06-30T14:30")
-    for field in ("block_ids", "name", "court", "authorised_by", "permitted_access", "notice_issued_at",
-                  "order_made_on", "grounds", "facts", "scope_parts"):
+    for field in (
+        "block_ids",
+        "name",
+        "court",
+        "authorised_by",
+        "permitted_access",
+        "notice_issued_at",
+        "order_made_on",
+        "grounds",
+        "facts",
+        "scope_parts",
+    ):
         assert str(after[field]) == str(before[field]), field
     assert after.geometry.equals_exact(before.geometry, 1e-6)
     entry = sample_store.history(kind="orders", feature_id=fid).iloc[0]
     assert entry["user"] == ACTING
     assert set(json.loads(entry["after"])["properties"]) >= {"hearing_at"}
     history = order_history(sample_store, "ORD-001")
-    assert history.iloc[0]["who"] == ACTING and "hearing_at: 2024-06-30T10:00:00 → 2024-06-30T14:30" in \
-        history.iloc[0]["what changed"]
+    assert (
+        history.iloc[0]["who"] == ACTING
+        and "hearing_at: 2024-06-30T10:00:00 → 2024-06-30T14:30" in history.iloc[0]["what changed"]
+    )
 
     # the views of the order refresh after the save
     fresh = at.dataframe[0].value  # the urgency table
     assert "ORD-001" in fresh["order_id"].tolist()
     # and the documents that depend on its blocks still work
-    recipients, fields = letter_fields(sample_store, "ORD-001", today=date(2024, 7, 1), contact="the ASB team",
-                                       signatory=ACTING)
+    recipients, fields = letter_fields(
+        sample_store, "ORD-001", today=date(2024, 7, 1), contact="the ASB team", signatory=ACTING
+    )
     assert len(recipients) and fields["blocks"] == "Perronet House"
     blocks = order_blocks(sample_store, "ORD-001")
-    pack = render_service_pack(title="x", scope=after.geometry, premises=blocks,
-                               entrances=sample_store.read("entrances").query("block_id == 'PER'"),
-                               basemap=None, out=tmp_path / "pack.pdf", prepared_on=date(2024, 7, 1))
+    pack = render_service_pack(
+        title="x",
+        scope=after.geometry,
+        premises=blocks,
+        entrances=sample_store.read("entrances").query("block_id == 'PER'"),
+        basemap=None,
+        out=tmp_path / "pack.pdf",
+        prepared_on=date(2024, 7, 1),
+    )
     assert len(pack.checklist) > 0
     proposals = briefing_tables(briefing_input(sample_store, today=date(2024, 7, 1))).proposals
     assert proposals.set_index("order").loc["Perronet House communal areas", "blocks"] == "PER"
 
 
-def test_an_order_saved_without_block_ids_still_gets_letters_pack_and_briefing(sample_store: GeoPackageStore) -> None:
+def test_an_order_saved_without_block_ids_still_gets_letters_pack_and_briefing(
+    sample_store: GeoPackageStore,
+) -> None:
     """Orders blanked by the old fault: the blocks come from the scope, never from 'nan'."""
     fid = _fid(sample_store, "ORD-001")
     sample_store.update("orders", fid, user="t", attributes={"block_ids": None})
     assert order_blocks(sample_store, "ORD-001")["block_id"].tolist() == ["PER"]
-    recipients, _ = letter_fields(sample_store, "ORD-001", today=date(2024, 7, 1), contact="c", signatory="s")
+    recipients, _ = letter_fields(
+        sample_store, "ORD-001", today=date(2024, 7, 1), contact="c", signatory="s"
+    )
     assert set(recipients["block_id"]) == {"PER"}
     assert "PER" in briefing_tables(briefing_input(sample_store)).proposals["blocks"].tolist()
 
 
-def test_saving_without_a_name_is_refused_and_with_one_is_recorded(sample_store: GeoPackageStore,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_saving_without_a_name_is_refused_and_with_one_is_recorded(
+    sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(sample_store.path))
     monkeypatch.delenv("CLOSUREMAP_USER", raising=False)
     fid = _fid(sample_store, "ORD-001")
@@ -144,7 +179,10 @@ def test_saving_without_a_name_is_refused_and_with_one_is_recorded(sample_store:
     at.button(key="save_order_button").click().run()
     assert any("Give your name in the sidebar" in e.value for e in at.error)
     assert len(sample_store.history()) == audit_rows
-    assert sample_store.read("orders").set_index("order_id").loc["ORD-001", "case_reference"] == "SYN-2024-001"
+    assert (
+        sample_store.read("orders").set_index("order_id").loc["ORD-001", "case_reference"]
+        == "SYN-2024-001"
+    )
 
     at.text_input(key="identity_name").set_value("DC Cal Three")
     at.text_input(key="identity_number").set_value("555")
@@ -152,7 +190,10 @@ def test_saving_without_a_name_is_refused_and_with_one_is_recorded(sample_store:
     at.text_input(key=f"order_case_{fid}").set_value("NEW-REF")
     at.button(key="save_order_button").click().run()
     assert not at.exception
-    assert sample_store.read("orders").set_index("order_id").loc["ORD-001", "case_reference"] == "NEW-REF"
+    assert (
+        sample_store.read("orders").set_index("order_id").loc["ORD-001", "case_reference"]
+        == "NEW-REF"
+    )
     assert sample_store.history(kind="orders").iloc[0]["user"] == "DC Cal Three (555)"
 
     # documents made now carry the name as "Prepared by"
@@ -166,33 +207,61 @@ def test_saving_without_a_name_is_refused_and_with_one_is_recorded(sample_store:
     assert "Prepared by: DC Cal Three (555)" in reader.pages[0].extract_text()
 
 
-def test_save_order_refuses_no_user_and_writes_only_the_changes(sample_store: GeoPackageStore) -> None:
+def test_save_order_refuses_no_user_and_writes_only_the_changes(
+    sample_store: GeoPackageStore,
+) -> None:
     row = sample_store.read("orders").iloc[0]
     with pytest.raises(Exception, match="say who you are"):
-        save_order(sample_store, user=" ", feature_id=str(row["feature_id"]), changes={"court": "X"})
-    edited = {"court": row["court"], "notice_issued_at": "2024-06-28T09:00", "notice_hours": 48, "facts": "new"}
-    assert changed_fields(row, edited) == {"facts": "new"}  # same instant written differently is no change
+        save_order(
+            sample_store, user=" ", feature_id=str(row["feature_id"]), changes={"court": "X"}
+        )
+    edited = {
+        "court": row["court"],
+        "notice_issued_at": "2024-06-28T09:00",
+        "notice_hours": 48,
+        "facts": "new",
+    }
+    assert changed_fields(row, edited) == {
+        "facts": "new"
+    }  # same instant written differently is no change
 
 
-def test_evidence_window_defaults_to_six_months_before_the_notice(sample_store: GeoPackageStore) -> None:
+def test_evidence_window_defaults_to_six_months_before_the_notice(
+    sample_store: GeoPackageStore,
+) -> None:
     row = sample_store.read("orders").iloc[0]  # notice issued 2024-06-28 09:00
     assert evidence_window(row, date(2030, 1, 1)) == (date(2023, 12, 28), date(2024, 6, 28))
-    custom = pd.Series({**row.to_dict(), "evidence_from": "2024-03-01", "evidence_to": "2024-05-31"})
+    custom = pd.Series(
+        {**row.to_dict(), "evidence_from": "2024-03-01", "evidence_to": "2024-05-31"}
+    )
     assert evidence_window(custom, date(2030, 1, 1)) == (date(2024, 3, 1), date(2024, 5, 31))
-    backwards = pd.Series({**row.to_dict(), "evidence_from": "2024-06-01", "evidence_to": "2024-05-31"})
+    backwards = pd.Series(
+        {**row.to_dict(), "evidence_from": "2024-06-01", "evidence_to": "2024-05-31"}
+    )
     with pytest.raises(Exception, match="starts .* after it ends"):
         evidence_window(backwards, date(2030, 1, 1))
 
 
-def test_an_orders_life_lists_what_happened_and_its_deadlines_in_time_order(sample_store: GeoPackageStore) -> None:
-    from layers.orders import order_life
+def test_an_orders_life_lists_what_happened_and_its_deadlines_in_time_order(
+    sample_store: GeoPackageStore,
+) -> None:
+    from closuremap.layers.orders import order_life
 
     row = sample_store.read("orders").iloc[0]
     life = order_life(row, order_timeline(row))
-    assert set(life["event"]) == {"Notice issued", "Notice served", "Hearing", "Order made", "Closure notice expires",
-                                  "Application heard by (48 hours after service)", "Closure order expires",
-                                  "Latest end with every extension (6 months)"}
-    assert life["event"].iloc[0] == "Notice issued" and life["event"].iloc[-1].startswith("Latest end")
+    assert set(life["event"]) == {
+        "Notice issued",
+        "Notice served",
+        "Hearing",
+        "Order made",
+        "Closure notice expires",
+        "Application heard by (48 hours after service)",
+        "Closure order expires",
+        "Latest end with every extension (6 months)",
+    }
+    assert life["event"].iloc[0] == "Notice issued" and life["event"].iloc[-1].startswith(
+        "Latest end"
+    )
     assert life["when"].is_monotonic_increasing
 
 
@@ -200,16 +269,32 @@ def _add_order(store: GeoPackageStore, order_id: str, **attrs: object) -> str:
     import geopandas as gpd
 
     base = store.read("orders").iloc[0]
-    values = {"order_id": order_id, "name": f"Order {order_id}", "block_ids": "PER",
-              "notice_issued_at": "2024-06-28T09:00:00", **attrs}
-    frame = gpd.GeoDataFrame({k: [v] for k, v in values.items()}, geometry=[base.geometry], crs=store.read("orders").crs)
+    values = {
+        "order_id": order_id,
+        "name": f"Order {order_id}",
+        "block_ids": "PER",
+        "notice_issued_at": "2024-06-28T09:00:00",
+        **attrs,
+    }
+    frame = gpd.GeoDataFrame(
+        {k: [v] for k, v in values.items()}, geometry=[base.geometry], crs=store.read("orders").crs
+    )
     return store.add("orders", frame, user="t")[0]
 
 
-def test_a_resave_keeps_odd_hours_spaced_grounds_and_day_first_dates(app: AppTest,
-                                                                     sample_store: GeoPackageStore) -> None:
-    fid = _add_order(sample_store, "ODD", notice_hours=36, grounds="a; b", notice_issued_at="01/03/2024 10:00",
-                     order_months=6, extension_months="3 months", block_ids="PER;GONE")
+def test_a_resave_keeps_odd_hours_spaced_grounds_and_day_first_dates(
+    app: AppTest, sample_store: GeoPackageStore
+) -> None:
+    fid = _add_order(
+        sample_store,
+        "ODD",
+        notice_hours=36,
+        grounds="a; b",
+        notice_issued_at="01/03/2024 10:00",
+        order_months=6,
+        extension_months="3 months",
+        block_ids="PER;GONE",
+    )
     before = sample_store.read("orders").set_index("feature_id").loc[fid]
     at = _orders_page(app)
     assert any("cannot be worked out" in str(v) for v in at.dataframe[0].value["next_deadline"])
@@ -223,10 +308,14 @@ def test_a_resave_keeps_odd_hours_spaced_grounds_and_day_first_dates(app: AppTes
     after = sample_store.read("orders").set_index("feature_id").loc[fid]
     assert after["name"] == "Odd order, renamed" and after["extension_months"] == "3"
     assert int(after["notice_hours"]) == 36 and after["grounds"] == before["grounds"]
-    assert after["notice_issued_at"] == before["notice_issued_at"] and int(after["order_months"]) == 6
+    assert (
+        after["notice_issued_at"] == before["notice_issued_at"] and int(after["order_months"]) == 6
+    )
 
 
-def test_a_reversed_evidence_window_is_refused_before_it_is_saved(app: AppTest, sample_store: GeoPackageStore) -> None:
+def test_a_reversed_evidence_window_is_refused_before_it_is_saved(
+    app: AppTest, sample_store: GeoPackageStore
+) -> None:
     fid = _fid(sample_store, "ORD-001")
     at = _orders_page(app)
     at.selectbox(key="order_pick").set_value("ORD-001").run()
@@ -237,21 +326,34 @@ def test_a_reversed_evidence_window_is_refused_before_it_is_saved(app: AppTest, 
     assert pd.isna(sample_store.read("orders").set_index("feature_id").loc[fid, "evidence_from"])
 
 
-def test_one_bad_order_does_not_stop_the_briefing_or_the_bundle(sample_store: GeoPackageStore, tmp_path: Path) -> None:
+def test_one_bad_order_does_not_stop_the_briefing_or_the_bundle(
+    sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
     import geopandas as gpd
     import shapely
 
-    from reports.casefile import case_file, make_bundle
+    from closuremap.reports.casefile import case_file, make_bundle
 
-    park = gpd.GeoDataFrame({"order_id": ["PARK"], "name": ["Park"], "evidence_from": ["2024-06-01"],
-                             "evidence_to": ["2024-01-01"]},
-                            geometry=[shapely.box(500000, 150000, 500010, 150010)], crs=sample_store.read("orders").crs)
+    park = gpd.GeoDataFrame(
+        {
+            "order_id": ["PARK"],
+            "name": ["Park"],
+            "evidence_from": ["2024-06-01"],
+            "evidence_to": ["2024-01-01"],
+        },
+        geometry=[shapely.box(500000, 150000, 500010, 150010)],
+        crs=sample_store.read("orders").crs,
+    )
     sample_store.add("orders", park, user="t")
     data = briefing_input(sample_store, today=date(2024, 7, 1))
     assert "Park" in data.orders["name"].tolist()
     fid = _add_order(sample_store, "LONG", order_months=6)
-    case = case_file(sample_store, "LONG", exhibit_ref="AB/1", prepared_by="PC T (1)", today=date(2024, 7, 1))
-    result, notes = make_bundle(sample_store, case, tmp_path / "b.pdf", generated_at=datetime(2024, 7, 1, 9))
+    case = case_file(
+        sample_store, "LONG", exhibit_ref="AB/1", prepared_by="PC T (1)", today=date(2024, 7, 1)
+    )
+    result, notes = make_bundle(
+        sample_store, case, tmp_path / "b.pdf", generated_at=datetime(2024, 7, 1, 9)
+    )
     assert any("Application" in n for n in notes) and result.pages > 1
     assert fid
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.permitted_access import (
+from closuremap.geo.permitted_access import (
     ALL_DAY,
     CLASSES,
     PermittedClass,
@@ -31,6 +31,7 @@ PREMISES = "the communal areas of Alder House, 1-48 Example Road"
 
 # ---------------------------------------------------------------------------------------------
 # N8, s.76(4): a closure notice must permit residents and the owner, at all times.
+
 
 def test_n8_notice_with_residents_and_owner_at_all_times_is_fine() -> None:
     classes = [PermittedClass("residents"), PermittedClass("owner")]
@@ -76,8 +77,11 @@ def test_n8_notice_with_owner_only_at_some_times_is_flagged() -> None:
 
 
 def test_n8_residents_at_all_times_in_one_entry_are_enough_beside_a_time_limited_one() -> None:
-    classes = [PermittedClass("residents", times="08:00-20:00", detail="Flats 1-24"),
-               PermittedClass("residents", detail="Flats 25-48"), PermittedClass("owner")]
+    classes = [
+        PermittedClass("residents", times="08:00-20:00", detail="Flats 1-24"),
+        PermittedClass("residents", detail="Flats 25-48"),
+        PermittedClass("owner"),
+    ]
     assert access_violations(classes, stage="notice") == []
 
 
@@ -89,8 +93,11 @@ def test_n8_residents_narrowed_by_detail_but_at_all_times_pass() -> None:
 # ---------------------------------------------------------------------------------------------
 # O5, s.80(7): an order may bar all persons, residents and owner included.
 
+
 def test_o5_order_without_residents_is_allowed() -> None:
-    assert access_violations([PermittedClass("owner"), PermittedClass("police")], stage="order") == []
+    assert (
+        access_violations([PermittedClass("owner"), PermittedClass("police")], stage="order") == []
+    )
 
 
 def test_o5_order_barring_everyone_is_allowed() -> None:
@@ -98,12 +105,15 @@ def test_o5_order_barring_everyone_is_allowed() -> None:
 
 
 def test_o5_order_with_residents_only_at_some_times_is_allowed() -> None:
-    assert access_violations([PermittedClass("residents", times="08:00-20:00")], stage="order") == []
+    assert (
+        access_violations([PermittedClass("residents", times="08:00-20:00")], stage="order") == []
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # N7, s.76(3) and O5, s.80(7): the terms say who is permitted (Leeds CC v Persons Unknown [2023]),
 # lettered (a), (b), ... under a head naming the premises.
+
 
 def item_lines(text: str) -> list[str]:
     return text.splitlines()[1:]
@@ -125,8 +135,11 @@ def test_n7_notice_wording_names_premises_and_every_class_lettered() -> None:
 
 
 def test_o5_order_wording_names_premises_and_every_class_lettered() -> None:
-    classes = [PermittedClass("emergency_services"), PermittedClass("police"),
-               PermittedClass("residents", times="between 07:00 and 22:00", detail="Flats 1-48")]
+    classes = [
+        PermittedClass("emergency_services"),
+        PermittedClass("police"),
+        PermittedClass("residents", times="between 07:00 and 22:00", detail="Flats 1-48"),
+    ]
     text = wording(PREMISES, classes, stage="order")
     lines = text.splitlines()
     assert lines[0] == f"The court orders that {PREMISES} be closed to all persons except:"
@@ -147,7 +160,9 @@ def test_n7_wording_keeps_the_classes_in_the_order_given() -> None:
     reverse = wording(PREMISES, forward[::-1], stage="notice")
     assert text.index(OWNER_WORDS) < text.index(RESIDENTS_WORDS)
     assert reverse.index(RESIDENTS_WORDS) < reverse.index(OWNER_WORDS)
-    assert re.search(r"^\(a\) the owner", text, re.M) and re.search(r"^\(a\) people who", reverse, re.M)
+    assert re.search(r"^\(a\) the owner", text, re.M) and re.search(
+        r"^\(a\) people who", reverse, re.M
+    )
 
 
 def test_n7_class_words_carry_detail_and_times() -> None:
@@ -163,17 +178,25 @@ def test_n7_unknown_class_code_is_written_as_given() -> None:
 # ---------------------------------------------------------------------------------------------
 # Storage: the permitted classes are kept with the order as JSON; old free-text terms still read.
 
+
 def test_to_json_from_json_round_trip() -> None:
-    classes = [PermittedClass("residents", detail="Flats 1-48"), PermittedClass("owner"),
-               PermittedClass("visitors", times="08:00-20:00", detail="invited, with a resident")]
+    classes = [
+        PermittedClass("residents", detail="Flats 1-48"),
+        PermittedClass("owner"),
+        PermittedClass("visitors", times="08:00-20:00", detail="invited, with a resident"),
+    ]
     text = to_json(classes)
     assert [c["code"] for c in json.loads(text)] == ["residents", "owner", "visitors"]
     assert from_json(text) == classes
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.builds(PermittedClass, code=st.text(min_size=1), times=st.text(), detail=st.text()),
-                max_size=10))
+@given(
+    st.lists(
+        st.builds(PermittedClass, code=st.text(min_size=1), times=st.text(), detail=st.text()),
+        max_size=10,
+    )
+)
 def test_to_json_from_json_round_trip_any_text(classes: list[PermittedClass]) -> None:
     assert from_json(to_json(classes)) == classes
 
@@ -183,12 +206,15 @@ def test_from_json_of_nothing_is_no_classes(stored: str | None) -> None:
     assert from_json(stored) == []
 
 
-@pytest.mark.parametrize("text", [
-    "Residents and their visitors only; police and emergency services at all times",
-    "No access 22:00-06:00 except residents",
-    '"residents"',                 # valid JSON, but not a list of classes
-    '[{"code": "owner", "colour": "red"}]',  # a field the class does not have
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Residents and their visitors only; police and emergency services at all times",
+        "No access 22:00-06:00 except residents",
+        '"residents"',  # valid JSON, but not a list of classes
+        '[{"code": "owner", "colour": "red"}]',  # a field the class does not have
+    ],
+)
 def test_from_json_of_free_text_is_one_other_class(text: str) -> None:
     assert from_json(text) == [PermittedClass("other", detail=text)]
 

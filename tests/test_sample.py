@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+
 import shapely
 
-from layers.model import KINDS
-from layers.sample import BLOCKS
-from layers.store import GeoPackageStore
+from closuremap.layers.model import KINDS
+from closuremap.layers.sample import BLOCKS
+from closuremap.layers.store import GeoPackageStore
 from tests.conftest import DATA
 
 
@@ -30,7 +31,10 @@ def test_blocks_are_the_real_osm_footprints(sample_store: GeoPackageStore) -> No
 def test_communal_areas_lie_inside_their_blocks(sample_store: GeoPackageStore) -> None:
     blocks = sample_store.read("premises").set_index("block_id").geometry
     for area in sample_store.read("communal_areas").itertuples():
-        assert area.geometry.difference(blocks[area.block_id]).area < 0.01, (area.block_id, area.name)
+        assert area.geometry.difference(blocks[area.block_id]).area < 0.01, (
+            area.block_id,
+            area.name,
+        )
 
 
 def test_entrances_are_on_their_block_walls(sample_store: GeoPackageStore) -> None:
@@ -50,14 +54,24 @@ def test_addresses_are_in_their_blocks_with_unique_uprns(sample_store: GeoPackag
 def test_police_uk_rows_are_real_and_all_imported(sample_store: GeoPackageStore) -> None:
     table = pd.read_csv(DATA / "crime" / "police_uk_southwark_estate_2024-01_to_2024-06.csv")
     incidents = sample_store.read("incidents")
-    assert (incidents["source_file"] == "police_uk_southwark_estate_2024-01_to_2024-06.csv").sum() == len(table)
+    assert (
+        incidents["source_file"] == "police_uk_southwark_estate_2024-01_to_2024-06.csv"
+    ).sum() == len(table)
 
 
 def test_attribution_is_recorded(sample_store: GeoPackageStore) -> None:
     text = " ".join(json.loads(sample_store.get_meta("attribution")))
-    assert "OpenStreetMap contributors" in text and "Open Government Licence" in text and "SYNTHETIC" in text
+    assert (
+        "OpenStreetMap contributors" in text
+        and "Open Government Licence" in text
+        and "SYNTHETIC" in text
+    )
 
 
 def test_order_scope_is_valid(sample_store: GeoPackageStore) -> None:
     order = sample_store.read("orders").iloc[0]
-    assert order.geometry.is_valid and order.geometry.area > 50 and shapely.get_num_geometries(order.geometry) >= 1
+    assert (
+        order.geometry.is_valid
+        and order.geometry.area > 50
+        and shapely.get_num_geometries(order.geometry) >= 1
+    )

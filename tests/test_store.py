@@ -6,23 +6,30 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 import geopandas as gpd
 import pyogrio
-import pytest
 import shapely
 
-from geo.crs import BNG, WGS84
-from geo.errors import WorkspaceError
-from layers import gpkg_blob
-from layers.model import KINDS
-from layers.store import GeoPackageStore, open_workspace
+from closuremap.geo.crs import BNG, WGS84
+from closuremap.geo.errors import WorkspaceError
+from closuremap.layers import gpkg_blob
+from closuremap.layers.model import KINDS
+from closuremap.layers.store import GeoPackageStore, open_workspace
 from tests.conftest import ZOO
 
 
 def _blocks(n: int = 3) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"block_id": [f"B{i}" for i in range(n)], "name": [f"Block {i}" for i in range(n)], "floors": list(range(n))},
-        geometry=[shapely.box(531700 + 20 * i, 179000, 531710 + 20 * i, 179010) for i in range(n)], crs=BNG)
+        {
+            "block_id": [f"B{i}" for i in range(n)],
+            "name": [f"Block {i}" for i in range(n)],
+            "floors": list(range(n)),
+        },
+        geometry=[shapely.box(531700 + 20 * i, 179000, 531710 + 20 * i, 179010) for i in range(n)],
+        crs=BNG,
+    )
 
 
 def test_a_new_workspace_has_every_kind_empty(store: GeoPackageStore) -> None:
@@ -37,7 +44,9 @@ def test_add_and_read_back_in_bng(store: GeoPackageStore) -> None:
     assert frame.crs.equals(BNG)
     assert frame["feature_id"].tolist() == ids and len(set(ids)) == 3
     assert frame["floors"].tolist() == [0, 1, 2]
-    assert frame.geometry.iloc[1].equals(shapely.MultiPolygon([shapely.box(531720, 179000, 531730, 179010)]))
+    assert frame.geometry.iloc[1].equals(
+        shapely.MultiPolygon([shapely.box(531720, 179000, 531730, 179010)])
+    )
 
 
 def test_bbox_read_uses_the_spatial_index(store: GeoPackageStore) -> None:
@@ -63,7 +72,9 @@ def test_update_keeps_the_id_and_records_before_and_after(store: GeoPackageStore
     new_shape = shapely.box(531700, 179000, 531715, 179010)
     store.update("premises", fid, user="bob", geometry=new_shape, attributes={"floors": 7})
     row = store.read("premises").iloc[0]
-    assert row["feature_id"] == fid and row["floors"] == 7 and row.geometry.area == pytest.approx(150)
+    assert (
+        row["feature_id"] == fid and row["floors"] == 7 and row.geometry.area == pytest.approx(150)
+    )
     last = store.history(feature_id=fid).iloc[0]
     assert last["user"] == "bob" and last["action"] == "update"
     before, after = json.loads(last["before"]), json.loads(last["after"])
@@ -87,7 +98,9 @@ def test_delete_is_recorded(store: GeoPackageStore) -> None:
 
 
 def test_every_order_scope_added_is_in_the_audit_trail(store: GeoPackageStore) -> None:
-    order = gpd.GeoDataFrame({"order_id": ["O1"], "name": ["Test order"]}, geometry=[ZOO["square"]], crs=BNG)
+    order = gpd.GeoDataFrame(
+        {"order_id": ["O1"], "name": ["Test order"]}, geometry=[ZOO["square"]], crs=BNG
+    )
     fid = store.add("orders", order, user="dee")[0]
     entry = store.history(feature_id=fid).iloc[0]
     assert entry["user"] == "dee" and entry["action"] == "add" and "POLYGON" in entry["after"]

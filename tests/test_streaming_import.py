@@ -11,19 +11,20 @@ import json
 import sqlite3
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pytest
+
+import geopandas as gpd
 import shapely
 
-from geo.crs import WGS84
-from geo.errors import LimitError
-from layers import importlog
-from layers.importer import import_file
-from layers.limits import Limits
-from layers.review import open_items
-from layers.sources import iter_table
-from layers.store import GeoPackageStore
+from closuremap.geo.crs import WGS84
+from closuremap.geo.errors import LimitError
+from closuremap.layers import importlog
+from closuremap.layers.importer import import_file
+from closuremap.layers.limits import Limits
+from closuremap.layers.review import open_items
+from closuremap.layers.sources import iter_table
+from closuremap.layers.store import GeoPackageStore
 
 
 def _rows_file(path: Path, n: int) -> Path:
@@ -35,11 +36,15 @@ def _rows_file(path: Path, n: int) -> Path:
         elif i % 7 == 0:
             lines.append(f"R{i},31/02/2024 10:00,ASB,531790,179105,")  # no such date
         elif i % 5 == 0:
-            lines.append(f"R{i},01/03/2024 10:00,ASB,,,Nowhere Street")  # unplaced: no coordinates, no match
+            lines.append(
+                f"R{i},01/03/2024 10:00,ASB,,,Nowhere Street"
+            )  # unplaced: no coordinates, no match
         elif i % 13 == 0:
             lines.append(f"R{i},01/03/2024 10:00,ASB,531790,179105,x,extra")  # ragged
         else:
-            lines.append(f"R{i},01/03/2024 {i % 24:02d}:00,Drugs,{531700 + i % 90},{179050 + i % 80},")
+            lines.append(
+                f"R{i},01/03/2024 {i % 24:02d}:00,Drugs,{531700 + i % 90},{179050 + i % 80},"
+            )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -61,8 +66,14 @@ def test_a_file_read_in_chunks_gives_what_one_read_gives(tmp_path: Path) -> None
     results, stored, rejects = [], [], []
     for chunk_rows in (None, 7):
         store = GeoPackageStore.create(tmp_path / f"ws{chunk_rows}.gpkg")
-        result = import_file(store, "incidents", path, user="PC Test", chunk_rows=chunk_rows,
-                             rejects_path=tmp_path / f"rejects{chunk_rows}.csv")
+        result = import_file(
+            store,
+            "incidents",
+            path,
+            user="PC Test",
+            chunk_rows=chunk_rows,
+            rejects_path=tmp_path / f"rejects{chunk_rows}.csv",
+        )
         results.append(result)
         stored.append(_stored(store))
         rejects.append(_csv(tmp_path / f"rejects{chunk_rows}.csv"))
@@ -79,100 +90,158 @@ def test_a_file_read_in_chunks_gives_what_one_read_gives(tmp_path: Path) -> None
     header = rejects[1][0]
     for record in rejects[1][1:]:  # every row number and line points at the user's own line
         line, reference = int(record[header.index("line")]), record[header.index("reference")]
-        assert lines[line - 1].startswith(reference + ",") if reference else not lines[line - 1].strip()
+        assert (
+            lines[line - 1].startswith(reference + ",")
+            if reference
+            else not lines[line - 1].strip()
+        )
 
 
-def test_rows_without_coordinates_are_queued_in_the_same_transaction(sample_store: GeoPackageStore,
-                                                                      tmp_path: Path) -> None:
+def test_rows_without_coordinates_are_queued_in_the_same_transaction(
+    sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
     path = _rows_file(tmp_path / "calls.csv", 40)
     before = len(open_items(sample_store))
-    result = import_file(sample_store, "incidents", path, user="PC Test", chunk_rows=6,
-                         rejects_path=tmp_path / "rejects.csv")
+    result = import_file(
+        sample_store,
+        "incidents",
+        path,
+        user="PC Test",
+        chunk_rows=6,
+        rejects_path=tmp_path / "rejects.csv",
+    )
     unplaced = sum(1 for i in range(1, 41) if i % 5 == 0 and i % 11 and i % 7)
     assert result.queued >= unplaced and len(open_items(sample_store)) - before == result.queued
     kept = _csv(tmp_path / "rejects.csv")
     reasons = [r[kept[0].index("reason")] for r in kept[1:]]
-    assert reasons and not any(r.startswith("not placed") for r in reasons)  # they wait in the queue instead
+    assert reasons and not any(
+        r.startswith("not placed") for r in reasons
+    )  # they wait in the queue instead
 
 
-def test_a_row_limit_refuses_the_whole_file_and_stores_nothing(store: GeoPackageStore, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_row_limit_refuses_the_whole_file_and_stores_nothing(
+    store: GeoPackageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _rows_file(tmp_path / "calls.csv", 30)
     monkeypatch.setenv("CLOSUREMAP_MAX_ROWS", "20")
-    with pytest.raises(LimitError, match="more than 20 rows.*CLOSUREMAP_MAX_ROWS.*nothing was imported"):
-        import_file(store, "incidents", path, user="PC Test", chunk_rows=8)  # two chunks are in, then refused
+    with pytest.raises(
+        LimitError, match="more than 20 rows.*CLOSUREMAP_MAX_ROWS.*nothing was imported"
+    ):
+        import_file(
+            store, "incidents", path, user="PC Test", chunk_rows=8
+        )  # two chunks are in, then refused
     assert store.count("incidents") == 0
     with sqlite3.connect(store.path) as conn:
         assert importlog.imports(conn).empty
 
 
-def test_the_file_size_and_column_limits_refuse_before_parsing(store: GeoPackageStore, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_file_size_and_column_limits_refuse_before_parsing(
+    store: GeoPackageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     big = tmp_path / "big.csv"
     big.write_bytes(b"easting,northing\n" + b"531790,179105\n" * 80_000)  # ~1.1 MB
     monkeypatch.setenv("CLOSUREMAP_MAX_FILE_MB", "1")
-    with pytest.raises(LimitError, match=r"big.csv: the file is 1 MB; the limit is 1 MB.*CLOSUREMAP_MAX_FILE_MB"):
+    with pytest.raises(
+        LimitError, match=r"big.csv: the file is 1 MB; the limit is 1 MB.*CLOSUREMAP_MAX_FILE_MB"
+    ):
         import_file(store, "incidents", big, user="PC Test")
     monkeypatch.delenv("CLOSUREMAP_MAX_FILE_MB")
     wide = tmp_path / "wide.csv"
-    wide.write_text(",".join(f"c{i}" for i in range(20_002)) + "\n" + ",".join("1" for _ in range(20_002)) + "\n")
+    wide.write_text(
+        ",".join(f"c{i}" for i in range(20_002))
+        + "\n"
+        + ",".join("1" for _ in range(20_002))
+        + "\n"
+    )
     with pytest.raises(LimitError, match="20,002 columns; the limit is 1,000"):
         import_file(store, "incidents", wide, user="PC Test")
     assert store.count("incidents") == 0
 
 
-def test_a_wide_file_under_a_raised_limit_is_read_not_refused(store: GeoPackageStore, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wide_file_under_a_raised_limit_is_read_not_refused(
+    store: GeoPackageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLOSUREMAP_MAX_COLUMNS", "30000")
     wide = tmp_path / "wide.csv"
     names = ["easting", "northing", "category", "occurred_at"] + [f"c{i}" for i in range(20_000)]
-    wide.write_text(",".join(names) + "\n" + ",".join(["531790", "179105", "ASB", "2024-03-01"] + [""] * 20_000)
-                    + "\n" + "," * (len(names) - 1) + "\n")
+    wide.write_text(
+        ",".join(names)
+        + "\n"
+        + ",".join(["531790", "179105", "ASB", "2024-03-01"] + [""] * 20_000)
+        + "\n"
+        + "," * (len(names) - 1)
+        + "\n"
+    )
     result = import_file(store, "incidents", wide, user="PC Test", rejects_path=tmp_path / "r.csv")
     assert (result.imported, result.n_rejected) == (1, 1)
     assert result.rejected["reason"].tolist() == ["blank row"]
 
 
-def test_a_feature_over_the_vertex_limit_is_rejected_and_the_rest_imported(store: GeoPackageStore, tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_feature_over_the_vertex_limit_is_rejected_and_the_rest_imported(
+    store: GeoPackageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLOSUREMAP_MAX_VERTICES", "500")
     huge = shapely.Point(531790, 179105).buffer(20, quad_segs=300)  # 1,201 vertices
     small = shapely.box(531700, 179000, 531720, 179020)
     path = tmp_path / "areas.geojson"
-    gpd.GeoDataFrame({"name": ["huge", "small"], "area_type": ["landing", "landing"], "block_id": ["B1", "B1"]}, geometry=[huge, small],
-                     crs=27700).to_file(path)
-    result = import_file(store, "communal_areas", path, user="PC Test", repair_geometry=True,
-                         rejects_path=tmp_path / "r.csv")
+    gpd.GeoDataFrame(
+        {"name": ["huge", "small"], "area_type": ["landing", "landing"], "block_id": ["B1", "B1"]},
+        geometry=[huge, small],
+        crs=27700,
+    ).to_file(path)
+    result = import_file(
+        store,
+        "communal_areas",
+        path,
+        user="PC Test",
+        repair_geometry=True,
+        rejects_path=tmp_path / "r.csv",
+    )
     assert result.imported == 1 and store.read("communal_areas")["name"].tolist() == ["small"]
     assert "has 1,201 vertices; the limit is 500 per feature" in result.rejected["reason"].iloc[0]
 
 
-def test_a_polygon_valid_in_wgs84_is_kept_after_conversion(store: GeoPackageStore, tmp_path: Path) -> None:
+def test_a_polygon_valid_in_wgs84_is_kept_after_conversion(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
     # a vertex 11 m inside a 42 km edge: valid in lon/lat, but the edge's image in BNG bends past it
     shape = shapely.Polygon([(-0.4, 51.5), (0.2, 51.5), (0.2, 51.6), (-0.1, 51.5001), (-0.4, 51.6)])
     assert shape.is_valid
     path = tmp_path / "area.geojson"
-    gpd.GeoDataFrame({"name": ["estate"], "area_type": ["walkway"], "block_id": ["B1"]}, geometry=[shape], crs=WGS84).to_file(path)
-    result = import_file(store, "communal_areas", path, user="PC Test", rejects_path=tmp_path / "r.csv")
+    gpd.GeoDataFrame(
+        {"name": ["estate"], "area_type": ["walkway"], "block_id": ["B1"]},
+        geometry=[shape],
+        crs=WGS84,
+    ).to_file(path)
+    result = import_file(
+        store, "communal_areas", path, user="PC Test", rejects_path=tmp_path / "r.csv"
+    )
     assert result.imported == 1 and result.n_rejected == 0
     assert any("became invalid when converted" in n and "repaired" in n for n in result.notes)
     assert store.read("communal_areas").geometry.is_valid.all()
 
 
-def test_rejects_lost_to_a_crash_after_commit_are_written_at_the_next_open(store: GeoPackageStore,
-                                                                           tmp_path: Path) -> None:
+def test_rejects_lost_to_a_crash_after_commit_are_written_at_the_next_open(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
     path = _rows_file(tmp_path / "calls.csv", 30)
     target = tmp_path / "rejects.csv"
     result = import_file(store, "incidents", path, user="PC Test", rejects_path=target)
     written = _csv(target)
     target.unlink()  # as if the process died between the commit and writing the file
     with sqlite3.connect(store.path) as conn:
-        conn.execute("UPDATE closuremap_imports SET rejects_written = 0 WHERE id = ?", (result.import_id,))
+        conn.execute(
+            "UPDATE closuremap_imports SET rejects_written = 0 WHERE id = ?", (result.import_id,)
+        )
     GeoPackageStore(store.path)
     assert _csv(target) == written and len(written) - 1 == result.n_rejected
     with sqlite3.connect(store.path) as conn:
         log = importlog.imports(conn)
-    assert log.loc[0, ["read", "added", "rejected"]].tolist() == [result.read, result.imported, result.n_rejected]
+    assert log.loc[0, ["read", "added", "rejected"]].tolist() == [
+        result.read,
+        result.imported,
+        result.n_rejected,
+    ]
     assert log.loc[0, "user"] == "PC Test"
 
 
@@ -181,13 +250,16 @@ def test_the_table_reader_keeps_memory_to_a_chunk(tmp_path: Path) -> None:
     chunks = list(iter_table(path, Limits(chunk_rows=30)))
     assert [len(c.frame) for c in chunks] == [30, 30, 30, 10]
     assert [c.first_row for c in chunks] == [1, 31, 61, 91]
-    assert sum(1 for c in chunks for r in c.ragged if r) == sum(1 for i in range(1, 101)
-                                                                if i % 13 == 0 and i % 11 and i % 7 and i % 5)
+    assert sum(1 for c in chunks for r in c.ragged if r) == sum(
+        1 for i in range(1, 101) if i % 13 == 0 and i % 11 and i % 7 and i % 5
+    )
 
 
 def test_a_cp1252_file_is_read_in_blocks(tmp_path: Path) -> None:
     path = tmp_path / "calls.csv"
-    path.write_bytes("reference,location\nR1,Caf\xe9 on the corner \u2013 stairwell\n".encode("cp1252"))
+    path.write_bytes(
+        "reference,location\nR1,Caf\xe9 on the corner \u2013 stairwell\n".encode("cp1252")
+    )
     chunk = next(iter_table(path, Limits()))
     assert chunk.frame.loc[0, "location"] == "Café on the corner – stairwell"
 
@@ -202,16 +274,19 @@ def test_the_import_log_records_each_import(store: GeoPackageStore, tmp_path: Pa
     path = _rows_file(tmp_path / "calls.csv", 12)
     result = import_file(store, "incidents", path, user="PC Test", rejects_path=tmp_path / "r.csv")
     with sqlite3.connect(store.path) as conn:
-        rows = conn.execute("SELECT row_json FROM closuremap_rejects WHERE import_id = ? ORDER BY seq",
-                            (result.import_id,)).fetchall()
+        rows = conn.execute(
+            "SELECT row_json FROM closuremap_rejects WHERE import_id = ? ORDER BY seq",
+            (result.import_id,),
+        ).fetchall()
     kept = [json.loads(r[0]) for r in rows]
     assert [k["row"] for k in kept] == result.rejected["row"].tolist()
 
 
 def test_the_review_queue_and_floor_plans_wait_then_say_the_workspace_is_busy(
-        sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    from geo.errors import WorkspaceError
-    from layers.floorplans import plans
+    sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from closuremap.geo.errors import WorkspaceError
+    from closuremap.layers.floorplans import plans
 
     monkeypatch.setenv("CLOSUREMAP_BUSY_SECONDS", "0.3")
     open_items(sample_store)  # the queue's table exists before the writer takes the lock
@@ -227,20 +302,33 @@ def test_the_review_queue_and_floor_plans_wait_then_say_the_workspace_is_busy(
     assert isinstance(open_items(sample_store), pd.DataFrame)
 
 
-def test_unmapped_columns_keep_any_text_in_source_attrs(store: GeoPackageStore, tmp_path: Path) -> None:
-    odd = ['line\u2028separator', 'quote " and \\ backslash', 'slash/ and emoji \U0001F6A8', '=1+1', '']
+def test_unmapped_columns_keep_any_text_in_source_attrs(
+    store: GeoPackageStore, tmp_path: Path
+) -> None:
+    odd = [
+        "line\u2028separator",
+        'quote " and \\ backslash',
+        "slash/ and emoji \U0001f6a8",
+        "=1+1",
+        "",
+    ]
     path = tmp_path / "calls.csv"
-    body = "".join(f'R{i},2024-03-01,ASB,531790,179105,"{v.replace(chr(34), chr(34) * 2)}"\n'
-                   for i, v in enumerate(odd))
-    path.write_text("reference,occurred_at,category,easting,northing,officer_note\n" + body, encoding="utf-8")
+    body = "".join(
+        f'R{i},2024-03-01,ASB,531790,179105,"{v.replace(chr(34), chr(34) * 2)}"\n'
+        for i, v in enumerate(odd)
+    )
+    path.write_text(
+        "reference,occurred_at,category,easting,northing,officer_note\n" + body, encoding="utf-8"
+    )
     import_file(store, "incidents", path, user="PC Test", chunk_rows=2)
     kept = store.read("incidents").sort_values("source_row")["source_attrs"].tolist()
     assert [json.loads(k)["officer_note"] if isinstance(k, str) else "" for k in kept] == odd
 
 
 @pytest.mark.parametrize("page", ["app_pages/map.py", "app_pages/review.py", "app_pages/orders.py"])
-def test_a_page_on_a_busy_workspace_says_so_and_does_not_crash(page: str, sample_store: GeoPackageStore,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_on_a_busy_workspace_says_so_and_does_not_crash(
+    page: str, sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from streamlit.testing.v1 import AppTest
 
     root = Path(__file__).resolve().parent.parent
@@ -265,40 +353,81 @@ def test_the_import_log_and_its_rejects_are_there_from_the_command_line(tmp_path
     ws = tmp_path / "ws.gpkg"
     GeoPackageStore.create(ws)
     path = _rows_file(tmp_path / "calls.csv", 30)
-    assert run("import", ws, "incidents", path, "--user", "PC Log (7)", "--rejects", tmp_path / "first.csv",
-               "--json").returncode == 0
-    (tmp_path / "first.csv").unlink()  # made on the Layers page, its file went with the browser's download
+    assert (
+        run(
+            "import",
+            ws,
+            "incidents",
+            path,
+            "--user",
+            "PC Log (7)",
+            "--rejects",
+            tmp_path / "first.csv",
+            "--json",
+        ).returncode
+        == 0
+    )
+    (
+        tmp_path / "first.csv"
+    ).unlink()  # made on the Layers page, its file went with the browser's download
     listed = run("imports", ws, "--json")
     entry = json.loads(listed.stdout)["imports"][0]
     assert entry["user"] == "PC Log (7)" and entry["read"] == 30 and entry["rejected"] > 0
-    again = run("rejects", ws, "--import", str(entry["id"]), "--out", tmp_path / "again.csv", "--json")
-    assert json.loads(again.stdout)["rows"] == entry["rejected"] == len(_csv(tmp_path / "again.csv")) - 1
+    again = run(
+        "rejects", ws, "--import", str(entry["id"]), "--out", tmp_path / "again.csv", "--json"
+    )
+    assert (
+        json.loads(again.stdout)["rows"]
+        == entry["rejected"]
+        == len(_csv(tmp_path / "again.csv")) - 1
+    )
     missing = run("rejects", ws, "--import", "99", "--out", tmp_path / "x.csv")
-    assert missing.returncode == 2 and "no import #99" in missing.stderr and "Traceback" not in missing.stderr
+    assert (
+        missing.returncode == 2
+        and "no import #99" in missing.stderr
+        and "Traceback" not in missing.stderr
+    )
 
 
-def test_the_layers_page_lists_imports_and_offers_their_rejects_again(store: GeoPackageStore, tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_layers_page_lists_imports_and_offers_their_rejects_again(
+    store: GeoPackageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from streamlit.testing.v1 import AppTest
 
-    result = import_file(store, "incidents", _rows_file(tmp_path / "calls.csv", 20), user="PC Log (7)",
-                         rejects_path=tmp_path / "r.csv")
+    result = import_file(
+        store,
+        "incidents",
+        _rows_file(tmp_path / "calls.csv", 20),
+        user="PC Log (7)",
+        rejects_path=tmp_path / "r.csv",
+    )
     monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(store.path))
     monkeypatch.setenv("CLOSUREMAP_USER", "PC Test (1)")
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90).run()
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90
+    ).run()
     at.switch_page("app_pages/layers.py").run()
     assert not at.exception
     log = next(d.value for d in at.dataframe if "user" in d.value.columns)
-    assert log[["user", "read", "rejected"]].values.tolist() == [["PC Log (7)", 20, result.n_rejected]]
+    assert log[["user", "read", "rejected"]].values.tolist() == [
+        ["PC Log (7)", 20, result.n_rejected]
+    ]
     labels = [b.label for b in at.get("download_button")]
     assert f"Download the rejected rows of import #{result.import_id} (CSV)" in labels
 
 
 @pytest.mark.parametrize("rows, refused", [(20, False), (21, True)])
-def test_the_row_limit_just_inside_and_just_outside(rows: int, refused: bool, store: GeoPackageStore,
-                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_row_limit_just_inside_and_just_outside(
+    rows: int,
+    refused: bool,
+    store: GeoPackageStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     path = tmp_path / "calls.csv"
-    path.write_text("easting,northing,category,occurred_at\n" + "531790,179105,ASB,2024-03-01\n" * rows)
+    path.write_text(
+        "easting,northing,category,occurred_at\n" + "531790,179105,ASB,2024-03-01\n" * rows
+    )
     monkeypatch.setenv("CLOSUREMAP_MAX_ROWS", "20")
     if refused:
         with pytest.raises(LimitError, match="more than 20 rows"):
@@ -309,9 +438,13 @@ def test_the_row_limit_just_inside_and_just_outside(rows: int, refused: bool, st
 
 
 @pytest.mark.parametrize("columns, refused", [(12, False), (13, True)])
-def test_the_column_limit_just_inside_and_just_outside(columns: int, refused: bool, tmp_path: Path) -> None:
+def test_the_column_limit_just_inside_and_just_outside(
+    columns: int, refused: bool, tmp_path: Path
+) -> None:
     path = tmp_path / "wide.csv"
-    path.write_text(",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" * columns) + "\n")
+    path.write_text(
+        ",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" * columns) + "\n"
+    )
     limits = Limits(columns=12)
     if refused:
         with pytest.raises(LimitError, match="13 columns; the limit is 12"):
@@ -321,7 +454,9 @@ def test_the_column_limit_just_inside_and_just_outside(columns: int, refused: bo
 
 
 @pytest.mark.parametrize("extra, refused", [(0, False), (1, True)])
-def test_the_file_size_limit_just_inside_and_just_outside(extra: int, refused: bool, tmp_path: Path) -> None:
+def test_the_file_size_limit_just_inside_and_just_outside(
+    extra: int, refused: bool, tmp_path: Path
+) -> None:
     path = tmp_path / "calls.csv"
     path.write_bytes(b"a\n" + b"x" * (1024 * 1024 - 2 + extra))  # exactly 1 MB, then one byte more
     if refused:

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.errors import ClosuremapError
-from geo.timeline import (
+from closuremap.geo.errors import ClosuremapError
+from closuremap.geo.timeline import (
     Timeline,
     TimelineError,
     Violation,
@@ -51,6 +51,7 @@ def rule_ids(t: Timeline) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 # N1, s.76(1): a closure notice is issued by an inspector or above, or by the local authority.
 
+
 def test_n1_inspector_may_issue_a_notice() -> None:
     t = timeline(notice_issued=ISSUED, authorised_by="Inspector")
     assert t.violations == []
@@ -67,11 +68,20 @@ def test_n1_local_authority_may_issue_a_notice() -> None:
     assert t.violations == []
 
 
-@pytest.mark.parametrize("rank, allowed", [
-    ("Constable", False), ("PC", False), ("Sergeant", False),  # below the line
-    ("Inspector", True), ("acting inspector", True), ("Chief Inspector", True), ("Supt", True),
-    ("Commander", True), ("council", True),
-])
+@pytest.mark.parametrize(
+    "rank, allowed",
+    [
+        ("Constable", False),
+        ("PC", False),
+        ("Sergeant", False),  # below the line
+        ("Inspector", True),
+        ("acting inspector", True),
+        ("Chief Inspector", True),
+        ("Supt", True),
+        ("Commander", True),
+        ("council", True),
+    ],
+)
 def test_n1_issuer_rank_line_is_at_inspector(rank: str, allowed: bool) -> None:
     t = timeline(notice_issued=ISSUED, authorised_by=rank)
     assert ("N1" not in rule_ids(t)) is allowed
@@ -86,6 +96,7 @@ def test_n1_not_checked_without_an_authority_and_says_so() -> None:
 # ---------------------------------------------------------------------------------------------
 # N3, s.77(1): 24 hours at most by default. N4, s.77(2): up to 48 hours if issued by a
 # superintendent or above, or signed by the LA's chief executive or their designate.
+
 
 def test_n3_24_hour_notice_by_inspector_is_within_the_default() -> None:
     t = timeline(notice_issued=ISSUED, notice_hours=24, authorised_by="Inspector")
@@ -141,137 +152,214 @@ def test_n3_notice_of_no_time_is_not_allowed(hours: int) -> None:
 # ---------------------------------------------------------------------------------------------
 # N5, s.77(4): a 24-hour notice may be extended to 48 hours in all, with N4's seniority.
 
+
 def test_n5_24_plus_24_hours_extended_by_superintendent_is_allowed() -> None:
-    t = timeline(notice_issued=ISSUED, notice_hours=24, authorised_by="Inspector",
-                 notice_extension_hours=24, extension_authorised_by="Superintendent")
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_hours=24,
+        authorised_by="Inspector",
+        notice_extension_hours=24,
+        extension_authorised_by="Superintendent",
+    )
     assert t.violations == []
     assert t.notice_expires == datetime(2024, 3, 5, 10, 0)
     assert t.notice_extended_until == datetime(2024, 3, 6, 10, 0)
 
 
 def test_n5_24_plus_25_hours_exceeds_48_in_all() -> None:
-    t = timeline(notice_issued=ISSUED, notice_hours=24, authorised_by="Inspector",
-                 notice_extension_hours=25, extension_authorised_by="Superintendent")
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_hours=24,
+        authorised_by="Inspector",
+        notice_extension_hours=25,
+        extension_authorised_by="Superintendent",
+    )
     assert rules(t) == [("N5", "s.77(4)")]
     assert "24 + 25" in t.violations[0].message
 
 
 def test_n5_extension_authorised_by_inspector_is_not_allowed() -> None:
-    t = timeline(notice_issued=ISSUED, notice_hours=24, authorised_by="Inspector",
-                 notice_extension_hours=24, extension_authorised_by="Inspector")
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_hours=24,
+        authorised_by="Inspector",
+        notice_extension_hours=24,
+        extension_authorised_by="Inspector",
+    )
     assert rules(t) == [("N5", "s.77(4)")]
     assert "Inspector" in t.violations[0].message
 
 
 def test_n5_extension_authority_defaults_to_the_issuer() -> None:
-    by_supt = timeline(notice_issued=ISSUED, notice_hours=24, authorised_by="Superintendent",
-                       notice_extension_hours=24)
-    by_insp = timeline(notice_issued=ISSUED, notice_hours=24, authorised_by="Inspector",
-                       notice_extension_hours=24)
+    by_supt = timeline(
+        notice_issued=ISSUED,
+        notice_hours=24,
+        authorised_by="Superintendent",
+        notice_extension_hours=24,
+    )
+    by_insp = timeline(
+        notice_issued=ISSUED, notice_hours=24, authorised_by="Inspector", notice_extension_hours=24
+    )
     assert by_supt.violations == []
     assert rules(by_insp) == [("N5", "s.77(4)")]
 
 
 def test_n5_extension_signed_by_la_chief_executive_is_allowed() -> None:
-    t = timeline(notice_issued=ISSUED, notice_hours=24, authorised_by="local authority",
-                 notice_extension_hours=24, extension_authorised_by="local authority chief executive")
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_hours=24,
+        authorised_by="local authority",
+        notice_extension_hours=24,
+        extension_authorised_by="local authority chief executive",
+    )
     assert t.violations == []
 
 
 def test_n5_48_hour_notice_cannot_be_extended_further() -> None:
-    t = timeline(notice_issued=ISSUED, notice_hours=48, authorised_by="Superintendent",
-                 notice_extension_hours=1)
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_hours=48,
+        authorised_by="Superintendent",
+        notice_extension_hours=1,
+    )
     assert rules(t) == [("N5", "s.77(4)")]
 
 
 # ---------------------------------------------------------------------------------------------
 # N6, s.77(3) and s.80(4): Christmas Day is disregarded when the 48-hour periods are counted.
 
+
 def test_n6_48_hour_notice_issued_christmas_eve_skips_christmas_day() -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 24, 10), notice_hours=48, authorised_by="Superintendent")
+    t = timeline(
+        notice_issued=datetime(2024, 12, 24, 10), notice_hours=48, authorised_by="Superintendent"
+    )
     assert t.notice_expires == datetime(2024, 12, 27, 10)
 
 
 def test_n6_48_hour_notice_ending_before_christmas_runs_by_the_clock() -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 22, 10), notice_hours=48, authorised_by="Superintendent")
+    t = timeline(
+        notice_issued=datetime(2024, 12, 22, 10), notice_hours=48, authorised_by="Superintendent"
+    )
     assert t.notice_expires == datetime(2024, 12, 24, 10)
 
 
 def test_n6_48_hour_notice_ending_exactly_at_christmas_does_not_skip_it() -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 23, 0), notice_hours=48, authorised_by="Superintendent")
+    t = timeline(
+        notice_issued=datetime(2024, 12, 23, 0), notice_hours=48, authorised_by="Superintendent"
+    )
     assert t.notice_expires == datetime(2024, 12, 25, 0)
 
 
 def test_n6_24_hour_notice_runs_by_the_clock_over_christmas() -> None:
     # s.77(3) names only the 48-hour period; the module's documented reading.
-    t = timeline(notice_issued=datetime(2024, 12, 24, 10), notice_hours=24, authorised_by="Inspector")
+    t = timeline(
+        notice_issued=datetime(2024, 12, 24, 10), notice_hours=24, authorised_by="Inspector"
+    )
     assert t.notice_expires == datetime(2024, 12, 25, 10)
 
 
-@pytest.mark.parametrize("served, deadline", [
-    (datetime(2024, 12, 24, 23, 0), datetime(2024, 12, 27, 23, 0)),  # all of Christmas Day inside
-    (datetime(2024, 12, 24, 0, 0), datetime(2024, 12, 27, 0, 0)),
-    (datetime(2024, 12, 26, 0, 0), datetime(2024, 12, 28, 0, 0)),    # starts just after Christmas
-    # 48 h from 23 Dec 00:00 end at the first instant of Christmas Day: none of it is inside.
-    (datetime(2024, 12, 23, 0, 0), datetime(2024, 12, 25, 0, 0)),
-    # one minute later, one minute of Christmas Day would be inside: the whole day is skipped.
-    (datetime(2024, 12, 23, 0, 1), datetime(2024, 12, 26, 0, 1)),
-    (datetime(2024, 12, 22, 23, 59), datetime(2024, 12, 24, 23, 59)),
-    # served on Christmas Day: the 48 hours start at 26 Dec 00:00.
-    (datetime(2024, 12, 25, 10, 0), datetime(2024, 12, 28, 0, 0)),
-    # a different year, and a period spanning the new year.
-    (datetime(2023, 12, 24, 12, 0), datetime(2023, 12, 27, 12, 0)),
-    (datetime(2024, 12, 30, 12, 0), datetime(2025, 1, 1, 12, 0)),
-])
+@pytest.mark.parametrize(
+    "served, deadline",
+    [
+        (
+            datetime(2024, 12, 24, 23, 0),
+            datetime(2024, 12, 27, 23, 0),
+        ),  # all of Christmas Day inside
+        (datetime(2024, 12, 24, 0, 0), datetime(2024, 12, 27, 0, 0)),
+        (datetime(2024, 12, 26, 0, 0), datetime(2024, 12, 28, 0, 0)),  # starts just after Christmas
+        # 48 h from 23 Dec 00:00 end at the first instant of Christmas Day: none of it is inside.
+        (datetime(2024, 12, 23, 0, 0), datetime(2024, 12, 25, 0, 0)),
+        # one minute later, one minute of Christmas Day would be inside: the whole day is skipped.
+        (datetime(2024, 12, 23, 0, 1), datetime(2024, 12, 26, 0, 1)),
+        (datetime(2024, 12, 22, 23, 59), datetime(2024, 12, 24, 23, 59)),
+        # served on Christmas Day: the 48 hours start at 26 Dec 00:00.
+        (datetime(2024, 12, 25, 10, 0), datetime(2024, 12, 28, 0, 0)),
+        # a different year, and a period spanning the new year.
+        (datetime(2023, 12, 24, 12, 0), datetime(2023, 12, 27, 12, 0)),
+        (datetime(2024, 12, 30, 12, 0), datetime(2025, 1, 1, 12, 0)),
+    ],
+)
 def test_n6_hearing_deadline_is_48_hours_after_service_christmas_disregarded(
-        served: datetime, deadline: datetime) -> None:
-    t = timeline(notice_issued=served - timedelta(hours=1), notice_served=served, authorised_by="Inspector")
+    served: datetime, deadline: datetime
+) -> None:
+    t = timeline(
+        notice_issued=served - timedelta(hours=1), notice_served=served, authorised_by="Inspector"
+    )
     assert t.hearing_deadline == deadline
 
 
 # ---------------------------------------------------------------------------------------------
 # O2, s.80(3)-(4): the application is heard within 48 hours of service (N6 applies).
 
+
 def test_o2_hearing_exactly_at_the_deadline_is_in_time() -> None:
     served = ISSUED + timedelta(hours=1)
-    t = timeline(notice_issued=ISSUED, notice_served=served, authorised_by="Inspector",
-                 hearing_at=datetime(2024, 3, 6, 11, 0))
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_served=served,
+        authorised_by="Inspector",
+        hearing_at=datetime(2024, 3, 6, 11, 0),
+    )
     assert t.hearing_deadline == datetime(2024, 3, 6, 11, 0)
     assert t.violations == []
 
 
 def test_o2_hearing_one_minute_after_the_deadline_is_late() -> None:
     served = ISSUED + timedelta(hours=1)
-    t = timeline(notice_issued=ISSUED, notice_served=served, authorised_by="Inspector",
-                 hearing_at=datetime(2024, 3, 6, 11, 1))
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_served=served,
+        authorised_by="Inspector",
+        hearing_at=datetime(2024, 3, 6, 11, 1),
+    )
     assert rules(t) == [("O2", "s.80(3)")]
     assert "2024-03-06 11:00" in t.violations[0].message
 
 
 def test_o2_hearing_over_christmas_at_the_deadline_is_in_time() -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 24, 10), notice_served=datetime(2024, 12, 24, 11),
-                 notice_hours=48, authorised_by="Superintendent", hearing_at=datetime(2024, 12, 27, 11, 0))
+    t = timeline(
+        notice_issued=datetime(2024, 12, 24, 10),
+        notice_served=datetime(2024, 12, 24, 11),
+        notice_hours=48,
+        authorised_by="Superintendent",
+        hearing_at=datetime(2024, 12, 27, 11, 0),
+    )
     assert t.violations == []
 
 
 def test_o2_hearing_over_christmas_one_minute_late() -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 24, 10), notice_served=datetime(2024, 12, 24, 11),
-                 notice_hours=48, authorised_by="Superintendent", hearing_at=datetime(2024, 12, 27, 11, 1))
+    t = timeline(
+        notice_issued=datetime(2024, 12, 24, 10),
+        notice_served=datetime(2024, 12, 24, 11),
+        notice_hours=48,
+        authorised_by="Superintendent",
+        hearing_at=datetime(2024, 12, 27, 11, 1),
+    )
     assert rules(t) == [("O2", "s.80(3)")]
 
 
 def test_o2_hearing_on_christmas_day_after_a_deadline_at_its_start_is_late() -> None:
     served = datetime(2024, 12, 23, 0, 0)
-    on_time = timeline(notice_issued=served, notice_served=served, authorised_by="Inspector",
-                       hearing_at=datetime(2024, 12, 25, 0, 0))
-    late = timeline(notice_issued=served, notice_served=served, authorised_by="Inspector",
-                    hearing_at=datetime(2024, 12, 25, 0, 1))
+    on_time = timeline(
+        notice_issued=served,
+        notice_served=served,
+        authorised_by="Inspector",
+        hearing_at=datetime(2024, 12, 25, 0, 0),
+    )
+    late = timeline(
+        notice_issued=served,
+        notice_served=served,
+        authorised_by="Inspector",
+        hearing_at=datetime(2024, 12, 25, 0, 1),
+    )
     assert on_time.violations == []
     assert rules(late) == [("O2", "s.80(3)")]
 
 
 def test_o2_not_checked_without_service_and_says_so() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", hearing_at=ISSUED + timedelta(days=30))
+    t = timeline(
+        notice_issued=ISSUED, authorised_by="Inspector", hearing_at=ISSUED + timedelta(days=30)
+    )
     assert t.violations == []
     assert t.hearing_deadline is None
     assert any("s.80(3)" in n for n in t.notes)
@@ -279,6 +367,7 @@ def test_o2_not_checked_without_service_and_says_so() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # N12, s.79: service happens while the notice is in force.
+
 
 def test_n12_served_before_issued_is_flagged() -> None:
     t = timeline(notice_issued=ISSUED, notice_served=ISSUED - MINUTE, authorised_by="Inspector")
@@ -292,39 +381,55 @@ def test_n12_served_at_the_moment_of_issue_is_fine() -> None:
 
 
 def test_n12_served_one_minute_before_expiry_is_fine() -> None:
-    t = timeline(notice_issued=ISSUED, notice_served=datetime(2024, 3, 5, 9, 59), authorised_by="Inspector")
+    t = timeline(
+        notice_issued=ISSUED, notice_served=datetime(2024, 3, 5, 9, 59), authorised_by="Inspector"
+    )
     assert t.violations == []
 
 
 def test_n12_served_at_expiry_is_flagged() -> None:
-    t = timeline(notice_issued=ISSUED, notice_served=datetime(2024, 3, 5, 10, 0), authorised_by="Inspector")
+    t = timeline(
+        notice_issued=ISSUED, notice_served=datetime(2024, 3, 5, 10, 0), authorised_by="Inspector"
+    )
     assert rules(t) == [("N12", "s.79")]
     assert "expired" in t.violations[0].message
 
 
 def test_n12_service_counts_against_the_extended_expiry() -> None:
-    t = timeline(notice_issued=ISSUED, notice_served=datetime(2024, 3, 5, 12, 0), authorised_by="Inspector",
-                 notice_extension_hours=24, extension_authorised_by="Superintendent")
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_served=datetime(2024, 3, 5, 12, 0),
+        authorised_by="Inspector",
+        notice_extension_hours=24,
+        extension_authorised_by="Superintendent",
+    )
     assert t.violations == []
 
 
 # ---------------------------------------------------------------------------------------------
 # O4, s.80(6): an order lasts at most 3 months.
 
+
 def test_o4_three_month_order_is_allowed() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=3)
+    t = timeline(
+        notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=3
+    )
     assert t.violations == []
     assert t.order_expires == date(2024, 6, 5)
 
 
 def test_o4_four_month_order_is_too_long() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=4)
+    t = timeline(
+        notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=4
+    )
     assert rules(t) == [("O4", "s.80(6)")]
     assert "4 months" in t.violations[0].message
 
 
 def test_o4_zero_month_order_is_not_allowed() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=0)
+    t = timeline(
+        notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=0
+    )
     assert rules(t) == [("O4", "s.80(6)")]
 
 
@@ -337,52 +442,87 @@ def test_o4_order_without_a_length_is_taken_as_three_months_and_says_so() -> Non
 
 def test_o4_three_months_from_a_month_end_ends_on_the_last_day_of_a_shorter_month() -> None:
     # 30 November + 3 calendar months: there is no 30 February, so the last day of February.
-    t = timeline(notice_issued=datetime(2024, 11, 29, 10), authorised_by="Inspector",
-                 order_made=date(2024, 11, 30), order_months=3)
+    t = timeline(
+        notice_issued=datetime(2024, 11, 29, 10),
+        authorised_by="Inspector",
+        order_made=date(2024, 11, 30),
+        order_months=3,
+    )
     assert t.order_expires == date(2025, 2, 28)
 
 
 # ---------------------------------------------------------------------------------------------
 # O9, s.82(7): each extension at most 3 months; s.82(8): at most 6 months in all.
 
+
 def test_o9_three_month_extension_is_allowed() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=2,
-                 extension_months=[3])
+    t = timeline(
+        notice_issued=ISSUED,
+        authorised_by="Inspector",
+        order_made=date(2024, 3, 5),
+        order_months=2,
+        extension_months=[3],
+    )
     assert t.violations == []
     assert t.order_expires == date(2024, 8, 5)
 
 
 def test_o9_four_month_extension_is_too_long() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=1,
-                 extension_months=[4])
+    t = timeline(
+        notice_issued=ISSUED,
+        authorised_by="Inspector",
+        order_made=date(2024, 3, 5),
+        order_months=1,
+        extension_months=[4],
+    )
     assert rules(t) == [("O9", "s.82(7)")]
     assert "4 months" in t.violations[0].message
 
 
 def test_o9_zero_month_extension_is_not_allowed() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=3,
-                 extension_months=[0])
+    t = timeline(
+        notice_issued=ISSUED,
+        authorised_by="Inspector",
+        order_made=date(2024, 3, 5),
+        order_months=3,
+        extension_months=[0],
+    )
     assert rules(t) == [("O9", "s.82(7)")]
 
 
 def test_o9_three_plus_three_months_is_the_six_month_maximum() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=3,
-                 extension_months=[3])
+    t = timeline(
+        notice_issued=ISSUED,
+        authorised_by="Inspector",
+        order_made=date(2024, 3, 5),
+        order_months=3,
+        extension_months=[3],
+    )
     assert t.violations == []
     assert t.order_expires == date(2024, 9, 5)
 
 
 def test_o9_three_plus_three_plus_one_months_exceeds_six_in_all() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=3,
-                 extension_months=[3, 1])
+    t = timeline(
+        notice_issued=ISSUED,
+        authorised_by="Inspector",
+        order_made=date(2024, 3, 5),
+        order_months=3,
+        extension_months=[3, 1],
+    )
     assert rules(t) == [("O9", "s.82(8)")]
     assert "7 months" in t.violations[0].message
     assert t.order_expires == date(2024, 10, 5)
 
 
 def test_o9_several_small_extensions_within_six_months_are_allowed() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 5), order_months=2,
-                 extension_months=[2, 1, 1])
+    t = timeline(
+        notice_issued=ISSUED,
+        authorised_by="Inspector",
+        order_made=date(2024, 3, 5),
+        order_months=2,
+        extension_months=[2, 1, 1],
+    )
     assert t.violations == []
     assert t.order_expires == date(2024, 9, 5)
 
@@ -397,25 +537,41 @@ def test_o9_extension_without_an_order_made_is_flagged() -> None:
 # O8, s.81(3): without an order at the hearing, the court may adjourn for at most 14 days; the
 # module measures the 14 days from the hearing deadline (the latest the hearing could be).
 
+
 def test_o8_order_made_on_the_last_day_of_the_adjournment_is_in_time() -> None:
     served = ISSUED + timedelta(hours=1)  # hearing deadline 6 March 11:00 -> limit 20 March 11:00
-    t = timeline(notice_issued=ISSUED, notice_served=served, authorised_by="Inspector",
-                 order_made=date(2024, 3, 20), order_months=3)
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_served=served,
+        authorised_by="Inspector",
+        order_made=date(2024, 3, 20),
+        order_months=3,
+    )
     assert t.adjournment_limit == datetime(2024, 3, 20, 11, 0)
     assert t.violations == []
 
 
 def test_o8_order_made_the_day_after_the_adjournment_limit_is_late() -> None:
     served = ISSUED + timedelta(hours=1)
-    t = timeline(notice_issued=ISSUED, notice_served=served, authorised_by="Inspector",
-                 order_made=date(2024, 3, 21), order_months=3)
+    t = timeline(
+        notice_issued=ISSUED,
+        notice_served=served,
+        authorised_by="Inspector",
+        order_made=date(2024, 3, 21),
+        order_months=3,
+    )
     assert rules(t) == [("O8", "s.81(3)")]
     assert "2024-03-20" in t.violations[0].message
 
 
 def test_o8_adjournment_limit_follows_the_christmas_hearing_deadline() -> None:
-    kw = dict(notice_issued=datetime(2024, 12, 24, 10), notice_served=datetime(2024, 12, 24, 11),
-              notice_hours=48, authorised_by="Superintendent", order_months=3)
+    kw = dict(
+        notice_issued=datetime(2024, 12, 24, 10),
+        notice_served=datetime(2024, 12, 24, 11),
+        notice_hours=48,
+        authorised_by="Superintendent",
+        order_months=3,
+    )
     in_time = timeline(order_made=date(2025, 1, 10), **kw)
     late = timeline(order_made=date(2025, 1, 11), **kw)
     assert in_time.adjournment_limit == datetime(2025, 1, 10, 11, 0)
@@ -426,13 +582,18 @@ def test_o8_adjournment_limit_follows_the_christmas_hearing_deadline() -> None:
 # ---------------------------------------------------------------------------------------------
 # O1, s.80(1): the order follows a notice; an order dated before the notice is a data error.
 
+
 def test_o1_order_made_before_the_notice_was_issued_is_flagged() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 3), order_months=3)
+    t = timeline(
+        notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 3), order_months=3
+    )
     assert rules(t) == [("O1", "s.80(1)")]
 
 
 def test_o1_order_made_on_the_day_of_the_notice_is_fine() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 4), order_months=3)
+    t = timeline(
+        notice_issued=ISSUED, authorised_by="Inspector", order_made=date(2024, 3, 4), order_months=3
+    )
     assert t.violations == []
 
 
@@ -440,80 +601,113 @@ def test_o1_order_made_on_the_day_of_the_notice_is_fine() -> None:
 # O11, s.84: appeal within 21 days of the decision. C3, s.90: compensation within 3 months of
 # the order's expiry. s.82(8): the latest an order can run to is 6 months after it was made.
 
-@pytest.mark.parametrize("made, appeal", [
-    (date(2024, 12, 27), date(2025, 1, 17)),   # across the new year
-    (date(2025, 2, 10), date(2025, 3, 3)),     # across a 28-day February
-    (date(2024, 2, 10), date(2024, 3, 2)),     # across a 29-day February
-])
+
+@pytest.mark.parametrize(
+    "made, appeal",
+    [
+        (date(2024, 12, 27), date(2025, 1, 17)),  # across the new year
+        (date(2025, 2, 10), date(2025, 3, 3)),  # across a 28-day February
+        (date(2024, 2, 10), date(2024, 3, 2)),  # across a 29-day February
+    ],
+)
 def test_o11_appeal_deadline_is_21_days_after_the_order(made: date, appeal: date) -> None:
-    t = timeline(notice_issued=datetime.combine(made, datetime.min.time()), authorised_by="Inspector",
-                 order_made=made, order_months=3)
+    t = timeline(
+        notice_issued=datetime.combine(made, datetime.min.time()),
+        authorised_by="Inspector",
+        order_made=made,
+        order_months=3,
+    )
     assert t.appeal_deadline == appeal
 
 
 def test_c3_compensation_deadline_is_3_months_after_expiry() -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 24, 10), authorised_by="Superintendent",
-                 order_made=date(2024, 12, 27), order_months=3)
+    t = timeline(
+        notice_issued=datetime(2024, 12, 24, 10),
+        authorised_by="Superintendent",
+        order_made=date(2024, 12, 27),
+        order_months=3,
+    )
     assert t.order_expires == date(2025, 3, 27)
     assert t.compensation_deadline == date(2025, 6, 27)
 
 
 def test_c3_compensation_deadline_follows_the_extended_expiry() -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 24, 10), authorised_by="Superintendent",
-                 order_made=date(2024, 12, 27), order_months=3, extension_months=[2])
+    t = timeline(
+        notice_issued=datetime(2024, 12, 24, 10),
+        authorised_by="Superintendent",
+        order_made=date(2024, 12, 27),
+        order_months=3,
+        extension_months=[2],
+    )
     assert t.order_expires == date(2025, 5, 27)
     assert t.compensation_deadline == date(2025, 8, 27)
 
 
 @pytest.mark.parametrize("extensions", [[], [1], [3]])
 def test_o9_latest_possible_end_is_6_months_after_the_order_whatever_the_extensions(
-        extensions: list[int]) -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 24, 10), authorised_by="Superintendent",
-                 order_made=date(2024, 12, 27), order_months=3, extension_months=extensions)
+    extensions: list[int],
+) -> None:
+    t = timeline(
+        notice_issued=datetime(2024, 12, 24, 10),
+        authorised_by="Superintendent",
+        order_made=date(2024, 12, 27),
+        order_months=3,
+        extension_months=extensions,
+    )
     assert t.latest_possible_end == date(2025, 6, 27)
     assert t.order_expires <= t.latest_possible_end
 
 
 def test_no_order_means_no_order_deadlines() -> None:
     t = timeline(notice_issued=ISSUED, notice_served=ISSUED, authorised_by="Inspector")
-    assert (t.order_expires, t.latest_possible_end, t.appeal_deadline, t.compensation_deadline) == (None,) * 4
+    assert (t.order_expires, t.latest_possible_end, t.appeal_deadline, t.compensation_deadline) == (
+        None,
+    ) * 4
 
 
 # ---------------------------------------------------------------------------------------------
 # parse_authority: the ranks of s.76(1) and s.77(2) as officers type them.
 
-@pytest.mark.parametrize("text, level, la, chief", [
-    ("Supt", 5, False, False),
-    ("Superintendent", 5, False, False),
-    ("Chief Superintendent", 6, False, False),
-    ("Ch. Supt", 6, False, False),
-    ("acting inspector", 3, False, False),
-    ("A/Insp", 3, False, False),
-    ("  INSPECTOR ", 3, False, False),
-    ("Chief Inspector", 4, False, False),
-    ("Sergeant", 2, False, False),
-    ("Commander", 7, False, False),
-    ("Chief Constable", 9, False, False),
-    ("LA chief executive", None, True, True),
-    ("local authority", None, True, False),
-    ("council (designate of the chief executive)", None, True, True),
-])
+
+@pytest.mark.parametrize(
+    "text, level, la, chief",
+    [
+        ("Supt", 5, False, False),
+        ("Superintendent", 5, False, False),
+        ("Chief Superintendent", 6, False, False),
+        ("Ch. Supt", 6, False, False),
+        ("acting inspector", 3, False, False),
+        ("A/Insp", 3, False, False),
+        ("  INSPECTOR ", 3, False, False),
+        ("Chief Inspector", 4, False, False),
+        ("Sergeant", 2, False, False),
+        ("Commander", 7, False, False),
+        ("Chief Constable", 9, False, False),
+        ("LA chief executive", None, True, True),
+        ("local authority", None, True, False),
+        ("council (designate of the chief executive)", None, True, True),
+    ],
+)
 def test_parse_authority_reads_ranks_and_authorities(
-        text: str, level: int | None, la: bool, chief: bool) -> None:
+    text: str, level: int | None, la: bool, chief: bool
+) -> None:
     a = parse_authority(text)
     assert (a.police_level, a.local_authority, a.chief_executive) == (level, la, chief)
     assert a.text == text
 
 
-@pytest.mark.parametrize("text, may_issue, may_48h", [
-    ("Sergeant", False, False),
-    ("Inspector", True, False),
-    ("Chief Inspector", True, False),
-    ("Superintendent", True, True),
-    ("Chief Superintendent", True, True),
-    ("local authority", True, False),
-    ("local authority chief executive", True, True),
-])
+@pytest.mark.parametrize(
+    "text, may_issue, may_48h",
+    [
+        ("Sergeant", False, False),
+        ("Inspector", True, False),
+        ("Chief Inspector", True, False),
+        ("Superintendent", True, True),
+        ("Chief Superintendent", True, True),
+        ("local authority", True, False),
+        ("local authority chief executive", True, True),
+    ],
+)
 def test_n1_n4_authority_powers_follow_the_rank(text: str, may_issue: bool, may_48h: bool) -> None:
     a = parse_authority(text)
     assert (a.may_issue, a.may_authorise_48h) == (may_issue, may_48h)
@@ -538,14 +732,18 @@ def test_timeline_error_is_a_user_error_the_cli_reports() -> None:
 # ---------------------------------------------------------------------------------------------
 # parse_datetime: the command line's date-times.
 
-@pytest.mark.parametrize("text, expected", [
-    ("2024-12-24T10:00", datetime(2024, 12, 24, 10, 0)),
-    ("2024-12-24T10:00:30", datetime(2024, 12, 24, 10, 0, 30)),
-    ("2024-12-24 10:00", datetime(2024, 12, 24, 10, 0)),
-    ("2024-12-24", datetime(2024, 12, 24, 0, 0)),
-    ("24/12/2024 10:00", datetime(2024, 12, 24, 10, 0)),
-    (" 24/12/2024 ", datetime(2024, 12, 24, 0, 0)),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-12-24T10:00", datetime(2024, 12, 24, 10, 0)),
+        ("2024-12-24T10:00:30", datetime(2024, 12, 24, 10, 0, 30)),
+        ("2024-12-24 10:00", datetime(2024, 12, 24, 10, 0)),
+        ("2024-12-24", datetime(2024, 12, 24, 0, 0)),
+        ("24/12/2024 10:00", datetime(2024, 12, 24, 10, 0)),
+        (" 24/12/2024 ", datetime(2024, 12, 24, 0, 0)),
+    ],
+)
 def test_parse_datetime_reads_iso_and_uk_forms(text: str, expected: datetime) -> None:
     assert parse_datetime(text, "--x") == expected
 
@@ -559,6 +757,7 @@ def test_parse_datetime_rejects_unreadable_dates_naming_the_option(text: str) ->
 # ---------------------------------------------------------------------------------------------
 # N6, s.77(3), s.80(4): add_hours_skipping_christmas as a property. The Christmas time inside an
 # interval is counted here day by day, independently of the module's own overlap function.
+
 
 def christmas_inside(start: datetime, end: datetime) -> timedelta:
     """How much of [start, end) falls on a 25 December, walking the calendar day by day."""
@@ -574,7 +773,8 @@ def christmas_inside(start: datetime, end: datetime) -> timedelta:
 
 
 starts = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 12, 31)).map(
-    lambda d: d.replace(second=0, microsecond=0))
+    lambda d: d.replace(second=0, microsecond=0)
+)
 # Up to ~2 years in whole minutes, so some intervals hold two Christmases.
 durations = st.integers(min_value=1, max_value=2 * 366 * 24 * 60)
 
@@ -601,7 +801,9 @@ def test_n6_result_is_the_earliest_such_time(start: datetime, minutes: int) -> N
 
 @settings(max_examples=300, deadline=None)
 @given(year=st.integers(min_value=2000, max_value=2090), data=st.data())
-def test_n6_interval_entirely_outside_christmas_is_plain_addition(year: int, data: st.DataObject) -> None:
+def test_n6_interval_entirely_outside_christmas_is_plain_addition(
+    year: int, data: st.DataObject
+) -> None:
     # between 26 December of one year and 25 December 00:00 of the next: no Christmas at all
     after = datetime(year, 12, 26)
     before_next = datetime(year + 1, 12, 25)
@@ -610,7 +812,9 @@ def test_n6_interval_entirely_outside_christmas_is_plain_addition(year: int, dat
     start = after + timedelta(minutes=offset)
     minutes = data.draw(st.integers(min_value=0, max_value=span - offset), label="minutes")
     end = add_hours_skipping_christmas(start, minutes / 60)
-    assert to_utc(end) == to_utc(start) + timedelta(minutes=minutes)  # real minutes, clock changes and all
+    assert to_utc(end) == to_utc(start) + timedelta(
+        minutes=minutes
+    )  # real minutes, clock changes and all
 
 
 def test_n6_zero_hours_is_no_time() -> None:
@@ -620,23 +824,36 @@ def test_n6_zero_hours_is_no_time() -> None:
 # ---------------------------------------------------------------------------------------------
 # next_deadline: the soonest deadline strictly after now (urgency list).
 
+
 @pytest.fixture
 def christmas_case() -> Timeline:
     # notice expires 27 Dec 10:00, hearing deadline 27 Dec 11:00, appeal 17 Jan, order expires 27 Mar
-    return timeline(notice_issued=datetime(2024, 12, 24, 10), notice_served=datetime(2024, 12, 24, 11),
-                    notice_hours=48, authorised_by="Superintendent", order_made=date(2024, 12, 27),
-                    order_months=3)
+    return timeline(
+        notice_issued=datetime(2024, 12, 24, 10),
+        notice_served=datetime(2024, 12, 24, 11),
+        notice_hours=48,
+        authorised_by="Superintendent",
+        order_made=date(2024, 12, 27),
+        order_months=3,
+    )
 
 
-@pytest.mark.parametrize("now, expected", [
-    (datetime(2024, 12, 24, 12, 0), ("notice_expires", datetime(2024, 12, 27, 10, 0))),
-    (datetime(2024, 12, 27, 10, 0), ("hearing_deadline", datetime(2024, 12, 27, 11, 0))),  # strictly after
-    (datetime(2024, 12, 27, 10, 30), ("hearing_deadline", datetime(2024, 12, 27, 11, 0))),
-    (datetime(2024, 12, 28, 9, 0), ("appeal_deadline", datetime(2025, 1, 17, 0, 0))),
-    (datetime(2025, 1, 17, 0, 1), ("order_expires", datetime(2025, 3, 27, 0, 0))),
-])
+@pytest.mark.parametrize(
+    "now, expected",
+    [
+        (datetime(2024, 12, 24, 12, 0), ("notice_expires", datetime(2024, 12, 27, 10, 0))),
+        (
+            datetime(2024, 12, 27, 10, 0),
+            ("hearing_deadline", datetime(2024, 12, 27, 11, 0)),
+        ),  # strictly after
+        (datetime(2024, 12, 27, 10, 30), ("hearing_deadline", datetime(2024, 12, 27, 11, 0))),
+        (datetime(2024, 12, 28, 9, 0), ("appeal_deadline", datetime(2025, 1, 17, 0, 0))),
+        (datetime(2025, 1, 17, 0, 1), ("order_expires", datetime(2025, 3, 27, 0, 0))),
+    ],
+)
 def test_next_deadline_picks_the_soonest_future_deadline(
-        christmas_case: Timeline, now: datetime, expected: tuple[str, datetime]) -> None:
+    christmas_case: Timeline, now: datetime, expected: tuple[str, datetime]
+) -> None:
     assert next_deadline(christmas_case, now) == expected
 
 
@@ -646,8 +863,12 @@ def test_next_deadline_is_none_when_all_have_passed(christmas_case: Timeline) ->
 
 
 def test_next_deadline_includes_the_extended_notice() -> None:
-    t = timeline(notice_issued=ISSUED, authorised_by="Inspector", notice_extension_hours=24,
-                 extension_authorised_by="Superintendent")
+    t = timeline(
+        notice_issued=ISSUED,
+        authorised_by="Inspector",
+        notice_extension_hours=24,
+        extension_authorised_by="Superintendent",
+    )
     expected = ("notice_extended_until", datetime(2024, 3, 6, 10))
     assert next_deadline(t, datetime(2024, 3, 5, 10, 0)) == expected
 
@@ -655,8 +876,11 @@ def test_next_deadline_includes_the_extended_notice() -> None:
 # ---------------------------------------------------------------------------------------------
 # Violation and as_dict: the shape the command line prints.
 
+
 def test_as_dict_writes_minutes_and_dates_and_violations() -> None:
-    t = timeline(notice_issued=datetime(2024, 12, 24, 10), notice_hours=48, authorised_by="Sergeant")
+    t = timeline(
+        notice_issued=datetime(2024, 12, 24, 10), notice_hours=48, authorised_by="Sergeant"
+    )
     d = t.as_dict()
     assert d["notice_expires"] == "2024-12-27T10:00"
     assert d["order_expires"] is None
@@ -667,14 +891,28 @@ def test_as_dict_writes_minutes_and_dates_and_violations() -> None:
 # ---------------------------------------------------------------------------------------------
 # The `timeline` command end to end: one JSON document; user errors exit 2 with one line.
 
+
 def run(*args: str) -> subprocess.CompletedProcess:
     assert EXE, "the closuremap console script is not installed (pip install -e .)"
     return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120)
 
 
-CHRISTMAS_ARGS = ("timeline", "--notice-issued", "2024-12-24T10:00", "--notice-served", "2024-12-24T11:00",
-                  "--notice-hours", "48", "--authorised-by", "Superintendent", "--order-made", "2024-12-27",
-                  "--order-months", "3", "--json")
+CHRISTMAS_ARGS = (
+    "timeline",
+    "--notice-issued",
+    "2024-12-24T10:00",
+    "--notice-served",
+    "2024-12-24T11:00",
+    "--notice-hours",
+    "48",
+    "--authorised-by",
+    "Superintendent",
+    "--order-made",
+    "2024-12-27",
+    "--order-months",
+    "3",
+    "--json",
+)
 
 
 def test_cli_timeline_json_over_christmas() -> None:
@@ -698,16 +936,27 @@ def test_cli_timeline_json_lists_violations_with_rule_section_message() -> None:
     violations = json.loads(done.stdout)["violations"]
     assert all(set(v) == {"rule", "section", "message"} for v in violations)
     assert [(v["rule"], v["section"]) for v in violations] == [
-        ("N1", "s.76(1)"), ("N4", "s.77(2)"), ("O4", "s.80(6)")]
+        ("N1", "s.76(1)"),
+        ("N4", "s.77(2)"),
+        ("O4", "s.80(6)"),
+    ]
     assert all(v["message"] for v in violations)
 
 
-@pytest.mark.parametrize("args", [
-    ("--notice-issued", "2024-13-45T10:00"),
-    ("--notice-issued", "2024-12-24T10:00", "--notice-served", "Christmas Eve"),
-    ("--notice-issued", "2024-12-24T10:00", "--authorised-by", "Bishop"),
-    ("--notice-issued", "2024-12-24T10:00", "--order-made", "2024-12-27"),  # without --order-months
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--notice-issued", "2024-13-45T10:00"),
+        ("--notice-issued", "2024-12-24T10:00", "--notice-served", "Christmas Eve"),
+        ("--notice-issued", "2024-12-24T10:00", "--authorised-by", "Bishop"),
+        (
+            "--notice-issued",
+            "2024-12-24T10:00",
+            "--order-made",
+            "2024-12-27",
+        ),  # without --order-months
+    ],
+)
 def test_cli_timeline_user_error_exits_2_with_one_line(args: tuple[str, ...]) -> None:
     done = run("timeline", *args, "--json")
     assert done.returncode == 2
@@ -719,16 +968,34 @@ def test_cli_timeline_user_error_exits_2_with_one_line(args: tuple[str, ...]) ->
 
 
 # s.76(1), s.77(2): detective, temporary and Met titles are the same ranks in law
-@pytest.mark.parametrize("text, level", [("Borough Commander", 7), ("DI", 3), ("DCI", 4), ("Det Supt", 5),
-                                         ("T/Insp", 3), ("Detective Superintendent", 5), ("Inspector Morse", 3)])
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("Borough Commander", 7),
+        ("DI", 3),
+        ("DCI", 4),
+        ("Det Supt", 5),
+        ("T/Insp", 3),
+        ("Detective Superintendent", 5),
+        ("Inspector Morse", 3),
+    ],
+)
 def test_ranks_are_read_before_local_authority_words(text: str, level: int) -> None:
     a = parse_authority(text)
     assert a.police_level == level and not a.local_authority
 
 
 def test_cli_extension_authorised_by_a_superintendent_is_lawful() -> None:
-    base = ["timeline", "--notice-issued", "2024-03-04T10:00", "--authorised-by", "Inspector",
-            "--notice-extension-hours", "24", "--json"]
+    base = [
+        "timeline",
+        "--notice-issued",
+        "2024-03-04T10:00",
+        "--authorised-by",
+        "Inspector",
+        "--notice-extension-hours",
+        "24",
+        "--json",
+    ]
     bad = json.loads(run(*base).stdout)
     good = json.loads(run(*base, "--extension-authorised-by", "Superintendent").stdout)
     assert [v["rule"] for v in bad["violations"]] == ["N5"]
@@ -738,17 +1005,22 @@ def test_cli_extension_authorised_by_a_superintendent_is_lawful() -> None:
 # -- clock changes: the Act's hours are real elapsed hours (Europe/London) ---------------------------
 
 
-@pytest.mark.parametrize(("issued", "hours", "expires"), [
-    # October: the clocks go back at 02:00 BST on Sunday 26 October 2025 -> the wall clock shows one hour less
-    (datetime(2025, 10, 25, 12, 0), 48, datetime(2025, 10, 27, 11, 0)),
-    (datetime(2025, 10, 25, 12, 0), 24, datetime(2025, 10, 26, 11, 0)),
-    # March: the clocks go forward at 01:00 GMT on Sunday 30 March 2025 -> the wall clock shows one hour more
-    (datetime(2025, 3, 29, 12, 0), 48, datetime(2025, 3, 31, 13, 0)),
-    (datetime(2025, 3, 29, 12, 0), 24, datetime(2025, 3, 30, 13, 0)),
-    # no change in the period: the wall clock and the hours agree
-    (datetime(2025, 6, 10, 9, 30), 48, datetime(2025, 6, 12, 9, 30)),
-])
-def test_notice_hours_are_real_hours_across_clock_changes(issued: datetime, hours: int, expires: datetime) -> None:
+@pytest.mark.parametrize(
+    ("issued", "hours", "expires"),
+    [
+        # October: the clocks go back at 02:00 BST on Sunday 26 October 2025 -> the wall clock shows one hour less
+        (datetime(2025, 10, 25, 12, 0), 48, datetime(2025, 10, 27, 11, 0)),
+        (datetime(2025, 10, 25, 12, 0), 24, datetime(2025, 10, 26, 11, 0)),
+        # March: the clocks go forward at 01:00 GMT on Sunday 30 March 2025 -> the wall clock shows one hour more
+        (datetime(2025, 3, 29, 12, 0), 48, datetime(2025, 3, 31, 13, 0)),
+        (datetime(2025, 3, 29, 12, 0), 24, datetime(2025, 3, 30, 13, 0)),
+        # no change in the period: the wall clock and the hours agree
+        (datetime(2025, 6, 10, 9, 30), 48, datetime(2025, 6, 12, 9, 30)),
+    ],
+)
+def test_notice_hours_are_real_hours_across_clock_changes(
+    issued: datetime, hours: int, expires: datetime
+) -> None:
     t = timeline(notice_issued=issued, notice_hours=hours, authorised_by="Superintendent")
     assert t.notice_expires == expires
     assert (to_utc(t.notice_expires) - to_utc(issued)).total_seconds() == hours * 3600
@@ -756,13 +1028,23 @@ def test_notice_hours_are_real_hours_across_clock_changes(issued: datetime, hour
 
 def test_the_hearing_deadline_is_48_real_hours_after_service_across_the_october_change() -> None:
     served = datetime(2025, 10, 25, 10, 15)
-    t = timeline(notice_issued=datetime(2025, 10, 25, 9, 0), notice_served=served, notice_hours=48,
-                 authorised_by="Superintendent", hearing_at=datetime(2025, 10, 27, 9, 15))
+    t = timeline(
+        notice_issued=datetime(2025, 10, 25, 9, 0),
+        notice_served=served,
+        notice_hours=48,
+        authorised_by="Superintendent",
+        hearing_at=datetime(2025, 10, 27, 9, 15),
+    )
     assert t.hearing_deadline == datetime(2025, 10, 27, 9, 15)
     assert (to_utc(t.hearing_deadline) - to_utc(served)).total_seconds() == 48 * 3600
     assert not [v for v in t.violations if v.rule == "O2"]
-    late = timeline(notice_issued=datetime(2025, 10, 25, 9, 0), notice_served=served, notice_hours=48,
-                    authorised_by="Superintendent", hearing_at=datetime(2025, 10, 27, 9, 16))
+    late = timeline(
+        notice_issued=datetime(2025, 10, 25, 9, 0),
+        notice_served=served,
+        notice_hours=48,
+        authorised_by="Superintendent",
+        hearing_at=datetime(2025, 10, 27, 9, 16),
+    )
     assert [v.rule for v in late.violations] == ["O2"]
 
 
@@ -772,8 +1054,14 @@ def test_elapsed_hours_in_the_repeated_hour_read_the_first_one() -> None:
 
 
 def test_deadline_rows_cite_sections_and_count_days_left() -> None:
-    t = timeline(notice_issued=datetime(2024, 6, 28, 9, 0), notice_served=datetime(2024, 6, 28, 11, 30),
-                 notice_hours=48, authorised_by="Superintendent", order_made=date(2024, 6, 30), order_months=3)
+    t = timeline(
+        notice_issued=datetime(2024, 6, 28, 9, 0),
+        notice_served=datetime(2024, 6, 28, 11, 30),
+        notice_hours=48,
+        authorised_by="Superintendent",
+        order_made=date(2024, 6, 30),
+        order_months=3,
+    )
     rows = deadline_rows(t, datetime(2024, 6, 29, 9, 0))
     by_name = {r["deadline"]: r for r in rows}
     assert by_name["Closure notice expires"]["section"] == "s.77(1)-(3)"

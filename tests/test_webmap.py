@@ -5,16 +5,24 @@ from __future__ import annotations
 import json
 import re
 
-import geopandas as gpd
 import numpy as np
 import pytest
+
+import geopandas as gpd
 import shapely
 
-from geo.crs import BNG
-from layers.assets import LOCAL_ASSETS, STATIC_DIR
-from layers.model import KINDS
-from layers.store import GeoPackageStore
-from layers.webmap import GRID_CELLS, TileSource, build_map, grid_cell_m, incident_grid, map_summary
+from closuremap.geo.crs import BNG
+from closuremap.layers.assets import LOCAL_ASSETS, STATIC_DIR
+from closuremap.layers.model import KINDS
+from closuremap.layers.store import GeoPackageStore
+from closuremap.layers.webmap import (
+    GRID_CELLS,
+    TileSource,
+    build_map,
+    grid_cell_m,
+    incident_grid,
+    map_summary,
+)
 
 
 def _frames(store: GeoPackageStore) -> dict[str, gpd.GeoDataFrame]:
@@ -39,11 +47,15 @@ def test_every_layer_is_in_the_layer_control(sample_store: GeoPackageStore) -> N
     html_text = map_summary(build_map(_frames(sample_store)))["html"]
     for kind in KINDS.values():
         assert f"{kind.title} ({sample_store.count(kind.name)})" in html_text
-    assert "L.control.scale" in html_text and "L.control.measure" in html_text.replace("L.Control.Measure", "L.control.measure")
+    assert "L.control.scale" in html_text and "L.control.measure" in html_text.replace(
+        "L.Control.Measure", "L.control.measure"
+    )
 
 
 def test_attribution_is_on_the_map(sample_store: GeoPackageStore) -> None:
-    html_text = map_summary(build_map(_frames(sample_store), attribution=["© OpenStreetMap contributors <ODbL>"]))["html"]
+    html_text = map_summary(
+        build_map(_frames(sample_store), attribution=["© OpenStreetMap contributors <ODbL>"])
+    )["html"]
     assert "addAttribution" in html_text and "OpenStreetMap contributors" in html_text
     assert "<ODbL>" not in html_text
 
@@ -51,8 +63,15 @@ def test_attribution_is_on_the_map(sample_store: GeoPackageStore) -> None:
 def test_incident_text_is_escaped_in_popups_and_never_raw_in_the_page() -> None:
     evil = '<img src=x onerror=alert(1)></script><script>alert("x")</script>'
     incidents = gpd.GeoDataFrame(
-        {"feature_id": ["f1"], "category": [evil], "description": [evil], "location_text": ["o/s Flat 12 & co"]},
-        geometry=[shapely.Point(531750, 179100)], crs=BNG)
+        {
+            "feature_id": ["f1"],
+            "category": [evil],
+            "description": [evil],
+            "location_text": ["o/s Flat 12 & co"],
+        },
+        geometry=[shapely.Point(531750, 179100)],
+        crs=BNG,
+    )
     html_text = map_summary(build_map({"incidents": incidents}))["html"]
     assert "<img src=x" not in html_text and "<script>alert" not in html_text
     props = _layer_data(html_text)[0]["properties"]
@@ -72,7 +91,9 @@ def _layer_data(html_text: str) -> list[dict]:
 def test_tiles_only_when_asked(sample_store: GeoPackageStore) -> None:
     frames = {"premises": sample_store.read("premises")}
     assert "tileLayer" not in map_summary(build_map(frames))["html"]
-    with_tiles = map_summary(build_map(frames, tiles=TileSource("https://tiles.example/{z}/{x}/{y}.png", "Example")))
+    with_tiles = map_summary(
+        build_map(frames, tiles=TileSource("https://tiles.example/{z}/{x}/{y}.png", "Example"))
+    )
     assert "https://tiles.example/{z}/{x}/{y}.png" in with_tiles["html"]
 
 
@@ -85,17 +106,27 @@ def test_map_is_centred_on_the_blocks(sample_store: GeoPackageStore) -> None:
 def _many(n: int) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(5)
     return gpd.GeoDataFrame(
-        {"category": rng.choice(["asb", "drugs", "<img src=x onerror=alert(1)>"], n), "occurred_at": "2024-01-01",
-         "description": "a secret description", "location_text": "Landing 3"},
-        geometry=shapely.points(523000 + rng.random(n) * 12000, 175000 + rng.random(n) * 9000), crs=27700)
+        {
+            "category": rng.choice(["asb", "drugs", "<img src=x onerror=alert(1)>"], n),
+            "occurred_at": "2024-01-01",
+            "description": "a secret description",
+            "location_text": "Landing 3",
+        },
+        geometry=shapely.points(523000 + rng.random(n) * 12000, 175000 + rng.random(n) * 9000),
+        crs=27700,
+    )
 
 
 def test_a_borough_year_of_calls_is_a_page_of_a_few_megabytes() -> None:
     page = build_map({"incidents": _many(100_000)}).get_root().render()
     assert len(page.encode()) <= 5_000_000
-    assert "a secret description" not in page  # 100k popups made a 15 MB page: clusters and a grid instead
+    assert (
+        "a secret description" not in page
+    )  # 100k popups made a 15 MB page: clusters and a grid instead
     assert "Incidents per 150 m square" in page
-    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in page and "<img src=x" not in page  # escaped
+    assert (
+        "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in page and "<img src=x" not in page
+    )  # escaped
 
 
 def test_a_million_calls_still_open_as_counts_per_square() -> None:
@@ -112,18 +143,28 @@ def test_few_incidents_keep_their_popups() -> None:
 
 
 def test_grid_counts_each_incident_once_in_its_square() -> None:
-    frame = gpd.GeoDataFrame({"category": ["asb", "asb", "drugs", "asb"]},
-                             geometry=shapely.points([10, 99.9, 100, 150], [10, 50, 0, 199.9]), crs=27700)
+    frame = gpd.GeoDataFrame(
+        {"category": ["asb", "asb", "drugs", "asb"]},
+        geometry=shapely.points([10, 99.9, 100, 150], [10, 50, 0, 199.9]),
+        crs=27700,
+    )
     grid = incident_grid(frame, 100.0).sort_values("count", ascending=False)
     assert grid["count"].tolist() == [2, 1, 1] and grid["categories"].iloc[0] == "asb 2"
-    assert sorted(zip(grid.geometry.bounds["minx"], grid.geometry.bounds["miny"])) == [(0, 0), (100, 0), (100, 100)]
+    assert sorted(zip(grid.geometry.bounds["minx"], grid.geometry.bounds["miny"])) == [
+        (0, 0),
+        (100, 0),
+        (100, 100),
+    ]
 
 
-@pytest.mark.parametrize("n, popups, grid_only", [(20, True, False), (21, False, False), (40, False, False),
-                                                  (41, False, True)])
-def test_the_map_tiers_just_inside_and_just_outside(n: int, popups: bool, grid_only: bool,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import layers.webmap as webmap
+@pytest.mark.parametrize(
+    "n, popups, grid_only",
+    [(20, True, False), (21, False, False), (40, False, False), (41, False, True)],
+)
+def test_the_map_tiers_just_inside_and_just_outside(
+    n: int, popups: bool, grid_only: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import closuremap.layers.webmap as webmap
 
     monkeypatch.setattr(webmap, "POPUPS_UP_TO", 20)
     monkeypatch.setattr(webmap, "GRID_ONLY_ABOVE", 40)

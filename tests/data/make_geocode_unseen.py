@@ -38,19 +38,51 @@ import pandas as pd
 SEED = 20261129
 E0, N0 = 540_000.0, 185_000.0
 
-STREETS = (("Example Street", "E8 1AA"), ("Some Road", "E8 2BB"), ("Alder Grove", "E8 3CC"),
-           ("Quarry Lane", "E8 4DD"), ("Orchard Way", "E8 5EE"), ("Hollybush Place", "E8 6FF"),
-           ("Tanner Terrace", "E8 7GG"), ("Wickham Avenue", "E8 8HH"))
-BUILDINGS = (("The Example Institute", "Some Road"), ("Arcadia", "Alder Grove"), ("The Foundry", "Quarry Lane"),
-             ("Meridian", "Orchard Way"), ("Marlow Mansions", "Some Road"), ("Hollis Buildings", "Tanner Terrace"),
-             ("Kestrel Lodge", "Example Street"), ("Cedar Tower", "Orchard Way"), ("Bramley Court", "Wickham Avenue"),
-             ("Lantern Wharf", "Quarry Lane"))
+STREETS = (
+    ("Example Street", "E8 1AA"),
+    ("Some Road", "E8 2BB"),
+    ("Alder Grove", "E8 3CC"),
+    ("Quarry Lane", "E8 4DD"),
+    ("Orchard Way", "E8 5EE"),
+    ("Hollybush Place", "E8 6FF"),
+    ("Tanner Terrace", "E8 7GG"),
+    ("Wickham Avenue", "E8 8HH"),
+)
+BUILDINGS = (
+    ("The Example Institute", "Some Road"),
+    ("Arcadia", "Alder Grove"),
+    ("The Foundry", "Quarry Lane"),
+    ("Meridian", "Orchard Way"),
+    ("Marlow Mansions", "Some Road"),
+    ("Hollis Buildings", "Tanner Terrace"),
+    ("Kestrel Lodge", "Example Street"),
+    ("Cedar Tower", "Orchard Way"),
+    ("Bramley Court", "Wickham Avenue"),
+    ("Lantern Wharf", "Quarry Lane"),
+)
 TYPE_WORDS = ("Mansions", "Buildings", "Lodge", "Tower", "Court", "Wharf")
 HOUSES_PER_STREET = 40
 FLATS_PER_BUILDING = 30
-ABBREV = {"Street": "St", "Road": "Rd", "Avenue": "Ave", "Terrace": "Terr", "Place": "Pl", "Lane": "Ln"}
-JUNK = ("see notes", "n/a", "unknown", "flat 7", "12 Nowhere Street", "caller refused address", "various", "tbc",
-        "youths again", "no further details")
+ABBREV = {
+    "Street": "St",
+    "Road": "Rd",
+    "Avenue": "Ave",
+    "Terrace": "Terr",
+    "Place": "Pl",
+    "Lane": "Ln",
+}
+JUNK = (
+    "see notes",
+    "n/a",
+    "unknown",
+    "flat 7",
+    "12 Nowhere Street",
+    "caller refused address",
+    "various",
+    "tbc",
+    "youths again",
+    "no further details",
+)
 
 
 def gazetteer() -> pd.DataFrame:
@@ -59,13 +91,25 @@ def gazetteer() -> pd.DataFrame:
     postcode = dict(STREETS)
     for s, (street, pc) in enumerate(STREETS):
         for h in range(1, HOUSES_PER_STREET + 1):
-            rows.append({"uprn": str(uprn), "address": f"{h} {street}, London, {pc}",
-                         "easting": E0 + 150.0 * s + 3.5 * h, "northing": N0 + 60.0 * (h % 2) + s * 11.0})
+            rows.append(
+                {
+                    "uprn": str(uprn),
+                    "address": f"{h} {street}, London, {pc}",
+                    "easting": E0 + 150.0 * s + 3.5 * h,
+                    "northing": N0 + 60.0 * (h % 2) + s * 11.0,
+                }
+            )
             uprn += 1
     for b, (building, street) in enumerate(BUILDINGS):
         for f in range(1, FLATS_PER_BUILDING + 1):
-            rows.append({"uprn": str(uprn), "address": f"Flat {f}, {building}, {street}, London, {postcode[street]}",
-                         "easting": E0 + 40.0 * b + 0.7 * f, "northing": N0 + 500.0 + 0.5 * f})
+            rows.append(
+                {
+                    "uprn": str(uprn),
+                    "address": f"Flat {f}, {building}, {street}, London, {postcode[street]}",
+                    "easting": E0 + 40.0 * b + 0.7 * f,
+                    "northing": N0 + 500.0 + 0.5 * f,
+                }
+            )
             uprn += 1
     return pd.DataFrame(rows)
 
@@ -81,8 +125,12 @@ def _street_number(rng: random.Random, gaz: pd.DataFrame) -> list[dict[str, obje
     for street, _ in STREETS:
         for h in rng.sample(range(1, HOUSES_PER_STREET + 1), 12):
             row = gaz[gaz["address"] == f"{h} {street}, London, {postcode[street]}"].iloc[0]
-            for text in (f"{h}, {street.lower()}, london", f"{h} {_abbrev(street)}",
-                         f"no. {h} {street.lower()} {postcode[street].lower()}", f"O/S {h} {street.upper()}"):
+            for text in (
+                f"{h}, {street.lower()}, london",
+                f"{h} {_abbrev(street)}",
+                f"no. {h} {street.lower()} {postcode[street].lower()}",
+                f"O/S {h} {street.upper()}",
+            ):
                 out.append({"location": text, "shape": "street_number", "uprn": row["uprn"]})
     return out
 
@@ -94,9 +142,13 @@ def _flats(rng: random.Random, gaz: pd.DataFrame) -> list[dict[str, object]]:
         bare = building.removeprefix("The ")
         for f in rng.sample(range(1, FLATS_PER_BUILDING + 1), 10):
             row = gaz[gaz["address"].str.startswith(f"Flat {f}, {building},")].iloc[0]
-            for text in (f"flat {f} {building.lower()} {street.lower()}", f"flat {f}, {bare.lower()}",
-                         f"{f} {bare.lower()}", f"Flt {f} {building}, {street}",
-                         f"FLAT {f} {bare.upper()} {_abbrev(street).upper()}"):
+            for text in (
+                f"flat {f} {building.lower()} {street.lower()}",
+                f"flat {f}, {bare.lower()}",
+                f"{f} {bare.lower()}",
+                f"Flt {f} {building}, {street}",
+                f"FLAT {f} {bare.upper()} {_abbrev(street).upper()}",
+            ):
                 out.append({"location": text, "shape": shape, "uprn": row["uprn"]})
     return out
 
@@ -105,13 +157,33 @@ def _coordinates(rng: random.Random) -> list[dict[str, object]]:
     out = []
     for _ in range(40):
         e, n = round(E0 + rng.uniform(0, 1000)), round(N0 + rng.uniform(0, 500))
-        out.append({"location": rng.choice(["youths at {} {}", "E {} N {} stairwell", "grid {} {} - drugs"])
-                    .format(e, n), "shape": "text_coordinates_in", "expected_easting": float(e),
-                    "expected_northing": float(n)})
+        out.append(
+            {
+                "location": rng.choice(
+                    ["youths at {} {}", "E {} N {} stairwell", "grid {} {} - drugs"]
+                ).format(e, n),
+                "shape": "text_coordinates_in",
+                "expected_easting": float(e),
+                "expected_northing": float(n),
+            }
+        )
     for _ in range(40):
-        e, n = rng.randint(200_000, 260_000), rng.randint(150_000, 200_000)  # Wales: far from this estate
-        out.append({"location": rng.choice(["CAD {} / {} youths in stairwell", "ref {} {} call back",
-                                            "log {}/{} see notes"]).format(e, n), "shape": "text_coordinates_out"})
+        e, n = (
+            rng.randint(200_000, 260_000),
+            rng.randint(150_000, 200_000),
+        )  # Wales: far from this estate
+        out.append(
+            {
+                "location": rng.choice(
+                    [
+                        "CAD {} / {} youths in stairwell",
+                        "ref {} {} call back",
+                        "log {}/{} see notes",
+                    ]
+                ).format(e, n),
+                "shape": "text_coordinates_out",
+            }
+        )
     return out
 
 
@@ -122,7 +194,9 @@ def build() -> tuple[pd.DataFrame, pd.DataFrame]:
     gaz = gazetteer()
     rows = _street_number(rng, gaz) + _flats(rng, gaz) + _coordinates(rng)
     rows += [{"location": j, "shape": "junk"} for j in JUNK]
-    return gaz, pd.DataFrame(rows, columns=["location", "shape", "uprn", "expected_easting", "expected_northing"])
+    return gaz, pd.DataFrame(
+        rows, columns=["location", "shape", "uprn", "expected_easting", "expected_northing"]
+    )
 
 
 if __name__ == "__main__":
