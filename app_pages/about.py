@@ -8,8 +8,9 @@ store, frames = workspace_or_stop()
 
 st.title("About the data")
 st.write(
-    f"Workspace **{store.get_meta('name')}** at `{store.location}`, created {store.get_meta('created_at')}. "
-    "All geometry is stored in British National Grid (EPSG:27700); the map converts to WGS84 with OSTN15."
+    f"Workspace **{store.get_meta('name')}** at `{store.location}`, created "
+    f"{store.get_meta('created_at')}. All geometry is stored in British National Grid "
+    "(EPSG:27700); the map converts to WGS84 with OSTN15."
 )
 st.subheader("Attribution")
 for line in attribution(store) or ["(none recorded)"]:

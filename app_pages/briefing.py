@@ -1,18 +1,22 @@
-"""Ward-member briefing, read-only: counts per block and month with small counts suppressed, a map of
-blocks and proposed orders; no incident points, references, descriptions or addresses."""
+"""Ward-member briefing, read-only: counts per block and month with small counts suppressed, a map
+of blocks and proposed orders; no incident points, references, descriptions or addresses."""
 
 import streamlit as st
 from streamlit_folium import st_folium
 
 import geopandas as gpd
 
-from closuremap.app_pages.common import attribution, open_current, workspace_version
+from closuremap.app_pages.common import (
+    attribution,
+    open_current,
+    reporting_errors,
+    workspace_version,
+)
 from closuremap.geo.aggregate import DEFAULT_MINIMUM
-from closuremap.geo.errors import ClosuremapError
-from closuremap.layers.documents import briefing_input
 from closuremap.layers.store import open_workspace
 from closuremap.layers.webmap import build_map
 from closuremap.reports.briefing import LEGAL_BASIS, briefing_tables
+from closuremap.reports.inputs import briefing_input
 
 
 @st.cache_data(show_spinner="Counting incidents and results…", max_entries=4)
@@ -22,12 +26,9 @@ def _briefing(location: str, version: float):  # noqa: ANN202 - a BriefingInput
     return briefing_input(open_workspace(location))
 
 
-try:
+with reporting_errors(stop=True):
     store = open_current()
     data = _briefing(store.location, workspace_version(store))
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
 
 minimum = st.sidebar.number_input(
     "Suppress counts below",
@@ -39,8 +40,9 @@ minimum = st.sidebar.number_input(
 tables = briefing_tables(data, int(minimum))
 st.title(f"Ward member briefing: {data.title}")
 st.caption(
-    f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}; where one could be "
-    f"worked out by subtraction another count is hidden too. Counts are of {data.window_words}."
+    f"No personal data. Counts of 1-{int(minimum) - 1} are shown as <{int(minimum)}; where one "
+    "could be worked out by subtraction another count is hidden too. "
+    f"Counts are of {data.window_words}."
 )
 st.subheader("What is proposed")
 st.dataframe(tables.proposals, hide_index=True, width="stretch")

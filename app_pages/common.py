@@ -1,15 +1,19 @@
-"""What every page shares: which workspace is open, cached reads, the error box."""
+"""What every page shares: which workspace is open, cached reads, the error box, downloads."""
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 import geopandas as gpd
 
+from closuremap.geo.errors import ClosuremapError
+from closuremap.layers.documents import workspace_attribution
 from closuremap.layers.model import KINDS
 from closuremap.layers.sample import build_sample_workspace
 from closuremap.layers.store import GeoPackageStore, open_workspace
@@ -48,24 +52,84 @@ def read_layers(store: GeoPackageStore) -> dict[str, gpd.GeoDataFrame]:
     return _read_all(store.location, workspace_version(store))
 
 
-def workspace_or_stop() -> tuple[GeoPackageStore, dict[str, gpd.GeoDataFrame]]:
-    """The open workspace and its layers, or the error shown and the page stopped: the one place
-    pages turn a ClosuremapError into a sentence."""
-    from closuremap.geo.errors import ClosuremapError
+@dataclass
+class Outcome:
+    """What became of a block run under :func:`reporting_errors`: the error shown, if any."""
 
+    error: ClosuremapError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the block ran to its end."""
+        return self.error is None
+
+
+def sentence(
+    error: ClosuremapError, field: str | None = None, values: Mapping[str, object] | None = None
+) -> str:
+    """The error as the page says it, led by the field it is about: ``field``, else the field of
+    ``values`` (label: what the user gave) whose value the message quotes; not when the message
+    names that field already."""
+    message = str(error)
+    if field is None:
+        field = next(
+            (label for label, value in (values or {}).items() if value and f"'{value}'" in message),
+            None,
+        )
+    if field is None or field.lower() in message.lower():
+        return message
+    return f"{field}: {message}"
+
+
+@contextmanager
+def reporting_errors(
+    field: str | None = None,
+    *,
+    values: Mapping[str, object] | None = None,
+    stop: bool = False,
+    warn: bool = False,
+) -> Iterator[Outcome]:
+    """Run the block; a ClosuremapError raised in it is shown as one sentence naming the field
+    (see :func:`sentence`), and the page goes on, or stops with ``stop``; ``warn`` shows it as a
+    warning, for an optional extra that could not be drawn. The one place pages turn an error into
+    words: any other exception is a bug and shows as one."""
+    outcome = Outcome()
     try:
+        yield outcome
+    except ClosuremapError as exc:
+        outcome.error = exc
+        (st.warning if warn else st.error)(sentence(exc, field, values))
+        if stop:
+            st.stop()
+            raise  # st.stop() ends a page run; outside one, the error goes on up
+
+
+def workspace_or_stop() -> tuple[GeoPackageStore, dict[str, gpd.GeoDataFrame]]:
+    """The open workspace and its layers, or the error shown and the page stopped."""
+    with reporting_errors(stop=True):
         store = open_current()
         return store, dict(read_layers(store))
-    except ClosuremapError as exc:
-        st.error(str(exc))
-        st.stop()
-        raise  # st.stop() raises; this line only satisfies type checkers
+    raise AssertionError("reporting_errors(stop=True) lets no error through")
+
+
+def offer_download(
+    label: str, data: bytes, file_name: str, mime: str, key: str, *, primary: bool = False
+) -> None:
+    """A download button that does not rerun the page: taking one file leaves the rest on offer."""
+    st.download_button(
+        label,
+        data,
+        file_name=file_name,
+        mime=mime,
+        on_click="ignore",
+        key=key,
+        type="primary" if primary else "secondary",
+    )
 
 
 def attribution(store: GeoPackageStore, *, short: bool = False) -> list[str]:
     """The workspace's data attributions (short: the forms that fit the map's corner)."""
-    raw = (short and store.get_meta("attribution_short")) or store.get_meta("attribution")
-    return list(json.loads(raw)) if raw else []
+    return workspace_attribution(store, short=short)
 
 
 IDENTITY_KEY = "acting_user"

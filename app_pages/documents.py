@@ -14,18 +14,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from closuremap.app_pages.common import acting_user, require_user, workspace_or_stop
-from closuremap.geo.errors import ClosuremapError
-from closuremap.geo.timeline import LONDON
-from closuremap.layers.csvio import csv_bytes
-from closuremap.layers.documents import (
-    briefing_input,
-    letter_fields,
-    log_letters,
-    order_blocks,
-    record_service,
+from closuremap.app_pages.common import (
+    acting_user,
+    offer_download,
+    reporting_errors,
+    require_user,
+    workspace_or_stop,
 )
-from closuremap.layers.orders import exhibit_input, order_row, order_version
+from closuremap.geo.clock import LONDON
+from closuremap.layers.csvio import csv_bytes
+from closuremap.layers.documents import log_letters, order_blocks, record_service
+from closuremap.layers.orders import order_row, order_version
 from closuremap.reports.briefing import render_briefing
 from closuremap.reports.case import AdviceContact
 from closuremap.reports.casefile import (
@@ -36,7 +35,9 @@ from closuremap.reports.casefile import (
     make_documents,
     set_advice_contacts,
 )
-from closuremap.reports.exhibit import ExhibitOptions, render_exhibit
+from closuremap.reports.exhibit import render_exhibit
+from closuremap.reports.exhibit_data import ExhibitOptions
+from closuremap.reports.inputs import briefing_input, exhibit_input, letter_fields
 from closuremap.reports.letters import DEFAULT_TEMPLATE, FIELDS, check_template, render_letters
 from closuremap.reports.service_pack import checklist, render_service_pack
 
@@ -79,7 +80,7 @@ with_docx = st.checkbox(
 )
 if st.button("Make every document", type="primary", key="make_all") and (who := require_user()):
     bar = st.progress(0.0, text="Reading the order…")
-    try:
+    with reporting_errors(values={"Exhibit reference": ref}):
         store.set_meta(f"exhibit_ref:{order_id}", ref)
         case = case_file(store, order_id, exhibit_ref=ref, prepared_by=who, today=today)
         fresh: dict[str, tuple[str, bytes, str]] = {}  # kept only if every document is made
@@ -167,15 +168,11 @@ if st.button("Make every document", type="primary", key="make_all") and (who := 
                 bundle.path.read_bytes(),
                 "application/pdf",
             )
-        bar.empty()
-    except ClosuremapError as exc:
-        bar.empty()
-        st.error(str(exc))
-    else:
         made.setdefault(order_id, {}).update(fresh)  # letters made before stay on offer
         st.session_state[f"doc_notes_{order_id}"] = [
             f"{DOCUMENT_TITLES[n]} not made: {why}" for n, why in docs.not_made.items()
         ] + notes
+    bar.empty()
 
 if "doc_flash" in st.session_state:
     st.success(st.session_state.pop("doc_flash"))
@@ -188,24 +185,16 @@ if files:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle_zip:
         for name, (_, data, _) in sorted(files.items()):
             bundle_zip.writestr(name, data)
-    st.download_button(
+    offer_download(
         f"Download all {len(files)} files (zip)",
         buffer.getvalue(),
-        file_name=f"{order_id}-documents.zip",
-        mime="application/zip",
-        on_click="ignore",
-        key=f"dl_zip_{order_id}",
-        type="primary",
+        f"{order_id}-documents.zip",
+        "application/zip",
+        f"dl_zip_{order_id}",
+        primary=True,
     )
     for name, (label, data, mime) in files.items():
-        st.download_button(
-            f"{label}: {name}",
-            data,
-            file_name=name,
-            mime=mime,
-            on_click="ignore",
-            key=f"dl_{order_id}_{name}",
-        )
+        offer_download(f"{label}: {name}", data, name, mime, f"dl_{order_id}_{name}")
 
 st.header("Consultation letters")
 template = st.text_area(
@@ -222,15 +211,12 @@ contact = c1.text_input(
 signatory = c2.text_input("Signed by", value=who or "", key=f"letter_signatory_{order_id}")
 b1, b2 = st.columns(2)
 if b1.button("Save template", key="save_template") and require_user():
-    try:
+    with reporting_errors():  # the template's error names it
         check_template(template)
-    except ClosuremapError as exc:
-        st.error(str(exc))
-    else:
         store.set_meta("letter_template", template)
         st.success("template saved in the workspace")
 if b2.button("Make the letters", key="make_letters") and (who := require_user()):
-    try:
+    with reporting_errors():
         recipients, fields = letter_fields(
             store, order_id, today=today, contact=contact, signatory=signatory
         )
@@ -249,24 +235,20 @@ if b2.button("Make the letters", key="make_letters") and (who := require_user())
             "text/csv",
         )
         log_letters(store, order_id, count=run.pages, made_on=today, user=who)
-    except ClosuremapError as exc:
-        st.error(str(exc))
-    else:
         st.session_state["doc_flash"] = (
             f"{run.pages} letters, one page each; offered with the other documents"
         )
         st.rerun()
 
 st.header("Notice service (s.79)")
-try:
+blocks = frames["premises"].iloc[0:0]  # none, if the order's blocks cannot be read
+with reporting_errors():
     blocks = order_blocks(store, order_id)
-except ClosuremapError as exc:
-    st.error(str(exc))
-    blocks = frames["premises"].iloc[0:0]
 doors = frames["entrances"][frames["entrances"]["block_id"].isin(blocks["block_id"])]
 sheet = checklist(doors, blocks)[["entrance", "block", "time_fixed", "officer", "photo_ref"]]
 st.caption(
-    "Fill in each entrance where a copy of the notice was fixed (time as YYYY-MM-DD HH:MM), then record."
+    "Fill in each entrance where a copy of the notice was fixed (time as YYYY-MM-DD HH:MM), then "
+    "record."
 )
 filled = st.data_editor(
     sheet,
@@ -276,11 +258,8 @@ filled = st.data_editor(
     disabled=["entrance", "block"],
 )
 if st.button("Record service", key="record_service") and (who := require_user()):
-    try:
+    with reporting_errors():
         count, rejected = record_service(store, order_id, filled, user=who)
-    except ClosuremapError as exc:
-        st.error(str(exc))
-    else:
         (st.warning if len(rejected) else st.success)(
             f"recorded {count} entrance(s)"
             + (f"; {len(rejected)} row(s) not recorded" if len(rejected) else "")
@@ -302,7 +281,7 @@ with st.form(f"objection_{order_id}"):
     summary = st.text_area("Summary", key=f"obj_summary_{order_id}")
     response = st.text_area("Our response", key=f"obj_response_{order_id}")
     if st.form_submit_button("Log it") and (who := require_user()):
-        try:
+        with reporting_errors():
             store.add_objection(
                 order_id,
                 who=said_by,
@@ -311,21 +290,16 @@ with st.form(f"objection_{order_id}"):
                 recorded_by=who,
                 response=response,
             )
-        except ClosuremapError as exc:
-            st.error(str(exc))
-        else:
             st.success("logged")
 
 st.header("Area settings")
 st.caption(
-    "Local housing and legal advice services named on every closure notice (s.76(5)), and the body that "
-    "applies for orders."
+    "Local housing and legal advice services named on every closure notice (s.76(5)), and the body "
+    "that applies for orders."
 )
-try:
+contacts = []  # none, if the saved ones cannot be read
+with reporting_errors():
     contacts = advice_contacts(store)
-except ClosuremapError as exc:
-    st.error(str(exc))
-    contacts = []
 table = st.data_editor(
     pd.DataFrame([c.__dict__ for c in contacts], columns=["name", "detail", "kind"]),
     num_rows="dynamic",

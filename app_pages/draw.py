@@ -10,14 +10,20 @@ import streamlit as st
 from PIL import Image
 from streamlit_folium import st_folium
 
-from closuremap.app_pages.common import attribution, read_layers, require_user, workspace_or_stop
-from closuremap.geo.drawing import floors_of, on_floor, repair_drawing
-from closuremap.geo.errors import ClosuremapError
+from closuremap.app_pages.common import (
+    attribution,
+    read_layers,
+    reporting_errors,
+    require_user,
+    workspace_or_stop,
+)
+from closuremap.geo.drawing import repair_drawing
+from closuremap.geo.floors import floors_of, on_floor
 from closuremap.geo.georef import fit_to_outline
 from closuremap.layers import floorplans
+from closuremap.layers.audit import describe_change
 from closuremap.layers.drawmap import build_draw_map, drawings_to_bng
 from closuremap.layers.editing import (
-    describe_change,
     prepare_drawing,
     restore_version,
     save_new,
@@ -143,7 +149,7 @@ if len(new):
         save = st.form_submit_button("Save the new shape", key="save_new")
         repair = st.form_submit_button("Repair and save", key="repair_new")
     if (save or repair) and (who := require_user()):
-        try:
+        with reporting_errors():
             shape = repair_drawing(geometry) if repair else geometry
             snapped, moved, problems = prepare_drawing(
                 store, kind, shape, attrs, tolerance_m=tolerance, min_width_m=min_width
@@ -156,15 +162,14 @@ if len(new):
                 fid = save_new(store, kind, snapped, attrs, user=who)
                 done(
                     focus=fid,
-                    message=f"saved {attrs.get('name') or kind} ({fid[:8]}); {moved} vertices snapped"
+                    message=f"saved {attrs.get('name') or kind} ({fid[:8]}); "
+                    f"{moved} vertices snapped"
                     + (
                         f"; {len(problems)} warning(s): " + "; ".join(p.message for p in problems)
                         if problems
                         else ""
                     ),
                 )
-        except ClosuremapError as exc:
-            st.error(str(exc))
 
 changed = []
 for row in drawn[drawn["feature_id"].notna()].itertuples():
@@ -234,7 +239,7 @@ if len(saved):
             for f in fields
         }
         if st.form_submit_button("Save attributes", key="save_attrs") and (who := require_user()):
-            try:
+            with reporting_errors(values=values) as outcome:  # names the attribute it is about
                 typed, before = typed_attributes(kind, values), typed_attributes(kind, saved_text)
                 changes = {
                     n: v for n, v in typed.items() if v != before[n]
@@ -247,12 +252,10 @@ if len(saved):
                         attributes=changes,
                         expected_version=state[f"attr_version_{pick}"],
                     )
-            except ClosuremapError as exc:
-                st.error(str(exc))
-                state["attr_stale"] = pick
-            else:
                 state.pop(f"attr_version_{pick}", None)
                 done("attributes saved" if changes else "nothing had changed", focus=pick)
+            if outcome.error is not None:
+                state["attr_stale"] = pick
     if state.get("attr_stale") == pick and st.button(
         "Load the saved values (your unsaved edits are dropped)", key=f"attr_reload_{pick}"
     ):
@@ -286,23 +289,18 @@ st.dataframe(
 )
 h1, h2 = st.columns(2)
 if h1.button("Undo the last change", key="undo") and (who := require_user()):
-    try:
+    with reporting_errors():
         done(undo_last(store, kind, user=who))
-    except ClosuremapError as exc:
-        st.error(str(exc))
 versions = history[history["after"].notna() & history["feature_id"].notna()]["id"].tolist()
 if versions:
     version = h2.selectbox("Version", versions, key="restore_pick")
     if h2.button("Restore this version", key="restore") and (who := require_user()):
-        try:
+        with reporting_errors():
             restore_version(store, kind, int(version), user=who)
-        except ClosuremapError as exc:
-            st.error(str(exc))
-        else:
             done(f"restored version #{version}")
 
 st.subheader("Floors of a block")
-block_names = dict(zip(frames["premises"]["block_id"], frames["premises"]["name"]))
+block_names = dict(zip(frames["premises"]["block_id"], frames["premises"]["name"], strict=True))
 if block_names:
     block = st.selectbox(
         "Block", list(block_names), format_func=lambda b: block_names[b], key="floors_block"
@@ -335,7 +333,7 @@ with st.form("floor_plan"):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / upload.name
             path.write_bytes(upload.getvalue())
-            try:
+            with reporting_errors():
                 png = floorplans.read_image(path, int(page_no))
                 with Image.open(io.BytesIO(png)) as im:
                     points = fit_to_outline(
@@ -352,15 +350,14 @@ with st.form("floor_plan"):
                     control_points=points,
                     user=who,
                 )
-            except ClosuremapError as exc:
-                st.error(str(exc))
-            else:
                 done(
-                    f"placed {upload.name} over {block_names[plan_block]}: correct it with three control points"
+                    f"placed {upload.name} over {block_names[plan_block]}: correct it with three "
+                    "control points"
                 )
 for plan in floorplans.plans(store.location):
     with st.expander(
-        f"Control points of {plan.name} ({block_names.get(plan.block_id, plan.block_id)}, floor {plan.floor})"
+        f"Control points of {plan.name} "
+        f"({block_names.get(plan.block_id, plan.block_id)}, floor {plan.floor})"
     ):
         table = pd.DataFrame(
             [
@@ -370,7 +367,7 @@ for plan in floorplans.plans(store.location):
         )
         edited = st.data_editor(table, num_rows="fixed", key=f"plan_points_{plan.id}")
         if st.button("Place the plan by these points", key=f"place_plan_{plan.id}"):
-            try:
+            with reporting_errors():
                 floorplans.update_placement(
                     store.location,
                     plan.id,
@@ -379,7 +376,4 @@ for plan in floorplans.plans(store.location):
                         for r in edited.to_dict("records")
                     ],
                 )
-            except ClosuremapError as exc:
-                st.error(str(exc))
-            else:
                 done(f"placed {plan.name}")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from closuremap.app_pages.common import open_current
-from closuremap.geo.errors import ClosuremapError
+from closuremap.app_pages.common import open_current, reporting_errors
 from closuremap.geo.evaluation import DEFAULT_BUFFER_M, DEFAULT_MONTHS, EvaluationResult
 from closuremap.layers.evaluation import evaluate_orders, order_dates
+from closuremap.layers.store import open_workspace
 from closuremap.reports.evaluation import chart_png, results_csv
 
 _CONTROLS = {
@@ -39,8 +39,6 @@ def _evaluate(
     year_earlier: bool,
 ) -> tuple[EvaluationResult, bytes, bytes]:
     """The evaluation with its PNG and CSV, cached per workspace version and choice of inputs."""
-    from closuremap.layers.store import open_workspace
-
     control = None
     if control_file is not None:
         with tempfile.NamedTemporaryFile(suffix=control_suffix, delete=False) as f:
@@ -69,12 +67,9 @@ def _fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-try:
+with reporting_errors(stop=True):
     store = open_current()
     orders = store.read("orders")
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
 
 st.title("Evaluation: before and after, with displacement")
 if orders.empty:
@@ -129,7 +124,7 @@ if _CONTROLS[control_label] == "file" and upload is None:
     st.info("Upload the control polygon to evaluate.")
     st.stop()
 
-try:
+with reporting_errors(stop=True):
     result, png, csv_bytes = _evaluate(
         store.location,
         store.path.stat().st_mtime_ns,
@@ -144,9 +139,6 @@ try:
         int(after),
         bool(year_earlier),
     )
-except ClosuremapError as exc:
-    st.error(str(exc))
-    st.stop()
 
 st.caption(
     f"{result.title}. Before {result.windows.before.words()}; after {result.windows.after.words()} "
@@ -169,7 +161,8 @@ for warning in result.warnings:
     st.warning(warning)
 st.image(
     png,
-    caption="Incidents per month in target, buffer and control; notice, order and extension dates marked",
+    caption="Incidents per month in target, buffer and control; notice, order and extension dates "
+    "marked",
 )
 
 st.subheader("Results by category")

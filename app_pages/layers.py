@@ -6,8 +6,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from closuremap.app_pages.common import require_user, workspace_or_stop
-from closuremap.geo.errors import ClosuremapError
+from closuremap.app_pages.common import (
+    offer_download,
+    reporting_errors,
+    require_user,
+    workspace_or_stop,
+)
 from closuremap.layers.csvio import csv_bytes
 from closuremap.layers.exporter import FORMATS, export_layer
 from closuremap.layers.importer import file_columns, import_file
@@ -56,11 +60,9 @@ if upload is not None and kind is None:
 if upload is not None and kind is not None:
     staged = Path(tempfile.gettempdir()) / f"closuremap-{upload.file_id}-{upload.name}"
     staged.write_bytes(upload.getvalue())
-    try:
+    columns, auto = [], {}  # none, if the file cannot be read
+    with reporting_errors():
         columns, auto = file_columns(staged, kind)
-    except ClosuremapError as exc:
-        st.error(str(exc))
-        columns, auto = [], {}
     with st.expander("Columns: which column feeds each field (found automatically; change any)"):
         choices = ["(automatic)", "(none)", *columns]
         for field_name in [f.name for f in KINDS[kind].fields] + [
@@ -84,7 +86,9 @@ if (
         path = Path(tmp) / upload.name
         path.write_bytes(upload.getvalue())
         bar = st.progress(0.0, text="Starting…")
-        try:
+        # an error about a value the user chose names its field
+        given = {"Coordinate system": crs, **{f"Column for {f}": c for f, c in mapping.items()}}
+        with reporting_errors(values=given) as outcome:
             result = import_file(
                 store,
                 kind,
@@ -96,13 +100,10 @@ if (
                 rejects_path=Path(tmp) / f"{path.stem}.rejects.csv",
                 progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
             )
-        except ClosuremapError as exc:
-            bar.empty()
-            st.error(str(exc))
-        else:
             rejected = result.n_rejected
             (st.warning if rejected else st.success)(
-                f"{upload.name}: read {result.read}, imported {result.imported}, rejected {rejected}"
+                f"{upload.name}: read {result.read}, imported {result.imported}, "
+                f"rejected {rejected}"
             )
             for note in result.notes:
                 st.caption(note)
@@ -113,12 +114,15 @@ if (
                     if result.rejects_path
                     else csv_bytes(result.rejected)
                 )
-                st.download_button(
+                offer_download(
                     "Download the rejected rows (CSV)",
                     every,
-                    file_name=f"{path.stem}.rejects.csv",
-                    mime="text/csv",
+                    f"{path.stem}.rejects.csv",
+                    "text/csv",
+                    "import_rejects",
                 )
+        if not outcome.ok:
+            bar.empty()
 
 st.header("Import log")
 log = store.imports()
@@ -134,16 +138,15 @@ else:
             key="log_import",
             format_func=lambda i: f"#{i}: {log.set_index('id').loc[i, 'file']}",
         )
-        with (
-            tempfile.TemporaryDirectory() as tmp
-        ):  # kept in the workspace: the first file may be long gone
+        # kept in the workspace: the first file may be long gone
+        with tempfile.TemporaryDirectory() as tmp:
             again = store.write_rejects(int(chosen), Path(tmp) / "rejects.csv")
-            st.download_button(
+            offer_download(
                 f"Download the rejected rows of import #{chosen} (CSV)",
                 again.read_bytes(),
-                file_name=f"import-{chosen}.rejects.csv",
-                mime="text/csv",
-                key="log_rejects",
+                f"import-{chosen}.rejects.csv",
+                "text/csv",
+                "log_rejects",
             )
 
 st.header("Export a layer")
@@ -155,11 +158,12 @@ suffix = col2.selectbox("Format", [s for s in FORMATS if s != ".json"], key="exp
 if st.button("Prepare export"):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{export_kind}{suffix}"
-        try:
+        with reporting_errors():
             count = export_layer(store, export_kind, out)
-        except ClosuremapError as exc:
-            st.error(str(exc))
-        else:
-            st.download_button(
-                f"Download {count} {export_kind} ({suffix})", out.read_bytes(), file_name=out.name
+            offer_download(
+                f"Download {count} {export_kind} ({suffix})",
+                out.read_bytes(),
+                out.name,
+                "application/octet-stream",
+                "export_download",
             )

@@ -1,12 +1,12 @@
-"""Map page: every layer of the workspace over no external tiles, with incident filters and analysis."""
+"""Map page: every layer of the workspace over no external tiles, with incident filters and
+analysis."""
 
 import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
-from closuremap.app_pages.common import attribution, workspace_or_stop
+from closuremap.app_pages.common import attribution, reporting_errors, workspace_or_stop
 from closuremap.geo.crs import lonlat_to_bng
-from closuremap.geo.errors import ClosuremapError
 from closuremap.geo.gridref import to_gridref
 from closuremap.geo.hotspots import HotspotParams
 from closuremap.geo.incidents import filter_incidents, incident_dates
@@ -74,11 +74,9 @@ overlays = (
 )
 hot_note = ""
 if show_hot:
-    try:
+    with reporting_errors(warn=True):  # the map is still worth showing without the hotspots
         more, hot_note = hotspot_overlays(shown, HotspotParams(cell_m=cell, bandwidth_m=bandwidth))
         overlays += more
-    except ClosuremapError as exc:
-        st.warning(str(exc))
 tiles = TileSource(url, attr or url) if use_tiles and url else None
 m = build_map(
     frames,
@@ -91,7 +89,8 @@ clicked = st_folium(
     m, height=640, use_container_width=True, returned_objects=["last_clicked"], key="workspace_map"
 )
 where = (clicked or {}).get("last_clicked")
-if where:  # the grid reference of a clicked point, by OSTN15 (the measure tool's own readout is in degrees)
+# the grid reference of a clicked point, by OSTN15 (the measure tool's own readout is in degrees)
+if where:
     e, n = lonlat_to_bng([where["lng"]], [where["lat"]])
     if np.isfinite(e[0]):
         st.caption(

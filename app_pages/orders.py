@@ -8,14 +8,18 @@ last one's (style.md, habit 13). A save writes only the fields the user changed.
 import json
 from datetime import date, datetime, time
 
-import altair as alt
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
-import geopandas as gpd
-
-from closuremap.app_pages.common import attribution, require_user, workspace_or_stop
+from closuremap.app_pages.common import (
+    attribution,
+    reporting_errors,
+    require_user,
+    workspace_or_stop,
+)
+from closuremap.app_pages.order_views import show_check, show_scope_map, show_timeline
+from closuremap.geo.clock import LONDON
+from closuremap.geo.dates import parse_datetime
 from closuremap.geo.errors import ClosuremapError, StaleEditError
 from closuremap.geo.permitted_access import (
     CLASSES,
@@ -26,21 +30,19 @@ from closuremap.geo.permitted_access import (
     to_json,
     wording,
 )
-from closuremap.geo.timeline import AUTHORITY_CHOICES, LONDON, deadline_rows, parse_datetime
+from closuremap.geo.timeline import AUTHORITY_CHOICES
+from closuremap.layers.breaches import check_breaches
 from closuremap.layers.model import ORDER_STATUSES
 from closuremap.layers.orders import (
     build_scope,
     changed_fields,
-    check_breaches,
     check_in_workspace,
     evidence_window,
     order_history,
-    order_life,
     order_timeline,
     orders_by_urgency,
     save_order,
 )
-from closuremap.layers.webmap import build_map
 from closuremap.reports.case import ORDER_GROUNDS
 
 store, frames = workspace_or_stop()
@@ -106,6 +108,24 @@ saved_near = sorted(
     )
     & set(block_names)
 )
+
+
+def pick_parts(
+    title: str, kind: str, labels: dict[str, str], near: list[str], key: str
+) -> list[str]:
+    """A multiselect of the ``kind`` features (communal areas or routes) of the blocks ``near``,
+    showing the saved order's picks."""
+    frame = frames[kind]
+    options = frame[frame["block_id"].isin(near)]["feature_id"].tolist()
+    return st.multiselect(
+        title,
+        options,
+        format_func=lambda f: labels[f],
+        default=[f for f in saved_ids[kind] if f in options],
+        key=key,
+    )
+
+
 with st.expander(
     "Build the scope from blocks, communal areas and routes", expanded=current is None
 ):
@@ -125,30 +145,26 @@ with st.expander(
         format_func=lambda b: f"{block_names[b]} ({b})",
         key=f"scope_for_blocks_{okey}",
     )
-    label = {
-        r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name} ({r.area_type}, floors "
-        f"{r.floor_from}-{r.floor_to})"
-        for r in communal.itertuples()
-    }
-    communal_options = communal[communal["block_id"].isin(near)]["feature_id"].tolist()
-    picked_communal = st.multiselect(
+    picked_communal = pick_parts(
         "Communal areas",
-        communal_options,
-        format_func=lambda f: label[f],
-        default=[f for f in saved_ids["communal_areas"] if f in communal_options],
-        key=f"scope_communal_{okey}",
+        "communal_areas",
+        {
+            r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name} ({r.area_type}, "
+            f"floors {r.floor_from}-{r.floor_to})"
+            for r in communal.itertuples()
+        },
+        near,
+        f"scope_communal_{okey}",
     )
-    route_label = {
-        r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name}"
-        for r in routes.itertuples()
-    }
-    route_options = routes[routes["block_id"].isin(near)]["feature_id"].tolist()
-    picked_routes = st.multiselect(
+    picked_routes = pick_parts(
         "Access routes",
-        route_options,
-        format_func=lambda f: route_label[f],
-        default=[f for f in saved_ids["access_routes"] if f in route_options],
-        key=f"scope_routes_{okey}",
+        "access_routes",
+        {
+            r.feature_id: f"{block_names.get(r.block_id, r.block_id)}: {r.name}"
+            for r in routes.itertuples()
+        },
+        near,
+        f"scope_routes_{okey}",
     )
     tolerance = st.number_input(
         "Tolerance (m²; 0 = the larger of 1 m² and 1% of the scope)",
@@ -162,7 +178,7 @@ with st.expander(
             "communal_areas": picked_communal,
             "access_routes": picked_routes,
         }
-        try:
+        with reporting_errors():
             scope, parts = build_scope(store, picks)
             result = check_in_workspace(
                 store,
@@ -170,9 +186,6 @@ with st.expander(
                 order_id=chosen if current is not None else None,
                 tolerance_m2=tolerance or None,
             )
-        except ClosuremapError as exc:
-            st.error(str(exc))
-        else:
             checks[okey] = (scope, parts, result, True)
     if okey in checks and checks[okey][3] and current is not None:
         st.info("This checked scope replaces the saved one when you save the order.")
@@ -181,85 +194,23 @@ with st.expander(
             st.rerun()
 
 if okey not in checks and current is not None:
-    try:
+    with reporting_errors():
         checks[okey] = (
             current.geometry,
             [],
             check_in_workspace(store, current.geometry, order_id=chosen),
             False,
         )
-    except ClosuremapError as exc:
-        st.error(str(exc))
 
 if okey in checks:
     scope, parts, result, built = checks[okey]
-    data = result.as_dict()
-    (
-        st.success
-        if result.verdict == "premises"
-        else st.error
-        if result.verdict == "open_space"
-        else st.warning
-    )(f"Verdict: {result.verdict}" + ("" if built else " (the saved scope)"))
-    c1, c2, c3 = st.columns(3)
-    c1.metric(
-        "On premises",
-        f"{data['premises_area_m2']:.1f} m²",
-        f"{data['premises_fraction']:.1%}",
-        delta_color="off",
-    )
-    c2.metric(
-        "On open space",
-        f"{data['open_space_area_m2']:.1f} m²",
-        f"{data['open_space_fraction']:.1%}",
-        delta_color="off",
-    )
-    c3.metric(
-        "Other",
-        f"{data['other_area_m2']:.1f} m²",
-        f"{data['other_fraction']:.1%}",
-        delta_color="off",
-    )
-    if data["findings"]:
-        st.dataframe(
-            pd.DataFrame(data["findings"]).drop(columns=["geometry_wkt"], errors="ignore"),
-            hide_index=True,
-            width="stretch",
-        )
-    if "incidents_total" in data:
-        st.caption(
-            f"Incidents: {data['incidents_inside']} inside ({data['rate_inside_per_ha']} per ha) vs "
-            f"{data['incidents_ring']} in the {data['ring_m']:.0f} m ring ({data['rate_ring_per_ha']} per ha)"
-        )
-    preview = {
-        k: frames[k]
-        for k in (
-            "basemap",
-            "open_space",
-            "premises",
-            "access_routes",
-            "communal_areas",
-            "entrances",
-        )
-    }
-    preview["orders"] = gpd.GeoDataFrame(
-        {
-            "order_id": [chosen if current is not None else "(scope)"],
-            "name": ["Scope being checked" if built else "Saved scope"],
-        },
-        geometry=[scope],
-        crs=orders.crs,
-    )
-    minx, miny, maxx, maxy = scope.bounds
-    st_folium(
-        build_map(
-            preview,
-            attribution=attribution(store, short=True),
-            focus=(minx - 15, miny - 15, maxx + 15, maxy + 15),
-        ),
-        height=420,
-        use_container_width=True,
-        returned_objects=[],
+    show_check(result, built)
+    show_scope_map(
+        frames,
+        scope,
+        order_id=chosen if current is not None else "(scope)",
+        built=built,
+        attribution=attribution(store, short=True),
         key=f"scope_map_{okey}",
     )
 
@@ -273,9 +224,26 @@ def _split(value: object) -> tuple[date | None, time | None]:
         return None, None
     try:
         when = parse_datetime(str(value), "date")
-    except ClosuremapError:
+    except ClosuremapError:  # the field shows blank; the dates check below says why
         return None, None
     return when.date(), when.time()
+
+
+def day_input(
+    column: st.delta_generator.DeltaGenerator,
+    label: str,
+    field: str,
+    key: str,
+    hint: str | None = None,
+) -> date | None:
+    """A date picker for one saved field (read day first), keyed by the order."""
+    return column.date_input(
+        label,
+        value=_split(saved(field))[0],
+        format="DD/MM/YYYY",
+        key=f"{key}_{okey}",
+        help=hint,
+    )
 
 
 def when_input(
@@ -342,12 +310,7 @@ hour_options = sorted(
 hours = c1.selectbox(
     "Notice hours", hour_options, index=hour_options.index(saved_hours), key=f"order_hours_{okey}"
 )
-made = c2.date_input(
-    "Order made on",
-    value=_split(saved("order_made_on"))[0],
-    format="DD/MM/YYYY",
-    key=f"order_made_{okey}",
-)
+made = day_input(c2, "Order made on", "order_made_on", "order_made")
 saved_months = int(float(saved("order_months") or 3))
 months = c3.number_input(
     "Order months",
@@ -375,25 +338,15 @@ case_ref = c3.text_input(
 )
 
 st.markdown("**Evidence window** (used by the exhibit, the chronology and the briefing)")
-try:
+window = None  # none, if the saved dates cannot be read
+with reporting_errors():
     window = evidence_window(current, now.date()) if current is not None else None
-except ClosuremapError as exc:
-    st.error(str(exc))
-    window = None
 c1, c2 = st.columns(2)
-ev_from = c1.date_input(
-    "Evidence from",
-    value=_split(saved("evidence_from"))[0],
-    format="DD/MM/YYYY",
-    key=f"order_ev_from_{okey}",
-    help="blank: 6 months before the notice",
+ev_from = day_input(
+    c1, "Evidence from", "evidence_from", "order_ev_from", "blank: 6 months before the notice"
 )
-ev_to = c2.date_input(
-    "Evidence to",
-    value=_split(saved("evidence_to"))[0],
-    format="DD/MM/YYYY",
-    key=f"order_ev_to_{okey}",
-    help="blank: the day the notice was issued",
+ev_to = day_input(
+    c2, "Evidence to", "evidence_to", "order_ev_to", "blank: the day the notice was issued"
 )
 if window is not None:
     st.caption(f"Saved window in use: {window[0]:%d %B %Y} to {window[1]:%d %B %Y}")
@@ -451,14 +404,14 @@ problems = [p for p in (p1, p2, p3) if p]
 stage = "notice" if status in ("draft", "notice_issued", "notice_served") else "order"
 problems += [f"{v.section}: {v.message}" for v in access_violations(classes, stage=stage)]
 draft_row = pd.Series({**({} if current is None else current.to_dict()), **edited})
-try:
-    draft_timeline = order_timeline(draft_row)
-    evidence_window(draft_row, now.date())
-except ClosuremapError as exc:
-    problems.append(str(exc))
-    draft_timeline = None
 for problem in problems:
     st.error(problem)
+draft_timeline = None
+with reporting_errors() as dates_check:
+    draft_timeline = order_timeline(draft_row)
+    evidence_window(draft_row, now.date())
+if dates_check.error is not None:
+    problems.append(str(dates_check.error))  # not saved until put right, like those above
 if draft_timeline is not None:
     for v in draft_timeline.violations:
         st.warning(f"{v.section} ({v.rule}): {v.message}")
@@ -475,7 +428,7 @@ if st.button("Save order", type="primary", key="save_order_button"):
         st.error("Not saved: put right what is marked above first.")
     elif who:
         scope, parts = (checks[okey][0], checks[okey][1]) if pending else (None, None)
-        try:
+        with reporting_errors() as saving:
             save_order(
                 store,
                 user=who,
@@ -485,12 +438,6 @@ if st.button("Save order", type="primary", key="save_order_button"):
                 parts=parts,
                 expected_version=loaded,
             )
-        except StaleEditError as exc:
-            st.error(str(exc))
-            st.session_state["order_stale"] = okey
-        except ClosuremapError as exc:
-            st.error(str(exc))
-        else:
             ref = chosen if current is not None else str(edited["order_id"])
             checks.pop(okey, None)
             st.session_state.pop(f"order_version_{okey}", None)
@@ -501,6 +448,8 @@ if st.button("Save order", type="primary", key="save_order_button"):
                 f"trail under {who}"
             )
             st.rerun()
+        if isinstance(saving.error, StaleEditError):  # offer to load the other person's version
+            st.session_state["order_stale"] = okey
 
 if st.session_state.get("order_stale") == okey and st.button(
     "Load the new version (your unsaved edits are dropped)", key=f"order_reload_{okey}"
@@ -513,55 +462,13 @@ if st.session_state.get("order_stale") == okey and st.button(
 # -- timeline, breaches, terms, history -----------------------------------------------------------
 if current is not None:
     st.subheader(f"Timeline of {chosen}")
-    try:
+    saved_timeline = None  # none, if the saved dates cannot be read
+    with reporting_errors():
         saved_timeline = order_timeline(current)
-    except ClosuremapError as exc:
-        st.error(str(exc))
-        saved_timeline = None
     if saved_timeline is None:
         st.caption("No notice issued yet: the timeline starts when the notice's issue is saved.")
     else:
-        rows = pd.DataFrame(deadline_rows(saved_timeline, now))
-        st.dataframe(
-            rows.style.map(
-                lambda d: (
-                    "background-color: #fde2e1"
-                    if 0 <= d <= 14
-                    else ("color: #888" if d < 0 else "")
-                ),
-                subset=["days_left"],
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "due": st.column_config.DatetimeColumn("due", format="ddd D MMM YYYY HH:mm"),
-                "days_left": st.column_config.NumberColumn("days left", format="%.1f"),
-            },
-        )
-        life = order_life(current, saved_timeline)
-        chart = (
-            alt.Chart(life)
-            .mark_point(filled=True, size=80)
-            .encode(
-                x=alt.X("when:T", title=None),
-                y=alt.Y("event:N", sort=None, title=None),
-                color=alt.Color("kind:N", title=None),
-                tooltip=["event", "when"],
-            )
-        )
-        today_rule = (
-            alt.Chart(pd.DataFrame({"when": [pd.Timestamp(now)]}))
-            .mark_rule(color="red")
-            .encode(x="when:T")
-        )
-        during = len(life) and life["when"].min() <= pd.Timestamp(now) <= life["when"].max()
-        st.altair_chart(
-            chart + today_rule if during else chart, width="stretch"
-        )  # today, while it runs
-        for v in saved_timeline.violations:
-            st.error(f"{v.section} ({v.rule}): {v.message}")
-        for n in saved_timeline.notes:
-            st.caption(n)
+        show_timeline(current, saved_timeline, now)
 
     st.subheader(f"Breaches of {chosen}")
     breaches = check_breaches(store, chosen)

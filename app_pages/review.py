@@ -8,10 +8,14 @@ from streamlit_folium import st_folium
 
 import shapely
 
-from closuremap.app_pages.common import attribution, require_user, workspace_or_stop
+from closuremap.app_pages.common import (
+    attribution,
+    reporting_errors,
+    require_user,
+    workspace_or_stop,
+)
 from closuremap.geo.crs import WGS84, geometries_to_bng
-from closuremap.geo.errors import ClosuremapError
-from closuremap.layers.importer import workspace_gazetteer
+from closuremap.layers.incident_import import workspace_gazetteer
 from closuremap.layers.review import candidates, open_items, resolve
 from closuremap.layers.webmap import build_map
 
@@ -21,8 +25,9 @@ st.title("Geocoding review")
 items = open_items(store)
 placed_count = int(items["feature_id"].notna().sum())
 st.caption(
-    f"{len(items)} row(s) to review: {placed_count} placed with low confidence (lowest score first), then "
-    f"{len(items) - placed_count} not placed. Nothing here is lost; each waits until someone decides."
+    f"{len(items)} row(s) to review: {placed_count} placed with low confidence (lowest score "
+    f"first), then {len(items) - placed_count} not placed. Nothing here is lost; each waits until "
+    "someone decides."
 )
 if items.empty:
     st.success("Nothing to review.")
@@ -46,12 +51,9 @@ st.caption(f"Why it is here: {item['reason']}")
 
 
 def settle(**how: object) -> None:
-    """Resolve the chosen row as the user said; a problem is a sentence on the page, not a traceback."""
-    try:
+    """Resolve the chosen row as the user said; a problem is a sentence on the page."""
+    with reporting_errors():
         resolve(store, int(item_id), user=str(who), **how)  # type: ignore[arg-type]
-    except ClosuremapError as exc:
-        st.error(str(exc))
-    else:
         st.cache_data.clear()
         st.rerun()
 

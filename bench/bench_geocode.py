@@ -1,5 +1,5 @@
-"""Benchmark: geo.geocode.geocode on 100k messy rows against a 10k-flat gazetteer, as a ratio against
-raw rapidfuzz doing the core of the same work in the same run.
+"""Benchmark: geo.geocode.geocode on 100k messy rows against a 10k-flat gazetteer, as a ratio
+against raw rapidfuzz doing the core of the same work in the same run.
 
     ours   geocode(rows, gazetteer, postcodes): parse, dedupe, match, flat lookup, output frame
     raw    rapidfuzz.process.cdist(queries, choices, scorer=fuzz.ratio, workers=-1) on the same
@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -36,10 +35,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from closuremap.geo.geocode import GazetteerIndex, geocode, load_postcodes, normalise_address  # noqa: E402
-from closuremap.geo.gridref import to_gridref  # noqa: E402
+from closuremap.geo.geocode import GazetteerIndex, geocode, load_postcodes, normalise_address
+from closuremap.geo.gridref import to_gridref
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 100_000
@@ -134,7 +131,8 @@ STREETS = [
 
 
 def make_gazetteer(rng: random.Random) -> pd.DataFrame:
-    """10,000 flats: the real blocks first, then generated names, 20-60 flats each, until the count is reached."""
+    """10,000 flats: the real blocks first, then generated names, 20-60 flats each, until the
+    count is reached."""
     names = list(REAL)
     seen = set(REAL)
     rows: list[dict[str, object]] = []
@@ -259,8 +257,9 @@ def make_rows(gaz: pd.DataFrame, postcodes: pd.DataFrame, rng: random.Random) ->
 
 
 def make_distinct(rng: random.Random) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The worst case for the building-level match: 10,000 buildings of one flat each, every name two
-    words ("Falcon Heron Tower"), so nothing de-duplicates and every name has a shorter form."""
+    """The worst case for the building-level match: 10,000 buildings of one flat each, every name
+    two words ("Falcon Heron Tower"), so nothing de-duplicates and every name has a shorter
+    form."""
     combos = [f"{x} {y} {t}" for x in NAMES for y in NAMES if x != y for t in TYPES]
     rng.shuffle(combos)
     combos = combos[:FLATS]
@@ -325,18 +324,20 @@ def report(
     ours_ok = (result["uprn"].to_numpy()[flat_rows] == want).mean()
     raw_ok = (gaz["uprn"].to_numpy()[best[flat_rows]] == want).mean()
     print(
-        f"\n{name}: {len(rows):,} rows ({rows['location'].nunique():,} distinct) x {len(gaz):,} flats"
+        f"\n{name}: {len(rows):,} rows ({rows['location'].nunique():,} distinct) "
+        f"x {len(gaz):,} flats"
     )
     print(
         f"  methods: {result['match_method'].value_counts().to_dict()}; needs_review "
         f"{int(result['needs_review'].sum()):,}"
     )
     print(
-        f"  ours  geocode(...)                                   {t_ours:6.2f} s  (+ index build {t_index:.2f} s)"
+        f"  ours  geocode(...)                                   {t_ours:6.2f} s  "
+        f"(+ index build {t_index:.2f} s)"
     )
     print(
-        f"  raw   cdist ratio {len(rows):,} x {len(gaz):,}, {RAW_CHUNK:,}-row chunks, uint8  {t_raw:6.2f} s  "
-        f"(+ normalising both sides {t_norm:.2f} s)"
+        f"  raw   cdist ratio {len(rows):,} x {len(gaz):,}, {RAW_CHUNK:,}-row chunks, uint8  "
+        f"{t_raw:6.2f} s  (+ normalising both sides {t_norm:.2f} s)"
     )
     print(
         f"  ratio ours / raw cdist: {t_ours / t_raw:.2f};  with index build / with normalising: "
@@ -354,7 +355,8 @@ def main() -> None:
         ROOT / "data" / "postcodes" / "codepoint_open_2025-10_southwark_estate_1km.csv"
     )
     print(
-        f"{os.cpu_count()} cores; medians of {REPEAT} runs for the blocks scenario, 1 run for the worst case"
+        f"{os.cpu_count()} cores; medians of {REPEAT} runs for the blocks scenario, "
+        "1 run for the worst case"
     )
 
     gaz = make_gazetteer(rng)

@@ -1,17 +1,16 @@
-"""Benchmarks: closuremap's import, store and CRS paths as ratios against the raw libraries doing the
-same work in the same run (run with `make bench`; figures go in the closing note, not in tests).
+"""Benchmarks: closuremap's import, store and CRS paths as ratios against the raw libraries doing
+the same work in the same run (run with `make bench`; figures go in the closing note, not in tests).
 
-    import   100k-row CSV (lon/lat) -> validated, OSTN15, stored   vs  pandas.read_csv + convertbng
-                                                                        + pyogrio.write_dataframe (GPKG)
-    read     100k points from the workspace                          vs  pyogrio.read_dataframe
-    ostn15   1M points lon/lat -> BNG (geo.crs.lonlat_to_bng)        vs  convertbng.convert_bng
-    webmap   the sample estate's map HTML                            (absolute time only)
+    import   100k-row CSV (lon/lat) -> validated, OSTN15, stored
+             vs  pandas.read_csv + convertbng + pyogrio.write_dataframe (GPKG)
+    read     100k points from the workspace                    vs  pyogrio.read_dataframe
+    ostn15   1M points lon/lat -> BNG (geo.crs.lonlat_to_bng)  vs  convertbng.convert_bng
+    webmap   the sample estate's map HTML                      (absolute time only)
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,14 +22,12 @@ import geopandas as gpd
 import pyogrio
 from convertbng.cutil import convert_bng
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from closuremap.geo.crs import BNG, lonlat_to_bng  # noqa: E402
-from closuremap.layers.importer import import_file  # noqa: E402
-from closuremap.layers.model import KINDS  # noqa: E402
-from closuremap.layers.sample import build_sample_workspace  # noqa: E402
-from closuremap.layers.store import GeoPackageStore  # noqa: E402
-from closuremap.layers.webmap import build_map  # noqa: E402
+from closuremap.geo.crs import BNG, lonlat_to_bng
+from closuremap.layers.importer import import_file
+from closuremap.layers.model import KINDS
+from closuremap.layers.sample import build_sample_workspace
+from closuremap.layers.store import GeoPackageStore
+from closuremap.layers.webmap import build_map
 
 ROWS = 100_000
 

@@ -1,13 +1,14 @@
-"""Benchmark: ``geo.summarise.summarise`` against raw geopandas ``sjoin`` + ``groupby`` on the same data in
-the same run (figures go in the closing note, not in tests).
+"""Benchmark: ``closuremap.geo.summarise.summarise`` against raw geopandas ``sjoin`` + ``groupby``
+on the same data in the same run (figures go in the closing note, not in tests).
 
     summarise  1M incident points x 10k areas (a 100 x 100 grid of 100 m squares), 5 categories
                ours: geo.summarise.summarise (one STRtree query, the boundary rule, bincount)
                raw:  gpd.sjoin(predicate="intersects") + groupby(area, category).size().unstack()
 
 Both are handed the same prebuilt GeoDataFrame of incidents (ours its geometry and category
-columns, as ``layers.summarise`` calls it), so building the points is in neither time. The points are random floats, so none lies on an edge and
-the two tables must agree cell for cell; the run checks that too.
+columns, as ``layers.summarise`` calls it), so building the points is in neither time. The points
+are random floats, so none lies on an edge and the two tables must agree cell for cell; the run
+checks that too.
 
 Run: ``.venv/bin/python bench/bench_summarise.py``. Importing this module runs nothing.
 """
@@ -18,6 +19,14 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
+
+import geopandas as gpd
+import shapely
+
+from closuremap.geo.crs import BNG
+from closuremap.geo.summarise import summarise
 
 E0, N0, CELL = 500_000.0, 150_000.0, 100.0
 CATEGORIES = ("asb_nuisance", "burglary", "drugs", "public_order", "violence")
@@ -39,14 +48,8 @@ def timed_pair(
 
 
 def make_data(n_points: int, side: int, seed: int = 1) -> tuple[Any, Any, Any]:
-    """``side`` x ``side`` square areas and ``n_points`` random points over them and a margin round them."""
-    import numpy as np
-
-    import geopandas as gpd
-    import shapely
-
-    from closuremap.geo.crs import BNG
-
+    """``side`` x ``side`` square areas, and ``n_points`` random points over them and a margin
+    round them."""
     rng = np.random.default_rng(seed)
     i, j = (a.ravel() for a in np.meshgrid(np.arange(side), np.arange(side)))
     areas = gpd.GeoDataFrame(
@@ -64,18 +67,12 @@ def make_data(n_points: int, side: int, seed: int = 1) -> tuple[Any, Any, Any]:
 
 def main(n_points: int = 1_000_000, side: int = 100, repeat: int = 3) -> dict[str, Any]:
     """Time both on the same data; print one line and return the figures."""
-    import geopandas as gpd
-
-    from closuremap.geo.crs import BNG
-    from closuremap.geo.summarise import summarise
-
     areas, points, categories = make_data(n_points, side)
     incidents = gpd.GeoDataFrame({"category": categories}, geometry=points, crs=BNG)
     names = sorted(CATEGORIES)
 
-    def ours() -> (
-        Any
-    ):  # handed the same prebuilt frame's columns as sjoin, as layers.summarise does
+    def ours() -> Any:
+        # handed the same prebuilt frame's columns as sjoin, as layers.summarise does
         return summarise(
             incidents.geometry, areas, ["code"], categories=incidents["category"]
         ).table
@@ -92,8 +89,8 @@ def main(n_points: int = 1_000_000, side: int = 100, repeat: int = 3) -> dict[st
     ours_s, raw_s, ours_table, raw_table = timed_pair(ours, raw, repeat)
     same = bool((ours_table[names].to_numpy() == raw_table.to_numpy()).all())
     work = (
-        f"{n_points:,} points x {side * side:,} areas ({side}x{side} grid), {len(names)} categories, "
-        f"median of {repeat}"
+        f"{n_points:,} points x {side * side:,} areas ({side}x{side} grid), "
+        f"{len(names)} categories, median of {repeat}"
     )
     ratio = ours_s / raw_s
     label = f"{n_points / 1e6:g}M x {side * side / 1e3:g}k"
@@ -111,8 +108,4 @@ def main(n_points: int = 1_000_000, side: int = 100, repeat: int = 3) -> dict[st
 
 
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     main()

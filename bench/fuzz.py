@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not out.exists():
         print(
-            f"\nno fuzz report at {out}: pytest stopped before the fuzz module finished (exit {pytest_rc})"
+            f"\nno fuzz report at {out}: pytest stopped before the fuzz module finished "
+            f"(exit {pytest_rc})"
         )
         return 1
     report = json.loads(out.read_text())

@@ -2,7 +2,8 @@
 
 Each operation is run as a whole process on both sides (closuremap and the raw libraries), so file
 reading, imports and writing count the same way for both; run.py times the process and reads its
-peak memory from the kernel.
+peak memory from the kernel. So each operation imports what it uses inside its own function: a
+module-level import would add every other operation's libraries to each side's time and memory.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 
 def make_calls(path: Path, n: int, seed: int = 1) -> None:
-    """A CAD export shaped like a force's: reference, date/time, category, location text, a free-text
-    description, BNG eastings/northings over a borough, one row in fifty without coordinates."""
+    """A CAD export shaped like a force's: reference, date/time, category, location text, a
+    free-text description, BNG eastings/northings over a borough, one row in fifty without
+    coordinates."""
     rng = np.random.default_rng(seed)
     east = (523000 + rng.random(n) * 12000).round(1).astype(str)
     north = (175000 + rng.random(n) * 9000).round(1).astype(str)
@@ -52,8 +51,9 @@ def make_calls(path: Path, n: int, seed: int = 1) -> None:
 
 
 def make_areas(path: Path, n: int) -> None:
-    """``n`` square areas tiling the calls' extent (shared edges, like wards or beats), as GeoJSON."""
-    import geopandas as gpd
+    """``n`` square areas tiling the calls' extent (shared edges, like wards or beats), as
+    GeoJSON."""
+    import geopandas as gpd  # per operation: see the module docstring
     import shapely
 
     side = int(np.ceil(np.sqrt(n)))
@@ -70,7 +70,7 @@ def make_areas(path: Path, n: int) -> None:
 
 def import_raw(csv_path: str, out: str) -> None:
     """The raw libraries' import: pandas, points_from_xy, pyogrio into a GeoPackage."""
-    import geopandas as gpd
+    import geopandas as gpd  # per operation: see the module docstring
     import pyogrio
 
     table = pd.read_csv(csv_path)
@@ -84,7 +84,7 @@ def import_raw(csv_path: str, out: str) -> None:
 def summarise_raw(csv_path: str, areas: str, out: str) -> None:
     """The raw libraries' count: geopandas read, sjoin (within, then intersects for points on an
     edge), groupby, CSV."""
-    import geopandas as gpd
+    import geopandas as gpd  # per operation: see the module docstring
 
     table = pd.read_csv(csv_path)
     table = table[table["Easting"].notna()]
@@ -110,7 +110,7 @@ def summarise_raw(csv_path: str, areas: str, out: str) -> None:
 
 
 def webmap_ours(workspace: str, out: str) -> None:
-    from closuremap.layers.model import KINDS
+    from closuremap.layers.model import KINDS  # per operation: see the module docstring
     from closuremap.layers.store import GeoPackageStore
     from closuremap.layers.webmap import build_map
 
@@ -120,8 +120,9 @@ def webmap_ours(workspace: str, out: str) -> None:
 
 
 def webmap_raw(csv_path: str, out: str) -> None:
-    """The raw libraries' map: the points as a FastMarkerCluster (no popups) on a tileless folium map."""
-    import folium
+    """The raw libraries' map: the points as a FastMarkerCluster (no popups) on a tileless folium
+    map."""
+    import folium  # per operation: see the module docstring
     from folium.plugins import FastMarkerCluster
 
     from pyproj import Transformer
@@ -138,7 +139,7 @@ def webmap_raw(csv_path: str, out: str) -> None:
 
 def letters_setup(workspace: str, n: str) -> None:
     """The sample estate with ``n`` flats in ORD-001's block (Perronet House), for the letters."""
-    import geopandas as gpd
+    import geopandas as gpd  # per operation: see the module docstring
     import shapely
 
     from closuremap.layers.sample import build_sample_workspace
@@ -176,7 +177,7 @@ def letters_setup(workspace: str, n: str) -> None:
 def letters_raw(n: str, out: str) -> None:
     """The raw library's letters: reportlab, one A4 page per flat, the same template text wrapped
     and drawn line by line."""
-    from string import Template
+    from string import Template  # per operation: see the module docstring
 
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm

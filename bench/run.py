@@ -63,7 +63,7 @@ def run_measured(*command: str) -> tuple[float, float, str]:
         pid = os.posix_spawn(
             command[0],
             list(command),
-            {**os.environ, "PYTHONPATH": str(ROOT), "CLOSUREMAP_USER": "bench"},
+            {**os.environ, "CLOSUREMAP_USER": "bench"},
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
                 (os.POSIX_SPAWN_DUP2, err.fileno(), 2),
@@ -138,7 +138,8 @@ def bench_summarise(tmp: Path, calls: Path, n: int, areas: Path, n_areas: int) -
         ours_mb,
         raw_mb,
         "same counts as sjoin",
-        f"totals per area {'equal to' if not differ else f'differ in {differ} areas from'} sjoin + groupby",
+        f"totals per area {f'differ in {differ} areas from' if differ else 'equal to'} "
+        "sjoin + groupby",
         ok=not differ,
     )
 
@@ -236,14 +237,21 @@ def _line(r: Row) -> str:
         if r.raw_s is not None and r.raw_mb is not None
         else "-"
     )
-    return f"{r.work}: ours {r.ours_s:.2f} s, {r.ours_mb:,.0f} MB; raw {raw}; ratio {ratio} ({r.target}) {r.extra}"
+    return (
+        f"{r.work}: ours {r.ours_s:.2f} s, {r.ours_mb:,.0f} MB; raw {raw}; "
+        f"ratio {ratio} ({r.target}) {r.extra}"
+    )
 
 
 def _table(rows: list[Row]) -> str:
-    head = "| work | closuremap | peak | raw | peak | ratio | target | |\n|---|---|---|---|---|---|---|---|"
+    head = (
+        "| work | closuremap | peak | raw | peak | ratio | target | |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
     body = [
         f"| {r.work} | {r.ours_s:.2f} s | {r.ours_mb:,.0f} MB | "
-        f"{'-' if r.raw_s is None else f'{r.raw_s:.2f} s'} | {'-' if r.raw_mb is None else f'{r.raw_mb:,.0f} MB'} | "
+        f"{'-' if r.raw_s is None else f'{r.raw_s:.2f} s'} | "
+        f"{'-' if r.raw_mb is None else f'{r.raw_mb:,.0f} MB'} | "
         f"{'-' if r.ratio is None else f'{r.ratio:.2f}'} | {r.target} | "
         f"{'met' if r.met() else 'MISSED' if r.met() is False else ''} {r.extra} |"
         for r in rows

@@ -5,33 +5,37 @@
 Deterministic (seeded): running it again writes the same files. The blocks are real OSM
 footprints (layers.sample.sample_premises); everything written here is invented around them,
 because no open data has communal areas, entrances, flat-level addresses or CAD incidents.
+One random stream (``RNG``) feeds every step in a fixed order, so a step must not draw from it
+out of turn: the files would all change.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
-import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 import geopandas as gpd
 import shapely
+import shapely.ops
 from shapely import affinity
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from closuremap.geo.crs import BNG, bng_to_lonlat  # noqa: E402
-from closuremap.geo.permitted_access import PermittedClass, default_classes, to_json  # noqa: E402
+from closuremap.geo.crs import BNG, WGS84, bng_to_lonlat, geometries_to_bng
+from closuremap.geo.permitted_access import PermittedClass, default_classes, to_json
 from closuremap.layers.sample import (
     DATA_DIR,
+    OSM_DIR,
     SYNTHETIC_DIR,
-    _osm,
     sample_open_space,
     sample_premises,
-)  # noqa: E402
+)
+
+Row = dict[str, Any]
 
 RNG = random.Random(20240101)
 
@@ -78,255 +82,268 @@ def inside(shape: shapely.Geometry, inner: shapely.Geometry) -> shapely.Geometry
     return shapely.set_precision(best, 0.01)
 
 
-def main() -> None:
-    premises = sample_premises()
-    streets = _osm("elephant_and_castle_streets.geojson")
-    walk = streets[
-        streets["highway"].isin(
-            ["footway", "path", "pedestrian", "steps", "service", "residential"]
-        )
-    ]
-    postcodes = pd.read_csv(
-        DATA_DIR / "postcodes" / "codepoint_open_2025-10_southwark_estate_1km.csv"
-    )
-    open_space = sample_open_space()
+# -- the blocks: communal parts, doors, routes to the street, flats --------------------------------
 
-    communal, entrances, routes, addresses = [], [], [], []
-    uprn = 990000000001  # 99… : synthetic, not real UPRNs
+
+def osm_streets() -> gpd.GeoDataFrame:
+    """The OSM streets round the estate, in BNG (OSTN15)."""
+    frame = gpd.read_file(OSM_DIR / "elephant_and_castle_streets.geojson")
+    return frame.set_geometry(
+        gpd.GeoSeries(geometries_to_bng(frame.geometry.values, WGS84), crs=BNG)
+    )
+
+
+def stair_core(
+    b: Any, letter: str, along: float, walk: gpd.GeoDataFrame
+) -> tuple[list[Row], Row, Row | None]:
+    """One stair core of a block: its stairwell, landings and lobby, its main door, and a 2 m
+    shared route from the door to the nearest footway (none when the door is on it)."""
+    fp = b.geometry
+    inner = fp.buffer(-0.3, join_style="mitre")
+    centre, ang, _, width = axis(fp)
+    stair = inside(rect(centre, ang, along, 4.0, min(6.0, width * 0.6)), inner)
+    beside = along + (3.5 if along < 0 else -3.5)
+    landing = inside(rect(centre, ang, beside, 3.0, min(6.0, width * 0.6)), inner)
+    lobby = inside(rect(centre, ang, beside, 3.0, min(6.0, width * 0.6)), inner)
+    floors = b.floors - 1
+    parts = [
+        communal_row(b, "stairwell", 0, floors, f"Stairwell {letter}", stair),
+        communal_row(b, "landing", 1, floors, f"Landings {letter}", landing),
+        communal_row(b, "lobby", 0, 0, f"Entrance lobby {letter}", lobby),
+    ]
+    # the main door: the point of the wall nearest the stairwell
+    door = shapely.ops.nearest_points(fp.exterior, stair.centroid)[0]
+    entrance = entrance_row(b, "door", f"Main door {letter}", door)
+    near = walk.distance(door).idxmin()
+    target = shapely.ops.nearest_points(walk.loc[near, "geometry"], door)[0]
+    route = None
+    if door.distance(target) > 1.0:
+        line = shapely.LineString([door, target])
+        route = dict(
+            block_id=b.block_id,
+            name=f"Path to main door {letter}",
+            width_m=2.0,
+            notes="synthetic",
+            geometry=line.buffer(1.0, cap_style="flat"),
+        )
+    return parts, entrance, route
+
+
+def communal_row(
+    b: Any, area_type: str, floor_from: int, floor_to: int, name: str, geometry: shapely.Geometry
+) -> Row:
+    """One communal area of block ``b``."""
+    return dict(
+        block_id=b.block_id,
+        area_type=area_type,
+        floor_from=floor_from,
+        floor_to=floor_to,
+        name=name,
+        notes="synthetic",
+        geometry=geometry,
+    )
+
+
+def entrance_row(b: Any, entrance_type: str, name: str, geometry: shapely.Point) -> Row:
+    """One entrance of block ``b``."""
+    return dict(
+        block_id=b.block_id,
+        entrance_type=entrance_type,
+        name=name,
+        notes="synthetic",
+        geometry=geometry,
+    )
+
+
+def flats(b: Any, postcodes: pd.DataFrame, uprns: Iterator[int]) -> list[Row]:
+    """The block's flats as addresses: about one per 37 m² of footprint on each floor above the
+    ground (from the ground on blocks of three floors or fewer), the nearest postcode, and a
+    point jittered round the footprint's representative point."""
+    fp = b.geometry
+    per_floor = max(2, min(20, round(fp.area / 37)))
+    d2 = (postcodes["Eastings"] - fp.centroid.x) ** 2 + (
+        postcodes["Northings"] - fp.centroid.y
+    ) ** 2
+    postcode = postcodes.loc[d2.idxmin(), "Postcode"]
+    spot = fp.representative_point()
+    rows, flat_no = [], 0
+    for floor in range(0 if b.floors <= 3 else 1, b.floors):
+        for _ in range(per_floor):
+            flat_no += 1
+            pt = shapely.Point(spot.x + RNG.uniform(-1.5, 1.5), spot.y + RNG.uniform(-1.5, 1.5))
+            if not fp.contains(pt):
+                pt = spot
+            rows.append(
+                dict(
+                    uprn=str(next(uprns)),
+                    address=f"Flat {flat_no}, {b.address}, {postcode}",
+                    block_id=b.block_id,
+                    postcode=postcode,
+                    flat=str(flat_no),
+                    floor=floor,
+                    easting=round(pt.x, 2),
+                    northing=round(pt.y, 2),
+                )
+            )
+    return rows
+
+
+def block_features(
+    premises: gpd.GeoDataFrame, walk: gpd.GeoDataFrame, postcodes: pd.DataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
+    """Communal areas, entrances, access routes and flat addresses of every block: one or two
+    stair cores (two on blocks over 40 m long), a deck access corridor, a bin store and its door."""
+    communal: list[Row] = []
+    entrances: list[Row] = []
+    routes: list[Row] = []
+    addresses: list[Row] = []
+    uprns = itertools.count(990000000001)  # 99… : synthetic, not real UPRNs
     for b in premises.itertuples():
         fp = b.geometry
         inner = fp.buffer(-0.3, join_style="mitre")
         centre, ang, length, width = axis(fp)
-        half = length / 2
         stair_ends = [-0.35 * length, 0.35 * length] if length > 40 else [-0.25 * length]
         for s_i, along in enumerate(stair_ends):
-            letter = "AB"[s_i]
-            stair = inside(rect(centre, ang, along, 4.0, min(6.0, width * 0.6)), inner)
-            communal.append(
-                dict(
-                    block_id=b.block_id,
-                    area_type="stairwell",
-                    floor_from=0,
-                    floor_to=b.floors - 1,
-                    name=f"Stairwell {letter}",
-                    notes="synthetic",
-                    geometry=stair,
-                )
-            )
-            landing = inside(
-                rect(centre, ang, along + (3.5 if along < 0 else -3.5), 3.0, min(6.0, width * 0.6)),
-                inner,
-            )
-            communal.append(
-                dict(
-                    block_id=b.block_id,
-                    area_type="landing",
-                    floor_from=1,
-                    floor_to=b.floors - 1,
-                    name=f"Landings {letter}",
-                    notes="synthetic",
-                    geometry=landing,
-                )
-            )
-            lobby = inside(
-                rect(centre, ang, along + (3.5 if along < 0 else -3.5), 3.0, min(6.0, width * 0.6)),
-                inner,
-            )
-            communal.append(
-                dict(
-                    block_id=b.block_id,
-                    area_type="lobby",
-                    floor_from=0,
-                    floor_to=0,
-                    name=f"Entrance lobby {letter}",
-                    notes="synthetic",
-                    geometry=lobby,
-                )
-            )
-            # the main door: the point of the wall nearest the stairwell
-            door = shapely.ops.nearest_points(fp.exterior, stair.centroid)[0]
-            entrances.append(
-                dict(
-                    block_id=b.block_id,
-                    entrance_type="door",
-                    name=f"Main door {letter}",
-                    notes="synthetic",
-                    geometry=door,
-                )
-            )
-            # a 2 m shared route from the door to the nearest footway
-            near = walk.distance(door).idxmin()
-            target = shapely.ops.nearest_points(walk.loc[near, "geometry"], door)[0]
-            if door.distance(target) > 1.0:
-                line = shapely.LineString([door, target])
-                routes.append(
-                    dict(
-                        block_id=b.block_id,
-                        name=f"Path to main door {letter}",
-                        width_m=2.0,
-                        notes="synthetic",
-                        geometry=line.buffer(1.0, cap_style="flat"),
-                    )
-                )
-        corridor_len = max(4.0, length * 0.7 - 8)
-        corridor = inside(rect(centre, ang, 0, corridor_len, 1.6), inner)
+            parts, entrance, route = stair_core(b, "AB"[s_i], along, walk)
+            communal += parts
+            entrances.append(entrance)
+            routes += [route] if route is not None else []
+        corridor = inside(rect(centre, ang, 0, max(4.0, length * 0.7 - 8), 1.6), inner)
         communal.append(
-            dict(
-                block_id=b.block_id,
-                area_type="corridor",
-                floor_from=1,
-                floor_to=b.floors - 1,
-                name="Deck access corridor",
-                notes="synthetic",
-                geometry=corridor,
-            )
+            communal_row(b, "corridor", 1, b.floors - 1, "Deck access corridor", corridor)
         )
-        bins = inside(rect(centre, ang, half - 3.0, 3.0, 3.0, across=width / 2 - 2.0), inner)
-        communal.append(
-            dict(
-                block_id=b.block_id,
-                area_type="bin_store",
-                floor_from=0,
-                floor_to=0,
-                name="Bin store",
-                notes="synthetic",
-                geometry=bins,
-            )
-        )
+        bins = inside(rect(centre, ang, length / 2 - 3.0, 3.0, 3.0, across=width / 2 - 2.0), inner)
+        communal.append(communal_row(b, "bin_store", 0, 0, "Bin store", bins))
         rear = shapely.ops.nearest_points(fp.exterior, bins.centroid)[0]
-        entrances.append(
-            dict(
-                block_id=b.block_id,
-                entrance_type="service",
-                name="Bin store door",
-                notes="synthetic",
-                geometry=rear,
-            )
+        entrances.append(entrance_row(b, "service", "Bin store door", rear))
+        addresses += flats(b, postcodes, uprns)
+    return (
+        gpd.GeoDataFrame(communal, crs=BNG),
+        gpd.GeoDataFrame(entrances, crs=BNG),
+        gpd.GeoDataFrame(routes, crs=BNG),
+        pd.DataFrame(addresses),
+    )
+
+
+# -- the incidents ---------------------------------------------------------------------------------
+
+#: CAD categories and their weights in the draw.
+CATEGORIES = [
+    ("ASB - Nuisance", 40),
+    ("ASB - Personal", 12),
+    ("ASB - Environmental", 8),
+    ("Drugs", 14),
+    ("Public order", 6),
+    ("Criminal damage", 6),
+    ("Violence", 5),
+    ("Burglary", 3),
+    ("Weapons", 2),
+    ("Other", 4),
+]
+#: What a call handler writes for each category; {place} and {flat} are filled in.
+PHRASES = {
+    "ASB - Nuisance": [
+        "Group of youths congregating in {place}, loud music",
+        "Males smoking cannabis in {place}",
+        "Rough sleeper & belongings blocking {place}",
+        "Youths kicking door to {place}",
+    ],
+    "ASB - Personal": [
+        "Resident of {flat} reports intimidation in {place}",
+        "Caller verbally abused in {place}",
+    ],
+    "ASB - Environmental": [
+        "Graffiti in {place}",
+        "Fly-tipping beside {place}",
+        "Urine in {place}",
+    ],
+    "Drugs": [
+        "Suspected drug dealing in {place}",
+        "Needles found in {place}",
+        'Drug litter ("nos" canisters) in {place}',
+    ],
+    "Public order": ["Fight reported in {place}", "Shouting & threats in {place}"],
+    "Criminal damage": ["Door entry panel smashed at {place}", "Window broken in {place}"],
+    "Violence": ["Assault reported in {place}"],
+    "Burglary": ["Attempted break-in at {flat}"],
+    "Weapons": ["Male seen with knife in {place}"],
+    "Other": ["Concern for welfare in {place}"],
+}
+TREATED = {"PER", "NEW", "HAY"}  # blocks whose orders were made on ORDER_DAY
+ORDER_DAY = datetime(2024, 7, 1)
+
+
+def incident_place(
+    when: datetime,
+    premises: gpd.GeoDataFrame,
+    communal: gpd.GeoDataFrame,
+    entrances: gpd.GeoDataFrame,
+    open_space: gpd.GeoDataFrame,
+    street_lines: gpd.GeoDataFrame,
+) -> tuple[shapely.Point, str, str] | None:
+    """Where one incident happened: (point, the place in the description, the location field).
+    Half in communal areas, then doors, open space and streets; None for ASB in a treated block's
+    communal parts after its order, which mostly does not happen (the orders work)."""
+    roll = RNG.random()
+    names = premises.set_index("block_id")["name"]
+    if roll < 0.5:
+        area = communal.iloc[RNG.randrange(len(communal))]
+        if area.block_id in TREATED and when >= ORDER_DAY and RNG.random() < 0.6:
+            return None
+        g = area.geometry
+        minx, miny, maxx, maxy = g.bounds
+        for _ in range(50):
+            pt = shapely.Point(RNG.uniform(minx, maxx), RNG.uniform(miny, maxy))
+            if g.contains(pt):
+                break
+        block = names.loc[area.block_id]
+        return pt, f"{area['name'].lower()} of {block}", f"{area['name']}, {block}"
+    if roll < 0.65:
+        door = entrances.iloc[RNG.randrange(len(entrances))]
+        pt = shapely.Point(
+            door.geometry.x + RNG.uniform(-2, 2), door.geometry.y + RNG.uniform(-2, 2)
         )
+        block = names.loc[door.block_id]
+        return pt, f"the {door['name'].lower()} of {block}", f"O/S {door['name']}, {block}"
+    if roll < 0.8:
+        space = open_space.iloc[RNG.randrange(len(open_space))]
+        pt = space.geometry.representative_point()
+        pt = shapely.Point(pt.x + RNG.uniform(-3, 3), pt.y + RNG.uniform(-3, 3))
+        name = space["name"] if isinstance(space["name"], str) else space.open_space_type
+        return pt, f"the {space.open_space_type}", f"{name} (open space)"
+    line = street_lines.iloc[RNG.randrange(len(street_lines))]
+    pt = line.geometry.interpolate(RNG.random(), normalized=True)
+    return pt, f"{line['name'] or 'the road'}", f"{line['name'] or 'Unnamed road'}"
 
-        # flats: about one per 37 m² of footprint on each floor above the ground
-        per_floor = max(2, min(20, round(fp.area / 37)))
-        d2 = (postcodes["Eastings"] - fp.centroid.x) ** 2 + (
-            postcodes["Northings"] - fp.centroid.y
-        ) ** 2
-        postcode = postcodes.loc[d2.idxmin(), "Postcode"]
-        spot = fp.representative_point()
-        flat_no = 0
-        for floor in range(0 if b.floors <= 3 else 1, b.floors):
-            for _ in range(per_floor):
-                flat_no += 1
-                pt = shapely.Point(spot.x + RNG.uniform(-1.5, 1.5), spot.y + RNG.uniform(-1.5, 1.5))
-                if not fp.contains(pt):
-                    pt = spot
-                addresses.append(
-                    dict(
-                        uprn=str(uprn),
-                        address=f"Flat {flat_no}, {b.address}, {postcode}",
-                        block_id=b.block_id,
-                        postcode=postcode,
-                        flat=str(flat_no),
-                        floor=floor,
-                        easting=round(pt.x, 2),
-                        northing=round(pt.y, 2),
-                    )
-                )
-                uprn += 1
 
-    communal_g = gpd.GeoDataFrame(communal, crs=BNG)
-    entrances_g = gpd.GeoDataFrame(entrances, crs=BNG)
-    routes_g = gpd.GeoDataFrame(routes, crs=BNG)
-    addresses_t = pd.DataFrame(addresses)
-
-    # CAD-style incidents through 2024; ASB in the communal parts of PER, NEW and HAY falls after
-    # orders made on 1 July 2024, so a before/after evaluation has something to find.
-    categories = [
-        ("ASB - Nuisance", 40),
-        ("ASB - Personal", 12),
-        ("ASB - Environmental", 8),
-        ("Drugs", 14),
-        ("Public order", 6),
-        ("Criminal damage", 6),
-        ("Violence", 5),
-        ("Burglary", 3),
-        ("Weapons", 2),
-        ("Other", 4),
-    ]
-    cat_names = [c for c, _ in categories]
-    cat_weights = [w for _, w in categories]
-    phrases = {
-        "ASB - Nuisance": [
-            "Group of youths congregating in {place}, loud music",
-            "Males smoking cannabis in {place}",
-            "Rough sleeper & belongings blocking {place}",
-            "Youths kicking door to {place}",
-        ],
-        "ASB - Personal": [
-            "Resident of {flat} reports intimidation in {place}",
-            "Caller verbally abused in {place}",
-        ],
-        "ASB - Environmental": [
-            "Graffiti in {place}",
-            "Fly-tipping beside {place}",
-            "Urine in {place}",
-        ],
-        "Drugs": [
-            "Suspected drug dealing in {place}",
-            "Needles found in {place}",
-            'Drug litter ("nos" canisters) in {place}',
-        ],
-        "Public order": ["Fight reported in {place}", "Shouting & threats in {place}"],
-        "Criminal damage": ["Door entry panel smashed at {place}", "Window broken in {place}"],
-        "Violence": ["Assault reported in {place}"],
-        "Burglary": ["Attempted break-in at {flat}"],
-        "Weapons": ["Male seen with knife in {place}"],
-        "Other": ["Concern for welfare in {place}"],
-    }
-    treated = {"PER", "NEW", "HAY"}
-    order_day = datetime(2024, 7, 1)
-    incidents = []
+def make_incidents(
+    premises: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    open_space: gpd.GeoDataFrame,
+    communal: gpd.GeoDataFrame,
+    entrances: gpd.GeoDataFrame,
+    addresses: pd.DataFrame,
+) -> pd.DataFrame:
+    """1,200 CAD-style incidents through 2024, oldest first; ASB in the communal parts of PER,
+    NEW and HAY falls after orders made on 1 July 2024, so a before/after evaluation has
+    something to find."""
+    cat_names = [c for c, _ in CATEGORIES]
+    cat_weights = [w for _, w in CATEGORIES]
     start = datetime(2024, 1, 1)
-    ref = 1000
     street_lines = streets[
         streets["highway"].isin(["primary", "trunk", "residential", "unclassified"])
     ]
+    incidents: list[Row] = []
+    ref = 1000
     while len(incidents) < 1200:
         when = start + timedelta(minutes=RNG.randrange(0, 366 * 24 * 60))
-        roll = RNG.random()
-        if roll < 0.5:
-            area = communal_g.iloc[RNG.randrange(len(communal_g))]
-            if area.block_id in treated and when >= order_day and RNG.random() < 0.6:
-                continue  # the orders work: most of this harm does not happen
-            g = area.geometry
-            minx, miny, maxx, maxy = g.bounds
-            for _ in range(50):
-                pt = shapely.Point(RNG.uniform(minx, maxx), RNG.uniform(miny, maxy))
-                if g.contains(pt):
-                    break
-            block = premises.set_index("block_id").loc[area.block_id, "name"]
-            place = f"{area['name'].lower()} of {block}"
-            location = f"{area['name']}, {block}"
-        elif roll < 0.65:
-            door = entrances_g.iloc[RNG.randrange(len(entrances_g))]
-            pt = shapely.Point(
-                door.geometry.x + RNG.uniform(-2, 2), door.geometry.y + RNG.uniform(-2, 2)
-            )
-            block = premises.set_index("block_id").loc[door.block_id, "name"]
-            place = f"the {door['name'].lower()} of {block}"
-            location = f"O/S {door['name']}, {block}"
-        elif roll < 0.8:
-            space = open_space.iloc[RNG.randrange(len(open_space))]
-            pt = space.geometry.representative_point()
-            pt = shapely.Point(pt.x + RNG.uniform(-3, 3), pt.y + RNG.uniform(-3, 3))
-            place = f"the {space.open_space_type}"
-            location = f"{space['name'] if isinstance(space['name'], str) else space.open_space_type} (open space)"
-        else:
-            line = street_lines.iloc[RNG.randrange(len(street_lines))]
-            pt = line.geometry.interpolate(RNG.random(), normalized=True)
-            place = f"{line['name'] or 'the road'}"
-            location = f"{line['name'] or 'Unnamed road'}"
+        where = incident_place(when, premises, communal, entrances, open_space, street_lines)
+        if where is None:
+            continue
+        pt, place, location = where
         cat = RNG.choices(cat_names, cat_weights)[0]
-        flat = addresses_t.iloc[RNG.randrange(len(addresses_t))]
-        text = RNG.choice(phrases[cat]).format(place=place, flat=f"Flat {flat.flat}")
+        flat = addresses.iloc[RNG.randrange(len(addresses))]
+        text = RNG.choice(PHRASES[cat]).format(place=place, flat=f"Flat {flat.flat}")
         ref += 1
         incidents.append(
             dict(
@@ -340,15 +357,20 @@ def main() -> None:
                 description=text,
             )
         )
-    incidents_t = pd.DataFrame(incidents).sort_values(
+    return pd.DataFrame(incidents).sort_values(
         "created", key=lambda s: pd.to_datetime(s, dayfirst=True)
     )
 
-    # one draft order: the communal parts and routes of Perronet House
-    per_parts = list(communal_g[communal_g.block_id == "PER"].geometry) + list(
-        routes_g[routes_g.block_id == "PER"].geometry
+
+# -- the order and its breaches --------------------------------------------------------------------
+
+
+def make_order(communal: gpd.GeoDataFrame, routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One order made: the communal parts and routes of Perronet House."""
+    per_parts = list(communal[communal.block_id == "PER"].geometry) + list(
+        routes[routes.block_id == "PER"].geometry
     )
-    orders = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         [
             dict(
                 order_id="ORD-001",
@@ -368,9 +390,10 @@ def main() -> None:
                 applicant="Metropolitan Police Service",
                 grounds="a;b",
                 facts=(
-                    "Since January 2024 residents of Perronet House have reported groups gathering in the "
-                    "stairwells and landings at night, drug use, and damage to the entrance doors. CAD "
-                    "records show repeated calls about the block's communal parts (synthetic sample)."
+                    "Since January 2024 residents of Perronet House have reported groups "
+                    "gathering in the stairwells and landings at night, drug use, and damage to "
+                    "the entrance doors. CAD records show repeated calls about the block's "
+                    "communal parts (synthetic sample)."
                 ),
                 permitted_access=to_json(
                     [PermittedClass("residents", detail="Perronet House"), *default_classes()[1:]]
@@ -381,9 +404,14 @@ def main() -> None:
         ],
         crs=BNG,
     )
-    stair = communal_g[communal_g.block_id == "PER"].geometry.iloc[0].centroid
+
+
+def make_breaches(communal: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Three breaches of ORD-001: one inside the scope, one on the street outside it, one after
+    the order expired."""
+    stair = communal[communal.block_id == "PER"].geometry.iloc[0].centroid
     road = shapely.Point(stair.x + 60, stair.y + 40)  # on the street outside, not in the scope
-    breaches = pd.DataFrame(
+    return pd.DataFrame(
         [
             dict(
                 order_id="ORD-001",
@@ -412,23 +440,53 @@ def main() -> None:
         ]
     )
 
+
+# -- the files -------------------------------------------------------------------------------------
+
+
+def write_files(layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame]) -> None:
+    """The GeoJSON layers (2 decimal places: centimetres) and the CSV tables in SYNTHETIC_DIR."""
     SYNTHETIC_DIR.mkdir(exist_ok=True)
-    for frame, name in (
-        (communal_g, "communal_areas"),
-        (entrances_g, "entrances"),
-        (routes_g, "access_routes"),
-        (orders, "orders"),
-    ):
+    for name, frame in layers.items():
         out = SYNTHETIC_DIR / f"{name}.geojson"
         out.unlink(missing_ok=True)
         frame.to_file(out, driver="GeoJSON", COORDINATE_PRECISION=2)
-    addresses_t.to_csv(SYNTHETIC_DIR / "addresses.csv", index=False)
-    incidents_t.to_csv(SYNTHETIC_DIR / "incidents_cad.csv", index=False)
-    breaches.to_csv(SYNTHETIC_DIR / "breaches.csv", index=False)
-    lon, lat = bng_to_lonlat(addresses_t["easting"], addresses_t["northing"])
+    for name, table in tables.items():
+        table.to_csv(SYNTHETIC_DIR / f"{name}.csv", index=False)
+
+
+def main() -> None:
+    premises = sample_premises()
+    streets = osm_streets()
+    walk = streets[
+        streets["highway"].isin(
+            ["footway", "path", "pedestrian", "steps", "service", "residential"]
+        )
+    ]
+    postcodes = pd.read_csv(
+        DATA_DIR / "postcodes" / "codepoint_open_2025-10_southwark_estate_1km.csv"
+    )
+    open_space = sample_open_space()
+    communal, entrances, routes, addresses = block_features(premises, walk, postcodes)
+    incidents = make_incidents(premises, streets, open_space, communal, entrances, addresses)
+    write_files(
+        {
+            "communal_areas": communal,
+            "entrances": entrances,
+            "access_routes": routes,
+            "orders": make_order(communal, routes),
+        },
+        {
+            "addresses": addresses,
+            "incidents_cad": incidents,
+            "breaches": make_breaches(communal),
+        },
+    )
+    lon, lat = bng_to_lonlat(addresses["easting"], addresses["northing"])
     print(
-        f"communal areas {len(communal_g)}, entrances {len(entrances_g)}, routes {len(routes_g)}, "
-        f"addresses {len(addresses_t)}, incidents {len(incidents_t)}, lat range {lat.min():.5f}-{lat.max():.5f}"
+        f"communal areas {len(communal)}, entrances {len(entrances)}, routes {len(routes)}, "
+        f"addresses {len(addresses)}, incidents {len(incidents)}, "
+        f"lat range {lat.min():.5f}-{lat.max():.5f}"
     )
 
 

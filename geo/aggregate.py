@@ -34,7 +34,7 @@ def suppress(counts: pd.Series, minimum: int = DEFAULT_MINIMUM) -> pd.Series:
 def counts_by_block(
     incidents: gpd.GeoDataFrame, premises: gpd.GeoDataFrame, reach_m: float = BLOCK_REACH_M
 ) -> pd.DataFrame:
-    """Incidents per block: those within ``reach_m`` of its footprint, each counted for its nearest block."""
+    """Incidents per block: those within ``reach_m`` of its footprint, counted for the nearest."""
     if not len(incidents) or not len(premises):
         return pd.DataFrame(
             {
@@ -52,7 +52,7 @@ def counts_by_block(
     )
     joined = joined[~joined.index.duplicated(keep="first")]
     counts = joined.groupby("block_id").size()
-    out = premises[["block_id", "name"]].copy()
+    out: pd.DataFrame = premises[["block_id", "name"]].copy()  # geopandas is untyped: Any
     out["incidents"] = out["block_id"].map(counts).fillna(0).astype(int)
     return out.reset_index(drop=True)
 
@@ -96,7 +96,7 @@ HIDDEN = "hidden"
 
 
 def band_range(band: str, minimum: int) -> tuple[int, float]:
-    """The counts a printed band (see :func:`shade_classes`) allows: "5-9" -> (5, 9), "25+" -> (25, inf)."""
+    """The counts a printed band (:func:`shade_classes`) allows: "5-9" (5, 9), "25+" (25, inf)."""
     if band == "none":
         return 0, 0
     low, _, high = band.partition("-")
@@ -137,7 +137,7 @@ def recoverable(
     total = int(sum(values))
     domains = [
         _domain(int(v), s, minimum, total, None if bands is None else bands[i])
-        for i, (v, s) in enumerate(zip(values, states))
+        for i, (v, s) in enumerate(zip(values, states, strict=True))
     ]
     out = []
     for i, state in enumerate(states):
@@ -173,7 +173,7 @@ def protect(
         states[order.pop(0)] = "hidden"
     text = [
         str(v) if s == "shown" else f"<{minimum}" if s == "small" else HIDDEN
-        for v, s in zip(values, states)
+        for v, s in zip(values, states, strict=True)
     ]
     return pd.Series(text, index=counts.index, dtype=object)
 

@@ -52,7 +52,8 @@ def check_breach(
     in_force: list[tuple[datetime, datetime, str]],
     tolerance_m: float = SCOPE_TOLERANCE_M,
 ) -> BreachCheck:
-    """Flags a breach recorded outside the scope (beyond ``tolerance_m``) or outside every period in force."""
+    """Flags a breach recorded outside the scope (beyond ``tolerance_m``) or outside every period in
+    force."""
     distance = float(point.distance(scope))
     flags: list[str] = []
     inside = distance <= tolerance_m

@@ -11,7 +11,9 @@ GPS (WGS84) coordinates are treated as ETRS89, as Ordnance Survey does for mappi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -19,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 import shapely
 from convertbng.cutil import convert_bng, convert_lonlat
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from pyproj.transformer import TransformerGroup
 
 from .errors import CoordinateError
@@ -32,6 +35,21 @@ GB_BOUNDS_EN = (0.0, 0.0, 700_000.0, 1_300_000.0)
 GB_BOUNDS_LONLAT = (-9.0, 49.0, 2.5, 61.5)
 
 
+def _ostn15(
+    convert: Callable[[NDArray[np.float64], NDArray[np.float64]], tuple[Any, Any]],
+    x: ArrayLike,
+    y: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One of convertbng's OSTN15 conversions over two coordinate arrays, as float arrays
+    (convertbng returns lists, and refuses empty input)."""
+    x_a = np.asarray(x, dtype="float64")
+    y_a = np.asarray(y, dtype="float64")
+    if x_a.size == 0:
+        return x_a.copy(), y_a.copy()
+    out_x, out_y = convert(x_a, y_a)
+    return np.asarray(out_x, dtype="float64"), np.asarray(out_y, dtype="float64")
+
+
 def lonlat_to_bng(
     lon: ArrayLike, lat: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -43,24 +61,14 @@ def lonlat_to_bng(
     >>> round(float(e[0])), round(float(n[0]))
     (530000, 180000)
     """
-    lon_a = np.asarray(lon, dtype="float64")
-    lat_a = np.asarray(lat, dtype="float64")
-    if lon_a.size == 0:
-        return lon_a.copy(), lat_a.copy()
-    easting, northing = convert_bng(lon_a, lat_a)
-    return np.asarray(easting, dtype="float64"), np.asarray(northing, dtype="float64")
+    return _ostn15(convert_bng, lon, lat)
 
 
 def bng_to_lonlat(
     easting: ArrayLike, northing: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """WGS84/ETRS89 longitude and latitude (degrees) of BNG eastings and northings, by OSTN15."""
-    e_a = np.asarray(easting, dtype="float64")
-    n_a = np.asarray(northing, dtype="float64")
-    if e_a.size == 0:
-        return e_a.copy(), n_a.copy()
-    lon, lat = convert_lonlat(e_a, n_a)
-    return np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
+    return _ostn15(convert_lonlat, easting, northing)
 
 
 def _pinned_transformer(source: CRS, target: CRS) -> Transformer:
@@ -229,7 +237,14 @@ def coordinate_problems(bounds: NDArray[np.float64], source: CRS) -> list[str | 
         return reasons  # checked after transformation, in BNG
     finite = np.isfinite(b).all(axis=1)
 
-    def both(test, xa, ya, xb, yb):  # noqa: ANN001, ANN202 - both corners of the envelope pass
+    def both(
+        test: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.bool_]],
+        xa: NDArray[np.float64],
+        ya: NDArray[np.float64],
+        xb: NDArray[np.float64],
+        yb: NDArray[np.float64],
+    ) -> NDArray[np.bool_]:
+        """Both corners of each envelope pass ``test``."""
         return test(xa, ya) & test(xb, yb)
 
     lonlat = both(in_lonlat_range, minx, miny, maxx, maxy)
@@ -270,7 +285,7 @@ def bng_problems(geoms: ArrayLike) -> list[str | None]:
     b = shapely.bounds(arr)
     minx, miny, maxx, maxy = b.T
     empty = shapely.is_empty(arr) & ~missing
-    finite = np.isfinite(b).all(axis=1)
+    finite = np.asarray(np.isfinite(b).all(axis=1), dtype=bool)
     inside = in_bng_range(minx, miny) & in_bng_range(maxx, maxy)
     out: list[str | None] = [None] * len(arr)
     for i in np.flatnonzero(missing | (~empty & ~(finite & inside))):
@@ -294,7 +309,7 @@ def parse_crs(text: str) -> CRS:
         value = f"EPSG:{value}"
     try:
         return CRS.from_user_input(value)
-    except Exception as exc:  # pyproj raises CRSError with a terse message
+    except CRSError as exc:  # pyproj's message is terse: say what to type instead
         raise CoordinateError(
             f"'{text}' is not a coordinate system I know; try EPSG:27700 or EPSG:4326"
         ) from exc

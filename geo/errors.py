@@ -29,7 +29,8 @@ class InputFileError(ClosuremapError):
 
 class LimitError(InputFileError):
     """A file larger than a limit the deployment set (bytes, rows, columns, vertices): refused
-    before it is parsed, so one file cannot exhaust a shared machine; the message names the setting."""
+    before it is parsed, so one file cannot exhaust a shared machine; the message names the
+    setting."""
 
 
 class CoordinateError(ClosuremapError):

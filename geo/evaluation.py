@@ -1,22 +1,17 @@
-"""Before/after evaluation of a closure with displacement: counts, WDQ, TNE and a significance check.
+"""Before/after evaluation of a closure: the windows, the areas, and the counts that go into the
+displacement measures (``geo.displacement``: WDQ, TNE and a significance check).
 
-Everything here is a pure function of counts, dates and geometries; reading a workspace or files is
-``layers.evaluation``'s job and drawing the chart is ``reports.evaluation``'s.
+Everything here is a pure function of counts, dates and geometries; reading a workspace or files
+is ``layers.evaluation``'s job and drawing the chart is ``reports.evaluation``'s.
 
-Areas (``shared/domain/closure-powers.md`` §4): R = response (target) area, D = buffer, C = control;
-b = before, a = after. The three areas are made disjoint so an incident counts once: the buffer is the
-ring (or the buffer polygon given) minus the target, the control is the control polygon minus target
-and buffer, and a point on a shared edge goes to the first area that touches it, in the order target,
-buffer, control.
-
-Sources: Bowers & Johnson (2003), "Measuring the geographical displacement and diffusion of benefit
-effects of crime prevention activity", J. Quantitative Criminology 19(3):275-301; POP Center Problem-
-Solving Tool Guide No. 10, Appendices B-C (the WDQ, TNE and their reading).
+Areas (``shared/domain/closure-powers.md`` §4): target, buffer and control, made disjoint so an
+incident counts once: the buffer is the ring (or the buffer polygon given) minus the target, the
+control is the control polygon minus target and buffer, and a point on a shared edge goes to the
+first area that touches it, in the order target, buffer, control.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -33,33 +28,27 @@ from shapely.geometry.base import BaseGeometry
 from .aggregate import DEFAULT_MINIMUM, suppress
 from .categories import STANDARD, standardise
 from .crs import BNG
+from .displacement import (
+    AREAS,
+    PERIODS,
+    Displacement,
+    OddsRatio,
+    category_table,
+    change_pct,
+    count_cube,
+    displacement,
+    odds_ratio,
+    tne_reading,
+    wdq_reading,
+)
 from .errors import ClosuremapError
 from .incidents import incident_dates
 
-AREAS = ("target", "buffer", "control")
-PERIODS = ("before", "after")
 DEFAULT_BUFFER_M = 200.0
 DEFAULT_MONTHS = 3
 #: Below this many incidents in any area and period a percentage swings by 10 points or more for
 #: one incident, and the WDQ's ratios are noise (POP Center Tool Guide 10 warns of small numbers).
 SMALL_COUNT = 10
-Z_95 = 1.959964
-
-CATEGORY_LABELS = {
-    "total": "All incidents",
-    "asb": "ASB (all qualifiers)",
-    "asb_personal": "ASB - personal",
-    "asb_nuisance": "ASB - nuisance",
-    "asb_environmental": "ASB - environmental",
-    "public_order": "Public order",
-    "drugs": "Drugs",
-    "weapons": "Possession of weapons",
-    "violence": "Violence",
-    "burglary": "Burglary",
-    "criminal_damage": "Criminal damage and arson",
-    "other": "Other",
-}
-_ASB = ("asb_personal", "asb_nuisance", "asb_environmental")
 
 
 class EvaluationError(ClosuremapError):
@@ -92,7 +81,7 @@ class Windows:
 
 
 def parse_month_or_date(text: str, what: str, *, end: bool = False) -> date:
-    """``YYYY-MM`` or ``YYYY-MM-DD`` as a date: a month means its first day, or with ``end`` its last.
+    """``YYYY-MM`` or ``YYYY-MM-DD`` as a date: a month means its first day, with ``end`` its last.
 
     >>> parse_month_or_date("2024-03", "--start"), parse_month_or_date("2024-02", "--end", end=True)
     (datetime.date(2024, 3, 1), datetime.date(2024, 2, 29))
@@ -223,7 +212,7 @@ def assign_areas(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
     boundary included, in the order target, buffer, control."""
     out = pd.Series(None, index=points.index, dtype=object)
     values = points.values
-    for name, geom in zip(areas["area"], areas.geometry):
+    for name, geom in zip(areas["area"], areas.geometry, strict=True):
         shapely.prepare(geom)
         hit = shapely.intersects(geom, values)
         out = out.where(~(hit & out.isna().to_numpy()), name)
@@ -231,185 +220,13 @@ def assign_areas(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
 
 
 def standard_categories(values: pd.Series) -> pd.Series:
-    """The app's standard categories: values already standard stay, others are mapped (geo.categories)."""
+    """The app's standard categories: standard values stay, others are mapped (geo.categories)."""
     text = values.astype(object)
     return text.where(text.isin(STANDARD), standardise(text))
 
 
-def change_pct(before: int, after: int) -> float | None:
-    """Percentage change, None when there was nothing before.
-
-    >>> change_pct(120, 80)
-    -33.33333333333333
-    """
-    return None if before == 0 else (after - before) / before * 100.0
-
-
-@dataclass(frozen=True)
-class Displacement:
-    """SM, BD, WDQ and TNE (Bowers & Johnson 2003; POP Center Tool Guide 10, Appendices B-C)."""
-
-    sm: float | None
-    bd: float | None
-    wdq: float | None
-    tne: float | None
-    warnings: tuple[str, ...]
-
-
-def displacement(rb: int, ra: int, db: int, da: int, cb: int, ca: int) -> Displacement:
-    """SM = Ra/Ca - Rb/Cb (must be < 0), BD = Da/Ca - Db/Cb, WDQ = BD/SM,
-    TNE = [Rb(Ca/Cb) - Ra] + [Db(Ca/Cb) - Da] (closure-powers.md §4).
-
-    >>> d = displacement(120, 60, 80, 70, 1000, 950)
-    >>> round(d.wdq, 3), round(d.tne, 3)
-    (0.111, 60.0)
-    """
-    warnings: list[str] = []
-    if cb == 0 or ca == 0:
-        warnings.append(
-            "the control area has no incidents in one period: SM, BD, WDQ and TNE cannot be computed"
-        )
-        return Displacement(None, None, None, None, tuple(warnings))
-    sm = ra / ca - rb / cb
-    bd = da / ca - db / cb
-    tne = (rb * (ca / cb) - ra) + (db * (ca / cb) - da)
-    wdq: float | None = bd / sm if sm < 0 else None
-    if sm >= 0:
-        warnings.append(
-            f"the success measure is not negative (SM = {sm:+.4f}): the target did not improve "
-            "relative to the control, so the WDQ is meaningless and is not given"
-        )
-    return Displacement(sm, bd, wdq, tne, tuple(warnings))
-
-
-def wdq_reading(wdq: float | None) -> str:
-    """The WDQ in words, by the bands of closure-powers.md §4 (POP Center Tool Guide 10, App. C)."""
-    if wdq is None:
-        return "No WDQ: the target did not improve relative to the control, so displacement cannot be judged."
-    if wdq > 1:
-        return f"WDQ {wdq:+.3f}: diffusion of benefit - the buffer improved by more than the target's direct effect."
-    if wdq > 0:
-        return (
-            f"WDQ {wdq:+.3f}: some diffusion of benefit into the buffer; no sign of displacement."
-        )
-    if wdq == 0:
-        return "WDQ 0: neither displacement nor diffusion."
-    if wdq > -1:
-        return f"WDQ {wdq:+.3f}: some displacement into the buffer, but still a net gain."
-    return f"WDQ {wdq:+.3f}: displacement into the buffer outweighs the gain in the target."
-
-
-def tne_reading(tne: float | None) -> str:
-    """The TNE in words: incidents prevented (or added) in target and buffer together, net."""
-    if tne is None:
-        return "No TNE: the control area has no incidents in a period."
-    n = abs(tne)
-    if tne > 0:
-        return f"TNE {tne:+.1f}: about {n:.0f} fewer incidents in target and buffer than the control's trend predicts."
-    if tne < 0:
-        return f"TNE {tne:+.1f}: about {n:.0f} more incidents in target and buffer than the control's trend predicts."
-    return "TNE 0: target and buffer together moved exactly with the control."
-
-
-ODDS_METHOD = (
-    "Odds ratio OR = (Ra/Rb) / (Ca/Cb): the target's after/before ratio against the control's (below 1: the "
-    "target fell relative to the control). 95% interval exp(ln OR +/- 1.96 SE), SE = sqrt(1/Rb + 1/Ra + 1/Cb + "
-    "1/Ca) - the inverse of Welsh & Farrington's relative effect size (Campbell Systematic Reviews 2008:17); "
-    "0.5 is added to all four counts when any is zero (Haldane-Anscombe correction). It assumes Poisson "
-    "counts; crime counts are usually over-dispersed, so the true interval is wider (Farrington et al. 2007, "
-    "J. Experimental Criminology 3:21-38)."
-)
-
-
-@dataclass(frozen=True)
-class OddsRatio:
-    """The target's change against the control's, with a 95% confidence interval."""
-
-    value: float | None
-    low: float | None
-    high: float | None
-    corrected: bool
-
-    def reading(self) -> str:
-        if self.value is None or self.low is None or self.high is None:
-            return "No significance indication: target and control have no incidents."
-        ci = f"Odds ratio {self.value:.2f} (95% CI {self.low:.2f} to {self.high:.2f})"
-        if self.high < 1 or self.low > 1:
-            way, side = ("fell", "below") if self.high < 1 else ("rose", "above")
-            return f"{ci}: the target {way} relative to the control, and chance alone is unlikely (the interval is {side} 1)."
-        return f"{ci}: the interval includes 1, so the difference from the control may be chance."
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "ci_low": self.low,
-            "ci_high": self.high,
-            "zero_corrected": self.corrected,
-            "method": ODDS_METHOD,
-        }
-
-
-def odds_ratio(rb: int, ra: int, cb: int, ca: int) -> OddsRatio:
-    """OR = (Ra*Cb)/(Rb*Ca) with a log-normal 95% CI (see ``ODDS_METHOD``).
-
-    >>> o = odds_ratio(100, 50, 1000, 1000)
-    >>> round(o.value, 2), round(o.low, 2), round(o.high, 2)
-    (0.5, 0.35, 0.71)
-    """
-    cells = [rb, ra, cb, ca]
-    if rb + ra == 0 or cb + ca == 0:
-        return OddsRatio(None, None, None, False)
-    corrected = min(cells) == 0
-    b, a, c_b, c_a = (x + 0.5 if corrected else float(x) for x in cells)
-    log_or = math.log((a * c_b) / (b * c_a))
-    se = math.sqrt(1 / b + 1 / a + 1 / c_b + 1 / c_a)
-    return OddsRatio(
-        math.exp(log_or), math.exp(log_or - Z_95 * se), math.exp(log_or + Z_95 * se), corrected
-    )
-
-
-def count_cube(
-    area: pd.Series, period: pd.Series, category: pd.Series
-) -> dict[str, dict[str, dict[str, int]]]:
-    """``{area: {period: {"total": n, category: n, ...}}}`` over every area, period and standard category."""
-    frame = pd.DataFrame({"area": area, "period": period, "category": category}).dropna(
-        subset=["area", "period"]
-    )
-    grouped = frame.groupby(["area", "period", "category"]).size()
-    cube: dict[str, dict[str, dict[str, int]]] = {}
-    for a in AREAS:
-        cube[a] = {}
-        for p in PERIODS:
-            cell = {c: int(grouped.get((a, p, c), 0)) for c in STANDARD}
-            cube[a][p] = {"total": sum(cell.values()), **cell}
-    return cube
-
-
-def _cell(cube: dict[str, dict[str, dict[str, int]]], area: str, period: str, category: str) -> int:
-    part = cube[area][period]
-    return sum(part[c] for c in _ASB) if category == "asb" else part[category]
-
-
-def category_table(cube: dict[str, dict[str, dict[str, int]]]) -> pd.DataFrame:
-    """One row per category (all, ASB together, then each standard category with any incidents):
-    counts, % change per area, WDQ and TNE - the shape of the reference operation's outcome."""
-    rows = []
-    for category in ("total", "asb", *STANDARD):
-        counts = {(a, p): _cell(cube, a, p, category) for a in AREAS for p in PERIODS}
-        if category not in ("total", "asb") and not any(counts.values()):
-            continue
-        row: dict[str, Any] = {"category": category, "label": CATEGORY_LABELS[category]}
-        for a in AREAS:
-            row[f"{a}_before"], row[f"{a}_after"] = counts[(a, "before")], counts[(a, "after")]
-            row[f"{a}_change_pct"] = change_pct(counts[(a, "before")], counts[(a, "after")])
-        d = displacement(*(counts[(a, p)] for a in AREAS for p in PERIODS))
-        row["wdq"], row["tne"] = d.wdq, d.tne
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def monthly_counts(months: pd.Series, area: pd.Series, windows: Windows) -> pd.DataFrame:
-    """Incidents per calendar month and area over the span of both windows (months without any as 0)."""
+    """Incidents per calendar month and area over the span of both windows (none as 0)."""
     span = pd.period_range(windows.before.start, windows.after.last_day, freq="M")
     if windows.after.start < windows.before.start:
         span = pd.period_range(windows.after.start, windows.before.last_day, freq="M")
@@ -426,7 +243,7 @@ def monthly_counts(months: pd.Series, area: pd.Series, windows: Windows) -> pd.D
 
 @dataclass
 class EvaluationResult:
-    """Everything an evaluation found, for the page, the CLI, the CSV/PNG and (later) the documents."""
+    """Everything an evaluation found, for the page, the CLI, the CSV/PNG and the documents."""
 
     title: str
     areas: gpd.GeoDataFrame
@@ -493,8 +310,9 @@ class EvaluationResult:
         return words
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON the CLI prints: ``counts``, ``change_pct``, ``wdq``, ``tne``, ``reading``, ``warnings`` and
-        the windows, areas, SM/BD, odds ratio, per-category table, monthly counts and events behind them."""
+        """The JSON the CLI prints: ``counts``, ``change_pct``, ``wdq``, ``tne``, ``reading``,
+        ``warnings`` and the windows, areas, SM/BD, odds ratio, per-category table, monthly counts
+        and events behind them."""
         table = self.per_category.astype(object).where(self.per_category.notna(), None)
         return {
             "title": self.title,
@@ -505,7 +323,7 @@ class EvaluationResult:
             },
             "areas": {
                 a: {"area_m2": round(float(m2), 1)}
-                for a, m2 in zip(self.areas["area"], self.areas["area_m2"])
+                for a, m2 in zip(self.areas["area"], self.areas["area_m2"], strict=True)
             },
             "buffer_m": self.buffer_m,
             "control": self.control_name,
@@ -548,8 +366,9 @@ class EvaluationResult:
             )
         if small:
             words = (
-                f"Some areas had fewer than {minimum} incidents in a window, so the displacement figures "
-                "(WDQ, TNE) are not shown here; they are in the evaluation for the court and partners."
+                f"Some areas had fewer than {minimum} incidents in a window, so the displacement "
+                "figures (WDQ, TNE) are not shown here; they are in the evaluation for the court "
+                "and partners."
             )
         else:
             words = f"{self.reading['wdq']} {self.reading['tne']} {self.odds.reading()}"
@@ -557,7 +376,8 @@ class EvaluationResult:
 
     def suppressed_table(self, minimum: int = DEFAULT_MINIMUM) -> pd.DataFrame:
         """Counts per area and category for audiences who must not see small numbers (ward members):
-        1 to minimum-1 shown as '<minimum', and a change hidden when it would give a small count away."""
+        1 to minimum-1 shown as '<minimum', and a change hidden when it would give a small count
+        away."""
         rows = []
         for _, r in self.per_category.iterrows():
             for a in AREAS:
@@ -589,8 +409,8 @@ def _warnings(cube: dict[str, dict[str, dict[str, int]]], min_count: int) -> lis
     if not small:
         return []
     return [
-        f"small counts ({', '.join(small)}; fewer than {min_count}): one incident moves the percentage a long "
-        "way and the WDQ is unreliable - read the figures as an indication only"
+        f"small counts ({', '.join(small)}; fewer than {min_count}): one incident moves the "
+        "percentage a long way and the WDQ is unreliable - read the figures as an indication only"
     ]
 
 
@@ -609,8 +429,8 @@ def evaluate(
 ) -> EvaluationResult:
     """Count incidents per area, period and category and compute the measures.
 
-    ``incidents[date_column]`` holds ISO dates or date-times, or police.uk months (``YYYY-MM``), which
-    count only in a window that holds the whole month."""
+    ``incidents[date_column]`` holds ISO dates or date-times, or police.uk months (``YYYY-MM``),
+    which count only in a window that holds the whole month."""
     text = (
         incidents[date_column]
         if date_column in incidents
@@ -632,8 +452,8 @@ def evaluate(
     warnings = list(measure.warnings) + _warnings(cube, min_count)
     if straddling:
         warnings.append(
-            f"{straddling} month-only incidents (police.uk) fall in a month that a window splits and are "
-            "not counted: start the windows on the 1st of a month (e.g. 2024-04-01)"
+            f"{straddling} month-only incidents (police.uk) fall in a month that a window splits "
+            "and are not counted: start the windows on the 1st of a month (e.g. 2024-04-01)"
         )
     undated = int(dates.isna().sum())
     if undated:
@@ -647,13 +467,15 @@ def evaluate(
     last = pd.Period(max(windows.before.last_day, windows.after.last_day), freq="M")
     if len(known) and (known.min() > first or known.max() < last):
         warnings.append(
-            f"the incidents run from {known.min():%b %Y} to {known.max():%b %Y}, which does not cover "
-            f"both windows ({first:%b %Y} to {last:%b %Y}): counts at the edges are incomplete"
+            f"the incidents run from {known.min():%b %Y} to {known.max():%b %Y}, which does not "
+            f"cover both windows ({first:%b %Y} to {last:%b %Y}): counts at the edges are "
+            "incomplete"
         )
     notes = [
-        f"{int(area.isna().sum())} incidents lie outside target, buffer and control and are not counted",
-        "areas are disjoint: buffer = ring minus target, control = chosen area minus target and buffer; "
-        "a point on a shared edge counts once, for the first of target, buffer, control",
+        f"{int(area.isna().sum())} incidents lie outside target, buffer and control and are not "
+        "counted",
+        "areas are disjoint: buffer = ring minus target, control = chosen area minus target and "
+        "buffer; a point on a shared edge counts once, for the first of target, buffer, control",
     ]
     months = dates.dt.to_period("M").astype(str).where(dates.notna(), None)
     return EvaluationResult(

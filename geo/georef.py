@@ -32,12 +32,14 @@ def affine_from_points(
     dst = np.asarray(target, dtype=float)
     if src.shape != (3, 2) or dst.shape != (3, 2):
         raise GeorefError(
-            "give exactly three control points, each with an image x, y and a ground easting, northing"
+            "give exactly three control points, each with an image x, y and a ground easting, "
+            "northing"
         )
     m = np.column_stack([src, np.ones(3)])
     if abs(np.linalg.det(m)) < 1e-9:
         raise GeorefError(
-            "the three control points on the image are on one line (or repeated): pick three corners"
+            "the three control points on the image are on one line (or repeated): pick three "
+            "corners"
         )
     ax = np.linalg.solve(m, dst[:, 0])
     ay = np.linalg.solve(m, dst[:, 1])
@@ -70,6 +72,10 @@ def fit_to_outline(
     """Three control points that lay the image over the outline's minimum rotated rectangle, its
     long side along the image's long side: a first placement the user then corrects."""
     box = shapely.minimum_rotated_rectangle(outline)
+    if not isinstance(box, shapely.Polygon):  # a line or a point has no rectangle to fit to
+        raise GeorefError(
+            "the outline has no area to lay the plan over: pick a block, not a line or a point"
+        )
     corners = list(box.exterior.coords)[:4]
     side = [
         np.hypot(corners[i + 1][0] - corners[i][0], corners[i + 1][1] - corners[i][1])

@@ -10,7 +10,7 @@ unused, laid out 5 x 5 from the top-left (A B C D E / F G H J K / ... / V W X Y 
 letter picks a 500 km square with ``S`` at the false origin (0, 0); the second picks a 100 km
 square inside it the same way. So ``SV`` is E 0 N 0, ``TQ`` is E 500000 N 100000, ``NT`` is
 E 300000 N 600000 and ``HU`` is E 400000 N 1100000. Only the 91 squares that fall inside the grid
-(E 0-700 km, N 0-1300 km) are accepted: ``TZ`` or ``AA`` are well-formed but are not in Great Britain.
+(E 0-700 km, N 0-1300 km) are accepted: ``TZ`` or ``AA`` are well-formed but not in Great Britain.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ SQUARE_SIZE_M = {0: 100_000.0, 2: 10_000.0, 4: 1_000.0, 6: 100.0, 8: 10.0, 10: 1
 _WHOLE = re.compile(r"^\s*([A-Za-z]{2})\s*(?:(\d{1,5})\s+(\d{1,5})|(\d{0,10}))\s*$")
 # The same inside free text: no letter/digit glued on either side.
 _IN_TEXT = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z]{2})[ \t]*(?:(\d{1,5})[ \t]+(\d{1,5})|(\d{2,10}))(?![A-Za-z0-9]|\.\d)"
+    r"(?<![A-Za-z0-9])([A-Za-z]{2})[ \t]*"  # two letters not glued to a word, optional space
+    r"(?:(\d{1,5})[ \t]+(\d{1,5})|(\d{2,10}))"  # two halves, or one run of digits
+    r"(?![A-Za-z0-9]|\.\d)"  # nothing glued after (and not a decimal number)
 )
 
 
@@ -65,7 +67,7 @@ class GridRef:
 
 
 def square_origin(letters: str) -> tuple[int, int]:
-    """South-west corner (easting, northing) in metres of a 100 km square, e.g. ``TQ`` -> (500000, 100000).
+    """A 100 km square's south-west corner (easting, northing) in metres: ``TQ`` (500000, 100000).
 
     Raises :class:`GridRefError` for letters outside the OS scheme (including ``I``) or squares off
     the grid of Great Britain.
@@ -73,19 +75,21 @@ def square_origin(letters: str) -> tuple[int, int]:
     up = letters.strip().upper()
     if len(up) != 2 or not up.isalpha():
         raise GridRefError(
-            f"'{letters}' is not a pair of grid letters; a grid reference starts with two letters such as TQ"
+            f"'{letters}' is not a pair of grid letters; a grid reference starts with two letters "
+            "such as TQ"
         )
     if "I" in up:
         raise GridRefError(
-            f"grid letters '{up}' contain I, which the National Grid does not use (did you mean J or H?)"
+            f"grid letters '{up}' contain I, which the National Grid does not use (did you mean J "
+            "or H?)"
         )
     first, second = GRID_LETTERS.index(up[0]), GRID_LETTERS.index(up[1])
     east = (first % 5 - 2) * 500_000 + (second % 5) * 100_000
     north = (3 - first // 5) * 500_000 + (4 - second // 5) * 100_000
     if not (0 <= east < GRID_EXTENT_EN[0] and 0 <= north < GRID_EXTENT_EN[1]):
         raise GridRefError(
-            f"grid letters '{up}' name a square outside Great Britain's National Grid (only squares "
-            "such as SV, SU, TQ, NT or HU, between E 0-700 km and N 0-1300 km, exist)"
+            f"grid letters '{up}' name a square outside Great Britain's National Grid (only "
+            "squares such as SV, SU, TQ, NT or HU, between E 0-700 km and N 0-1300 km, exist)"
         )
     return east, north
 
@@ -93,8 +97,9 @@ def square_origin(letters: str) -> tuple[int, int]:
 def _from_parts(letters: str, east_digits: str, north_digits: str, text: str) -> GridRef:
     if len(east_digits) != len(north_digits):
         raise GridRefError(
-            f"grid reference '{text.strip()}' has {len(east_digits)} easting and {len(north_digits)} "
-            "northing digits; both halves need the same number (e.g. TQ 309 785)"
+            f"grid reference '{text.strip()}' has {len(east_digits)} easting and "
+            f"{len(north_digits)} northing digits; both halves need the same number (e.g. TQ 309 "
+            "785)"
         )
     half = len(east_digits)
     if half > 5:
@@ -110,7 +115,8 @@ def _from_parts(letters: str, east_digits: str, north_digits: str, text: str) ->
 
 
 def parse_gridref(text: str) -> GridRef:
-    """Read a whole string as a grid reference: ``TQ 30916 78533``, ``TQ3091678533``, ``TQ37``, ``tq 309 785``.
+    """A whole string read as a grid reference: ``TQ 30916 78533``, ``TQ3091678533``, ``TQ37``,
+    ``tq 309 785``.
 
     0 to 10 digits (an even number when run together; equal halves when spaced). The point is the
     centre of the referenced square.
@@ -124,8 +130,8 @@ def parse_gridref(text: str) -> GridRef:
     m = _WHOLE.match(text)
     if not m:
         raise GridRefError(
-            f"'{text.strip()}' is not a grid reference; write two letters and an even number of digits, "
-            "e.g. TQ 30916 78533 or TQ3178"
+            f"'{text.strip()}' is not a grid reference; write two letters and an even number of "
+            "digits, e.g. TQ 30916 78533 or TQ3178"
         )
     letters, east, north, run = m.groups()
     if run is not None:
@@ -150,7 +156,8 @@ class GridRefInText:
 
 
 def find_gridrefs(text: str) -> list[GridRefInText]:
-    """Every piece of ``text`` shaped like a grid reference (2-10 digits), read or with the reason it fails.
+    """Every piece of ``text`` shaped like a grid reference (2-10 digits), read or with the reason
+    it fails.
 
     Shape only: "NO 12" or "SE11" fit it too, so the caller decides which to trust (the geocoder
     trusts 6+ digits anywhere, shorter ones only when they are the whole location).
@@ -181,9 +188,10 @@ def find_gridrefs(text: str) -> list[GridRefInText]:
 
 
 def to_gridref(easting: float, northing: float, digits: int = 10) -> str:
-    """The grid reference of the square (of ``digits`` digits) containing a BNG point, OS-style spaced.
+    """The grid reference of the square (``digits`` digits) containing a BNG point, spaced as OS do.
 
-    Coordinates are truncated, not rounded, as OS does: the reference names the square the point is in.
+    Coordinates are truncated, not rounded, as OS do: the reference names the square the point is
+    in.
 
     >>> to_gridref(530916.7, 178533.2)
     'TQ 30916 78533'

@@ -34,13 +34,14 @@ class HotspotParams:
     def describe(self) -> str:
         band = self.neighbour_m or 1.5 * self.cell_m
         return (
-            f"{self.cell_m:g} m cells; kernel density: Epanechnikov, bandwidth {self.bandwidth_m:g} m; "
-            f"Getis-Ord Gi*: distance band {band:g} m, {self.permutations} permutations"
+            f"{self.cell_m:g} m cells; kernel density: Epanechnikov, bandwidth "
+            f"{self.bandwidth_m:g} m; Getis-Ord Gi*: distance band {band:g} m, {self.permutations} "
+            "permutations"
         )
 
 
 def grid(points: gpd.GeoSeries, cell_m: float, pad_m: float = 0.0) -> gpd.GeoDataFrame:
-    """Square cells over the points' extent (plus ``pad_m``), each with how many points fall in it."""
+    """Square cells over the points' extent (plus ``pad_m``), each with the points it holds."""
     if cell_m <= 0:
         raise HotspotError("the cell size must be more than 0 m")
     xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
@@ -71,6 +72,7 @@ def hotspots(
 ) -> gpd.GeoDataFrame:
     """Grid cells with ``count``, ``density_per_ha`` (kernel density) and Gi* ``z``, ``p`` and
     ``hotspot`` (e.g. 'hot 99%', 'cold 95%', 'not significant')."""
+    # heavy (esda, libpysal, scikit-learn: ~2 s to import): loaded only when hot spots are drawn
     from esda.getisord import G_Local
     from libpysal.weights import DistanceBand, fill_diagonal
     from sklearn.neighbors import KernelDensity
@@ -93,8 +95,9 @@ def hotspots(
         DistanceBand(centres, threshold=band, binary=True, silence_warnings=True), 1.0
     )  # Gi*: self in
     with warnings.catch_warnings():
-        # esda announces a future change of its default test; G_Local offers no way to choose yet. Our
-        # p is the directed (one-sided) pseudo p-value of conditional randomisation, as esda 2.x gives.
+        # esda announces a future change of its default test; G_Local offers no way to choose yet.
+        # Our p is the directed (one-sided) pseudo p-value of conditional randomisation, as esda
+        # 2.x gives.
         warnings.filterwarnings(
             "ignore", message="The alternative hypothesis", category=DeprecationWarning
         )

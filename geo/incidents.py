@@ -32,7 +32,8 @@ def filter_incidents(
     precisions: Iterable[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """The incidents within the date window (inclusive) and of the chosen categories, sources and
-    precisions; ``None`` means no filter on that field. Undated incidents drop out of a date filter."""
+    precisions; ``None`` means no filter on that field. Undated incidents drop out of a date
+    filter."""
     keep = np.ones(len(frame), dtype=bool)
     if start is not None or end is not None:
         when = incident_dates(frame)
@@ -62,7 +63,8 @@ def counts_in(
     if reach_m:
         shapes["geometry"] = shapes.buffer(reach_m)
     joined = gpd.sjoin(incidents[["geometry"]], shapes, how="inner", predicate="within")
-    return joined.groupby("index_right").size().reindex(areas.index, fill_value=0).astype(int)
+    counts: pd.Series = joined.groupby("index_right").size()  # geopandas is untyped: Any
+    return counts.reindex(areas.index, fill_value=0).astype(int)
 
 
 #: How far from a scope an incident still counts as evidence about it (at its doors, on its path).
@@ -86,8 +88,9 @@ def evidence_incidents(
 def _place(
     point: BaseGeometry, communal: gpd.GeoDataFrame | None, premises: gpd.GeoDataFrame
 ) -> str:
-    """Where an incident was, at block or communal-area level (never the flat or the exact point)."""
-    names = dict(zip(premises.get("block_id", []), premises.get("name", [])))
+    """Where an incident was, at block or communal-area level (never the flat or exact point)."""
+    has_names = "block_id" in premises and "name" in premises
+    names = dict(zip(premises["block_id"], premises["name"], strict=True)) if has_names else {}
     if communal is not None and len(communal):
         hit = communal[communal.contains(point)]
         if len(hit):
@@ -100,7 +103,8 @@ def _place(
         nearest = distances.idxmin()
         if distances[nearest] <= EVIDENCE_REACH_M:
             where = "in" if distances[nearest] == 0 else "at"
-            return f"{where} {premises.loc[nearest].get('name') or premises.loc[nearest].get('block_id')}"
+            block = premises.loc[nearest]
+            return f"{where} {block.get('name') or block.get('block_id')}"
     return "near the premises"
 
 

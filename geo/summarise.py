@@ -46,7 +46,8 @@ TOTAL = "total"
 UNCATEGORISED = "uncategorised"
 
 #: Mean vertices per area above which each area is prepared once and the points are indexed
-#: (point-in-polygon then costs log(vertices)); below it the areas are indexed and each point tested.
+#: (point-in-polygon then costs log(vertices)); below it the areas are indexed and each point
+#: tested.
 PREPARED_AREAS_FROM_VERTICES = 64
 
 _MONTH = re.compile(r"\d{4}-\d{2}")
@@ -115,7 +116,7 @@ def _month_end(month: str) -> str | None:
 def window_mask(
     occurred_at: ArrayLike, date_from: date | None, date_to: date | None
 ) -> tuple[NDArray[np.bool_], dict[str, int]]:
-    """Which incidents fall in the window ``[date_from, date_to]`` (both days inclusive; either open).
+    """Which incidents fall in the window ``[date_from, date_to]`` (days inclusive; either open).
 
     Dates are ISO text as closuremap stores them: a day or date-time (the day written counts, any
     time-zone offset aside), or a police.uk month ``YYYY-MM``, which counts only when the whole
@@ -190,7 +191,7 @@ def area_hits(
 
     >>> a = shapely.box(0, 0, 10, 10); b = shapely.box(10, 0, 20, 10)
     >>> p, i, stats = area_hits(shapely.points([[5, 5], [10, 5], [30, 5]]), [b, a])
-    >>> p.tolist(), i.tolist(), stats  # (10, 5) is on the shared edge: b is first in the areas' order
+    >>> p.tolist(), i.tolist(), stats  # (10, 5) is on the shared edge: b is first in the order
     ([0, 1], [1, 0], {'on_shared_boundary': 1, 'in_several': 0})
     """
     pts = np.asarray(points, dtype=object)
@@ -224,10 +225,10 @@ def area_hits(
 
 
 def guess_id_columns(columns: Sequence[object]) -> list[str]:
-    """The columns that name an area, guessed from their names: a code (ONS ``LSOA21CD``, ``WD24CD``,
-    anything ending in code/id/ref) and a name (``LSOA21NM``, ``WardName``, ``name``), the first of
-    each in the file's order; failing both, a column named for the kind of area (``beat``, ``ward``);
-    GIS bookkeeping columns (``fid``, ``OBJECTID``, ``GlobalID``) never.
+    """The columns that name an area, guessed from their names: a code (ONS ``LSOA21CD``,
+    ``WD24CD``, anything ending in code/id/ref) and a name (``LSOA21NM``, ``WardName``, ``name``),
+    the first of each in the file's order; failing both, a column named for the kind of area
+    (``beat``, ``ward``); GIS bookkeeping columns (``fid``, ``OBJECTID``, ``GlobalID``) never.
 
     >>> guess_id_columns(["FID", "WD24CD", "WD24NM", "WD24NMW", "LAD22CD", "GlobalID"])
     ['WD24CD', 'WD24NM']
@@ -270,6 +271,147 @@ def guess_id_columns(columns: Sequence[object]) -> list[str]:
     return chosen
 
 
+def _placed_points(
+    points: ArrayLike | gpd.GeoSeries, areas: gpd.GeoDataFrame, id_columns: Sequence[str]
+) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+    """The incidents as an object array and which of them have a location, once the inputs are
+    known to be countable (BNG, some areas, the id columns there, points only)."""
+    pts = np.asarray(points.values if isinstance(points, gpd.GeoSeries) else points, dtype=object)
+    if isinstance(points, gpd.GeoSeries):
+        _check_bng(points.crs, "incidents")
+    _check_bng(areas.crs, "areas")
+    if not len(areas):
+        raise SummariseError(
+            "there are no areas to count in: give a file of polygons (wards, LSOAs, beats)"
+        )
+    missing = [c for c in id_columns if c not in areas.columns]
+    if missing:
+        raise SummariseError(
+            f"no id column {', '.join(map(repr, missing))} in the areas; the columns are "
+            f"{', '.join(str(c) for c in areas.columns if c != areas.geometry.name)}"
+        )
+    types = shapely.get_type_id(pts)
+    placed = (types == 0) & ~shapely.is_empty(pts)
+    if (~placed & (types > 0)).any():
+        raise SummariseError(
+            "incidents must be points: leave out or convert the other shapes first"
+        )
+    return pts, np.asarray(placed, dtype=bool)
+
+
+def _in_window(
+    placed: NDArray[np.bool_],
+    occurred_at: ArrayLike | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> tuple[NDArray[np.bool_], dict[str, int]]:
+    """The placed incidents inside the date window (all of them without one), and how many were
+    left out and why (see :func:`window_mask`)."""
+    keep = placed.copy()
+    why = {"out_of_window": 0, "undated": 0, "month_straddling": 0}
+    if date_from is None and date_to is None:
+        return keep, why
+    if occurred_at is None:
+        raise SummariseError(
+            "a date window needs the incidents' dates, and these have none (e.g. a Month, "
+            "date or occurred_at column)"
+        )
+    dates = pd.Series(
+        np.asarray(occurred_at, dtype=object)
+        if not isinstance(occurred_at, pd.Series)
+        else occurred_at.reset_index(drop=True)
+    )
+    if len(dates) != len(placed):
+        raise SummariseError(
+            f"{len(dates)} dates for {len(placed)} incidents: give one per incident"
+        )
+    in_window, why = window_mask(dates[placed], date_from, date_to)
+    keep[np.flatnonzero(placed)] = in_window
+    return keep, why
+
+
+def _category_columns(
+    categories: ArrayLike | None,
+    considered: NDArray[np.intp],
+    n: int,
+    category_columns: Sequence[str],
+) -> tuple[list[str], NDArray[np.intp] | None]:
+    """The category column names (sorted: the standard set asked for, plus any that occurred) and
+    each incident's category as an index into them (None: ``total`` only)."""
+    names = sorted(set(map(str, category_columns)))
+    if categories is None:
+        return names, None
+    values = (
+        categories if isinstance(categories, pd.Series) else np.asarray(categories, dtype=object)
+    )
+    if len(values) != n:
+        raise SummariseError(f"{len(values)} categories for {n} incidents: give one per incident")
+    codes, uniques = pd.factorize(values)  # a missing category is -1
+    codes = np.asarray(codes)
+    labels = [str(u) for u in uniques] + [UNCATEGORISED]
+    codes = np.where(codes < 0, len(uniques), codes)
+    used = np.flatnonzero(np.bincount(codes[considered], minlength=len(labels)))
+    names = sorted(set(names) | {labels[i] for i in used})
+    position = {name: i for i, name in enumerate(names)}
+    return names, np.array([position.get(label, -1) for label in labels], dtype=np.intp)[codes]
+
+
+def _count_table(
+    areas: gpd.GeoDataFrame,
+    id_columns: Sequence[str],
+    area_idx: NDArray[np.intp],
+    category_idx: NDArray[np.intp] | None,
+    names: Sequence[str],
+) -> pd.DataFrame:
+    """One row per area: its id columns, ``total``, then a count per category (``category_idx``:
+    the category of each counted pair, parallel to ``area_idx``)."""
+    m = len(areas)
+    table = pd.DataFrame({c: areas[c].to_numpy() for c in id_columns})
+    table[TOTAL] = np.bincount(area_idx, minlength=m).astype("int64")
+    if category_idx is not None and names:
+        cells = area_idx * len(names) + category_idx
+        cube = np.bincount(cells, minlength=m * len(names)).reshape(m, len(names))
+        for i, name in enumerate(names):
+            table[name] = cube[:, i].astype("int64")
+    return table
+
+
+def _notes(
+    unplaced: int,
+    stats: dict[str, int],
+    window: tuple[date | None, date | None] | None,
+    why: dict[str, int],
+) -> list[str]:
+    """What became of the incidents not counted plainly once, in words for the analyst."""
+    notes: list[str] = []
+    if unplaced:
+        notes.append(f"{unplaced} incident(s) without a location left out")
+    if stats["in_several"]:
+        notes.append(
+            f"{stats['in_several']} incident(s) lay inside more than one area (the areas overlap) "
+            "and are counted in each, so the area totals add up to more than the incidents counted"
+        )
+    if stats["on_shared_boundary"]:
+        notes.append(
+            f"{stats['on_shared_boundary']} incident(s) lay exactly on an edge several areas "
+            "share: each counted once, in the first of those areas in the areas' order"
+        )
+    if window is not None:
+        date_from, date_to = window
+        notes.append(
+            f"date window {date_from or 'the earliest'} to {date_to or 'the latest'} (days "
+            f"inclusive): {why['out_of_window']} incident(s) outside it and {why['undated']} with "
+            "no readable date left out"
+            + (
+                f"; {why['month_straddling']} dated only by a month that straddles the window's "
+                "edge left out too (a month counts only when it lies wholly in the window)"
+                if why["month_straddling"]
+                else ""
+            )
+        )
+    return notes
+
+
 def summarise(
     points: ArrayLike | gpd.GeoSeries,
     areas: gpd.GeoDataFrame,
@@ -310,113 +452,24 @@ def summarise(
     >>> s.table.to_dict("list"), s.counted, s.outside
     ({'beat': ['B1', 'B2'], 'total': [2, 1], 'drugs': [2, 0], 'violence': [0, 1]}, 3, 1)
     """
-    pts = np.asarray(points.values if isinstance(points, gpd.GeoSeries) else points, dtype=object)
-    if isinstance(points, gpd.GeoSeries):
-        _check_bng(points.crs, "incidents")
-    _check_bng(areas.crs, "areas")
-    if not len(areas):
-        raise SummariseError(
-            "there are no areas to count in: give a file of polygons (wards, LSOAs, beats)"
-        )
-    missing = [c for c in id_columns if c not in areas.columns]
-    if missing:
-        raise SummariseError(
-            f"no id column {', '.join(map(repr, missing))} in the areas; the columns are "
-            f"{', '.join(str(c) for c in areas.columns if c != areas.geometry.name)}"
-        )
-    types = shapely.get_type_id(pts)
-    placed = (types == 0) & ~shapely.is_empty(pts)
-    if (~placed & (types > 0)).any():
-        raise SummariseError(
-            "incidents must be points: leave out or convert the other shapes first"
-        )
+    pts, placed = _placed_points(points, areas, id_columns)
     n = len(pts)
-    keep = placed.copy()
-    why = {"out_of_window": 0, "undated": 0, "month_straddling": 0}
-    window = None
-    if date_from is not None or date_to is not None:
-        window = (date_from, date_to)
-        if occurred_at is None:
-            raise SummariseError(
-                "a date window needs the incidents' dates, and these have none (e.g. a Month, "
-                "date or occurred_at column)"
-            )
-        dates = pd.Series(
-            np.asarray(occurred_at, dtype=object)
-            if not isinstance(occurred_at, pd.Series)
-            else occurred_at.reset_index(drop=True)
-        )
-        if len(dates) != n:
-            raise SummariseError(f"{len(dates)} dates for {n} incidents: give one per incident")
-        in_window, why = window_mask(dates[placed], date_from, date_to)
-        keep[np.flatnonzero(placed)] = in_window
+    window = None if date_from is None and date_to is None else (date_from, date_to)
+    keep, why = _in_window(placed, occurred_at, date_from, date_to)
     considered = np.flatnonzero(keep)
-
-    column_of = None  # each incident's category as an index into ``names``
-    names = sorted(set(map(str, category_columns)))
-    if categories is not None:
-        values = (
-            categories
-            if isinstance(categories, pd.Series)
-            else np.asarray(categories, dtype=object)
-        )
-        if len(values) != n:
-            raise SummariseError(
-                f"{len(values)} categories for {n} incidents: give one per incident"
-            )
-        codes, uniques = pd.factorize(values)  # a missing category is -1
-        codes = np.asarray(codes)
-        labels = [str(u) for u in uniques] + [UNCATEGORISED]
-        codes = np.where(codes < 0, len(uniques), codes)
-        used = np.flatnonzero(np.bincount(codes[considered], minlength=len(labels)))
-        names = sorted(set(names) | {labels[i] for i in used})
-        position = {name: i for i, name in enumerate(names)}
-        column_of = np.array([position.get(label, -1) for label in labels], dtype=np.intp)[codes]
+    names, column_of = _category_columns(categories, considered, n, category_columns)
     clash = [c for c in [TOTAL, *names] if c in set(map(str, id_columns))]
     if clash:
         raise SummariseError(
             f"the id column(s) {', '.join(clash)} would clash with the count column(s) of that "
             "name: choose other id columns (--id-column)"
         )
-
     p_idx, a_idx, stats = area_hits(pts[considered], areas.geometry.values)
-    m = len(areas)
-    table = pd.DataFrame({c: areas[c].to_numpy() for c in id_columns})
-    table[TOTAL] = np.bincount(a_idx, minlength=m).astype("int64")
-    if column_of is not None and names:
-        cells = a_idx * len(names) + column_of[considered][p_idx]
-        cube = np.bincount(cells, minlength=m * len(names)).reshape(m, len(names))
-        for i, name in enumerate(names):
-            table[name] = cube[:, i].astype("int64")
+    category_idx = None if column_of is None else column_of[considered][p_idx]
     counted = int(np.count_nonzero(np.bincount(p_idx, minlength=len(considered))))
-    notes: list[str] = []
     unplaced = int((~placed).sum())
-    if unplaced:
-        notes.append(f"{unplaced} incident(s) without a location left out")
-    if stats["in_several"]:
-        notes.append(
-            f"{stats['in_several']} incident(s) lay inside more than one area (the areas overlap) and are "
-            "counted in each, so the area totals add up to more than the incidents counted"
-        )
-    if stats["on_shared_boundary"]:
-        notes.append(
-            f"{stats['on_shared_boundary']} incident(s) lay exactly on an edge several areas share: each "
-            "counted once, in the first of those areas in the areas' order"
-        )
-    if window is not None:
-        notes.append(
-            f"date window {date_from or 'the earliest'} to {date_to or 'the latest'} (days inclusive): "
-            f"{why['out_of_window']} incident(s) outside it and {why['undated']} with no readable date "
-            "left out"
-            + (
-                f"; {why['month_straddling']} dated only by a month that straddles the window's edge "
-                "left out too (a month counts only when it lies wholly in the window)"
-                if why["month_straddling"]
-                else ""
-            )
-        )
     return Summary(
-        table=table,
+        table=_count_table(areas, id_columns, a_idx, category_idx, names),
         id_columns=tuple(map(str, id_columns)),
         categories=tuple(names),
         incidents=n,
@@ -426,7 +479,9 @@ def summarise(
         outside=len(considered) - counted,
         on_shared_boundary=stats["on_shared_boundary"],
         in_several=stats["in_several"],
+        out_of_window=why["out_of_window"],
+        undated=why["undated"],
+        month_straddling=why["month_straddling"],
         window=window,
-        notes=notes,
-        **why,
+        notes=_notes(unplaced, stats, window, why),
     )

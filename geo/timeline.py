@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from .clock import add_elapsed_hours, add_hours_skipping_christmas, to_utc
 from .errors import ClosuremapError
 
 # Police ranks in order of seniority (s.76(1), s.77(2)); Met titles sit beside their equivalents.
@@ -115,88 +115,10 @@ def parse_authority(text: str) -> Authority:
         chief = bool(re.search(r"chief executive|\bceo\b|designate|designated", t))
         return Authority(text, None, True, chief)
     raise TimelineError(
-        f"'{text}' is not a rank or authority I know; use e.g. Inspector, Chief Inspector, Superintendent, "
-        "Chief Superintendent, 'local authority' or 'local authority chief executive'"
+        f"'{text}' is not a rank or authority I know; use e.g. Inspector, Chief Inspector, "
+        "Superintendent, Chief Superintendent, 'local authority' or 'local authority chief "
+        "executive'"
     )
-
-
-def parse_datetime(text: str, what: str) -> datetime:
-    """An ISO date-time (or date, taken as 00:00) from the command line."""
-    for fmt in (
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d",
-        "%d/%m/%Y %H:%M",
-        "%d/%m/%Y",
-    ):
-        try:
-            return datetime.strptime(text.strip(), fmt)
-        except ValueError:
-            continue
-    raise TimelineError(f"{what}: '{text}' is not a date-time I can read; use YYYY-MM-DDTHH:MM")
-
-
-def parse_date(text: str, what: str) -> date:
-    return parse_datetime(text, what).date()
-
-
-#: Notices and orders are written in local time; the Act's hours are real elapsed hours.
-LONDON = ZoneInfo("Europe/London")
-
-
-def to_utc(local: datetime) -> datetime:
-    """A Europe/London wall-clock time (naive) as naive UTC.
-
-    In the repeated hour when the clocks go back, the first (summer-time) reading is taken; a time
-    in the hour skipped in March is read as winter time (zoneinfo's ``fold=0``).
-    """
-    aware = local if local.tzinfo is not None else local.replace(tzinfo=LONDON)
-    return aware.astimezone(UTC).replace(tzinfo=None)
-
-
-def to_london(utc: datetime) -> datetime:
-    """Naive UTC as a naive Europe/London wall-clock time."""
-    return utc.replace(tzinfo=UTC).astimezone(LONDON).replace(tzinfo=None)
-
-
-def add_elapsed_hours(start: datetime, hours: float) -> datetime:
-    """``start`` (London wall clock) plus ``hours`` of real time, across a clock change.
-
-    >>> add_elapsed_hours(datetime(2025, 10, 25, 12, 0), 48)  # the clocks go back on the 26th
-    datetime.datetime(2025, 10, 27, 11, 0)
-    """
-    return to_london(to_utc(start) + timedelta(hours=hours))
-
-
-def _christmas_overlap(start: datetime, end: datetime) -> timedelta:
-    total = timedelta(0)
-    for year in range(start.year, end.year + 1):
-        c0 = datetime(year, 12, 25)
-        c1 = c0 + timedelta(days=1)
-        lo, hi = max(start, c0), min(end, c1)
-        if hi > lo:
-            total += hi - lo
-    return total
-
-
-def add_hours_skipping_christmas(start: datetime, hours: float) -> datetime:
-    """``start`` plus ``hours`` of real time, with Christmas Day disregarded (s.77(3), s.80(4)).
-
-    Counted in UTC so a clock change neither adds nor takes an hour; Christmas Day is in winter
-    time, when London's clock and UTC agree.
-
-    >>> add_hours_skipping_christmas(datetime(2024, 12, 24, 12), 24)
-    datetime.datetime(2024, 12, 26, 12, 0)
-    """
-    begin = to_utc(start)
-    end = begin + timedelta(hours=hours)
-    while True:
-        extended = begin + timedelta(hours=hours) + _christmas_overlap(begin, end)
-        if extended == end:
-            return to_london(end)
-        end = extended
 
 
 @dataclass(frozen=True)
@@ -248,25 +170,9 @@ class Timeline:
         }
 
 
-def timeline(
-    *,
-    notice_issued: datetime,
-    notice_served: datetime | None = None,
-    notice_hours: int = 24,
-    authorised_by: str | None = None,
-    notice_extension_hours: int = 0,
-    extension_authorised_by: str | None = None,
-    hearing_at: datetime | None = None,
-    order_made: date | None = None,
-    order_months: int | None = None,
-    extension_months: list[int] | None = None,
-) -> Timeline:
-    """Every deadline that follows from the dates given, with the rules they break."""
-    t = Timeline()
+def _notice_rules(t: Timeline, authority: Authority | None, notice_hours: int) -> None:
+    """Who may issue a notice and for how long (s.76(1), s.77(1)-(2))."""
     add = t.violations.append
-    authority = parse_authority(authorised_by) if authorised_by else None
-
-    # -- the notice ---------------------------------------------------------------------------
     if authority is None:
         t.notes.append("no issuing rank or authority given: s.76(1) and s.77(2) not checked")
     elif not authority.may_issue:
@@ -309,119 +215,176 @@ def timeline(
             "superintendent's (or the chief executive's) authority; check the period on the notice "
             "and who authorised it"
         )
-    # s.77(3): Christmas Day is disregarded in the 48-hour period of subsection (2); a 24-hour notice
-    # runs by the clock (our reading of the Act's text: the rule names only the 48 hours).
+
+
+def _notice_expiry(notice_issued: datetime, notice_hours: int) -> datetime:
+    """When the notice ends.
+
+    s.77(3): Christmas Day is disregarded in the 48-hour period of subsection (2); a 24-hour
+    notice runs by the clock (our reading of the Act's text: the rule names only the 48 hours).
+    """
     if notice_hours > NOTICE_DEFAULT_HOURS:
-        t.notice_expires = add_hours_skipping_christmas(notice_issued, notice_hours)
-    else:
-        t.notice_expires = add_elapsed_hours(notice_issued, notice_hours)
+        return add_hours_skipping_christmas(notice_issued, notice_hours)
+    return add_elapsed_hours(notice_issued, notice_hours)
+
+
+def _extension_rules(
+    t: Timeline,
+    notice_issued: datetime,
+    notice_hours: int,
+    extension_hours: int,
+    authority: Authority | None,
+) -> None:
+    """An extended notice: 48 hours in all, on a superintendent's authority (s.77(4))."""
+    if notice_hours + extension_hours > NOTICE_MAX_HOURS:
+        t.violations.append(
+            Violation(
+                "N5",
+                "s.77(4)",
+                f"an extension may take a notice to 48 hours in all; "
+                f"{notice_hours} + {extension_hours} hours is more",
+            )
+        )
+    if authority is not None and not authority.may_authorise_48h:
+        t.violations.append(
+            Violation(
+                "N5",
+                "s.77(4)",
+                f"extending a notice needs a superintendent or above (or the LA chief "
+                f"executive or designate); '{authority.text}' is not enough",
+            )
+        )
+    t.notice_extended_until = add_hours_skipping_christmas(
+        notice_issued, notice_hours + extension_hours
+    )
+
+
+def _hearing_rules(
+    t: Timeline, notice_issued: datetime, notice_served: datetime, hearing_at: datetime | None
+) -> None:
+    """Service while the notice is in force (s.79), and the hearing within 48 hours of it
+    (s.80(3)-(4)), or an adjournment of at most 14 days (s.81(3))."""
+    add = t.violations.append
+    if to_utc(notice_served) < to_utc(notice_issued):
+        add(Violation("N12", "s.79", "the notice is recorded as served before it was issued"))
+    end = t.notice_extended_until or t.notice_expires
+    if end is not None and to_utc(notice_served) >= to_utc(end):
+        add(Violation("N12", "s.79", "the notice is recorded as served after it had expired"))
+    t.hearing_deadline = add_hours_skipping_christmas(notice_served, HEARING_HOURS)
+    t.adjournment_limit = t.hearing_deadline + timedelta(days=ADJOURN_MAX_DAYS)
+    if hearing_at is not None and to_utc(hearing_at) > to_utc(t.hearing_deadline):
+        add(
+            Violation(
+                "O2",
+                "s.80(3)",
+                f"the application must be heard within 48 hours of service (Christmas "
+                f"Day disregarded): by {t.hearing_deadline:%Y-%m-%d %H:%M}",
+            )
+        )
+
+
+def _order_months(t: Timeline, order_months: int | None, extension_months: list[int]) -> int:
+    """The order's length with its extensions, in months: at most 3, 3 each and 6 in all
+    (s.80(6), s.82(7)-(8)). No length given is taken as the maximum, and said so."""
+    add = t.violations.append
+    months = order_months if order_months is not None else ORDER_MAX_MONTHS
+    if order_months is None:
+        t.notes.append("no order length given: taken as the 3-month maximum (s.80(6))")
+    if months <= 0 or months > ORDER_MAX_MONTHS:
+        add(
+            Violation(
+                "O4", "s.80(6)", f"an order lasts at most 3 months; {months} months is not allowed"
+            )
+        )
+    total = months
+    for n in extension_months:
+        if n <= 0 or n > EXTENSION_MAX_MONTHS:
+            add(
+                Violation(
+                    "O9",
+                    "s.82(7)",
+                    f"each extension is at most 3 months; {n} months is not allowed",
+                )
+            )
+        total += n
+    if total > ORDER_TOTAL_MAX_MONTHS:
+        add(
+            Violation(
+                "O9",
+                "s.82(8)",
+                f"an order with its extensions lasts at most 6 months in all; "
+                f"{total} months is more",
+            )
+        )
+    return total
+
+
+def _order_rules(
+    t: Timeline,
+    notice_issued: datetime,
+    order_made: date,
+    order_months: int | None,
+    extension_months: list[int],
+) -> None:
+    """An order made after the notice, by the end of any adjournment, and the dates it sets: its
+    end, the latest end with every extension, the appeal (s.84) and compensation (s.90)."""
+    if order_made < notice_issued.date():
+        t.violations.append(
+            Violation("O1", "s.80(1)", "the order is recorded as made before the notice was issued")
+        )
+    if t.adjournment_limit is not None and order_made > t.adjournment_limit.date():
+        t.violations.append(
+            Violation(
+                "O8",
+                "s.81(3)",
+                f"an order follows the hearing, or an adjournment of at most 14 days: "
+                f"by {t.adjournment_limit:%Y-%m-%d}",
+            )
+        )
+    total = _order_months(t, order_months, extension_months)
+    t.order_expires = order_made + relativedelta(months=total)
+    t.latest_possible_end = order_made + relativedelta(months=ORDER_TOTAL_MAX_MONTHS)
+    t.appeal_deadline = order_made + timedelta(days=APPEAL_DAYS)
+    t.compensation_deadline = t.order_expires + relativedelta(months=COMPENSATION_MONTHS)
+
+
+def timeline(
+    *,
+    notice_issued: datetime,
+    notice_served: datetime | None = None,
+    notice_hours: int = 24,
+    authorised_by: str | None = None,
+    notice_extension_hours: int = 0,
+    extension_authorised_by: str | None = None,
+    hearing_at: datetime | None = None,
+    order_made: date | None = None,
+    order_months: int | None = None,
+    extension_months: list[int] | None = None,
+) -> Timeline:
+    """Every deadline that follows from the dates given, with the rules they break.
+
+    The rules run in the order of the Act (the notice, its extension, service and hearing, the
+    order), so the violations and notes read in that order too.
+    """
+    t = Timeline()
+    authority = parse_authority(authorised_by) if authorised_by else None
+    _notice_rules(t, authority, notice_hours)
+    t.notice_expires = _notice_expiry(notice_issued, notice_hours)
     if notice_extension_hours:
         ext_auth = (
             parse_authority(extension_authorised_by) if extension_authorised_by else authority
         )
-        if notice_hours + notice_extension_hours > NOTICE_MAX_HOURS:
-            add(
-                Violation(
-                    "N5",
-                    "s.77(4)",
-                    f"an extension may take a notice to 48 hours in all; "
-                    f"{notice_hours} + {notice_extension_hours} hours is more",
-                )
-            )
-        if ext_auth is not None and not ext_auth.may_authorise_48h:
-            add(
-                Violation(
-                    "N5",
-                    "s.77(4)",
-                    f"extending a notice needs a superintendent or above (or the LA chief "
-                    f"executive or designate); '{ext_auth.text}' is not enough",
-                )
-            )
-        t.notice_extended_until = add_hours_skipping_christmas(
-            notice_issued, notice_hours + notice_extension_hours
-        )
-
-    # -- service and hearing ------------------------------------------------------------------
+        _extension_rules(t, notice_issued, notice_hours, notice_extension_hours, ext_auth)
     if notice_served is not None:
-        if to_utc(notice_served) < to_utc(notice_issued):
-            add(Violation("N12", "s.79", "the notice is recorded as served before it was issued"))
-        end = t.notice_extended_until or t.notice_expires
-        if end is not None and to_utc(notice_served) >= to_utc(end):
-            add(Violation("N12", "s.79", "the notice is recorded as served after it had expired"))
-        t.hearing_deadline = add_hours_skipping_christmas(
-            notice_served, HEARING_HOURS
-        )  # s.80(3)-(4)
-        t.adjournment_limit = t.hearing_deadline + timedelta(days=ADJOURN_MAX_DAYS)  # s.81(3)
-        if hearing_at is not None and to_utc(hearing_at) > to_utc(t.hearing_deadline):
-            add(
-                Violation(
-                    "O2",
-                    "s.80(3)",
-                    f"the application must be heard within 48 hours of service (Christmas "
-                    f"Day disregarded): by {t.hearing_deadline:%Y-%m-%d %H:%M}",
-                )
-            )
+        _hearing_rules(t, notice_issued, notice_served, hearing_at)
     elif hearing_at is not None or order_made is not None:
         t.notes.append(
             "no service time given: the 48-hour hearing deadline (s.80(3)) cannot be checked"
         )
-
-    # -- the order ----------------------------------------------------------------------------
     if order_made is not None:
-        if order_made < notice_issued.date():
-            add(
-                Violation(
-                    "O1", "s.80(1)", "the order is recorded as made before the notice was issued"
-                )
-            )
-        if t.hearing_deadline is not None and order_made > t.adjournment_limit.date():
-            add(
-                Violation(
-                    "O8",
-                    "s.81(3)",
-                    f"an order follows the hearing, or an adjournment of at most 14 days: "
-                    f"by {t.adjournment_limit:%Y-%m-%d}",
-                )
-            )
-        months = order_months if order_months is not None else ORDER_MAX_MONTHS
-        if order_months is None:
-            t.notes.append("no order length given: taken as the 3-month maximum (s.80(6))")
-        if months <= 0 or months > ORDER_MAX_MONTHS:
-            add(
-                Violation(
-                    "O4",
-                    "s.80(6)",
-                    f"an order lasts at most 3 months; {months} months is not allowed",
-                )
-            )
-        total = months
-        for n in extension_months or []:
-            if n <= 0 or n > EXTENSION_MAX_MONTHS:
-                add(
-                    Violation(
-                        "O9",
-                        "s.82(7)",
-                        f"each extension is at most 3 months; {n} months is not allowed",
-                    )
-                )
-            total += n
-        if total > ORDER_TOTAL_MAX_MONTHS:
-            add(
-                Violation(
-                    "O9",
-                    "s.82(8)",
-                    f"an order with its extensions lasts at most 6 months in all; "
-                    f"{total} months is more",
-                )
-            )
-        t.order_expires = order_made + relativedelta(months=total)
-        t.latest_possible_end = order_made + relativedelta(months=ORDER_TOTAL_MAX_MONTHS)
-        t.appeal_deadline = order_made + timedelta(days=APPEAL_DAYS)  # s.84
-        t.compensation_deadline = t.order_expires + relativedelta(
-            months=COMPENSATION_MONTHS
-        )  # s.90
+        _order_rules(t, notice_issued, order_made, order_months, extension_months or [])
     elif extension_months:
-        add(
+        t.violations.append(
             Violation(
                 "O9",
                 "s.82",

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 LINEAR = ("LineString", "MultiLineString")
@@ -46,7 +47,8 @@ def geometry_problems(geoms: ArrayLike, allowed: Sequence[str]) -> list[str | No
             out[i] = "empty geometry"
         elif wrong[i]:
             out[i] = (
-                f"wrong geometry type: {_TYPE_NAMES.get(int(types[i]), types[i])}, expected {' or '.join(allowed)}"
+                f"wrong geometry type: {_TYPE_NAMES.get(int(types[i]), types[i])}, expected "
+                f"{' or '.join(allowed)}"
             )
         else:
             why = shapely.is_valid_reason(arr[i])
@@ -62,13 +64,7 @@ def repair(geoms: ArrayLike, allowed: Sequence[str]) -> NDArray[np.object_]:
     arr = np.asarray(geoms, dtype=object)
     fixed = shapely.make_valid(arr)
     if tuple(allowed) == POLYGONAL:
-        out = []
-        for g in fixed:
-            if g is None:
-                out.append(g)
-                continue
-            parts = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
-            out.append(shapely.union_all(parts) if parts else shapely.Polygon())
+        out = [None if g is None else polygon_parts(g) for g in fixed]
         return np.asarray(out, dtype=object)
     return fixed
 
@@ -80,3 +76,11 @@ def to_multipolygon(geoms: ArrayLike) -> NDArray[np.object_]:
     for i, g in enumerate(arr):
         out[i] = shapely.MultiPolygon([g]) if g is not None and shapely.get_type_id(g) == 3 else g
     return out
+
+
+def polygon_parts(g: BaseGeometry | None) -> BaseGeometry:
+    """Only the polygon parts of a geometry (an intersection can leave lines and points behind)."""
+    if g is None or g.is_empty:
+        return shapely.Polygon()
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()

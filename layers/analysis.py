@@ -14,7 +14,8 @@ from closuremap.geo.aggregate import counts_by_block
 from closuremap.geo.hotspots import HotspotParams, hotspots
 from closuremap.geo.incidents import counts_in
 
-from .webmap import COUNT_FILL, HOTSPOT_FILL, Overlay
+from .incident_map import COUNT_FILL
+from .webmap import HOTSPOT_FILL, Overlay
 
 
 def _band_colour(count: int, top: int) -> str:

@@ -39,7 +39,8 @@ LOCAL_ASSETS: dict[str, str | None] = {
 
 
 class ExternalAssetError(RuntimeError):
-    """A map element wants an asset from the internet that we do not ship (a bug, not user error)."""
+    """A map element wants an asset from the internet that we do not ship (a bug, not user
+    error)."""
 
 
 def _local(assets: list[tuple[str, str]], base: str) -> list[tuple[str, str]]:

@@ -55,7 +55,8 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write the table as :func:`csv_bytes`, to a temporary file renamed into place when complete."""
+    """Write the table as :func:`csv_bytes`, to a temporary file renamed into place when
+    complete."""
     return write_csv_rows(
         path, [str(c) for c in frame.columns], frame.itertuples(index=False, name=None)
     )

@@ -65,7 +65,8 @@ def editable_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
     """The features to edit, in WGS84, with their ids and an escaped label only."""
     geoms = shapely.set_precision(geometries_to_lonlat(frame.geometry.values), 1e-8)
     features = []
-    for fid, name, g in zip(frame["feature_id"], frame.get("name", [None] * len(frame)), geoms):
+    names = frame.get("name", [None] * len(frame))
+    for fid, name, g in zip(frame["feature_id"], names, geoms, strict=True):
         if g is None or g.is_empty:
             continue
         if g.geom_type == "MultiPolygon" and len(g.geoms) == 1:
@@ -91,11 +92,11 @@ def build_draw_map(
     editable: Sequence[str] | None = None,
     focus: Sequence[float] | None = None,
 ) -> folium.Map:
-    """The workspace map with the drawing tools that suit ``kind``. Only the features whose ids are in
-    ``editable`` (all when None) go into Leaflet.draw's group, so edit mode puts handles on the one
-    being edited, not on every feature of the layer; the others are drawn as context. ``focus`` (BNG
-    bounds) is what the map opens on, e.g. the shape just saved. ``guides`` are floor-plan images to
-    trace from: (name, PNG data URL, [[south, west], [north, east]], opacity)."""
+    """The workspace map with the drawing tools that suit ``kind``. Only the features whose ids are
+    in ``editable`` (all when None) go into Leaflet.draw's group, so edit mode puts handles on the
+    one being edited, not on every feature of the layer; the others are drawn as context. ``focus``
+    (BNG bounds) is what the map opens on, e.g. the shape just saved. ``guides`` are floor-plan
+    images to trace from: (name, PNG data URL, [[south, west], [north, east]], opacity)."""
     mine = frames[kind]
     chosen = mine if editable is None else mine[mine["feature_id"].isin(list(editable))]
     context = {

@@ -8,7 +8,6 @@ report, they do not fix: the page offers the repair.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -17,21 +16,18 @@ import geopandas as gpd
 import shapely
 
 from closuremap.geo.crs import BNG
+from closuremap.geo.drawing import check_drawing, route_to_polygon
 from closuremap.geo.errors import WorkspaceError
+from closuremap.geo.findings import Finding
+from closuremap.geo.snapping import snap_to_existing
 
-from .importer import coerce_column  # the import's reader: one rule for files and forms
-from .model import get_kind, text_or_none
+from .coercion import coerce_column  # the import's reader: one rule for files and forms
+from .model import get_kind
+from .orders import check_in_workspace
 from .store import WorkspaceStore
 
 UNDO_NOTE = "undo of #"
 RESTORE_NOTE = "restore of #"
-
-
-@dataclass
-class SaveResult:
-    feature_id: str
-    snapped_vertices: int = 0
-    problems: list[Any] = field(default_factory=list)
 
 
 def _context(store: WorkspaceStore) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -44,12 +40,9 @@ def _snap_targets(
     """What a shape may snap to: a block to other blocks; a communal area, route or door to its own
     block and that block's parts; open space to blocks and other open space. A block edited next to
     its stairwells must not be pulled inward onto them."""
-    if (
-        kind == "orders"
-    ):  # a drawn scope follows the blocks' walls (not the parts 0.3 m inside them)
-        sources = {"premises": None}
-    elif kind == "premises":
-        sources = {"premises": None}
+    # a drawn scope follows the blocks' walls (not the parts 0.3 m inside them)
+    if kind in ("orders", "premises"):
+        sources: dict[str, object] = {"premises": None}
     elif kind == "open_space":
         sources = {"premises": None, "open_space": None}
     else:
@@ -76,8 +69,6 @@ def prepare_drawing(
     feature_id: str | None = None,
 ) -> tuple[shapely.Geometry, int, list[Any]]:
     """The drawn shape snapped to its neighbours, and the problems the checks find in it."""
-    from closuremap.geo.drawing import check_drawing, route_to_polygon, snap_to_existing
-
     if kind == "access_routes" and geometry.geom_type in ("LineString", "MultiLineString"):
         width = float(attrs.get("width_m") or 2.0)
         geometry = route_to_polygon(
@@ -87,13 +78,9 @@ def prepare_drawing(
     targets = _snap_targets(store, kind, attrs.get("block_id"), feature_id)
     snapped, moved = snap_to_existing(geometry, targets, tolerance_m)
     if kind == "orders":
-        from closuremap.geo.drawing import DrawingProblem
-
-        from .orders import check_in_workspace
-
         result = check_in_workspace(store, snapped, order_id=attrs.get("order_id"))
         problems = [
-            DrawingProblem(
+            Finding(
                 f.code,
                 f.severity if f.severity != "error" else "warning",
                 f"scope check ({result.verdict}): {f.message}",
@@ -194,40 +181,6 @@ def restore_version(store: WorkspaceStore, kind: str, audit_id: int, *, user: st
         attributes=fields,
         note=f"{RESTORE_NOTE}{audit_id}",
     )
-
-
-def _words(value: object) -> str:
-    return text_or_none(value) or ""
-
-
-def describe_change(before: object, after: object) -> str:
-    """What one audit entry changed, in words: fields with old -> new, and whether the shape moved
-    (and by how much), so a history reads as names and changes, not ids."""
-    if not isinstance(before, str) or not before:
-        return "created"
-    if not isinstance(after, str) or not after:
-        return "deleted"
-    old, new = json.loads(before), json.loads(after)
-    words = []
-    for key, value in new.get("properties", {}).items():
-        was = old.get("properties", {}).get(key)
-        if _words(was) == _words(value):
-            continue
-        if key in (
-            "scope_parts",
-            "permitted_access",
-            "source_attrs",
-        ):  # JSON: say that, not the text
-            words.append(f"{key.replace('_', ' ')} changed")
-        else:
-            words.append(f"{key}: {_words(was) or '(blank)'} → {_words(value) or '(blank)'}")
-    if old.get("wkt") != new.get("wkt") and old.get("wkt") and new.get("wkt"):
-        a, b = shapely.from_wkt(old["wkt"]), shapely.from_wkt(new["wkt"])
-        words.append(
-            f"shape changed: {a.area:.1f} m² → {b.area:.1f} m² "
-            f"({a.symmetric_difference(b).area:.1f} m² moved)"
-        )
-    return "; ".join(words) or "saved without changes"
 
 
 def typed_attributes(kind: str, values: dict[str, str]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Evaluation inputs from a workspace or from files: the target, buffer and control polygons, the
 incidents and the order's dates, handed to ``geo.evaluation`` (which holds every rule and formula).
 
-Control areas can be a file, a drawn polygon, or one of the bundled boundaries in ``data/boundaries``
-(ONS wards 2024, LSOAs 2021, boroughs 2022; OGL v3.0, see data/README.md).
+Control areas can be a file, a drawn polygon, or one of the bundled boundaries in
+``data/boundaries`` (ONS wards 2024, LSOAs 2021, boroughs 2022; OGL v3.0, see data/README.md).
 """
 
 from __future__ import annotations
@@ -19,21 +19,24 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from closuremap.geo.crs import BNG
+from closuremap.geo.dates import parse_date, parse_datetime
 from closuremap.geo.errors import InputFileError
 from closuremap.geo.evaluation import (
     DEFAULT_BUFFER_M,
     SMALL_COUNT,
     EvaluationError,
     EvaluationResult,
+    Windows,
     evaluate,
     evaluation_areas,
     make_windows,
 )
-from closuremap.geo.timeline import parse_date, parse_datetime
 
-from .importer import coerce_column, read_features
+from .coercion import coerce_column
+from .documents import order_blocks
 from .model import Field, text_or_none
 from .orders import extension_list, order_row
+from .placing import read_features
 from .store import WorkspaceStore
 
 BOUNDARIES_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
@@ -53,9 +56,7 @@ def _boundaries(kind: str) -> gpd.GeoDataFrame:
             f"no boundary set '{kind}': choose one of {', '.join(BOUNDARY_FILES)}"
         )
     name, code_col, name_col = BOUNDARY_FILES[kind]
-    frame, _ = read_features(
-        BOUNDARIES_DIR / name, None
-    )  # OSTN15 for the WGS84 files, like every import
+    frame, _ = read_features(BOUNDARIES_DIR / name, None)  # OSTN15 for the WGS84 files
     return gpd.GeoDataFrame(
         {"code": frame[code_col].astype(str), "name": frame[name_col].astype(str)},
         geometry=frame.geometry.values,
@@ -64,7 +65,8 @@ def _boundaries(kind: str) -> gpd.GeoDataFrame:
 
 
 def boundaries(kind: str) -> gpd.GeoDataFrame:
-    """A bundled boundary set (``wards``, ``lsoas``, ``boroughs``) in BNG with ``code`` and ``name``."""
+    """A bundled boundary set (``wards``, ``lsoas``, ``boroughs``) in BNG with ``code`` and
+    ``name``."""
     return _boundaries(kind).copy()
 
 
@@ -111,8 +113,9 @@ def _polygon(value: AreaInput, what: str) -> BaseGeometry | None:
 
 
 def iso_dates(values: pd.Series) -> pd.Series:
-    """Dates as exported (``25/12/2024 14:30``, ISO, police.uk ``2024-03``) as ISO text, None if unreadable;
-    the importer's vectorised parser (a million date-times in seconds, not strptime row by row)."""
+    """Dates as exported (``25/12/2024 14:30``, ISO, police.uk ``2024-03``) as ISO text, None if
+    unreadable; the importer's vectorised parser (a million date-times in seconds, not strptime
+    row by row)."""
     text = values.astype("string").str.strip()
     iso = (
         text.str.match(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}.*)?)?$")
@@ -151,11 +154,10 @@ def order_dates(row: pd.Series) -> tuple[date | None, date | None, list[tuple[st
 
 
 def _order_target(store: WorkspaceStore, rows: pd.DataFrame, target: str) -> BaseGeometry:
-    """The orders' scopes, or with ``target='blocks'`` their scopes and the whole blocks they cover."""
+    """The orders' scopes, or with ``target='blocks'`` their scopes and the whole blocks they
+    cover."""
     geom = shapely.union_all(rows.geometry.values)
     if target == "blocks":
-        from .documents import order_blocks
-
         blocks = [order_blocks(store, str(oid)) for oid in rows["order_id"]]
         geom = shapely.union_all(
             [geom, *[shapely.union_all(b.geometry.values) for b in blocks if len(b)]]
@@ -176,6 +178,33 @@ def _control(
     return boundary_area(control_boundary, name=control_name, near=target)
 
 
+def _areas(
+    target: BaseGeometry, control: BaseGeometry, buffer_m: float | None, buffer: AreaInput
+) -> gpd.GeoDataFrame:
+    """Target, buffer and control as ``geo.evaluation`` wants them; ``buffer`` (a file or a drawn
+    polygon) replaces the ring of ``buffer_m`` metres."""
+    return evaluation_areas(
+        target, control, buffer_m=buffer_m, buffer_area=_polygon(buffer, "buffer")
+    )
+
+
+def _windows(
+    start: date,
+    end: date | None,
+    before_months: int | None,
+    after_months: int | None,
+    year_earlier: bool,
+) -> Windows:
+    """The before and after windows from the options every evaluation takes."""
+    return make_windows(
+        start,
+        end=end,
+        before_months=before_months,
+        after_months=after_months,
+        year_earlier=year_earlier,
+    )
+
+
 def evaluate_orders(
     store: WorkspaceStore,
     order_ids: list[str] | None = None,
@@ -193,7 +222,8 @@ def evaluate_orders(
     year_earlier: bool = False,
     min_count: int = SMALL_COUNT,
 ) -> EvaluationResult:
-    """A set of orders (None: the whole operation, every order) evaluated on the workspace's incidents.
+    """A set of orders (None: the whole operation, every order) evaluated on the workspace's
+    incidents.
 
     Defaults: the target is the scopes; the buffer a 200 m ring; the control the ward holding the
     target; the after window from the earliest order to the latest planned end (else 3 months), the
@@ -221,16 +251,8 @@ def evaluate_orders(
             end = max(ends) - relativedelta(days=1)
     target_geom = _order_target(store, rows, target)
     control_geom, control_words = _control(control, control_boundary, control_name, target_geom)
-    areas = evaluation_areas(
-        target_geom, control_geom, buffer_m=buffer_m, buffer_area=_polygon(buffer, "buffer")
-    )
-    windows = make_windows(
-        start,
-        end=end,
-        before_months=before_months,
-        after_months=after_months,
-        year_earlier=year_earlier,
-    )
+    areas = _areas(target_geom, control_geom, buffer_m, buffer)
+    windows = _windows(start, end, before_months, after_months, year_earlier)
     incidents = store.read("incidents")
     incidents = incidents.assign(occurred_at=iso_dates(incidents["occurred_at"]))
     ids = list(rows["order_id"].astype(str))
@@ -291,16 +313,8 @@ def evaluate_files(
     target_geom = _polygon(target, "target")
     control_geom = _polygon(control, "control")
     assert target_geom is not None and control_geom is not None
-    areas = evaluation_areas(
-        target_geom, control_geom, buffer_m=buffer_m, buffer_area=_polygon(buffer, "buffer")
-    )
-    windows = make_windows(
-        start,
-        end=end,
-        before_months=before_months,
-        after_months=after_months,
-        year_earlier=year_earlier,
-    )
+    areas = _areas(target_geom, control_geom, buffer_m, buffer)
+    windows = _windows(start, end, before_months, after_months, year_earlier)
     result = evaluate(
         frame,
         areas,

@@ -43,7 +43,8 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-#: A shapefile's one geometry family, by shapely type id, and the suffix its file gets in a mixed layer.
+#: A shapefile's one geometry family, by shapely type id, and the suffix its file gets in a mixed
+#: layer.
 _FAMILIES = {"points": (0, 4), "lines": (1, 2, 5), "polygons": (3, 6)}
 
 
@@ -106,7 +107,7 @@ def _write_shapefiles(data: gpd.GeoDataFrame, p: Path, layer: str) -> None:
     parts = _families(data) or {"polygons": data}
     names = shapefile_names(p, list(parts))
     with tempfile.TemporaryDirectory() as tmp:
-        for (family, part), name in zip(parts.items(), names, strict=True):
+        for part, name in zip(parts.values(), names, strict=True):
             _write(
                 part,
                 Path(tmp) / name.name,
@@ -168,7 +169,8 @@ SHAPEFILE_TEXT_MAX = 254
 
 
 def shapefile_losses(frame: gpd.GeoDataFrame) -> list[str]:
-    """What a shapefile cannot keep of this layer, in words (longer text is cut at 254 characters)."""
+    """What a shapefile cannot keep of this layer, in words (longer text is cut at 254
+    characters)."""
     notes = []
     for column in frame.columns:
         if column == frame.geometry.name or not (
@@ -179,8 +181,8 @@ def shapefile_losses(frame: gpd.GeoDataFrame) -> list[str]:
         long = frame[column].dropna().astype(str).str.len() > SHAPEFILE_TEXT_MAX
         if long.any():
             notes.append(
-                f"{int(long.sum())} value(s) of {column} are longer than {SHAPEFILE_TEXT_MAX} characters and "
-                "are cut in a shapefile; export to .gpkg to keep them whole"
+                f"{int(long.sum())} value(s) of {column} are longer than {SHAPEFILE_TEXT_MAX} "
+                "characters and are cut in a shapefile; export to .gpkg to keep them whole"
             )
     return notes
 

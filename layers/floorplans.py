@@ -29,7 +29,7 @@ from closuremap.geo.crs import bng_to_lonlat
 from closuremap.geo.errors import InputFileError, WorkspaceError
 from closuremap.geo.georef import Affine, affine_from_points, apply, invert
 
-from .store import workspace_connection
+from .connection import workspace_connection
 
 TABLE = "closuremap_floorplans"
 MAX_SIDE_PX = 1600
@@ -84,7 +84,8 @@ def read_image(path: str | Path, page: int = 1) -> bytes:
             )
             if done.returncode != 0:
                 raise InputFileError(
-                    f"{p.name}: page {page} could not be read as a PDF ({done.stderr.strip()[:120]})"
+                    f"{p.name}: page {page} could not be read as a PDF "
+                    f"({done.stderr.strip()[:120]})"
                 )
             return (Path(tmp) / "page.png").read_bytes()
     try:
@@ -101,9 +102,10 @@ def read_image(path: str | Path, page: int = 1) -> bytes:
 
 def _ensure(conn: sqlite3.Connection) -> None:
     conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, block_id TEXT NOT NULL, "
-        "floor INTEGER, name TEXT, png BLOB NOT NULL, width INTEGER, height INTEGER, control_points TEXT "
-        "NOT NULL, opacity REAL, created_by TEXT, created_at TEXT)"
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "block_id TEXT NOT NULL, floor INTEGER, name TEXT, png BLOB NOT NULL, width INTEGER, "
+        "height INTEGER, control_points TEXT NOT NULL, opacity REAL, created_by TEXT, "
+        "created_at TEXT)"
     )
 
 
@@ -127,8 +129,8 @@ def save_plan(
     with workspace_connection(workspace) as conn, conn:
         _ensure(conn)
         cur = conn.execute(
-            f"INSERT INTO {TABLE} (block_id, floor, name, png, width, height, control_points, opacity, created_by, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {TABLE} (block_id, floor, name, png, width, height, control_points, "
+            "opacity, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 block_id,
                 floor,
@@ -167,7 +169,10 @@ def plans(workspace: str | Path, block_id: str | None = None) -> list[FloorPlan]
     with workspace_connection(workspace) as conn:
         _ensure(conn)
         conn.commit()
-        sql = f"SELECT id, block_id, floor, name, png, width, height, control_points, opacity FROM {TABLE}"
+        sql = (
+            "SELECT id, block_id, floor, name, png, width, height, control_points, opacity "
+            f"FROM {TABLE}"
+        )
         rows = conn.execute(
             sql + (" WHERE block_id = ?" if block_id else "") + " ORDER BY id",
             (block_id,) if block_id else (),
@@ -189,7 +194,8 @@ def plans(workspace: str | Path, block_id: str | None = None) -> list[FloorPlan]
 
 
 def warp_for_web(plan: FloorPlan) -> tuple[str, list[list[float]]]:
-    """The plan as a PNG data URL warped to Web Mercator, with its [[south, west], [north, east]]."""
+    """The plan as a PNG data URL warped to Web Mercator, with its bounds
+    [[south, west], [north, east]]."""
     to_bng = plan.affine
     corners_px = np.array(
         [[0, 0], [plan.width, 0], [plan.width, plan.height], [0, plan.height]], dtype=float
@@ -202,11 +208,12 @@ def warp_for_web(plan: FloorPlan) -> tuple[str, list[list[float]]]:
     ground = np.array([g for _, g in plan.control_points], dtype=float)
     glon, glat = bng_to_lonlat(ground[:, 0], ground[:, 1])
     gmx, gmy = _TO_MERCATOR.transform(glon, glat)
-    to_merc = affine_from_points(src, list(zip(gmx, gmy)))
+    to_merc = affine_from_points(src, list(zip(gmx, gmy, strict=True)))
     minx, maxx, miny, maxy = min(mx), max(mx), min(my), max(my)
     scale = max(maxx - minx, maxy - miny) / MAX_SIDE_PX
     out_w, out_h = max(int((maxx - minx) / scale), 1), max(int((maxy - miny) / scale), 1)
-    # output pixel (i, j) -> Mercator (minx + i*s, maxy - j*s) -> image pixel by the inverse transform
+    # output pixel (i, j) -> Mercator (minx + i*s, maxy - j*s) -> image pixel by the inverse
+    # transform
     a, b, c, d, e, f = invert(to_merc)
     coeffs = (
         a * scale,

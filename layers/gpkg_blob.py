@@ -27,7 +27,7 @@ def encode(geoms: Iterable[shapely.Geometry | None], srs_id: int) -> list[bytes 
     empty = shapely.is_empty(arr).tolist()
     out: list[bytes | None] = []
     srs = struct.pack("<i", srs_id)
-    for g, wkb, is_empty, (minx, miny, maxx, maxy) in zip(arr, wkbs, empty, bounds):
+    for g, wkb, is_empty, (minx, miny, maxx, maxy) in zip(arr, wkbs, empty, bounds, strict=True):
         if g is None:
             out.append(None)
         elif is_empty:

@@ -30,12 +30,12 @@ class ImportLogError(WorkspaceError):
 IMPORTS_TABLE = "closuremap_imports"
 REJECTS_TABLE = "closuremap_rejects"
 _CREATE = (
-    f"CREATE TABLE IF NOT EXISTS {IMPORTS_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
-    "user TEXT NOT NULL, kind TEXT NOT NULL, file TEXT NOT NULL, read INTEGER, added INTEGER, updated INTEGER, "
-    "rejected INTEGER, queued INTEGER, rejects_path TEXT, rejects_columns TEXT, rejects_written INTEGER NOT NULL "
-    "DEFAULT 0)",
-    f"CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (import_id INTEGER NOT NULL, seq INTEGER NOT NULL, "
-    "row_json TEXT NOT NULL, PRIMARY KEY (import_id, seq))",
+    f"CREATE TABLE IF NOT EXISTS {IMPORTS_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "at TEXT NOT NULL, user TEXT NOT NULL, kind TEXT NOT NULL, file TEXT NOT NULL, "
+    "read INTEGER, added INTEGER, updated INTEGER, rejected INTEGER, queued INTEGER, "
+    "rejects_path TEXT, rejects_columns TEXT, rejects_written INTEGER NOT NULL DEFAULT 0)",
+    f"CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (import_id INTEGER NOT NULL, "
+    "seq INTEGER NOT NULL, row_json TEXT NOT NULL, PRIMARY KEY (import_id, seq))",
 )
 
 

@@ -37,7 +37,6 @@ COMMUNAL_AREA_TYPES = (
     "courtyard",
     "other",
 )
-INCIDENT_SOURCES = ("cad", "crime", "housing", "police.uk", "other")
 ORDER_STATUSES = (
     "draft",
     "notice_issued",
@@ -190,7 +189,8 @@ KINDS: dict[str, LayerKind] = {
                 _NAME,
                 _NOTES,
             ),
-            "Stairwells, corridors, landings, lobbies, walkways, bin stores: each tied to a block and floors.",
+            "Stairwells, corridors, landings, lobbies, walkways, bin stores: each tied to a block "
+            "and floors.",
         ),
         LayerKind(
             "access_routes",
@@ -277,7 +277,10 @@ KINDS: dict[str, LayerKind] = {
                         "call_type",
                         "incident_category",
                     ),
-                    help="standard category (geo.categories); the file's own text is kept in category_original",
+                    help=(
+                        "standard category (geo.categories); the file's own text is kept in "
+                        "category_original"
+                    ),
                 ),
                 Field("category_original"),
                 Field(
@@ -374,7 +377,8 @@ KINDS: dict[str, LayerKind] = {
             "Basemap",
             POLYGONAL + LINEAR + PUNTAL,
             (Field("feature_class", required=True, aliases=("class", "highway")), _NAME),
-            "Streets, paths and context buildings drawn under everything else: a map without tiles.",
+            "Streets, paths and context buildings drawn under everything else: a map without "
+            "tiles.",
         ),
     )
 }

@@ -7,10 +7,10 @@ from a store or from files and hands it over.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from dateutil.relativedelta import relativedelta
@@ -19,26 +19,16 @@ import geopandas as gpd
 import shapely
 
 from closuremap.geo.crs import BNG
+from closuremap.geo.dates import DateError, parse_date, parse_datetime
 from closuremap.geo.errors import ClosuremapError, InputFileError, WorkspaceError
 from closuremap.geo.permitted_access import from_json
 from closuremap.geo.scope import ScopeCheck, check_scope, scope_from_parts
-from closuremap.geo.timeline import (
-    DEADLINES,
-    Timeline,
-    TimelineError,
-    next_deadline,
-    parse_date,
-    parse_datetime,
-    timeline,
-)
+from closuremap.geo.timeline import DEADLINES, Timeline, TimelineError, next_deadline, timeline
 
-from .editing import describe_change
-from .importer import read_features
+from .audit import describe_change
 from .model import KINDS, text_or_none
+from .placing import read_features
 from .store import WorkspaceStore
-
-if TYPE_CHECKING:
-    from closuremap.reports.exhibit import ExhibitInput
 
 URGENT_DAYS = 14
 _ORDER_KINDS = {f.name: f.kind for f in KINDS["orders"].fields}
@@ -53,7 +43,25 @@ def order_row(store: WorkspaceStore, order_id: str) -> pd.Series:
     return match.iloc[0]
 
 
-def _highways(basemap: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+#: The layers a scope is checked against, by the names ``check_scope`` gives them.
+SCOPE_LAYERS = (
+    "premises",
+    "communal_areas",
+    "access_routes",
+    "open_space",
+    "entrances",
+    "incidents",
+)
+
+
+def read_layers(store: WorkspaceStore, kinds: Iterable[str]) -> dict[str, gpd.GeoDataFrame]:
+    """Several layers of a workspace, by kind: handed on as the keyword arguments of a check or a
+    document, whose parameters are named after the layer kinds."""
+    return {kind: store.read(kind) for kind in kinds}
+
+
+def streets(basemap: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The basemap's highways (classes ``street:…``): public places a scope must not close."""
     return basemap[basemap["feature_class"].astype(str).str.startswith("street:")]
 
 
@@ -73,18 +81,14 @@ def check_in_workspace(
     order_id: str | None = None,
     tolerance_m2: float | None = None,
 ) -> ScopeCheck:
-    """A scope (saved or not) checked against the workspace; ``order_id`` is left out of the overlaps."""
+    """A scope (saved or not) checked against the workspace; ``order_id`` (the order being
+    checked) is left out of the overlaps."""
     orders = store.read("orders")
     return check_scope(
         scope,
-        premises=store.read("premises"),
-        communal_areas=store.read("communal_areas"),
-        access_routes=store.read("access_routes"),
-        open_space=store.read("open_space"),
-        entrances=store.read("entrances"),
-        incidents=store.read("incidents"),
+        **read_layers(store, SCOPE_LAYERS),
         other_orders=orders[orders["order_id"].astype(str) != str(order_id)],
-        highways=_highways(store.read("basemap")),
+        highways=streets(store.read("basemap")),
         tolerance_m2=tolerance_m2,
     )
 
@@ -103,44 +107,54 @@ class FileInputs:
     other_orders: Path | None = None
 
 
-def _loader(notes: list[str]):  # noqa: ANN202 - a small closure
-    """Read optional files as BNG features, collecting what was left out into ``notes``."""
+class FeatureFiles:
+    """Files read as BNG features in any supported format and CRS; what was left out of each, and
+    what was assumed, is collected in ``notes`` for the user."""
 
-    def load(path: Path | None, kind: str | None) -> gpd.GeoDataFrame | None:
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def load(self, path: Path | None, kind: str | None) -> gpd.GeoDataFrame | None:
+        """An optional file's features as ``kind`` (None: no file given)."""
         if path is None:
             return None
         frame, more = read_features(path, kind)
-        notes.extend(more)
+        self.notes.extend(more)
         return frame
 
-    return load
+    def scope(self, path: Path) -> gpd.GeoDataFrame:
+        """The scope file's features; refused when it has no usable geometry."""
+        frame = self.load(path, "orders")
+        if frame is None or frame.empty:
+            raise InputFileError(f"{path}: no usable scope geometry")
+        return frame
 
-
-def _identified(premises: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
-    """A premises file without block references gets P1, P2, … in file order (and says so)."""
-    if "block_id" not in premises.columns:
-        premises["block_id"] = [f"P{i + 1}" for i in range(len(premises))]
-        notes.append(
-            "the premises file has no block_id column: blocks numbered P1, P2, … in file order"
-        )
-    if "name" not in premises.columns:
-        premises["name"] = premises["block_id"]
-    return premises
+    def numbered(self, premises: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Premises without block references get P1, P2, … in file order (and a note says so)."""
+        out = premises.copy()
+        if "block_id" not in out.columns:
+            out["block_id"] = [f"P{i + 1}" for i in range(len(out))]
+            self.notes.append(
+                "the premises file has no block_id column: blocks numbered P1, P2, … in file order"
+            )
+        if "name" not in out.columns:
+            out["name"] = out["block_id"]
+        return out
 
 
 def check_files(
     inputs: FileInputs, *, tolerance_m2: float | None = None
 ) -> tuple[ScopeCheck, list[str]]:
     """The same check on files in any supported format and CRS (no workspace)."""
-    notes: list[str] = []
-    load = _loader(notes)
-    scope_frame = load(inputs.scope, "orders")
-    if scope_frame is None or scope_frame.empty:
-        raise InputFileError(f"{inputs.scope}: no usable scope geometry")
+    files = FeatureFiles()
+    load = files.load
+    scope_frame = files.scope(inputs.scope)
     if len(scope_frame) > 1:
-        notes.append(f"the scope file has {len(scope_frame)} features: checked as their union")
+        files.notes.append(
+            f"the scope file has {len(scope_frame)} features: checked as their union"
+        )
     scope = scope_from_parts(scope_frame.geometry.values)
-    premises = _identified(load(inputs.premises, "premises"), notes)
+    premises = files.numbered(load(inputs.premises, "premises"))
     return check_scope(
         scope,
         premises=premises,
@@ -153,11 +167,12 @@ def check_files(
         boroughs=load(inputs.boroughs, None),
         other_orders=load(inputs.other_orders, "orders"),
         tolerance_m2=tolerance_m2,
-    ), notes
+    ), files.notes
 
 
 def extension_list(value: object) -> list[int]:
-    """An order's extensions in months, as saved ("3" or "3;2"); a sentence if they cannot be read."""
+    """An order's extensions in months, as saved ("3" or "3;2"); a sentence if they cannot be
+    read."""
     out = []
     for part in (text_or_none(value) or "").replace(",", ";").split(";"):
         if part.strip():
@@ -274,142 +289,10 @@ def parts_json(parts: list[dict[str, str]]) -> str:
     return json.dumps(parts, ensure_ascii=False)
 
 
-def exhibit_input(store: WorkspaceStore, order_id: str) -> ExhibitInput:
-    """Everything the court exhibit of a stored order shows."""
-    from closuremap.reports.exhibit import ExhibitInput
-
-    row = order_row(store, order_id)
-    raw = store.get_meta("attribution")
-    return ExhibitInput(
-        title=str(row["name"]),
-        scope=row.geometry,
-        order_id=str(row["order_id"]),
-        premises=store.read("premises"),
-        communal_areas=store.read("communal_areas"),
-        access_routes=store.read("access_routes"),
-        entrances=store.read("entrances"),
-        open_space=store.read("open_space"),
-        basemap=store.read("basemap"),
-        addresses=store.read("addresses"),
-        incidents=store.read("incidents"),
-        attribution=json.loads(raw) if raw else [],
-    )
-
-
 def order_version(store: WorkspaceStore, order_id: str) -> int:
     """How many times the order has been saved: the exhibit's version number."""
     row = order_row(store, order_id)
     return max(1, len(store.history(kind="orders", feature_id=str(row["feature_id"]))))
-
-
-def exhibit_input_from_files(
-    *,
-    title: str,
-    scope: Path,
-    premises: Path,
-    communal: Path | None = None,
-    incidents: Path | None = None,
-    routes: Path | None = None,
-    entrances: Path | None = None,
-    open_space: Path | None = None,
-    attribution: list[str] | None = None,
-) -> tuple[ExhibitInput, list[str]]:
-    """The exhibit's input from files in any supported format and CRS (no workspace). The data
-    attribution is the lines given plus those of every source recognised in the files
-    (OpenStreetMap ids, police.uk columns, Code-Point Open), each noted."""
-    from closuremap.reports.attribution import infer_attribution
-    from closuremap.reports.exhibit import ExhibitInput
-
-    notes: list[str] = []
-    load = _loader(notes)
-    scope_frame = load(scope, "orders")
-    if scope_frame is None or scope_frame.empty:
-        raise InputFileError(f"{scope}: no usable scope geometry")
-    raw_premises = load(premises, "premises")
-    frames = {
-        "communal_areas": load(communal, "communal_areas"),
-        "access_routes": load(routes, "access_routes"),
-        "entrances": load(entrances, "entrances"),
-        "open_space": load(open_space, "open_space"),
-        "incidents": load(incidents, "incidents"),
-    }
-    found = infer_attribution([raw_premises, *frames.values()])  # before block ids are made up
-    given = list(attribution or [])
-    for line in found:
-        if line not in given:
-            given.append(line)
-            notes.append(f"attribution recognised from the data: {line}")
-    prem = _identified(raw_premises, notes)
-    return ExhibitInput(
-        title=title,
-        scope=scope_from_parts(scope_frame.geometry.values),
-        premises=prem,
-        attribution=given,
-        **frames,
-    ), notes
-
-
-def check_breaches(store: WorkspaceStore, order_id: str | None = None) -> pd.DataFrame:
-    """Every breach (of one order, or all) checked against its order's scope and period in force."""
-    from datetime import time as dtime
-
-    from closuremap.geo.breach import check_breach, periods
-
-    breaches = store.read("breaches")
-    orders = store.read("orders")
-    orders = orders.set_index(orders["order_id"].astype(str))
-    if order_id is not None:
-        order_row(store, order_id)
-        breaches = breaches[breaches["order_id"].astype(str) == str(order_id)]
-    rows = []
-    for b in breaches.itertuples():
-        oid = str(b.order_id)
-        if oid not in orders.index:
-            rows.append(
-                {
-                    "feature_id": b.feature_id,
-                    "order_id": oid,
-                    "occurred_at": b.occurred_at,
-                    "inside_scope": None,
-                    "distance_m": None,
-                    "in_force": None,
-                    "flags": f"no order '{oid}' in the workspace",
-                }
-            )
-            continue
-        order = orders.loc[oid]
-        t = order_timeline(order)
-        issued = text_or_none(order.get("notice_issued_at"))
-        made = text_or_none(order.get("order_made_on"))
-        spans = periods(
-            t,
-            parse_datetime(issued, "notice_issued_at") if issued else None,
-            datetime.combine(parse_date(made, "order_made_on"), dtime.min) if made else None,
-        )
-        result = check_breach(b.geometry, b.occurred_at, order.geometry, spans)
-        rows.append(
-            {
-                "feature_id": b.feature_id,
-                "order_id": oid,
-                "occurred_at": b.occurred_at,
-                "inside_scope": result.inside_scope,
-                "distance_m": round(result.distance_m, 2),
-                "in_force": result.in_force,
-                "flags": "; ".join(result.flags),
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "feature_id",
-            "order_id",
-            "occurred_at",
-            "inside_scope",
-            "distance_m",
-            "in_force",
-            "flags",
-        ],
-    )
 
 
 # -- the order record -----------------------------------------------------------------------------
@@ -452,7 +335,7 @@ def _normal(name: str, value: object) -> object:
             return parse_date(text, name)
         if kind == "int":
             return int(float(text))
-    except (ValueError, TimelineError):
+    except (ValueError, DateError):
         return text
     return text
 

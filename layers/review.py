@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,14 +21,17 @@ from rapidfuzz import fuzz, process
 import geopandas as gpd
 import shapely
 
+from closuremap.geo.categories import standard_category
 from closuremap.geo.crs import BNG
 from closuremap.geo.errors import WorkspaceError
 from closuremap.geo.geocode import normalise_address, parse_address
 
-from .store import Transaction, WorkspaceStore, workspace_connection
-
-if TYPE_CHECKING:  # the importer calls queue_from_import: importing it here would be a cycle
-    from .importer import ImportResult
+from .coercion import coerce_column, map_columns
+from .connection import workspace_connection
+from .import_result import ImportResult
+from .model import get_kind
+from .store import WorkspaceStore
+from .transaction import Transaction
 
 TABLE = "closuremap_review"
 
@@ -108,15 +111,15 @@ def queue_from_import(tx: Transaction, result: ImportResult) -> int:
     if items:
         tx.execute(_CREATE)
         tx.executemany(
-            f"INSERT INTO {TABLE} (source_file, source_row, row_json, location, reason, match_score, "
-            "feature_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {TABLE} (source_file, source_row, row_json, location, reason, "
+            "match_score, feature_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
             items,
         )
     return len(items)
 
 
 def open_items(store: WorkspaceStore) -> pd.DataFrame:
-    """Open items: low-confidence matches first (lowest score first), then rows not placed at all."""
+    """Open items: low-confidence matches first (lowest score first), then rows not placed."""
     with _connect(store) as conn:
         conn.commit()
         return pd.read_sql_query(
@@ -165,11 +168,12 @@ def resolve(
     point: shapely.Point | None = None,
     how: str = "accepted",
 ) -> None:
-    """Close a queue item: keep the match (``point`` None), or place the incident at ``point`` (BNG),
-    creating it if the row had not been placed; the incident's precision says how."""
+    """Close a queue item: keep the match (``point`` None), or place the incident at ``point``
+    (BNG), creating it if the row had not been placed; the incident's precision says how."""
     with _connect(store) as conn:
         row = conn.execute(
-            f"SELECT row_json, feature_id, source_file, source_row, status FROM {TABLE} WHERE id = ?",
+            f"SELECT row_json, feature_id, source_file, source_row, status FROM {TABLE} "
+            "WHERE id = ?",
             (item_id,),
         ).fetchone()
     if row is None or row[4] != "open":
@@ -188,16 +192,11 @@ def resolve(
                 attributes={"precision": f"{how} (reviewed)"},
             )
         else:
-            from .importer import coerce_column, map_columns
-            from .model import get_kind
-
             kind = get_kind("incidents")
             mapping = map_columns(list(original), kind)
             attrs = {}
-            for (
-                name,
-                col,
-            ) in mapping.items():  # typed as an import types them: dates the filters can read
+            # typed as an import types them: dates the filters can read
+            for name, col in mapping.items():
                 if name == "feature_id":
                     continue
                 values, problems = coerce_column(pd.Series([original.get(col)]), kind.field(name))
@@ -210,8 +209,6 @@ def resolve(
             attrs.update(
                 {"precision": f"{how} (reviewed)", "source_file": row[2], "source_row": row[3]}
             )
-            from closuremap.geo.categories import standard_category
-
             attrs["category_original"] = attrs.get("category")
             attrs["category"] = standard_category(attrs.get("category"))
             frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[point], crs=BNG)
@@ -220,7 +217,7 @@ def resolve(
             )[0]
     with _connect(store) as conn, conn:
         conn.execute(
-            f"UPDATE {TABLE} SET status = 'resolved', resolution = ?, resolved_by = ?, resolved_at = ?, "
-            "feature_id = ? WHERE id = ?",
+            f"UPDATE {TABLE} SET status = 'resolved', resolution = ?, resolved_by = ?, "
+            "resolved_at = ?, feature_id = ? WHERE id = ?",
             (how, user, datetime.now(UTC).isoformat(timespec="seconds"), fid, item_id),
         )

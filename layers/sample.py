@@ -33,7 +33,8 @@ SAMPLE_ADVICE = [
     {"name": "Civil Legal Advice", "detail": "0345 345 4345", "kind": "legal"},
 ]
 
-#: The residential blocks of the sample: (block_id, OSM name, floors, where the floor count came from).
+#: The residential blocks of the sample: (block_id, OSM name, floors, where the floor count came
+#: from).
 BLOCKS: tuple[tuple[str, str, int, str], ...] = (
     ("PER", "Perronet House", 6, "assumed"),
     ("NEW", "Newman House", 5, "assumed"),
@@ -46,11 +47,13 @@ BLOCKS: tuple[tuple[str, str, int, str], ...] = (
 
 ATTRIBUTION = (
     "© OpenStreetMap contributors, ODbL (openstreetmap.org/copyright)",
-    "Contains public sector information licensed under the Open Government Licence v3.0 (police.uk)",
-    "Contains OS data © Crown copyright and database right 2025; Royal Mail data © Royal Mail copyright "
-    "and database right 2025; National Statistics data © Crown copyright and database right 2025 "
-    "(Code-Point Open)",
-    "Communal areas, entrances, routes, addresses, CAD incidents and orders are SYNTHETIC (closuremap sample)",
+    "Contains public sector information licensed under the Open Government Licence v3.0 "
+    "(police.uk)",
+    "Contains OS data © Crown copyright and database right 2025; Royal Mail data © Royal Mail "
+    "copyright and database right 2025; National Statistics data © Crown copyright and "
+    "database right 2025 (Code-Point Open)",
+    "Communal areas, entrances, routes, addresses, CAD incidents and orders are SYNTHETIC "
+    "(closuremap sample)",
 )
 
 
@@ -97,7 +100,9 @@ def sample_premises() -> gpd.GeoDataFrame:
                 "address": f"{name}, {street_name}, London",
                 "floors": floors,
                 "premises_type": "flats",
-                "notes": f"OSM way(s) {', '.join(str(i) for i in parts['osm_id'])}; floors {floors_from}",
+                "notes": (
+                    f"OSM way(s) {', '.join(str(i) for i in parts['osm_id'])}; floors {floors_from}"
+                ),
                 "geometry": footprint,
             }
         )

@@ -3,36 +3,41 @@
 Vector formats go through pyogrio (GeoJSON, GeoPackage, Shapefile plain or zipped, KML,
 FlatGeobuf); tables (CSV, TSV, XLSX) through the csv module or openpyxl, with their coordinates in
 easting/northing, x/y, lat/lon or longitude/latitude columns, or a WKT column. Nothing is
-validated against a layer schema here: that is :mod:`layers.importer`'s job.
+validated against a layer schema here: that is :mod:`layers.importer`'s job. Reading a table's
+text cells is :mod:`.tabular`'s; turning them into geometries is here.
+
+Only the errors a reader raises for a bad file (:data:`VECTOR_READ_ERRORS`,
+:data:`.tabular.WORKBOOK_READ_ERRORS`) become "cannot read" sentences; anything else is a bug and
+surfaces as one.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import itertools
-import sys
-from collections.abc import Iterator
+import warnings
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import openpyxl
 import pandas as pd
 
 import pyogrio
+import pyogrio.errors
 import shapely
+import shapely.errors
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from closuremap.geo.columns import coordinate_columns
 from closuremap.geo.crs import BNG, WGS84, infer_crs, parse_crs
 from closuremap.geo.errors import CoordinateError, InputFileError
 
 from .limits import Limits
-
-csv.field_size_limit(
-    min(sys.maxsize, 2**31 - 1)
-)  # a WKT cell may be long: the vertex limit judges it
+from .tabular import (
+    blank_rows,
+    read_table,
+    short_message,
+)
 
 VECTOR_SUFFIXES = {
     ".geojson",
@@ -47,6 +52,19 @@ VECTOR_SUFFIXES = {
 }
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
 SUPPORTED = ", ".join(sorted(VECTOR_SUFFIXES | TABLE_SUFFIXES))
+
+#: What reading a vector file raises when the file, not our code, is at fault: GDAL's errors as
+#: pyogrio names them (DataLayerError is the base of its field, feature, geometry and CRS errors),
+#: text in another encoding, geometry GEOS cannot parse, the file system, and UnboundLocalError,
+#: which pyogrio 0.13's ``get_crs`` raises for a .prj that is not UTF-8.
+VECTOR_READ_ERRORS: tuple[type[Exception], ...] = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    UnicodeDecodeError,
+    shapely.errors.ShapelyError,
+    OSError,
+    UnboundLocalError,
+)
 
 
 @dataclass
@@ -94,7 +112,7 @@ def read_source(
     limits.check_file(p)
     if suffix in TABLE_SUFFIXES:
         table, ragged = read_table(p, limits)
-        return _table_to_source(p, table, ragged, override, coordinates)
+        return table_to_source(p, table, ragged, override, coordinates)
 
     if suffix in VECTOR_SUFFIXES:
         return _read_vector(
@@ -111,45 +129,32 @@ def _read_vector(
 ) -> SourceTable:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(p)]
-    except Exception as exc:
+    except VECTOR_READ_ERRORS as exc:
         raise InputFileError(
-            f"{p}: not a readable {p.suffix} file ({_short(exc)}); check it opens in QGIS, or export it "
-            f"again as GeoJSON or GeoPackage"
+            f"{p}: not a readable {p.suffix} file ({short_message(exc)}); check it opens in "
+            "QGIS, or export it again as GeoJSON or GeoPackage"
         ) from None
-    if not layers:
-        raise InputFileError(
-            f"{p}: the file holds no layers (no placemarks or features); check it has data, "
-            "or export it again as GeoJSON or GeoPackage"
-        )
-    if layer is not None:
-        if layer not in layers:
-            raise InputFileError(f"{p}: no layer '{layer}'; its layers are {', '.join(layers)}")
-        chosen = [layer]
-    elif len(layers) == 1:
-        chosen = layers
-    elif prefer_layer in layers:
-        chosen = [str(prefer_layer)]
-    elif p.suffix.lower() == ".kml":
-        chosen = layers  # KML folders are one collection to the user
-    else:
-        raise InputFileError(
-            f"{p} has several layers ({', '.join(layers)}); choose one with --layer NAME"
-        )
+    chosen = _choose_layers(p, layers, layer, prefer_layer)
     total = 0
     for name in chosen:
         try:
             info = pyogrio.read_info(p, layer=name)
-        except Exception:  # noqa: BLE001 - unreadable here is reported, with GDAL's words, just below
-            continue
+        except VECTOR_READ_ERRORS:
+            continue  # unreadable here is reported, with GDAL's words, just below
         limits.check_columns(p, len(info["fields"]))
         total += max(0, int(info["features"]))
         limits.check_rows(p, total)
     frames = []
     for name in chosen:
         try:
-            frames.append(pyogrio.read_dataframe(p, layer=name))
-        except Exception as exc:
-            raise InputFileError(f"{p}: layer '{name}' cannot be read ({_short(exc)})") from None
+            with warnings.catch_warnings():
+                # a field GDAL calls JSON that is not JSON stays text, which is all we need of it
+                warnings.filterwarnings("ignore", "Could not parse column .* as JSON", UserWarning)
+                frames.append(pyogrio.read_dataframe(p, layer=name))
+        except VECTOR_READ_ERRORS as exc:
+            raise InputFileError(
+                f"{p}: layer '{name}' cannot be read ({short_message(exc)})"
+            ) from None
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     geoms = (
         np.asarray(frame.geometry.values, dtype=object)
@@ -163,179 +168,50 @@ def _read_vector(
     if shapely.has_z(geoms[pd.notna(geoms)]).any():
         geoms = shapely.force_2d(geoms)
         notes.append("heights (Z) dropped: closuremap works in 2D")
-    file_crs = getattr(frame, "crs", None)
-    if override is not None:
-        src_crs = override
-        notes.append(f"coordinates read as {override.to_string()} (as you said with --crs)")
-    elif file_crs is not None:
-        src_crs = CRS.from_user_input(file_crs)
-        notes.append(f"coordinates read as {src_crs.to_string()} (from the file)")
-    else:
-        b = shapely.bounds(geoms)
-        ok = np.isfinite(b).all(axis=1)
-        guess = infer_crs(
-            np.concatenate([b[ok, 0], b[ok, 2]]), np.concatenate([b[ok, 1], b[ok, 3]])
-        )
-        src_crs = guess.crs
-        notes.append(guess.reason)
+    src_crs = _vector_crs(geoms, override, getattr(frame, "crs", None), notes)
     return SourceTable(p, attrs, geoms, src_crs, "feature", notes, [None] * len(attrs))
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).split(";")[0].strip()
-    return text[:200]
-
-
-# -- tables ---------------------------------------------------------------------------------------
-def _encoding(p: Path) -> str:
-    """UTF-8 (with or without BOM) if every byte decodes, else Windows-1252, else Latin-1: found by
-    decoding the file in blocks, so a 2 GB export is never held in memory to be checked."""
-    with p.open("rb") as f:
-        if b"\x00" in f.read(4096):
-            raise InputFileError(
-                f"{p}: this is a binary file, not a text table; save it as CSV (UTF-8)"
-            )
-    for encoding in ("utf-8-sig", "cp1252"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with p.open("rb") as f:
-                while block := f.read(16 * 1024 * 1024):
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    return "latin-1"
-
-
-@dataclass
-class TableChunk:
-    """Consecutive records of a table: text cells, why each has the wrong field count ("" if
-    right), and the record number of the first (1 = the line after the header)."""
-
-    frame: pd.DataFrame
-    ragged: list[str]
-    first_row: int
-
-
-def iter_table(
-    p: Path, limits: Limits | None = None, chunk_rows: int | None = None
-) -> Iterator[TableChunk]:
-    """A table's records in chunks, header checked first: memory stays bounded by the chunk, not
-    the file. Blank lines are records too, so row numbers match the user's lines."""
-    limits = limits or Limits.from_env()
-    limits.check_file(p)
-    size = chunk_rows or limits.chunk_rows
-    if p.suffix.lower() == ".xlsx":
-        yield _read_excel(p, limits)
-        return
-    encoding = _encoding(p)
-    with p.open(encoding=encoding, newline="") as f:
-        head = f.readline()
-        if not head.strip():
-            raise InputFileError(f"{p}: the file is empty or its first line (the header) is blank")
-        f.seek(0)
-        delimiter = (
-            "\t"
-            if head.count("\t") > head.count(",")
-            else (";" if head.count(";") > head.count(",") else ",")
+def _choose_layers(
+    p: Path, layers: list[str], layer: str | None, prefer_layer: str | None
+) -> list[str]:
+    """The layers to read: the one asked for, the only one, the preferred one, or every folder
+    of a KML; several layers and no choice is the user's to make."""
+    if not layers:
+        raise InputFileError(
+            f"{p}: the file holds no layers (no placemarks or features); check it has data, "
+            "or export it again as GeoJSON or GeoPackage"
         )
-        reader = csv.reader(f, delimiter=delimiter)
-        try:
-            header = [h.strip() for h in next(reader)]
-            limits.check_columns(p, len(header))
-            if len(set(header)) != len(header):
-                dupes = sorted({h for h in header if header.count(h) > 1})
-                raise InputFileError(
-                    f"{p}: the header repeats column name(s) {', '.join(dupes)}; rename them"
-                )
-            width, first, seen = len(header), 1, 0
-            while True:
-                records, ragged = [], []
-                for row in itertools.islice(reader, size):
-                    if len(row) != width:
-                        ragged.append(
-                            f"has {len(row)} fields where the header has {width}"
-                            if any(c.strip() for c in row)
-                            else ""
-                        )
-                        row = (row + [""] * width)[:width]
-                    else:
-                        ragged.append("")
-                    records.append(row)
-                if not records and first > 1:
-                    return
-                seen += len(records)
-                limits.check_rows(p, seen)
-                frame = pd.DataFrame(records, columns=header, dtype=object)
-                if set(frame.columns) >= POLICE_API_COLUMNS:
-                    frame = expand_police_api(frame)
-                yield TableChunk(frame, ragged, first)
-                if len(records) < size:
-                    return
-                first += len(records)
-        except csv.Error as exc:
-            raise InputFileError(
-                f"{p}: not a well-formed CSV at line {reader.line_num} ({exc}); save it again "
-                "as CSV (UTF-8)"
-            ) from None
-
-
-def _read_excel(p: Path, limits: Limits) -> TableChunk:
-    try:
-        book = openpyxl.load_workbook(p, read_only=True)
-        sheet = book.worksheets[0]
-        rows, columns = sheet.max_row or 0, sheet.max_column or 0
-        book.close()
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a file that is not a workbook
-        raise InputFileError(f"{p}: not a readable Excel workbook ({_short(exc)})") from None
-    limits.check_columns(p, columns)
-    limits.check_rows(p, max(0, rows - 1))
-    try:
-        frame = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
-    except Exception as exc:  # noqa: BLE001
-        raise InputFileError(f"{p}: not a readable Excel workbook ({_short(exc)})") from None
-    frame = frame.astype(str).replace({"nan": "", "None": ""})
-    return TableChunk(frame, [""] * len(frame), 1)
-
-
-def table_columns(p: Path) -> list[str]:
-    """A table's column names, read from its header alone (the mapping step of a 2 GB file)."""
-    chunk = next(iter_table(p, chunk_rows=1))
-    return [str(c) for c in chunk.frame.columns]
-
-
-def read_table(p: Path, limits: Limits | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """A whole table as text cells, with each record's field-count problem ("" when right)."""
-    chunks = list(iter_table(p, limits))
-    if len(chunks) == 1:
-        return chunks[0].frame, chunks[0].ragged
-    return (
-        pd.concat([c.frame for c in chunks], ignore_index=True),
-        [r for c in chunks for r in c.ragged],
+    if layer is not None:
+        if layer not in layers:
+            raise InputFileError(f"{p}: no layer '{layer}'; its layers are {', '.join(layers)}")
+        return [layer]
+    if len(layers) == 1:
+        return layers
+    if prefer_layer in layers:
+        return [str(prefer_layer)]
+    if p.suffix.lower() == ".kml":
+        return layers  # KML folders are one collection to the user
+    raise InputFileError(
+        f"{p} has several layers ({', '.join(layers)}); choose one with --layer NAME"
     )
 
 
-POLICE_API_COLUMNS = {"category", "location", "persistent_id", "month", "location_type"}
-
-
-def expand_police_api(table: pd.DataFrame) -> pd.DataFrame:
-    """police.uk API rows carry their place as a dict in one text column ('location': latitude,
-    longitude, street): give it latitude, longitude and location_text columns of its own."""
-    import ast
-
-    lat, lon, street = [], [], []
-    for text in table["location"].astype(str):
-        try:
-            value = ast.literal_eval(text) if text.strip().startswith("{") else {}
-        except (ValueError, SyntaxError):
-            value = {}
-        lat.append(str(value.get("latitude", "")))
-        lon.append(str(value.get("longitude", "")))
-        street.append(str((value.get("street") or {}).get("name", "")))
-    out = table.drop(columns=["location"]).copy()
-    out["latitude"], out["longitude"], out["location_text"] = lat, lon, street
-    return out
+def _vector_crs(geoms: np.ndarray, override: CRS | None, file_crs: object, notes: list[str]) -> CRS:
+    """The CRS the --crs option gives, else the file's, else one inferred from the coordinate
+    ranges; ``notes`` says which."""
+    if override is not None:
+        notes.append(f"coordinates read as {override.to_string()} (as you said with --crs)")
+        return override
+    if file_crs is not None:
+        src_crs = CRS.from_user_input(file_crs)
+        notes.append(f"coordinates read as {src_crs.to_string()} (from the file)")
+        return src_crs
+    b = shapely.bounds(geoms)
+    ok = np.isfinite(b).all(axis=1)
+    guess = infer_crs(np.concatenate([b[ok, 0], b[ok, 2]]), np.concatenate([b[ok, 1], b[ok, 3]]))
+    notes.append(guess.reason)
+    return guess.crs
 
 
 def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
@@ -349,127 +225,155 @@ def _to_float(values: pd.Series) -> tuple[np.ndarray, list[str | None]]:
     return out, problems
 
 
-def blank_rows(table: pd.DataFrame) -> np.ndarray:
-    """Rows whose every cell is empty or spaces, in time linear in the cells however wide the table."""
-    if table.shape[1] <= 64:
-        return ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy(
-            dtype=bool
-        )
-    return np.array(
-        [not "".join(map(str, row)).strip() for row in table.itertuples(index=False, name=None)],
-        dtype=bool,
-    )
+@dataclass
+class _TableGeometries:
+    """A table's geometries read from its coordinate columns, before the CRS is decided."""
+
+    geoms: np.ndarray
+    problems: list[str | None]
+    used: tuple[str, ...]  # the columns they came from
+    default_crs: CRS | None  # what the columns' names say, if they say it
+    default_why: str
+    notes: list[str] = field(default_factory=list)
 
 
-def _table_to_source(
+def table_to_source(
     p: Path,
     table: pd.DataFrame,
     ragged: list[str],
     override: CRS | None,
     coordinates: dict[str, str] | None = None,
 ) -> SourceTable:
-    chosen = coordinates or {}
-    for key, column in chosen.items():
-        if column not in table.columns:
-            raise InputFileError(
-                f"{p}: no column '{column}' for {key}; the columns are {', '.join(map(str, table.columns))}"
-            )
-    found = chosen or coordinate_columns(table.columns)
-    wkt_col, e_col, n_col = found.get("wkt"), found.get("easting"), found.get("northing")
-    lon_col, lat_col, x_col, y_col = (
-        found.get("longitude"),
-        found.get("latitude"),
-        found.get("x"),
-        found.get("y"),
-    )
-    notes: list[str] = []
-    problems: list[str | None] = []
+    """A table of text cells as a :class:`SourceTable`: geometries from its WKT or coordinate
+    columns (``coordinates`` names them, else they are found by name), each row's problem, and
+    the CRS from ``override``, the columns' names, a .prj beside the file, or the ranges."""
+    found = _coordinate_columns(p, table, coordinates)
+    wkt_col = found.get("wkt")
+    read = _wkt_geometries(table, str(wkt_col)) if wkt_col else _point_geometries(p, table, found)
     blank = blank_rows(table)
-
-    if wkt_col:
-        used: tuple[str, ...] = (wkt_col,)
-        geoms = np.full(len(table), None, dtype=object)
-        for i, text in enumerate(table[wkt_col].astype(str)):
-            text = text.strip()
-            if not text:
-                problems.append(f"no geometry in column '{wkt_col}'")
-                continue
-            try:
-                geoms[i] = shapely.from_wkt(text)
-                problems.append(None)
-            except Exception:
-                problems.append(f"'{text[:40]}' in column '{wkt_col}' is not WKT geometry")
-        default_crs, default_why = None, "WKT"
-    else:
-        if e_col and n_col:
-            xs_col, ys_col, default_crs = e_col, n_col, BNG
-            default_why = f"columns '{e_col}'/'{n_col}' are BNG eastings/northings"
-        elif lon_col and lat_col:
-            xs_col, ys_col, default_crs = lon_col, lat_col, WGS84
-            default_why = f"columns '{lon_col}'/'{lat_col}' are WGS84 longitude/latitude"
-        elif x_col and y_col:
-            xs_col, ys_col, default_crs = x_col, y_col, None
-            default_why = f"columns '{x_col}'/'{y_col}'"
-        else:
-            raise InputFileError(
-                f"{p}: no coordinate columns found (columns are: {', '.join(map(str, table.columns))}); "
-                "name them easting/northing, longitude/latitude, x/y, or give a WKT column, or say which they "
-                "are with --map easting=COLUMN --map northing=COLUMN"
-            )
-        used = (xs_col, ys_col)
-        xs, px = _to_float(table[xs_col])
-        ys, py = _to_float(table[ys_col])
-        geoms = shapely.points(xs, ys).astype(object)
-        problems = [None] * len(table)
-        for i in np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys))):
-            geoms[i] = None
-            if px[i] == "" and py[i] == "":
-                problems[i] = f"no coordinates in '{xs_col}'/'{ys_col}'"
-            else:
-                bad = "; ".join(f"{c}: {m}" for c, m in ((xs_col, px[i]), (ys_col, py[i])) if m)
-                problems[i] = bad or f"coordinate missing in '{xs_col}' or '{ys_col}'"
-        if e_col and n_col and lon_col and lat_col:
-            notes.append(
-                f"both easting/northing and longitude/latitude present: used '{e_col}'/'{n_col}'"
-            )
-
+    problems = read.problems
     for i in range(len(table)):
         if blank[i]:
             problems[i] = "blank row"
         elif ragged[i]:
             problems[i] = ragged[i] + (f"; {problems[i]}" if problems[i] else "")
+    notes = read.notes
+    src_crs = _table_crs(p, read, override, notes)
+    table = table.reset_index(drop=True)
+    return SourceTable(p, table, read.geoms, src_crs, "row", notes, problems, read.used)
 
-    sidecar = p.with_suffix(".prj")
-    if (
-        override is None and default_crs is None and sidecar.exists()
-    ):  # WKT or x/y: the .prj says which CRS
+
+def _coordinate_columns(
+    p: Path, table: pd.DataFrame, coordinates: dict[str, str] | None
+) -> dict[str, Hashable]:
+    """The columns the user named (each must exist), else those found by their names."""
+    if not coordinates:
+        return coordinate_columns(table.columns)
+    for key, column in coordinates.items():
+        if column not in table.columns:
+            raise InputFileError(
+                f"{p}: no column '{column}' for {key}; the columns are "
+                f"{', '.join(map(str, table.columns))}"
+            )
+    return dict(coordinates)
+
+
+def _wkt_geometries(table: pd.DataFrame, wkt_col: str) -> _TableGeometries:
+    """Geometries from a WKT column; a cell that is empty or not WKT is that row's problem."""
+    geoms = np.full(len(table), None, dtype=object)
+    problems: list[str | None] = []
+    for i, text in enumerate(table[wkt_col].astype(str)):
+        text = text.strip()
+        if not text:
+            problems.append(f"no geometry in column '{wkt_col}'")
+            continue
         try:
-            override = CRS.from_user_input(sidecar.read_text())
-        except Exception as exc:  # noqa: BLE001 - pyproj raises several types for unreadable text
+            with np.errstate(over="raise"):  # "POINT (1e400 0)": an error, not an infinite point
+                geoms[i] = shapely.from_wkt(text)
+            problems.append(None)
+        except FloatingPointError:
+            problems.append(f"'{text[:40]}' in column '{wkt_col}' has a coordinate too large")
+        except NotImplementedError:  # shapely reads no curves (CIRCULARSTRING, CURVEPOLYGON...)
+            problems.append(
+                f"'{text[:40]}' in column '{wkt_col}' is a curved geometry; convert it to "
+                "straight segments (QGIS: Segmentize)"
+            )
+        # GEOS's message about bad WKT may be cut in the middle of a UTF-8 character
+        except (shapely.errors.ShapelyError, UnicodeDecodeError):
+            problems.append(f"'{text[:40]}' in column '{wkt_col}' is not WKT geometry")
+    return _TableGeometries(geoms, problems, (wkt_col,), None, "WKT")
+
+
+def _point_geometries(p: Path, table: pd.DataFrame, found: dict[str, Hashable]) -> _TableGeometries:
+    """Points from easting/northing (BNG), longitude/latitude (WGS84) or x/y (CRS unknown), in
+    that order of preference; a cell that is empty or not a number is that row's problem."""
+    e_col, n_col = found.get("easting"), found.get("northing")
+    lon_col, lat_col = found.get("longitude"), found.get("latitude")
+    x_col, y_col = found.get("x"), found.get("y")
+    if e_col and n_col:
+        xs_col, ys_col, default_crs = e_col, n_col, BNG
+        default_why = f"columns '{e_col}'/'{n_col}' are BNG eastings/northings"
+    elif lon_col and lat_col:
+        xs_col, ys_col, default_crs = lon_col, lat_col, WGS84
+        default_why = f"columns '{lon_col}'/'{lat_col}' are WGS84 longitude/latitude"
+    elif x_col and y_col:
+        xs_col, ys_col, default_crs = x_col, y_col, None
+        default_why = f"columns '{x_col}'/'{y_col}'"
+    else:
+        raise InputFileError(
+            f"{p}: no coordinate columns found (columns are: "
+            f"{', '.join(map(str, table.columns))}); name them easting/northing, "
+            "longitude/latitude, x/y, or give a WKT column, or say which they are with "
+            "--map easting=COLUMN --map northing=COLUMN"
+        )
+    xs, px = _to_float(table[xs_col])
+    ys, py = _to_float(table[ys_col])
+    geoms = shapely.points(xs, ys).astype(object)
+    problems: list[str | None] = [None] * len(table)
+    for i in np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys))):
+        geoms[i] = None
+        if px[i] == "" and py[i] == "":
+            problems[i] = f"no coordinates in '{xs_col}'/'{ys_col}'"
+        else:
+            pairs = ((xs_col, px[i]), (ys_col, py[i]))
+            bad = "; ".join(f"{c}: {m}" for c, m in pairs if m)
+            problems[i] = bad or f"coordinate missing in '{xs_col}' or '{ys_col}'"
+    notes = []
+    if e_col and n_col and lon_col and lat_col:
+        notes.append(
+            f"both easting/northing and longitude/latitude present: used '{e_col}'/'{n_col}'"
+        )
+    used = (str(xs_col), str(ys_col))
+    return _TableGeometries(geoms, problems, used, default_crs, default_why, notes)
+
+
+def _table_crs(p: Path, read: _TableGeometries, override: CRS | None, notes: list[str]) -> CRS:
+    """The CRS --crs gives; for WKT or x/y, a readable .prj beside the file; else what the
+    columns' names say; else one inferred from the coordinate ranges. ``notes`` says which."""
+    sidecar = p.with_suffix(".prj")
+    if override is None and read.default_crs is None and sidecar.exists():
+        try:
+            from_prj = CRS.from_user_input(sidecar.read_text())
+        except (CRSError, UnicodeDecodeError, OSError) as exc:
             notes.append(
-                f"{sidecar.name} beside the file is not a CRS I can read ({_short(exc)}); ignored"
+                f"{sidecar.name} beside the file is not a CRS I can read "
+                f"({short_message(exc)}); ignored"
             )
         else:
             notes.append(
-                f"coordinates read as {override.to_string()}: from {sidecar.name} beside the file"
+                f"coordinates read as {from_prj.to_string()}: from {sidecar.name} beside the file"
             )
-            return SourceTable(
-                p, table.reset_index(drop=True), geoms, override, "row", notes, problems, used
-            )
+            return from_prj
     if override is not None:
-        src_crs = override
         notes.append(f"coordinates read as {override.to_string()} (as you said with --crs)")
-    elif default_crs is not None:
-        src_crs = default_crs
-        notes.append(f"coordinates read as {default_crs.to_string()}: {default_why}")
-    else:
-        present = np.asarray([g for g in geoms if g is not None], dtype=object)
-        if present.size == 0:
-            raise CoordinateError(f"{p}: no row has usable coordinates ({default_why})")
-        b = shapely.bounds(present)
-        guess = infer_crs(np.concatenate([b[:, 0], b[:, 2]]), np.concatenate([b[:, 1], b[:, 3]]))
-        src_crs = guess.crs
-        notes.append(f"{guess.reason} ({default_why})")
-    return SourceTable(
-        p, table.reset_index(drop=True), geoms, src_crs, "row", notes, problems, used
-    )
+        return override
+    if read.default_crs is not None:
+        notes.append(f"coordinates read as {read.default_crs.to_string()}: {read.default_why}")
+        return read.default_crs
+    present = np.asarray([g for g in read.geoms if g is not None], dtype=object)
+    if present.size == 0:
+        raise CoordinateError(f"{p}: no row has usable coordinates ({read.default_why})")
+    b = shapely.bounds(present)
+    guess = infer_crs(np.concatenate([b[:, 0], b[:, 2]]), np.concatenate([b[:, 1], b[:, 3]]))
+    notes.append(f"{guess.reason} ({read.default_why})")
+    return guess.crs

@@ -9,7 +9,7 @@ workspace's own. The counting rules, and every number that explains the counts, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,10 +29,9 @@ from closuremap.geo.validate import POLYGONAL
 
 from .csvio import write_csv
 from .evaluation import iso_dates
-from .importer import read_features
+from .placing import read_features
+from .progress import Progress, no_progress
 from .store import WorkspaceStore
-
-Progress = Callable[[float, str], None]
 
 #: Names the areas of a workspace go by on the command line: the page calls premises "blocks".
 KIND_ALIASES = {"blocks": "premises"}
@@ -46,13 +45,10 @@ KIND_ID_COLUMNS: dict[str, tuple[str, ...]] = {
 AREA_NUMBER = "area"  # the id column made when an areas file has none we can recognise
 
 
-def _no_progress(fraction: float, message: str) -> None:
-    return None
-
-
 @dataclass
 class SummaryRun:
-    """A summary written to ``out``: the counts, where they came from, and what to know about them."""
+    """A summary written to ``out``: the counts, where they came from, and what to know about
+    them."""
 
     summary: Summary
     out: Path
@@ -97,7 +93,8 @@ def _iso(day: date | None) -> str | None:
 
 
 def area_kind(value: str) -> str | None:
-    """The workspace polygon kind ``--areas`` names (``blocks`` is ``premises``), or None for a file."""
+    """The workspace polygon kind ``--areas`` names (``blocks`` is ``premises``), or None for a
+    file."""
     name = KIND_ALIASES.get(value.strip().lower(), value.strip().lower())
     return name if name in KIND_ID_COLUMNS and not Path(value).exists() else None
 
@@ -105,8 +102,8 @@ def area_kind(value: str) -> str | None:
 def _feature_words(
     frame: pd.DataFrame, i: int, id_columns: Sequence[str], renumbered: bool = False
 ) -> str:
-    """A feature named by its number in the file (or, when some could not be placed, among those read)
-    and its ids."""
+    """A feature named by its number in the file (or, when some could not be placed, among those
+    read) and its ids."""
     ids = ", ".join(f"{c} {frame[c].iloc[i]}" for c in id_columns if c != AREA_NUMBER)
     where = f"area {i + 1} of those read" if renumbered else f"feature {i + 1}"
     return where + (f" ({ids})" if ids else "")
@@ -121,54 +118,23 @@ def read_areas(
 ) -> tuple[gpd.GeoDataFrame, list[str], bool, list[str], str]:
     """The areas in BNG, polygons only: from a file, or a polygon layer of ``store``.
 
-    Returns the areas, their id columns, whether those were guessed, notes, and where they came from.
-    A point or line among them is an error naming the feature (an areas file holds areas only)."""
-    notes: list[str] = []
-    renumbered = False  # some features could not be placed, so positions are not the file's numbers
+    Returns the areas, their id columns, whether those were guessed, notes, and where they came
+    from. A point or line among them is an error naming the feature (an areas file holds areas
+    only)."""
     kind = area_kind(str(areas))
     if kind is not None:
-        if store is None:
-            raise SchemaError(
-                f"--areas {areas} names a workspace layer: give the workspace first "
-                f"(closuremap summarise WS.gpkg --areas {areas} ...), or a polygon file"
-            )
-        frame = store.read(kind)
-        if frame.empty:
-            raise SummariseError(
-                f"the workspace {store.location} has no {kind} to count in: import or draw them "
-                "first, or give --areas FILE"
-            )
-        source = f"{store.location} ({kind})"
-        default = [c for c in KIND_ID_COLUMNS[kind] if c in frame.columns]
+        found = _workspace_areas(kind, str(areas), store)
     else:
-        path = Path(areas)
-        if not path.exists():
-            hint = (
-                f"; or name a polygon layer of the workspace: {', '.join(['blocks', *KIND_ID_COLUMNS])}"
-                if store is not None
-                else ""
-            )
-            raise InputFileError(f"{path}: no such file{hint}")
-        try:
-            frame, read_notes = read_features(path, None, layer=layer)
-        except InputFileError as exc:
-            raise InputFileError(str(exc).replace("--layer NAME", "--areas-layer NAME")) from None
-        notes = [f"areas {path.name}: {n}" for n in read_notes]
-        renumbered = any(" left out (e.g. " in n for n in read_notes)
-        if frame.empty:
-            raise InputFileError(
-                f"{path}: no areas could be read; give a file of polygons (wards, LSOAs, beats)"
-            )
-        source = str(path)
-        default = guess_id_columns([c for c in frame.columns if c != frame.geometry.name])
+        found = _file_areas(Path(areas), store, layer)
+    frame, source, notes = found.frame, found.source, found.notes
     guessed = not id_columns
-    chosen = list(id_columns or default)
+    chosen = list(id_columns or found.id_columns)
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
     missing = [c for c in chosen if c not in frame.columns]
     if missing:
         raise SchemaError(
-            f"{source}: no column {', '.join(map(repr, missing))} for --id-column; the columns are "
-            f"{', '.join(columns)}"
+            f"{source}: no column {', '.join(map(repr, missing))} for --id-column; the columns "
+            f"are {', '.join(columns)}"
         )
     if not chosen:
         frame = frame.assign(**{AREA_NUMBER: np.arange(1, len(frame) + 1)})
@@ -178,6 +144,67 @@ def read_areas(
             f"'{AREA_NUMBER}' column in the file's order; name the columns with --id-column "
             f"(the columns are {', '.join(columns) or 'none'})"
         )
+    notes += _check_polygons(frame, source, chosen, found.renumbered)
+    return frame, chosen, guessed, notes, source
+
+
+@dataclass
+class _FoundAreas:
+    """Areas as read, before their id columns are chosen."""
+
+    frame: gpd.GeoDataFrame
+    source: str  # where they came from, as the messages name it
+    id_columns: list[str]  # the columns that name each area, by default
+    notes: list[str] = field(default_factory=list)
+    renumbered: bool = False  # some could not be placed, so positions are not the file's numbers
+
+
+def _workspace_areas(kind: str, areas: str, store: WorkspaceStore | None) -> _FoundAreas:
+    if store is None:
+        raise SchemaError(
+            f"--areas {areas} names a workspace layer: give the workspace first "
+            f"(closuremap summarise WS.gpkg --areas {areas} ...), or a polygon file"
+        )
+    frame = store.read(kind)
+    if frame.empty:
+        raise SummariseError(
+            f"the workspace {store.location} has no {kind} to count in: import or draw them "
+            "first, or give --areas FILE"
+        )
+    default = [c for c in KIND_ID_COLUMNS[kind] if c in frame.columns]
+    return _FoundAreas(frame, f"{store.location} ({kind})", default)
+
+
+def _file_areas(path: Path, store: WorkspaceStore | None, layer: str | None) -> _FoundAreas:
+    if not path.exists():
+        hint = (
+            f"; or name a polygon layer of the workspace: {', '.join(['blocks', *KIND_ID_COLUMNS])}"
+            if store is not None
+            else ""
+        )
+        raise InputFileError(f"{path}: no such file{hint}")
+    try:
+        frame, read_notes = read_features(path, None, layer=layer)
+    except InputFileError as exc:
+        raise InputFileError(str(exc).replace("--layer NAME", "--areas-layer NAME")) from None
+    if frame.empty:
+        raise InputFileError(
+            f"{path}: no areas could be read; give a file of polygons (wards, LSOAs, beats)"
+        )
+    return _FoundAreas(
+        frame,
+        str(path),
+        guess_id_columns([c for c in frame.columns if c != frame.geometry.name]),
+        [f"areas {path.name}: {n}" for n in read_notes],
+        renumbered=any(" left out (e.g. " in n for n in read_notes),
+    )
+
+
+def _check_polygons(
+    frame: gpd.GeoDataFrame, source: str, chosen: list[str], renumbered: bool
+) -> list[str]:
+    """Refuse a point or line among the areas (naming the first); note invalid polygons, which
+    are counted in as GEOS tests them, not repaired."""
     types = frame.geometry.geom_type.to_numpy()
     wrong = np.flatnonzero(~np.isin(types, POLYGONAL))
     if len(wrong):
@@ -193,22 +220,22 @@ def read_areas(
             "other shapes out or choose another layer"
         )
     invalid = np.flatnonzero(~shapely.is_valid(frame.geometry.values))
-    if len(invalid):
-        i = int(invalid[0])
-        example = _feature_words(frame, i, chosen, renumbered)
-        notes.append(
-            f"{len(invalid)} area(s) are not valid polygons (e.g. {example}: "
-            f"{shapely.is_valid_reason(frame.geometry.values[i])}); points in them are counted as GEOS "
-            "tests them, not repaired: fix them in the source to be sure"
-        )
-    return frame, chosen, guessed, notes, source
+    if not len(invalid):
+        return []
+    i = int(invalid[0])
+    example = _feature_words(frame, i, chosen, renumbered)
+    return [
+        f"{len(invalid)} area(s) are not valid polygons (e.g. {example}: "
+        f"{shapely.is_valid_reason(frame.geometry.values[i])}); points in them are counted as "
+        "GEOS tests them, not repaired: fix them in the source to be sure"
+    ]
 
 
 def read_incidents(
     incidents: str | Path | None, store: WorkspaceStore | None = None, *, layer: str | None = None
 ) -> tuple[gpd.GeoDataFrame, list[str], str]:
-    """Incident points in BNG with ``occurred_at`` (ISO text) and ``category`` when the source has them:
-    from a file (any supported format and CRS), else the workspace's incidents layer."""
+    """Incident points in BNG with ``occurred_at`` (ISO text) and ``category`` when the source has
+    them: from a file (any supported format and CRS), else the workspace's incidents layer."""
     if incidents is None:
         if store is None:
             raise SchemaError(
@@ -250,10 +277,11 @@ def summarise_to_csv(
     date_to: date | None = None,
     areas_layer: str | None = None,
     incidents_layer: str | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> SummaryRun:
-    """Count ``incidents`` per area of ``areas`` and write the table to ``out`` (CSV, written whole or
-    not at all): id columns, ``total``, then one column per standard category (geo.categories)."""
+    """Count ``incidents`` per area of ``areas`` and write the table to ``out`` (CSV, written whole
+    or not at all): id columns, ``total``, then one column per standard category
+    (geo.categories)."""
     progress(0.0, f"reading the areas ({Path(str(areas)).name})")
     area_frame, ids, guessed, area_notes, area_source = read_areas(
         areas, store, layer=areas_layer, id_columns=id_columns
@@ -278,13 +306,15 @@ def summarise_to_csv(
             pairs.drop_duplicates("original").sort_values("original").itertuples(index=False)
         )
         notes.append(
-            f"categories standardised (geo.categories): the incidents' {len(category_map)} wording(s) "
-            f"fall under {pairs['standard'].nunique()} of the {len(STANDARD)} standard categories "
-            "(the CSV has a column for each); the map from the wording is category_map in the JSON"
+            "categories standardised (geo.categories): the incidents' "
+            f"{len(category_map)} wording(s) fall under {pairs['standard'].nunique()} of the "
+            f"{len(STANDARD)} standard categories (the CSV has a column for each); the map from "
+            "the wording is category_map in the JSON"
         )
     else:
         notes.append(
-            f"{incident_source}: no category column (e.g. 'Crime type', category): only totals counted"
+            f"{incident_source}: no category column (e.g. 'Crime type', category): "
+            "only totals counted"
         )
     progress(0.5, f"counting {len(frame)} incidents in {len(area_frame)} areas")
     summary = summarise(
@@ -292,7 +322,7 @@ def summarise_to_csv(
         area_frame,
         ids,
         categories=categories,
-        occurred_at=frame["occurred_at"] if "occurred_at" in frame else None,
+        occurred_at=frame.get("occurred_at"),
         date_from=date_from,
         date_to=date_to,
         category_columns=STANDARD if categories is not None else (),

@@ -1,1 +1,2 @@
-"""Documents: the court map exhibit, the ward-member briefing, consultation letters, the service pack."""
+"""Documents: the court map exhibit, the legal documents and court bundle, the ward-member
+briefing, consultation letters and the service pack."""

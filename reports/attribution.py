@@ -22,9 +22,9 @@ POLICE_UK = (
     "Contains public sector information licensed under the Open Government Licence v3.0 (police.uk)"
 )
 CODE_POINT = (
-    "Contains OS data © Crown copyright and database right 2025; Royal Mail data © Royal Mail copyright "
-    "and database right 2025; National Statistics data © Crown copyright and database right 2025 "
-    "(Code-Point Open)"
+    "Contains OS data © Crown copyright and database right 2025; Royal Mail data © Royal Mail "
+    "copyright and database right 2025; National Statistics data © Crown copyright and database "
+    "right 2025 (Code-Point Open)"
 )
 
 #: police.uk street-level crime columns (normalised): two of them name the source.

@@ -43,16 +43,17 @@ if TYPE_CHECKING:
     from closuremap.geo.evaluation import EvaluationResult
 
 LEGAL_BASIS = (
-    "A closure notice and order are powers under the Anti-social Behaviour, Crime and Policing Act 2014 "
-    "(Part 4, Chapter 3). The police (an inspector or above) or the council may issue a closure notice for up "
-    "to 24 hours (48 with a superintendent's or the chief executive's authority) where the use of premises has "
-    "caused, or is likely soon to cause, nuisance to the public or disorder nearby (s.76). A notice cannot keep "
-    "out people who live there or the owner. The magistrates' court must then hear an application within 48 "
-    "hours of the notice being served (s.80); it may make a closure order for up to 3 months if there has been "
-    "disorderly, offensive or criminal behaviour, serious nuisance or disorder, and the order is necessary. An "
-    "order can be extended to 6 months in all (s.82). Breaking a notice or order is a criminal offence (s.86). "
-    "Here the orders close only the shared parts of the blocks (stairwells, landings, corridors, access paths): "
-    "residents keep full access to their homes."
+    "A closure notice and order are powers under the Anti-social Behaviour, Crime and Policing "
+    "Act 2014 (Part 4, Chapter 3). The police (an inspector or above) or the council may issue a "
+    "closure notice for up to 24 hours (48 with a superintendent's or the chief executive's "
+    "authority) where the use of premises has caused, or is likely soon to cause, nuisance to "
+    "the public or disorder nearby (s.76). A notice cannot keep out people who live there or the "
+    "owner. The magistrates' court must then hear an application within 48 hours of the notice "
+    "being served (s.80); it may make a closure order for up to 3 months if there has been "
+    "disorderly, offensive or criminal behaviour, serious nuisance or disorder, and the order is "
+    "necessary. An order can be extended to 6 months in all (s.82). Breaking a notice or order "
+    "is a criminal offence (s.86). Here the orders close only the shared parts of the blocks "
+    "(stairwells, landings, corridors, access paths): residents keep full access to their homes."
 )
 
 
@@ -80,7 +81,8 @@ class BriefingInput:
     def window_words(self) -> str:
         if self.window is None:
             return "all recorded incidents"
-        return f"incidents from {self.window[0]:%d %B %Y} to {self.window[1]:%d %B %Y} (the evidence window)"
+        start, end = self.window
+        return f"incidents from {start:%d %B %Y} to {end:%d %B %Y} (the evidence window)"
 
 
 @dataclass
@@ -94,8 +96,8 @@ class BriefingTables:
     @property
     def note(self) -> str:
         return (
-            f"Counts of 1-{self.minimum - 1} are shown as <{self.minimum}; where one could be worked out by "
-            f"subtraction, another count is '{HIDDEN}' and totals are rounded to 5."
+            f"Counts of 1-{self.minimum - 1} are shown as <{self.minimum}; where one could be "
+            f"worked out by subtraction, another count is '{HIDDEN}' and totals are rounded to 5."
         )
 
 
@@ -112,8 +114,8 @@ def briefing_tables(data: BriefingInput, minimum: int = DEFAULT_MINIMUM) -> Brie
     per_month["shown"] = protect(per_month["incidents"], minimum) if len(per_month) else []
     total = about(int(months.sum()) if len(months) else len(data.incidents))
     if _unprotected(blocks.assign(raw=raw_blocks), per_month, minimum):
-        # a table whose small counts only the total could give away: withhold the total, and keep the
-        # other table from adding up to it exactly
+        # a table whose small counts only the total could give away: withhold the total, and keep
+        # the other table from adding up to it exactly
         total = "not shown (it would reveal a small count)"
         blocks["incidents"], per_month["shown"] = (
             _hide_one(blocks["incidents"], raw_blocks),
@@ -336,7 +338,7 @@ def _second_page(fig, tables: BriefingTables) -> None:  # noqa: ANN001
         shown = tables.per_month["shown"].astype(str)
         visible = tables.per_month["incidents"].where(shown.str.isdigit(), 0)
         chart.bar(tables.per_month["month"], visible, color="#4a6fa5")
-        for x, (label, v) in enumerate(zip(shown, visible)):
+        for x, (label, v) in enumerate(zip(shown, visible, strict=True)):
             chart.text(x, v, label, ha="center", va="bottom", fontsize=6)
         chart.tick_params(axis="x", rotation=90, labelsize=6)
     chart.set_title(

@@ -21,12 +21,12 @@ from closuremap.geo.timeline import Timeline
 #: The grounds for a closure order (s.80(5)): the court must be satisfied of one of these, and
 #: that the order is necessary to prevent it continuing, recurring or occurring.
 ORDER_GROUNDS: dict[str, str] = {
-    "a": "that a person has engaged, or (if the order is not made) is likely to engage, in disorderly, "
-    "offensive or criminal behaviour on the premises",
-    "b": "that the use of the premises has resulted, or (if the order is not made) is likely to result, in "
-    "serious nuisance to members of the public",
-    "c": "that there has been, or (if the order is not made) is likely to be, disorder near those premises "
-    "associated with the use of those premises",
+    "a": "that a person has engaged, or (if the order is not made) is likely to engage, in "
+    "disorderly, offensive or criminal behaviour on the premises",
+    "b": "that the use of the premises has resulted, or (if the order is not made) is likely to "
+    "result, in serious nuisance to members of the public",
+    "c": "that there has been, or (if the order is not made) is likely to be, disorder near "
+    "those premises associated with the use of those premises",
 }
 
 #: Columns of the incident chronology, in order (personal details are never among them).

@@ -23,28 +23,34 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from closuremap.geo.dates import parse_date, parse_datetime  # noqa: E402
 from closuremap.geo.errors import ClosuremapError, WorkspaceError  # noqa: E402
 from closuremap.geo.hotspots import HotspotError, HotspotParams, hotspots  # noqa: E402
 from closuremap.geo.incidents import chronology, evidence_incidents  # noqa: E402
 from closuremap.geo.permitted_access import default_classes, from_json  # noqa: E402
-from closuremap.geo.timeline import parse_date, parse_datetime  # noqa: E402
 from closuremap.layers.documents import order_blocks  # noqa: E402
 from closuremap.layers.evaluation import evaluate_order  # noqa: E402
 from closuremap.layers.model import text_or_none  # noqa: E402
-from closuremap.layers.orders import (
+from closuremap.layers.orders import (  # noqa: E402
     evidence_window,
-    exhibit_input,
     extension_list,
-    order_row,  # noqa: E402
+    order_row,
     order_timeline,
     order_version,
 )
 from closuremap.layers.store import WorkspaceStore  # noqa: E402
 
 from . import bundle as bundle_mod  # noqa: E402
+from .bundle_parts import (  # noqa: E402
+    render_chronology,
+    render_consultation_record,
+    render_picture,
+)
 from .case import SERVICE_COLUMNS, AdviceContact, CaseFile  # noqa: E402
 from .evaluation import chart_png  # noqa: E402
-from .exhibit import ExhibitOptions, render_exhibit, scope_sha256  # noqa: E402
+from .exhibit import render_exhibit, scope_sha256  # noqa: E402
+from .exhibit_data import ExhibitOptions
+from .inputs import exhibit_input  # noqa: E402
 from .legal import DOCUMENTS, DocumentResult, render_application  # noqa: E402
 from .mapsheet import SCOPE_COLOUR, plain  # noqa: E402
 
@@ -160,7 +166,8 @@ def scope_map_png(store: WorkspaceStore, scope, blocks: gpd.GeoDataFrame) -> byt
 def hotspot_png(
     store: WorkspaceStore, scope, incidents: gpd.GeoDataFrame
 ) -> tuple[bytes | None, str]:  # noqa: ANN001
-    """Kernel density of the evidence window's incidents within 250 m of the scope, scope edged red."""
+    """Kernel density of the evidence window's incidents within 250 m of the scope, the scope
+    edged red."""
     area = scope.buffer(HOTSPOT_REACH_M)
     near = incidents[incidents.within(area)]
     params = HotspotParams()
@@ -331,7 +338,7 @@ def make_bundle(
     parts.append(
         bundle_mod.BundlePart(
             "Incident chronology",
-            bundle_mod.render_chronology(
+            render_chronology(
                 case.chronology,
                 evidence_from=case.evidence_from,
                 evidence_to=case.evidence_to,
@@ -351,13 +358,13 @@ def make_bundle(
     parts.append(
         bundle_mod.BundlePart(
             "Hot-spot map",
-            bundle_mod.render_picture(f"Hot-spot map, evidence window {window}", png, caption),
+            render_picture(f"Hot-spot map, evidence window {window}", png, caption),
         )
     )
     parts.append(
         bundle_mod.BundlePart(
             "Consultation record",
-            bundle_mod.render_consultation_record(
+            render_consultation_record(
                 case.letters, case.objections, title=f"Consultation record: {case.name}"
             ),
         )
@@ -377,7 +384,8 @@ def make_bundle(
 
 
 def extension_sought(row: pd.Series) -> bool:
-    """An order in force whose extension is asked for (s.82): its record lists extensions, or says so."""
+    """An order in force whose extension is asked for (s.82): its record lists extensions, or
+    says so."""
     return bool(text_or_none(row.get("order_made_on"))) and (
         bool(text_or_none(row.get("extension_months")))
         or text_or_none(row.get("status")) == "extended"
@@ -387,8 +395,9 @@ def extension_sought(row: pd.Series) -> bool:
 def _extension_parts(
     store: WorkspaceStore, case: CaseFile
 ) -> tuple[list[bundle_mod.BundlePart], list[str]]:
-    """For an extension hearing: the application to extend (s.82) and the before/after evaluation of
-    the order so far (exact counts: the court sees the evidence, not a ward briefing's suppressed one)."""
+    """For an extension hearing: the application to extend (s.82) and the before/after evaluation
+    of the order so far (exact counts: the court sees the evidence, not a ward briefing's
+    suppressed one)."""
     parts: list[bundle_mod.BundlePart] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -419,8 +428,9 @@ def _extension_parts(
     parts.append(
         bundle_mod.BundlePart(
             "Before and after evaluation",
-            bundle_mod.render_picture(
-                f"Before and after: {result.windows.after.words()} against {result.windows.before.words()}",
+            render_picture(
+                f"Before and after: {result.windows.after.words()} "
+                f"against {result.windows.before.words()}",
                 chart_png(result),
                 caption,
             ),

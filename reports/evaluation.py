@@ -18,8 +18,11 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402 - after the backend is chosen
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
-from closuremap.geo.evaluation import AREAS, ODDS_METHOD, EvaluationResult  # noqa: E402
+from closuremap.geo.displacement import AREAS, ODDS_METHOD  # noqa: E402
+from closuremap.geo.evaluation import EvaluationResult  # noqa: E402
 from closuremap.layers.csvio import neutralise  # noqa: E402
 
 from .mapsheet import plain as _plain  # noqa: E402
@@ -50,9 +53,7 @@ def _events(ax: Any, events: list[tuple[str, date]], label: bool) -> None:
 
 
 def _legend_handles(result: EvaluationResult) -> list[Any]:
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
+    """The chart's key: the before and after windows, and each area's line."""
     handles: list[Any] = [
         Patch(color="#d6eaf8", label="before window"),
         Patch(color="#fdebd0", label="after window"),
@@ -70,7 +71,7 @@ def chart_figure(result: EvaluationResult) -> Any:
     monthly = result.monthly
     x = [pd.Period(m, freq="M").start_time + pd.Timedelta(days=14) for m in monthly.index]
     fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True, constrained_layout=True)
-    for i, (ax, area) in enumerate(zip(axes, AREAS)):
+    for i, (ax, area) in enumerate(zip(axes, AREAS, strict=True)):
         _shade(ax, result)
         ax.plot(x, monthly[area].to_numpy(), marker="o", color=_COLOURS[area], linewidth=2)
         ax.set_ylim(bottom=0, top=max(1, int(monthly[area].max())) * 1.3)

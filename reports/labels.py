@@ -75,7 +75,8 @@ class Placement:
         return [p for p in self.placed if p.how == "key"]
 
     def boxes_mm(self) -> list[tuple[str, tuple[float, float, float, float]]]:
-        """Each drawn label's box in mm from the page's bottom-left corner (for tests and checks)."""
+        """Each drawn label's box in mm from the page's bottom-left corner (for tests and
+        checks)."""
         k = MM_PER_INCH / self.dpi
         return [
             (p.text, tuple(v * k for v in p.box_px)) for p in self.placed if p.box_px is not None
@@ -252,7 +253,8 @@ def place_labels(
 def _by_number(
     ax: Axes, spec: LabelSpec, board: _Board, view: BaseGeometry, pt: float, n: int, to_data
 ) -> Placed:  # noqa: ANN001 - a transform's bound method
-    """A number beside the feature (if even that has no room, the key's grid reference places it)."""
+    """A number beside the feature (if even that has no room, the key's grid reference places
+    it)."""
     number_spec = LabelSpec(str(n), spec.anchor, "door")
     found = _try_place(number_spec, ax, board, view, pt, str(n), "number")
     box = None

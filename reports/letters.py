@@ -1,5 +1,6 @@
-"""Consultation letters: one page per address in the order's blocks, merged into one PDF, with a CSV
-of recipients. The template is plain text with $fields, editable in the app and kept in the workspace.
+"""Consultation letters: one page per address in the order's blocks, merged into one PDF, with a
+CSV of recipients. The template is plain text with $fields, editable in the app and kept in the
+workspace.
 """
 
 from __future__ import annotations
@@ -19,28 +20,37 @@ from closuremap.geo.errors import ClosuremapError
 
 from .atomic import atomic_path
 
-DEFAULT_TEMPLATE = """$date
-
-The Resident
-$address
-
-Dear Resident,
-
-$order_name: the shared areas of your block
-
-Why we are writing. Police and the council are concerned about anti-social behaviour and crime in the shared parts of $blocks. In the twelve months to the latest records we have: $issues. We are considering asking the magistrates' court for a closure order.
-
-What a closure order is. A closure order is made by the magistrates' court under the Anti-social Behaviour, Crime and Policing Act 2014. It makes it a criminal offence for anyone not permitted to enter the closed area. It can last up to three months, and up to six months if the court extends it. It would cover only the shared areas: $scope_words.
-
-What it means for you. You keep full access to your home at all times, and so do your visitors. The order would permit:
-$permitted_access
-
-Who to contact. If you have questions, or want to tell us what you think before $respond_by, contact $contact. We will record your views and reply.
-
-Yours faithfully,
-
-$signatory
-"""
+DEFAULT_TEMPLATE = (
+    # a long paragraph runs over several strings; the letter wraps it to the page
+    "$date\n"
+    "\n"
+    "The Resident\n"
+    "$address\n"
+    "\n"
+    "Dear Resident,\n"
+    "\n"
+    "$order_name: the shared areas of your block\n"
+    "\n"
+    "Why we are writing. Police and the council are concerned about anti-social behaviour and "
+    "crime in the shared parts of $blocks. In the twelve months to the latest records we have: "
+    "$issues. We are considering asking the magistrates' court for a closure order.\n"
+    "\n"
+    "What a closure order is. A closure order is made by the magistrates' court under the "
+    "Anti-social Behaviour, Crime and Policing Act 2014. It makes it a criminal offence for "
+    "anyone not permitted to enter the closed area. It can last up to three months, and up to "
+    "six months if the court extends it. It would cover only the shared areas: $scope_words.\n"
+    "\n"
+    "What it means for you. You keep full access to your home at all times, and so do your "
+    "visitors. The order would permit:\n"
+    "$permitted_access\n"
+    "\n"
+    "Who to contact. If you have questions, or want to tell us what you think before "
+    "$respond_by, contact $contact. We will record your views and reply.\n"
+    "\n"
+    "Yours faithfully,\n"
+    "\n"
+    "$signatory\n"
+)
 
 FIELDS = (
     "date",
@@ -56,7 +66,7 @@ FIELDS = (
 )
 
 
-class TemplateError(ClosuremapError, ValueError):
+class TemplateError(ClosuremapError):
     """A letter template with a $field we do not fill."""
 
 

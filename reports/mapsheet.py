@@ -1,4 +1,5 @@
-"""A map drawn to a stated metric scale on paper: the sheet layout, the scale, grid ticks, scale bar.
+"""A map drawn to a stated metric scale on paper: the sheet layout, the scale, and the furniture
+(grid ticks, scale bar, north point).
 
 Shared by the court exhibit and the service pack. The map frame has an exact size in millimetres
 and shows exactly ``frame_mm / 1000 * scale`` metres, so 1 mm on paper is ``scale / 1000`` metres on
@@ -50,7 +51,7 @@ def plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
-class SheetError(ClosuremapError, ValueError):
+class SheetError(ClosuremapError):
     """A paper size, orientation or scale that cannot be drawn."""
 
 
@@ -87,7 +88,8 @@ def sheet(paper: str = "A4", orientation: str = "landscape", legend_mm: float = 
 def fit_scale(
     extent_m: tuple[float, float], frame_mm: tuple[float, float], margin: float = 1.15
 ) -> int:
-    """The largest standard scale (most detail) at which the extent, with a margin, fits the frame."""
+    """The largest standard scale (most detail) at which the extent, with a margin, fits the
+    frame."""
     need = max(
         extent_m[0] * margin / (frame_mm[0] / 1000), extent_m[1] * margin / (frame_mm[1] / 1000)
     )
@@ -134,7 +136,8 @@ def draw_basemap(
 
 
 def grid_ticks(ax: Axes, scale: int) -> None:
-    """BNG coordinates along the frame, every 50 m at 1:500-1:1250, 100 m at 1:2500, 250 m beyond."""
+    """BNG coordinates along the frame: every 50 m at 1:500-1:1250, 100 m at 1:2500, 250 m
+    beyond."""
     step = 50 if scale <= 1250 else 100 if scale <= 2500 else 250
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -210,6 +213,17 @@ def north_point(ax: Axes) -> None:
         x, y + length * 1.15, "N", ha="center", va="bottom", fontsize=9, weight="bold", zorder=20
     )
     ax.text(x, y - length * 0.15, "grid north", ha="center", va="top", fontsize=5, zorder=20)
+
+
+def furniture(ax: Axes, scale: int) -> float:
+    """What every map sheet carries besides the map: BNG grid ticks along the frame, a scale bar
+    and a north point (no axis labels). Returns the scale bar's length in metres."""
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    grid_ticks(ax, scale)
+    length = scale_bar(ax, scale)
+    north_point(ax)
+    return length
 
 
 def new_figure(sh: Sheet) -> Figure:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -16,6 +19,7 @@ from closuremap.layers.store import GeoPackageStore
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+BENCH = ROOT / "bench"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -26,6 +30,36 @@ def require(condition: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is missing in CI: .ci/run must install it")
     pytest.skip(f"{what} is not installed")
+
+
+def load_bench_script(name: str) -> ModuleType:
+    """``bench/<name>.py`` as a module, seeing what it sees when run as ``python bench/<name>.py``.
+
+    bench/ is a folder of scripts, not a package (it is neither installed nor importable as
+    ``bench``): its scripts import each other by plain names (``from load_server import Server``),
+    which resolve because a script's own folder is first on ``sys.path``. Loading by path, with
+    bench/ on ``sys.path`` only while the module runs its imports, gives a test the same module
+    (registered under its plain name, as its siblings are) without relying on pytest putting the
+    repository on ``sys.path``. The closuremap code it uses comes from the installed
+    ``closuremap`` package, as in any other test.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    path = BENCH / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before it runs: dataclasses look their module up by name
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def test_layers_page_lists_every_kind(app: AppTest) -> None:
     at.switch_page("app_pages/layers.py").run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert dict(zip(table["kind"], table["features"]))["premises"] == 7
+    assert dict(zip(table["kind"], table["features"], strict=True))["premises"] == 7
 
 
 def test_a_bad_workspace_path_is_a_sentence_not_a_traceback(
@@ -208,3 +208,33 @@ def test_an_orders_breaches_are_checked_on_its_page(app: AppTest) -> None:
     at.selectbox(key="order_pick").set_value("ORD-001").run()
     assert not at.exception
     assert any("2 of 3 breach(es) flagged" in w.value for w in at.warning)
+
+
+def _reporting_page() -> None:
+    """A page that meets a user's errors and then a bug (run by AppTest.from_function)."""
+    # AppTest runs this function's body alone, as a script: its imports must be inside it
+    import streamlit as st
+
+    from closuremap.app_pages.common import reporting_errors
+    from closuremap.geo.errors import CoordinateError, SchemaError
+
+    with reporting_errors(values={"Column for occurred_at": "Date of call", "Notes": ""}):
+        raise SchemaError("no column 'Date of call' in calls.csv")
+    with reporting_errors(values={"Coordinate system": "EPSG:1"}):
+        raise CoordinateError("'EPSG:1' is not a coordinate system I know")  # named already
+    with reporting_errors("Letter template") as outcome:
+        raise SchemaError("the letter template uses $x")  # names its field already
+    st.write(f"went on; ok={outcome.ok}")
+    with reporting_errors():
+        raise ValueError("a bug")
+
+
+def test_pages_say_a_users_error_naming_the_field_and_show_a_bug_as_one() -> None:
+    at = AppTest.from_function(_reporting_page, default_timeout=60).run()
+    assert [e.value for e in at.error] == [
+        "Column for occurred_at: no column 'Date of call' in calls.csv",
+        "'EPSG:1' is not a coordinate system I know",
+        "the letter template uses $x",
+    ]
+    assert at.markdown[0].value == "went on; ok=False"
+    assert at.exception and "a bug" in at.exception[0].message

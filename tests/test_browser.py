@@ -143,7 +143,8 @@ def test_map_page_draws_every_layer_offline(server: str, page: tuple, tmp_path: 
     frame = pg.frame_locator(MAP_FRAME)
     frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
     paths = frame.locator("path.leaflet-interactive").count()
-    # basemap + open space + blocks + routes + communal areas + order + entrances + incidents, as SVG
+    # basemap + open space + blocks + routes + communal areas + order + entrances + incidents,
+    # as SVG
     assert paths > 500
     assert frame.locator(".leaflet-control-scale").count() == 1
     assert frame.locator(".leaflet-control-measure").count() == 1
@@ -164,12 +165,13 @@ def test_map_page_draws_every_layer_offline(server: str, page: tuple, tmp_path: 
         "() => window.map.options.wheelPxPerZoomLevel"
     )
     assert wheel == 120
-    # a point measured with the measure tool is given as a grid reference too (TQ 3000 8000: OS's own
-    # reference point E 530000 N 180000, within the Helmert shift's few metres)
+    # a point measured with the measure tool is given as a grid reference too (TQ 3000 8000: OS's
+    # own reference point E 530000 N 180000, within the Helmert shift's few metres)
     leaflet = next(f for f in pg.frames if "streamlit_folium" in f.url)
     readout = leaflet.evaluate("""() => {
         L.popup().setLatLng([51.503992, -0.128329])
-            .setContent('<p>51&deg; N <span class="coorddivider">/</span> 0&deg; W</p>').openOn(window.map);
+            .setContent('<p>51&deg; N <span class="coorddivider">/</span> 0&deg; W</p>')
+            .openOn(window.map);
         const p = document.querySelector('.cm-gridref');
         return p ? p.textContent : '';
     }""")
@@ -312,13 +314,14 @@ def _draw_rectangle_as_polygon(pg, frame, box, corners_bng) -> None:  # noqa: AN
     lons, lats = bng_to_lonlat([c[0] for c in corners_bng], [c[1] for c in corners_bng])
     _map(pg).locator(".leaflet-draw-draw-polygon").click()
     pg.wait_for_timeout(300)
-    for lon, lat in zip(lons, lats):
+    for lon, lat in zip(lons, lats, strict=True):
         _click_lonlat(pg, frame, box, lon, lat)
     _click_lonlat(pg, frame, box, lons[0], lats[0])  # close it on the first vertex
 
 
 def _zoom_to(pg, frame, lon: float, lat: float) -> dict:  # noqa: ANN001
-    """Zoom the map right in on a point and bring it to the top of the window: its box on the page."""
+    """Zoom the map right in on a point and bring it to the top of the window: its box on the
+    page."""
     frame.evaluate(f"window.map.setView([{lat}, {lon}], 21, {{animate: false}})")
     pg.wait_for_timeout(800)
     pg.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'start'})")
@@ -371,7 +374,8 @@ def test_draw_save_reload_edit_and_snap(
     # the map opens again where the shape was saved, not on the whole estate
     frame = _leaflet_frame(pg)
     centre = frame.evaluate(
-        "(() => { const c = window.map.getCenter(); return [c.lng, c.lat, window.map.getZoom()]; })()"
+        "(() => { const c = window.map.getCenter(); "
+        "return [c.lng, c.lat, window.map.getZoom()]; })()"
     )
     from closuremap.geo.crs import lonlat_to_bng
 
@@ -478,7 +482,8 @@ def test_switching_orders_after_a_check_and_resaving_one_field(
     pg.get_by_text("Verdict: premises (the saved scope)").wait_for(timeout=30_000)
     from playwright.sync_api import expect
 
-    # the record's widgets are the chosen order's, with its saved values (waits for the rerun to land)
+    # the record's widgets are the chosen order's, with its saved values (waits for the rerun to
+    # land)
     pg.get_by_text("History of ORD-001").wait_for(timeout=30_000)  # the last thing the page draws
     expect(pg.get_by_label("Name", exact=True)).to_have_count(
         1, timeout=30_000

@@ -29,11 +29,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from closuremap.reports import mapsheet
-from closuremap.reports.bundle import (
+from closuremap.reports.bundle import BundlePart, BundleResult, assemble_bundle
+from closuremap.reports.bundle_parts import (
     BundleError,
-    BundlePart,
-    BundleResult,
-    assemble_bundle,
     render_chronology,
     render_consultation_record,
     render_picture,
@@ -91,7 +89,8 @@ def _png() -> bytes:
 
 
 def _map_sheet() -> bytes:
-    """A real map sheet with no legend column, so its top grid labels run under the stamp's corner."""
+    """A real map sheet with no legend column, so its top grid labels run under the stamp's
+    corner."""
     sh = mapsheet.sheet("A4", "landscape", legend_mm=0)
     fig = mapsheet.new_figure(sh)
     ax = mapsheet.map_axes(fig, sh, (531750.0, 179100.0), 1250)

@@ -1,5 +1,6 @@
-"""The case documents made from a real workspace: the notice says what s.76(5) requires, the bundle's
-index, bookmarks and page stamps agree, and its chronology is exactly the evidence window."""
+"""The case documents made from a real workspace: the notice says what s.76(5) requires, the
+bundle's index, bookmarks and page stamps agree, and its chronology is exactly the evidence
+window."""
 
 from __future__ import annotations
 
@@ -51,8 +52,9 @@ def _outline(reader: PdfReader) -> list[tuple[str, int]]:
 
 @pytest.fixture
 def shaped(sample_store: GeoPackageStore) -> GeoPackageStore:
-    """The sample with an evidence window of its own, and incidents at its edges: a month-only police.uk
-    row, an undated one, one the day after the window, one just outside the 10 m reach."""
+    """The sample with an evidence window of its own, and incidents at its edges: a month-only
+    police.uk row, an undated one, one the day after the window, one just outside the 10 m
+    reach."""
     row = _order(sample_store)
     sample_store.update(
         "orders",
@@ -104,7 +106,8 @@ def shaped(sample_store: GeoPackageStore) -> GeoPackageStore:
 
 
 def _expected_references(store: GeoPackageStore, start: date, end: date) -> set[str]:
-    """Independently: every incident within 10 m of the scope dated in the window (month-only = its 1st)."""
+    """Independently: every incident within 10 m of the scope dated in the window (month-only =
+    its 1st)."""
     incidents = store.read("incidents")
     scope = _order(store).geometry
     near = incidents[incidents.geometry.distance(scope) <= 10.0]
@@ -319,8 +322,8 @@ def test_an_extension_bundle_carries_the_extension_and_the_before_and_after(
 def test_the_ward_briefing_reports_results_of_orders_made_without_small_counts(
     sample_store: GeoPackageStore, tmp_path: Path
 ) -> None:
-    from closuremap.layers.documents import briefing_input
     from closuremap.reports.briefing import render_briefing
+    from closuremap.reports.inputs import briefing_input
 
     data = briefing_input(sample_store, today=date(2024, 10, 1))
     assert [name for name, _ in data.results] == ["Perronet House communal areas"]

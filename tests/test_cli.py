@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -136,3 +137,60 @@ def test_kinds_lists_schemas() -> None:
     assert {"name": "block_id", "required": True}.items() <= next(
         f for f in kinds["communal_areas"]["fields"] if f["name"] == "block_id"
     ).items()
+
+
+def test_every_command_has_help_and_a_body_that_imports() -> None:
+    """Each command's flags build and its body (imported only when the command runs) exists."""
+    from closuremap.cli import COMMANDS, build_parser
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    for add in COMMANDS:
+        add(sub)
+    assert len(sub.choices) >= 27
+    for name, parser in sub.choices.items():
+        assert callable(parser.get_default("func").resolve()), name
+        with pytest.raises(SystemExit) as done:
+            build_parser().parse_args([name, "--help"])
+        assert done.value.code == 0, name
+
+
+@pytest.mark.parametrize(
+    "argv, message, expected",
+    [
+        (
+            ["export", "ws.gpkg", "premises", "--out", "x.geojson", "--crs", "EPSG:1"],
+            "'EPSG:1' is not a coordinate system I know",
+            "--crs: 'EPSG:1' is not a coordinate system I know",
+        ),
+        (
+            ["export", "ws.gpkg", "premises", "--out=x.docx"],
+            "x.docx: cannot tell the format from '.docx'",
+            "--out: x.docx: cannot tell the format from '.docx'",
+        ),
+        (  # the message names its flag already
+            ["timeline", "--notice-issued", "bad"],
+            "--notice-issued: 'bad' is not a date-time",
+            "--notice-issued: 'bad' is not a date-time",
+        ),
+        (  # about a positional argument, not a flag: an on/off flag takes no value
+            ["init", "--force", "ws.gpkg"],
+            "'ws.gpkg' already exists",
+            "'ws.gpkg' already exists",
+        ),
+    ],
+)
+def test_an_error_about_a_flags_value_names_the_flag(
+    argv: list[str], message: str, expected: str
+) -> None:
+    from closuremap.cli import build_parser, naming_the_flag
+
+    args = build_parser().parse_args(argv)
+    assert naming_the_flag(message, argv, args) == expected
+
+
+def test_a_bad_flag_value_is_one_line_naming_the_flag(tmp_path: Path) -> None:
+    ws = tmp_path / "ws.gpkg"
+    run("init", ws)
+    done = run("export", ws, "premises", "--out", tmp_path / "x.geojson", "--crs", "EPSG:1")
+    assert done.returncode == 2
+    assert done.stderr.startswith("closuremap: error: --crs: 'EPSG:1'"), done.stderr

@@ -31,7 +31,9 @@ from closuremap.layers.store import GeoPackageStore
 store = GeoPackageStore(sys.argv[1])
 print("ready", flush=True)
 t = time.perf_counter()
-import_file(store, "incidents", sys.argv[2], user="PC Crash", rejects_path=sys.argv[3], chunk_rows=400)
+import_file(
+    store, "incidents", sys.argv[2], user="PC Crash", rejects_path=sys.argv[3], chunk_rows=400
+)
 print("done", time.perf_counter() - t, flush=True)
 """
 

@@ -26,7 +26,8 @@ from closuremap.geo.crs import (
 from closuremap.geo.errors import CoordinateError
 from tests.conftest import TEST_DATA
 
-DEVPACK = list(csv.DictReader(open(TEST_DATA / "ostn15_devpack.csv")))
+with open(TEST_DATA / "ostn15_devpack.csv", newline="") as _devpack:
+    DEVPACK = list(csv.DictReader(_devpack))
 
 
 def test_devpack_has_all_forty_points() -> None:

@@ -22,9 +22,9 @@ import shapely
 from closuremap.geo.aggregate import counts_by_block, counts_by_month, suppress
 from closuremap.geo.crs import BNG
 from closuremap.geo.errors import WorkspaceError
-from closuremap.layers.documents import briefing_input, letter_fields
 from closuremap.layers.store import GeoPackageStore
 from closuremap.reports.briefing import briefing_tables, render_briefing
+from closuremap.reports.inputs import briefing_input, letter_fields
 from closuremap.reports.letters import (
     DEFAULT_TEMPLATE,
     TemplateError,
@@ -87,7 +87,8 @@ def test_briefing_has_no_personal_data_and_suppresses_small_counts(
     data.incidents = _few_incidents(sample_store)
     tables = briefing_tables(data)
     by_block = tables.per_block.set_index("block_id")["incidents"]
-    # 12 shown beside an exact 15 in all would give WAR's 3 away by subtraction (issue 12): LAU is hidden too
+    # 12 shown beside an exact 15 in all would give WAR's 3 away by subtraction (issue 12): LAU
+    # is hidden too
     assert by_block["WAR"] == "<5" and by_block["LAU"] == "hidden"
     pdf = render_briefing(data, tmp_path / "briefing.pdf", prepared_on=date(2026, 11, 26))
     text = "\n".join(_pdf_pages(pdf))
@@ -147,7 +148,7 @@ def test_five_hundred_letters_one_page_each_naming_its_address(
     print(f"\n{result.pages} letters in {seconds:.2f} s")
     pages = _pdf_pages(result.path)
     assert len(pages) == len(recipients) == result.pages
-    for page, address in zip(pages, recipients["address"]):
+    for page, address in zip(pages, recipients["address"], strict=True):
         first_line = address.split(", ")[0]  # "Flat 12"
         assert first_line in page and address.split(", ")[1] in page
         assert "You keep full access to your home" in page
@@ -330,7 +331,8 @@ def test_a_failed_document_leaves_no_partial_file_and_keeps_the_old_one(
 def _feasible(
     cells: list[str], bands: list[tuple[int, float]] | None, minimum: int, total: int
 ) -> list[set[int]]:
-    """Brute force, independent of geo.aggregate: each cell's possible values given the exact total."""
+    """Brute force, independent of geo.aggregate: each cell's possible values given the exact
+    total."""
     doms = []
     for i, c in enumerate(cells):
         d = (

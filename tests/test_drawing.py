@@ -15,17 +15,11 @@ from shapely import affinity
 from shapely.ops import nearest_points
 
 from closuremap.geo.crs import BNG, WGS84
-from closuremap.geo.drawing import (
-    DrawingError,
-    DrawingProblem,
-    check_drawing,
-    floors_of,
-    on_floor,
-    repair_drawing,
-    route_to_polygon,
-    snap_to_existing,
-)
+from closuremap.geo.drawing import DrawingError, check_drawing, repair_drawing, route_to_polygon
 from closuremap.geo.errors import CoordinateError, SchemaError
+from closuremap.geo.findings import Finding
+from closuremap.geo.floors import floors_of, on_floor
+from closuremap.geo.snapping import snap_to_existing
 from closuremap.layers.sample import SYNTHETIC_DIR, sample_premises
 from tests.conftest import ZOO
 
@@ -48,11 +42,11 @@ def communal(*rows: dict) -> gpd.GeoDataFrame:
 NO_COMMUNAL = communal()
 
 
-def codes(problems: list[DrawingProblem]) -> list[str]:
+def codes(problems: list[Finding]) -> list[str]:
     return [p.code for p in problems]
 
 
-def only(problems: list[DrawingProblem], code: str) -> DrawingProblem:
+def only(problems: list[Finding], code: str) -> Finding:
     found = [p for p in problems if p.code == code]
     assert len(found) == 1, problems
     return found[0]
@@ -652,7 +646,7 @@ def test_every_awkward_geometry_gets_problems_not_an_exception(kind: str, name: 
         blocks=blocks,
         communal=NO_COMMUNAL,
     )
-    assert all(isinstance(p, DrawingProblem) and p.message for p in problems)
+    assert all(isinstance(p, Finding) and p.message for p in problems)
     if name == "bowtie" and kind != "entrances":
         assert codes(problems) == ["SELF_INTERSECTION"]
     if name == "empty_polygon":
@@ -660,7 +654,7 @@ def test_every_awkward_geometry_gets_problems_not_an_exception(kind: str, name: 
 
 
 def test_a_problem_reads_as_plain_values() -> None:
-    p = DrawingProblem("OUTSIDE_BLOCK", "warning", "sticks out", 6.04321, shapely.box(0, 0, 2, 3))
+    p = Finding("OUTSIDE_BLOCK", "warning", "sticks out", 6.04321, shapely.box(0, 0, 2, 3))
     assert p.as_dict() == {
         "code": "OUTSIDE_BLOCK",
         "severity": "warning",
@@ -764,7 +758,7 @@ def _attrs(row: pd.Series) -> dict:
     return {k: row[k] for k in ("block_id", "name", "area_type", "floor_from", "floor_to")}
 
 
-def _check_sample(row: pd.Series, geom: shapely.Geometry | None = None) -> list[DrawingProblem]:
+def _check_sample(row: pd.Series, geom: shapely.Geometry | None = None) -> list[Finding]:
     return check_drawing(
         "communal_areas",
         row.geometry if geom is None else geom,

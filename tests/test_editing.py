@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from closuremap.geo.errors import WorkspaceError
+from closuremap.layers.audit import describe_change
 from closuremap.layers.editing import (
     prepare_drawing,
     restore_version,
@@ -186,8 +187,6 @@ def test_a_drawn_scope_snaps_to_the_block_and_is_checked(sample_store: GeoPackag
 
 def test_the_history_says_in_words_what_changed(sample_store) -> None:  # noqa: ANN001
     import shapely
-
-    from closuremap.layers.editing import describe_change
 
     stair = sample_store.read("communal_areas").iloc[0]
     bigger = shapely.affinity.scale(stair.geometry, 1.1, 1.1)

@@ -18,16 +18,14 @@ import shapely
 from convertbng.cutil import convert_bng
 
 from closuremap.cli import main
+from closuremap.geo.displacement import displacement, odds_ratio, wdq_reading
 from closuremap.geo.evaluation import (
     EvaluationError,
     assign_areas,
-    displacement,
     evaluate,
     evaluation_areas,
     make_windows,
-    odds_ratio,
     parse_month_or_date,
-    wdq_reading,
 )
 from closuremap.layers.evaluation import boundaries, evaluate_files, evaluate_order, iso_dates
 from closuremap.layers.store import GeoPackageStore
@@ -284,7 +282,7 @@ def test_real_police_uk_counts_agree_with_an_independent_geopandas_count(tmp_pat
     assert not any("month-only" in w for w in result.warnings)  # windows start on the 1st
 
 
-# --------------------------------------------------------------------------- workspace, CLI, page, chart
+# ---------------------------------------------------------------------- workspace, CLI, page, chart
 
 
 def test_evaluate_order_on_the_sample_finds_the_built_in_effect(

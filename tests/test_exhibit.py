@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-from closuremap.layers.orders import exhibit_input
 from closuremap.layers.store import GeoPackageStore
-from closuremap.reports.exhibit import ExhibitOptions, render_exhibit, scope_sha256
+from closuremap.reports.exhibit import render_exhibit, scope_sha256
+from closuremap.reports.exhibit_data import ExhibitOptions
+from closuremap.reports.inputs import exhibit_input
 from closuremap.reports.mapsheet import MM_PER_INCH, SCOPE_WIDTH_PT
 from tests.conftest import DATA, require
 from tests.test_cli import run
@@ -227,7 +228,7 @@ def test_every_sheet_carries_all_the_attributions_even_on_narrow_paper(
         assert "SYNTHETIC" in text, page  # the last words of the last attribution are not cut off
 
 
-# -- issue 10: attribution from files; issue 12: "$" in names, documents written whole ---------------
+# -- issue 10: attribution from files; issue 12: "$" in names, documents written whole -----------
 
 
 def test_exhibit_from_osm_and_police_uk_files_carries_their_attribution(
@@ -328,14 +329,14 @@ def test_a_failed_exhibit_leaves_no_file_and_keeps_the_previous_one(
     def boom(*args, **kwargs):  # noqa: ANN002, ANN003
         raise RuntimeError("disk full half way")
 
-    monkeypatch.setattr(exhibit_mod, "_incident_page", boom)
+    monkeypatch.setattr(exhibit_mod, "incident_page", boom)
     with pytest.raises(RuntimeError):
         render_exhibit(data, opts, out)
     assert list(out.parent.iterdir()) == []  # no partial PDF, no temporary left behind
     monkeypatch.undo()
     render_exhibit(data, opts, out)
     before = out.read_bytes()
-    monkeypatch.setattr(exhibit_mod, "_incident_page", boom)
+    monkeypatch.setattr(exhibit_mod, "incident_page", boom)
     with pytest.raises(RuntimeError):
         render_exhibit(data, opts, out)
     assert out.read_bytes() == before and [p.name for p in out.parent.iterdir()] == ["exhibit.pdf"]

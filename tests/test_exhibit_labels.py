@@ -21,9 +21,10 @@ from pypdf import PdfReader
 import geopandas as gpd
 import shapely
 
-from closuremap.layers.orders import exhibit_input
 from closuremap.layers.store import GeoPackageStore
-from closuremap.reports.exhibit import ExhibitOptions, ExhibitResult, block_labels, render_exhibit
+from closuremap.reports.exhibit import ExhibitResult, render_exhibit
+from closuremap.reports.exhibit_data import ExhibitOptions, block_labels
+from closuremap.reports.inputs import exhibit_input
 from closuremap.reports.mapsheet import MARGIN_MM, MM_PER_INCH, SCOPE_WIDTH_PT
 from tests.conftest import require
 

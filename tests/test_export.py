@@ -45,7 +45,9 @@ def test_round_trip(
     before = sample_store.read(kind).sort_values(order, kind="stable").reset_index(drop=True)
     after = store.read(kind).sort_values(order, kind="stable").reset_index(drop=True)
     assert before["name"].tolist() == after["name"].tolist()  # FlatGeobuf reorders: compare sorted
-    worst = max(a.hausdorff_distance(b) for a, b in zip(before.geometry, after.geometry))
+    worst = max(
+        a.hausdorff_distance(b) for a, b in zip(before.geometry, after.geometry, strict=True)
+    )
     assert worst < tolerance_m
 
 

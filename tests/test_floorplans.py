@@ -65,7 +65,7 @@ def test_stored_and_drawn_where_the_points_say(sample_store: GeoPackageStore) ->
         floor=1,
         name="<b>Level 1</b>.png",
         png=_plan_png(),
-        control_points=list(zip([(0, 0), (400, 0), (0, 200)], dst)),
+        control_points=list(zip([(0, 0), (400, 0), (0, 200)], dst, strict=True)),
         user="ann",
     )
     plan = floorplans.plans(sample_store.location, "PER")[0]

@@ -6,11 +6,12 @@ whole, with every record stored or rejected with a reason, or is refused with a 
 cannot cover what real exports hold, so hypothesis writes adversarial files in every supported
 format and checks the contract on each.
 
-Profiles: ``ci`` (default, a few dozen cases per test, part of ``make test``) and ``fuzz`` (thousands,
-``make fuzz``), chosen with HYPOTHESIS_PROFILE; CLOSUREMAP_FUZZ_EXAMPLES overrides the count and
-CLOSUREMAP_FUZZ_SHRINK=0 skips shrinking (to survey failures quickly). With
+Profiles: ``ci`` (default, a few dozen cases per test, part of ``make test``) and ``fuzz``
+(thousands, ``make fuzz``), chosen with HYPOTHESIS_PROFILE; CLOSUREMAP_FUZZ_EXAMPLES overrides
+the count and CLOSUREMAP_FUZZ_SHRINK=0 skips shrinking (to survey failures quickly). With
 CLOSUREMAP_FUZZ_REPORT set, the counts (cases tried, crashes, rows read, rows unaccounted) are
-written there as JSON when the module finishes, for ``bench/fuzz.py``.
+written there as JSON when the module finishes, for ``bench/fuzz.py`` (which runs the module in
+one process: under pytest-xdist each worker would write its own counts over the others').
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ from closuremap.geo.crs import bng_to_lonlat, in_bng_range
 from closuremap.geo.errors import ClosuremapError
 from closuremap.geo.geocode import MATCH_METHODS, GazetteerIndex, geocode, load_gazetteer
 from closuremap.layers.csvio import FORMULA_START, _is_number, csv_bytes, neutralise, write_csv
-from closuremap.layers.importer import ImportResult, import_file
+from closuremap.layers.import_result import ImportResult
+from closuremap.layers.importer import import_file
 from closuremap.layers.model import SOURCE_ROW, get_kind
 from closuremap.layers.store import GeoPackageStore
 
@@ -69,7 +71,7 @@ pytestmark = [
 ]
 
 
-# -- profiles ---------------------------------------------------------------------------------------
+# -- profiles --------------------------------------------------------------------------------------
 _SUPPRESS = [
     HealthCheck.too_slow,
     HealthCheck.data_too_large,
@@ -117,7 +119,7 @@ def _fuzz_settings() -> settings:
 FUZZ = _fuzz_settings()
 
 
-# -- counting, for the report -----------------------------------------------------------------------
+# -- counting, for the report ----------------------------------------------------------------------
 STATS: dict[str, int] = {
     "cases": 0,
     "crashes": 0,
@@ -169,7 +171,7 @@ def _fuzz_report() -> Iterator[None]:
         )
 
 
-# -- places -----------------------------------------------------------------------------------------
+# -- places ----------------------------------------------------------------------------------------
 E0, N0 = 531750.0, 179100.0  # the sample estate, BNG
 _lon, _lat = bng_to_lonlat(np.array([E0]), np.array([N0]))
 LON0, LAT0 = float(_lon[0]), float(_lat[0])
@@ -205,7 +207,7 @@ POSTCODES = pd.concat(
 )
 
 
-# -- strategies: cells ------------------------------------------------------------------------------
+# -- strategies: cells -----------------------------------------------------------------------------
 def _no_nul(text: str) -> str:
     return text.replace("\x00", "")
 
@@ -387,7 +389,7 @@ WKT_WORDS = [
 ]
 
 
-# -- strategies: geometry ---------------------------------------------------------------------------
+# -- strategies: geometry --------------------------------------------------------------------------
 COORD_CASES = (
     "bng",
     "bng",
@@ -405,7 +407,8 @@ COORD_CASES = (
 
 @st.composite
 def base_xy(draw: st.DrawFn, finite: bool = False) -> tuple[str, float, float]:
-    """A coordinate pair: on the estate in BNG or WGS84 mostly, else swapped, abroad, huge or NaN."""
+    """A coordinate pair: on the estate in BNG or WGS84 mostly, else swapped, abroad, huge or
+    NaN."""
     cases = [c for c in COORD_CASES if not (finite and c == "nonfinite")]
     case = draw(st.sampled_from(cases))
     dx, dy = draw(st.floats(-400, 400)), draw(st.floats(-400, 400))
@@ -547,7 +550,7 @@ def coordinate_pair(draw: st.DrawFn) -> tuple[str, str]:
     return draw(st.one_of(NUMBER_TEXT, TEXT)), draw(st.one_of(NUMBER_TEXT, TEXT))
 
 
-# -- strategies: tables -----------------------------------------------------------------------------
+# -- strategies: tables ----------------------------------------------------------------------------
 TABLE_KINDS = ("incidents", "communal_areas", "premises")
 JUNK_HEADERS = [
     "reason",
@@ -755,7 +758,7 @@ def table_cases(
     )
 
 
-# -- writing the files ------------------------------------------------------------------------------
+# -- writing the files -----------------------------------------------------------------------------
 def _xlsx_text(value: str) -> str:
     """Text openpyxl can store: no XML-illegal control characters, at most 32,767 characters."""
     return ILLEGAL_CHARACTERS_RE.sub("", value)[:32_767]
@@ -904,7 +907,7 @@ def write_vector(case: VectorCase, folder: Path) -> tuple[Path, tuple[int, int]]
             "type": "FeatureCollection",
             "features": [
                 {"type": "Feature", "properties": props, "geometry": _geojson_geometry(g)}
-                for props, g in zip(case.properties, case.geometries)
+                for props, g in zip(case.properties, case.geometries, strict=True)
             ],
         }
         if case.epsg is not None:
@@ -955,7 +958,8 @@ def write_vector(case: VectorCase, folder: Path) -> tuple[Path, tuple[int, int]]
 
 @dataclass
 class KmlCase:
-    """A hand-written KML: placemarks (some in folders) with names, descriptions and ExtendedData."""
+    """A hand-written KML: placemarks (some in folders) with names, descriptions and
+    ExtendedData."""
 
     kind: str
     placemarks: list[tuple[str, str, dict[str, str], str]]  # name, description, data, geometry XML
@@ -1050,7 +1054,8 @@ def write_kml(case: KmlCase, folder: Path) -> tuple[Path, tuple[int, int] | None
             for k, v in data.items()
         )
         return (
-            f"<Placemark><name>{_xml_text(name, raw)}</name><description>{_xml_text(description)}</description>"
+            f"<Placemark><name>{_xml_text(name, raw)}</name>"
+            f"<description>{_xml_text(description)}</description>"
             f"<ExtendedData>{extended}</ExtendedData>{geometry}</Placemark>"
         )
 
@@ -1069,7 +1074,7 @@ def write_kml(case: KmlCase, folder: Path) -> tuple[Path, tuple[int, int] | None
     return path, None if case.malformed else (n, n)
 
 
-# -- the contract -----------------------------------------------------------------------------------
+# -- the contract ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One empty workspace, copied for every case: creating one takes 0.3 s, copying a few ms."""
@@ -1110,8 +1115,8 @@ def _integrity(path: Path) -> str:
 def run_import(
     store: GeoPackageStore, kind: str, path: Path, **kw: Any
 ) -> ImportResult | ClosuremapError:
-    """The import, with a ClosuremapError returned (a refusal is an answer) and anything else counted
-    as a crash and re-raised."""
+    """The import, with a ClosuremapError returned (a refusal is an answer) and anything else
+    counted as a crash and re-raised."""
     STATS["cases"] += 1
     try:
         return import_file(store, kind, path, user="fuzz", **kw)
@@ -1197,7 +1202,9 @@ def check_import(
 
     # the review queue: stored rows placed with low confidence (by feature id) and rows not placed
     # (rejected "not placed: ..."), which wait there instead of in the rejects file
-    not_placed = [r for r, why in zip(reject_rows, reasons) if why.startswith("not placed")]
+    not_placed = [
+        r for r, why in zip(reject_rows, reasons, strict=True) if why.startswith("not placed")
+    ]
     queue = _review_rows(store.path)
     waiting = [r for r, fid in queue if fid is None]
     if len(queue) != result.queued:
@@ -1209,7 +1216,9 @@ def check_import(
             f"rows not placed {sorted(not_placed)[:10]} but the queue holds {sorted(waiting)[:10]}"
         )
         unaccounted += len(set(not_placed) - set(waiting))
-    in_file = sorted(r for r, why in zip(reject_rows, reasons) if not why.startswith("not placed"))
+    in_file = sorted(
+        r for r, why in zip(reject_rows, reasons, strict=True) if not why.startswith("not placed")
+    )
     if in_file:
         if result.rejects_path is None or not Path(result.rejects_path).exists():
             problems.append(f"{len(in_file)} rejections but no rejects file")
@@ -1246,7 +1255,7 @@ def _check_table_rows(
     stored, and each stored feature carrying its own line's values (no row shifted)."""
     problems = []
     width = len(case.header)
-    why = dict(zip(reject_rows, reasons))
+    why = dict(zip(reject_rows, reasons, strict=True))
     stored_rows = {int(r) for r in stored[SOURCE_ROW]}
     for i, row in enumerate(case.records, start=1):
         cells = [str(c) for c in row]
@@ -1261,7 +1270,7 @@ def _check_table_rows(
         if column is None or column not in header:
             continue
         at = header.index(column)
-        for row_number, value in zip(stored[SOURCE_ROW], stored[name]):
+        for row_number, value in zip(stored[SOURCE_ROW], stored[name], strict=True):
             cell = str(case.records[int(row_number) - 1][at]).strip()
             want = None if cell.lower() in ("", "nan", "none", "null", "nat", "<na>") else cell
             if (None if pd.isna(value) else value) != want:
@@ -1292,7 +1301,7 @@ def _recycle(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-# -- the tests --------------------------------------------------------------------------------------
+# -- the tests -------------------------------------------------------------------------------------
 # Failures the fuzzer found, kept as explicit examples so they fail at once, every run, until fixed.
 UTM_ORIGIN_BLOCK = TableCase(
     "premises",
@@ -1336,7 +1345,8 @@ ROW_COLUMN_NOT_PLACED = TableCase(
 @given(case=table_cases())
 def test_table_files_import_whole_or_are_refused(workspace: Any, case: TableCase) -> None:
     """CSV, TSV, semicolon text and XLSX: ragged rows, blank lines, formula text, numbers out of
-    range, odd dates, swapped or foreign coordinates, WKT junk; incidents also through the geocoder."""
+    range, odd dates, swapped or foreign coordinates, WKT junk; incidents also through the
+    geocoder."""
     store, folder = workspace()
     path, expected = write_table(case, folder)
     extra: dict[str, Any] = {"gazetteer": GAZETTEER, "postcodes": POSTCODES} if case.geocode else {}
@@ -1451,7 +1461,8 @@ JUNK_SUFFIXES = [
 def test_any_bytes_are_refused_or_accounted_for(
     workspace: Any, kind: str, suffix: str, content: bytes
 ) -> None:
-    """Whatever the bytes and whatever the extension, the answer is a sentence or an accounted import."""
+    """Whatever the bytes and whatever the extension, the answer is a sentence or an accounted
+    import."""
     store, folder = workspace()
     path = folder / f"junk{suffix}"
     path.write_bytes(content)
@@ -1459,7 +1470,7 @@ def test_any_bytes_are_refused_or_accounted_for(
     _recycle(folder)
 
 
-# -- the geocoder ---------------------------------------------------------------------------------
+# -- the geocoder ----------------------------------------------------------------------------------
 LOCATION_WORDS = [
     "Flat",
     "flt",
@@ -1518,7 +1529,7 @@ LOCATION_TEXT = st.one_of(
             st.sampled_from([" ", ", ", "  ", "\n", "\t", ""]),
             min_size=len(words),
             max_size=len(words),
-        ).map(lambda seps: "".join(w + s for w, s in zip(words, seps)))
+        ).map(lambda seps: "".join(w + s for w, s in zip(words, seps, strict=True)))
     ),
     TEXT,
     st.none(),
@@ -1580,8 +1591,9 @@ def geocode_tables(draw: st.DrawFn) -> pd.DataFrame:
 def test_geocoder_answers_every_row_once_in_order(
     rows: pd.DataFrame, use_index: bool, with_postcodes: bool, threshold: float
 ) -> None:
-    """Any location text, coordinates of any type and sense: never an exception, one answer per row
-    on the same index, a method from the documented set, a score from 0 to 100, placed rows in GB."""
+    """Any location text, coordinates of any type and sense: never an exception, one answer per
+    row on the same index, a method from the documented set, a score from 0 to 100, placed rows
+    in GB."""
     STATS["cases"] += 1
     original = rows.copy()
     try:
@@ -1623,10 +1635,10 @@ def test_geocoder_answers_every_row_once_in_order(
     placed = out["match_method"].ne("none").to_numpy()
     e, n = out["easting"].to_numpy(dtype="float64"), out["northing"].to_numpy(dtype="float64")
     assert np.isfinite(e[placed]).all() and np.isfinite(n[placed]).all()
-    assert in_bng_range(e[placed], n[placed]).all(), list(zip(e[placed], n[placed]))
+    assert in_bng_range(e[placed], n[placed]).all(), list(zip(e[placed], n[placed], strict=True))
     lat = out["lat"].to_numpy(dtype="float64")
     assert np.isfinite(lat[placed]).all(), (
-        f"placed without latitude/longitude: {list(zip(e[placed], n[placed]))}"
+        f"placed without latitude/longitude: {list(zip(e[placed], n[placed], strict=True))}"
     )
     assert not np.isfinite(e[~placed]).any(), "a row not placed has coordinates"
     assert all(str(r).strip() for r in out["reason"][~placed]), "a row not placed without a reason"
@@ -1646,7 +1658,7 @@ def test_geocoder_answers_every_row_once_in_order(
     )
 
 
-# -- the CSV writer -------------------------------------------------------------------------------
+# -- the CSV writer --------------------------------------------------------------------------------
 def unneutralise(cell: str) -> str:
     """Undo csvio's formula guard: a ``'`` put before text that starts like a formula."""
     if cell.startswith("'") and cell[1:].startswith(FORMULA_START) and not _is_number(cell[1:]):
@@ -1674,8 +1686,8 @@ CSV_CELL = st.one_of(
     )
 )
 def test_csv_writer_round_trips_any_cells(header: tuple[list[str], list[list[Any]]]) -> None:
-    """Whatever the cells (CR, LF, quotes, NUL, formula text, numbers), Python's csv module reads back
-    exactly what csvio says it wrote, and undoing the formula guard gives the text back."""
+    """Whatever the cells (CR, LF, quotes, NUL, formula text, numbers), Python's csv module reads
+    back exactly what csvio says it wrote, and undoing the formula guard gives the text back."""
     STATS["cases"] += 1
     names, rows = header
     frame = (
@@ -1694,7 +1706,7 @@ def test_csv_writer_round_trips_any_cells(header: tuple[list[str], list[list[Any
     assert back == [[neutralise(c) for c in names]] + [[neutralise(v) for v in row] for row in rows]
     assert text.endswith("\r\n") and text.count("\r\n") >= len(rows) + 1
     for read, given_cell in zip(
-        (c for r in back for c in r), (c for r in [names, *rows] for c in r)
+        (c for r in back for c in r), (c for r in [names, *rows] for c in r), strict=True
     ):
         assert not read.startswith(FORMULA_START) or _is_number(read), f"live formula {read!r}"
         if isinstance(given_cell, str) and not given_cell.startswith("'"):

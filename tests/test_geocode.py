@@ -1,4 +1,5 @@
-"""The offline geocoder: the labelled set end to end (precision/recall), then each method and hard case.
+"""The offline geocoder: the labelled set end to end (precision/recall), then each method and hard
+case.
 
 The labelled set (tests/data/geocode_labelled.csv) is built by tests/data/make_geocode_labelled.py
 from the sample gazetteer and Code-Point extract; its docstring says how. Unit tests that need a
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import closuremap.geo.geocode as geocode_module
+import closuremap.geo.geocode.fuzzy as fuzzy_module
 from closuremap.geo.crs import lonlat_to_bng
 from closuremap.geo.errors import ClosuremapError, InputFileError
 from closuremap.geo.geocode import (
@@ -163,10 +165,12 @@ def test_labelled_precision_and_recall(
     precision_confident = (ok & confident & answerable).sum() / confident.sum()
     by_kind = ok.groupby(labelled["kind"]).mean()
     print(
-        f"\nlabelled set: {len(labelled)} rows, {answerable.sum()} answerable, {answered.sum()} answered"
+        f"\nlabelled set: {len(labelled)} rows, {answerable.sum()} answerable, "
+        f"{answered.sum()} answered"
     )
     print(
-        f"precision {precision:.4f}  recall {recall:.4f}  precision above threshold {precision_confident:.4f} "
+        f"precision {precision:.4f}  recall {recall:.4f}  "
+        f"precision above threshold {precision_confident:.4f} "
         f"({confident.sum()} rows not needing review)"
     )
     print(by_kind.round(4).to_string())
@@ -238,7 +242,7 @@ def test_small_cdist_chunks_give_the_same_answers(
     index: GazetteerIndex,
     postcodes: pd.DataFrame,
 ) -> None:
-    monkeypatch.setattr(geocode_module, "CHUNK_CELLS", 50)  # a handful of queries per chunk
+    monkeypatch.setattr(fuzzy_module, "CHUNK_CELLS", 50)  # a handful of queries per chunk
     chunked = geocode(labelled, index, postcodes, location_column="location")
     pd.testing.assert_frame_equal(chunked, labelled_result)
 
@@ -350,7 +354,8 @@ def test_a_name_without_its_type_that_fits_two_buildings_is_flagged(herons: pd.D
 )
 def test_a_name_inside_a_longer_name_does_not_swallow_it(text: str, uprn: int) -> None:
     # token-set similarity alone scores "falcon" 100 against "falcon linnt" (a subset): the longer,
-    # misspelt name must still win, and a name missing a word ("Georges" for "St Georges") still match
+    # misspelt name must still win, and a name missing a word ("Georges" for "St Georges") still
+    # match
     gaz = pd.DataFrame(
         {
             "uprn": [1, 2, 3],
@@ -866,7 +871,8 @@ def test_load_postcodes_with_and_without_header(tmp_path: Path) -> None:
     assert {"Postcode", "Eastings", "Northings"} <= set(headed.columns)
     raw = tmp_path / "se.csv"  # OS ships Code-Point Open data files without a header row
     raw.write_text(
-        '"SE1 6FY",10,531850,179120,"E92000001","E19000003","E18000007","","E09000028","E05011114"\n'
+        '"SE1 6FY",10,531850,179120,"E92000001","E19000003","E18000007","",'
+        '"E09000028","E05011114"\n'
     )
     frame = load_postcodes(raw)
     assert frame["Postcode"].tolist() == ["SE1 6FY"] and frame["Eastings"].tolist() == [531850]
@@ -893,10 +899,14 @@ def test_an_index_and_a_frame_give_the_same_answers(
     pd.testing.assert_frame_equal(again, labelled_result)
 
 
-@pytest.mark.parametrize("module", ["geocode.py", "gridref.py"])
-def test_offline_and_ostn15_only(module: str) -> None:
+GEOCODE_PACKAGE = Path(geocode_module.__file__).parent
+OFFLINE_MODULES = sorted(GEOCODE_PACKAGE.glob("*.py")) + [GEOCODE_PACKAGE.parent / "gridref.py"]
+
+
+@pytest.mark.parametrize("module", OFFLINE_MODULES, ids=lambda p: p.name)
+def test_offline_and_ostn15_only(module: Path) -> None:
     """No network clients, no UI, and no pyproj: WGS84 <-> BNG goes through geo.crs (OSTN15)."""
-    tree = ast.parse((Path(geocode_module.__file__).parent / module).read_text())
+    tree = ast.parse(module.read_text())
     names = {
         a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
     }

@@ -1,4 +1,4 @@
-"""OS grid references: the 100 km lettering, every digit count, the centre of the square, bad input."""
+"""OS grid references: the 100 km lettering, every digit count, the square's centre, bad input."""
 
 from __future__ import annotations
 

@@ -15,9 +15,12 @@ import shapely
 
 from closuremap.geo.crs import BNG, WGS84, geometries_to_lonlat
 from closuremap.geo.errors import CoordinateError, InputFileError
-from closuremap.layers.importer import import_file, parse_when, validate_source
+from closuremap.layers.coercion import coerce_column
+from closuremap.layers.importer import import_file
+from closuremap.layers.model import Field
 from closuremap.layers.sources import read_source
 from closuremap.layers.store import GeoPackageStore
+from closuremap.layers.validation import validate_source
 from tests.conftest import DATA, ZOO
 
 COMMUNAL = DATA / "synthetic" / "communal_areas.geojson"
@@ -35,7 +38,7 @@ def _communal_frame() -> gpd.GeoDataFrame:
     return gpd.read_file(COMMUNAL)
 
 
-# -- every format -----------------------------------------------------------------------------------
+# -- every format ---------------------------------------------------------------------------------
 def _write_vector(frame: gpd.GeoDataFrame, path: Path, driver: str) -> Path:
     pyogrio.write_dataframe(frame, path, driver=driver)
     return path
@@ -200,7 +203,9 @@ def test_mixed_good_and_bad_rows_lose_nothing(store: GeoPackageStore, tmp_path: 
     assert sorted(stored["uprn"]) == ["1001", "1011"]
     back = pd.read_csv(rejects, dtype=str, keep_default_na=False)
     assert len(back) == 9
-    reasons = dict(zip(back["uprn"].where(back["uprn"] != "", "(blank)"), back["reason"]))
+    reasons = dict(
+        zip(back["uprn"].where(back["uprn"] != "", "(blank)"), back["reason"], strict=True)
+    )
     assert "swapped" in reasons["1002"]
     assert "outside Great Britain" in reasons["1003"]
     assert "outside Great Britain" in reasons["1004"]
@@ -280,7 +285,11 @@ def test_bad_values_are_named(store: GeoPackageStore, tmp_path: Path) -> None:
 
 
 def test_bad_dates_are_named(store: GeoPackageStore, tmp_path: Path) -> None:
-    text = "order_id,occurred_at,easting,northing\nORD-1,14/08/2024 23:10,531700,179000\nORD-1,yesterday,531700,179000\n"
+    text = (
+        "order_id,occurred_at,easting,northing\n"
+        "ORD-1,14/08/2024 23:10,531700,179000\n"
+        "ORD-1,yesterday,531700,179000\n"
+    )
     result = import_file(
         store, "breaches", _csv(tmp_path, text), user="test", rejects_path=tmp_path / "r.csv"
     )
@@ -365,13 +374,17 @@ def test_a_failed_store_write_keeps_nothing(store: GeoPackageStore, tmp_path: Pa
         ("1 Mar 2024", "date", "2024-03-01"),
     ],
 )
-def test_parse_when(text: str, kind: str, expected: str) -> None:
-    assert parse_when(text, kind) == expected
+def test_dates_are_read_day_first_as_uk_exports_write_them(
+    text: str, kind: str, expected: str
+) -> None:
+    values, reasons = coerce_column(pd.Series([text]), Field("when", kind))
+    assert (values, reasons) == ([expected], [None])
 
 
-def test_parse_when_refuses_nonsense() -> None:
-    with pytest.raises(ValueError, match="DD/MM/YYYY"):
-        parse_when("31/02/2024", "date")
+def test_a_date_that_does_not_exist_is_refused_with_the_formats_to_use() -> None:
+    values, reasons = coerce_column(pd.Series(["31/02/2024"]), Field("when", "date"))
+    assert values == [None]
+    assert "DD/MM/YYYY" in str(reasons[0])
 
 
 ODD = """Date of call,Nature,Incident No,Where,E,N

@@ -1,5 +1,6 @@
-"""Incident imports into a workspace that has addresses: each row placed from what it carries, only
-rows without coordinates reach the geocoder, and the review queue is the one home of unplaced rows."""
+"""Incident imports into a workspace that has addresses: each row placed from what it carries,
+only rows without coordinates reach the geocoder, and the review queue is the one home of unplaced
+rows."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import shapely
 
 from closuremap.geo.crs import bng_to_lonlat
 from closuremap.geo.errors import WorkspaceError
-from closuremap.layers.importer import import_file, workspace_gazetteer
+from closuremap.layers.importer import import_file
+from closuremap.layers.incident_import import workspace_gazetteer
 from closuremap.layers.review import candidates, open_items, resolve
 from closuremap.layers.store import GeoPackageStore
 from tests.conftest import ROOT

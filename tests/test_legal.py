@@ -25,7 +25,6 @@ from closuremap.reports.case import ORDER_GROUNDS, SERVICE_COLUMNS, AdviceContac
 from closuremap.reports.legal import (
     DOCUMENTS,
     DocumentResult,
-    LegalDocumentError,
     render_application,
     render_certificate_of_service,
     render_discharge,
@@ -33,6 +32,7 @@ from closuremap.reports.legal import (
     render_extension,
     render_notice,
 )
+from closuremap.reports.legal_text import LegalDocumentError
 from tests.case_fixtures import COURT, COURT_ADDRESS, make_case, service, tiny_png
 from tests.conftest import require
 

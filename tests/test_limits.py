@@ -13,9 +13,9 @@ import shapely
 from closuremap.geo.crs import BNG
 from closuremap.geo.geocode import TEXT_COORDINATE_MARGIN_M, geocode
 from closuremap.geo.timeline import timeline
+from closuremap.layers.coercion import coerce_column
 from closuremap.layers.editing import typed_attributes
 from closuremap.layers.exporter import SHAPEFILE_TEXT_MAX, shapefile_losses
-from closuremap.layers.importer import coerce_column
 from closuremap.layers.model import KINDS
 
 GAZ = pd.DataFrame(

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.load_test import CHROMIUM, KINDS, run, table
-from tests.conftest import require
+from tests.conftest import load_bench_script, require
 
+load_test = load_bench_script("load_test")
 pytestmark = pytest.mark.browser
 
 
 def test_two_sessions_for_ten_seconds_without_errors(sample_path: Path, tmp_path: Path) -> None:
-    require(Path(CHROMIUM).exists(), "Debian chromium (/usr/bin/chromium)")
-    result = run(
+    require(Path(load_test.CHROMIUM).exists(), "Debian chromium (/usr/bin/chromium)")
+    result = load_test.run(
         sessions=2,
         seconds=10,
         out=tmp_path / "load.json",
@@ -25,9 +25,9 @@ def test_two_sessions_for_ten_seconds_without_errors(sample_path: Path, tmp_path
         ramp_s=0,
         quiet=True,
     )
-    report = table(result)
+    report = load_test.table(result)
     assert result["total"]["errors"] == 0, report
-    for kind in KINDS:
+    for kind in load_test.KINDS:
         assert result["tasks"][kind]["count"] >= 1, report
     assert result["tasks"]["open"]["count"] == 2
     assert (tmp_path / "load.json").exists()

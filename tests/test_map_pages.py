@@ -1,5 +1,6 @@
-"""The map and drawing pages as an officer uses them: labelled blocks, a legend, a folded layer list,
-one zoom level a wheel notch, a grid reference for a clicked point, handles only on the shape chosen."""
+"""The map and drawing pages as an officer uses them: labelled blocks, a legend, a folded layer
+list, one zoom level a wheel notch, a grid reference for a clicked point, handles only on the shape
+chosen."""
 
 from __future__ import annotations
 

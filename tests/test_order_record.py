@@ -1,5 +1,5 @@
-"""The order as one trustworthy record across pages: the object chosen is the object shown, a re-save
-keeps what the page did not touch, and every change carries a name."""
+"""The order as one trustworthy record across pages: the object chosen is the object shown, a
+re-save keeps what the page did not touch, and every change carries a name."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from closuremap.layers.documents import briefing_input, letter_fields, order_blocks
+from closuremap.layers.documents import order_blocks
 from closuremap.layers.orders import (
     changed_fields,
     evidence_window,
@@ -22,6 +22,7 @@ from closuremap.layers.orders import (
 )
 from closuremap.layers.store import GeoPackageStore
 from closuremap.reports.briefing import briefing_tables
+from closuremap.reports.inputs import briefing_input, letter_fields
 from closuremap.reports.service_pack import render_service_pack
 from tests.conftest import ROOT
 

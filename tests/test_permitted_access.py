@@ -1,7 +1,8 @@
-"""Permitted access (geo/permitted_access.py): who a notice must let in, the wording, the stored form.
+"""Permitted access (geo/permitted_access.py): who a notice must let in, the wording, the stored
+form.
 
-Rules from shared/domain/closure-powers.md, section 1: N8 (s.76(4)) a notice may not exclude people who
-habitually live on the premises or the owner; O5 (s.80(7)) an order may bar all persons.
+Rules from shared/domain/closure-powers.md, section 1: N8 (s.76(4)) a notice may not exclude people
+who habitually live on the premises or the owner; O5 (s.80(7)) an order may bar all persons.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def test_n7_notice_wording_names_premises_and_every_class_lettered() -> None:
     assert lines[0] == f"This closure notice prohibits access to {PREMISES} by all persons except:"
     items = item_lines(text)
     assert len(items) == len(classes) == 8
-    for letter, line, c in zip("abcdefgh", items, classes):
+    for letter, line, c in zip("abcdefgh", items, classes, strict=True):
         assert line.startswith(f"({letter}) ")
         assert CLASSES[c.code] in line
         assert ALL_DAY in line

@@ -58,6 +58,6 @@ def test_the_api_format_has_its_location_dict_read(store: GeoPackageStore) -> No
     ).all()
     assert (frame["category_original"] == "anti-social-behaviour").sum() == 1271
     assert (frame["category"] == "asb_nuisance").sum() >= 1271
-    # around Barnet (the API polygon reaches into its neighbours): every point lands there, in metres
+    # around Barnet (the API polygon reaches into its neighbours): every point lands there, in m
     minx, miny, maxx, maxy = frame.total_bounds
     assert minx > 515_000 and maxx < 535_000 and miny > 183_000 and maxy < 201_000

@@ -310,7 +310,7 @@ def test_check_scope_command_on_files_in_any_crs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    # the park holds a few small OSM buildings (a lodge, sheds): with 5 m² of tolerance that is mixed
+    # the park holds a few small OSM buildings (a lodge, sheds): with 5 m² of tolerance, mixed
     assert data["tolerance_m2"] == 5 and data["premises_area_m2"] > 5 and data["verdict"] == "mixed"
     assert data["open_space_fraction"] > 0.95
     assert data["incidents_total"] == 148

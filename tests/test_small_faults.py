@@ -145,7 +145,7 @@ def test_numbers_out_of_range_are_a_reason_per_row_not_a_crash(
     good = "POLYGON ((531700 179000, 531705 179000, 531705 179005, 531700 179000))"
     src = tmp_path / "areas.csv"
     rows = ["block_id,area_type,floor_from,floor_to,wkt"]
-    for i, floor in enumerate(["1", "1e19", "1e20", "inf", "-1e400", "1e400", "3"]):
+    for floor in ["1", "1e19", "1e20", "inf", "-1e400", "1e400", "3"]:
         rows.append(f'B1,stairwell,{floor},5,"{good}"')
     src.write_text("\n".join(rows) + "\n")
     result = import_file(store, "communal_areas", src, user="t", rejects_path=tmp_path / "r.csv")

@@ -23,8 +23,8 @@ from closuremap.layers import importlog
 from closuremap.layers.importer import import_file
 from closuremap.layers.limits import Limits
 from closuremap.layers.review import open_items
-from closuremap.layers.sources import iter_table
 from closuremap.layers.store import GeoPackageStore
+from closuremap.layers.tabular import iter_table
 
 
 def _rows_file(path: Path, n: int) -> Path:

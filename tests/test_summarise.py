@@ -1,8 +1,9 @@
-"""Incidents per area (`closuremap summarise`): counts cell for cell against geopandas sjoin + groupby
-with the boundary rule applied in plain pandas, on a grid with points on its edges and corners,
-overlapping areas and a hole; the same counts from WGS84 files as from BNG ones; the date window;
-real police.uk rows in real ONS LSOAs (data/boundaries, tests/data/crime: OGL v3.0); the command
-line in its file and workspace forms; and the mistakes a user can make, each one line, exit 2."""
+"""Incidents per area (`closuremap summarise`): counts cell for cell against geopandas sjoin +
+groupby with the boundary rule applied in plain pandas, on a grid with points on its edges and
+corners, overlapping areas and a hole; the same counts from WGS84 files as from BNG ones; the date
+window; real police.uk rows in real ONS LSOAs (data/boundaries, tests/data/crime: OGL v3.0); the
+command line in its file and workspace forms; and the mistakes a user can make, each one line,
+exit 2."""
 
 from __future__ import annotations
 
@@ -211,7 +212,7 @@ def away_from_edges(points: np.ndarray, areas: gpd.GeoDataFrame, metres: float =
 def write_pair(
     tmp_path: Path, areas: gpd.GeoDataFrame, points: np.ndarray, cats: np.ndarray, months: list[str]
 ) -> dict[str, Path]:
-    """The same areas and incidents as WGS84 GeoJSON + lon/lat CSV, and as BNG GeoPackage + E/N CSV."""
+    """The same areas and incidents as WGS84 GeoJSON + lon/lat CSV, and BNG GeoPackage + E/N CSV."""
     lon, lat = bng_to_lonlat(shapely.get_x(points), shapely.get_y(points))
     common = {"Crime type": cats, "Month": months}
     paths = {
@@ -392,7 +393,7 @@ def test_window_in_the_counts_and_the_command(
     assert pd.read_csv(tmp_path / "out.csv")["asb_nuisance"].tolist() == [2, 2]
 
 
-# -- real data: police.uk rows in ONS LSOAs, through the command line -------------------------------
+# -- real data: police.uk rows in ONS LSOAs, through the command line ------------------------------
 BURGLARY = TEST_DATA / "crime" / "met_street_burglary_southwark_2024-01_to_2024-06.csv"
 LSOAS = DATA / "boundaries" / "southwark_lsoa_2021_bgc20m.gpkg"
 

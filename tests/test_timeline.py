@@ -1,7 +1,9 @@
-"""The legal timeline (geo/timeline.py): every rule of the rules table it implements, at its boundary.
+"""The legal timeline (geo/timeline.py): every rule of the rules table it implements, at its
+boundary.
 
 Rule IDs and sections follow shared/domain/closure-powers.md, section 1. Each limit has a case just
-inside it (no violation of that rule) and just outside it (the violation, with its rule and section).
+inside it (no violation of that rule) and just outside it (the violation, with its rule and
+section).
 Expected dates are written out by hand from the Act's text, not computed with the module's helpers.
 """
 
@@ -18,19 +20,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from closuremap.geo.clock import add_elapsed_hours, add_hours_skipping_christmas, to_utc
 from closuremap.geo.errors import ClosuremapError
 from closuremap.geo.timeline import (
     Timeline,
     TimelineError,
     Violation,
-    add_elapsed_hours,
-    add_hours_skipping_christmas,
     deadline_rows,
     next_deadline,
     parse_authority,
-    parse_datetime,
     timeline,
-    to_utc,
 )
 
 EXE = shutil.which("closuremap", path=str(Path(sys.executable).parent))
@@ -730,31 +729,6 @@ def test_timeline_error_is_a_user_error_the_cli_reports() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# parse_datetime: the command line's date-times.
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("2024-12-24T10:00", datetime(2024, 12, 24, 10, 0)),
-        ("2024-12-24T10:00:30", datetime(2024, 12, 24, 10, 0, 30)),
-        ("2024-12-24 10:00", datetime(2024, 12, 24, 10, 0)),
-        ("2024-12-24", datetime(2024, 12, 24, 0, 0)),
-        ("24/12/2024 10:00", datetime(2024, 12, 24, 10, 0)),
-        (" 24/12/2024 ", datetime(2024, 12, 24, 0, 0)),
-    ],
-)
-def test_parse_datetime_reads_iso_and_uk_forms(text: str, expected: datetime) -> None:
-    assert parse_datetime(text, "--x") == expected
-
-
-@pytest.mark.parametrize("text", ["2024-13-45T10:00", "12/24/2024", "tomorrow", ""])
-def test_parse_datetime_rejects_unreadable_dates_naming_the_option(text: str) -> None:
-    with pytest.raises(TimelineError, match=r"^--notice-served: .*YYYY-MM-DDTHH:MM"):
-        parse_datetime(text, "--notice-served")
-
-
-# ---------------------------------------------------------------------------------------------
 # N6, s.77(3), s.80(4): add_hours_skipping_christmas as a property. The Christmas time inside an
 # interval is counted here day by day, independently of the module's own overlap function.
 
@@ -827,7 +801,7 @@ def test_n6_zero_hours_is_no_time() -> None:
 
 @pytest.fixture
 def christmas_case() -> Timeline:
-    # notice expires 27 Dec 10:00, hearing deadline 27 Dec 11:00, appeal 17 Jan, order expires 27 Mar
+    # notice expires 27 Dec 10:00, hearing deadline 27 Dec 11:00, appeal 17 Jan, order ends 27 Mar
     return timeline(
         notice_issued=datetime(2024, 12, 24, 10),
         notice_served=datetime(2024, 12, 24, 11),
@@ -1002,16 +976,18 @@ def test_cli_extension_authorised_by_a_superintendent_is_lawful() -> None:
     assert good["violations"] == [] and good["notice_extended_until"] == "2024-03-06T10:00"
 
 
-# -- clock changes: the Act's hours are real elapsed hours (Europe/London) ---------------------------
+# -- clock changes: the Act's hours are real elapsed hours (Europe/London) -------------------------
 
 
 @pytest.mark.parametrize(
     ("issued", "hours", "expires"),
     [
-        # October: the clocks go back at 02:00 BST on Sunday 26 October 2025 -> the wall clock shows one hour less
+        # October: the clocks go back at 02:00 BST on Sunday 26 October 2025 -> the wall clock
+        # shows one hour less
         (datetime(2025, 10, 25, 12, 0), 48, datetime(2025, 10, 27, 11, 0)),
         (datetime(2025, 10, 25, 12, 0), 24, datetime(2025, 10, 26, 11, 0)),
-        # March: the clocks go forward at 01:00 GMT on Sunday 30 March 2025 -> the wall clock shows one hour more
+        # March: the clocks go forward at 01:00 GMT on Sunday 30 March 2025 -> the wall clock
+        # shows one hour more
         (datetime(2025, 3, 29, 12, 0), 48, datetime(2025, 3, 31, 13, 0)),
         (datetime(2025, 3, 29, 12, 0), 24, datetime(2025, 3, 30, 13, 0)),
         # no change in the period: the wall clock and the hours agree

@@ -12,17 +12,12 @@ import geopandas as gpd
 import shapely
 
 from closuremap.geo.crs import BNG
+from closuremap.layers import incident_map
 from closuremap.layers.assets import LOCAL_ASSETS, STATIC_DIR
+from closuremap.layers.incident_map import GRID_CELLS, grid_cell_m, incident_grid
 from closuremap.layers.model import KINDS
 from closuremap.layers.store import GeoPackageStore
-from closuremap.layers.webmap import (
-    GRID_CELLS,
-    TileSource,
-    build_map,
-    grid_cell_m,
-    incident_grid,
-    map_summary,
-)
+from closuremap.layers.webmap import TileSource, build_map, map_summary
 
 
 def _frames(store: GeoPackageStore) -> dict[str, gpd.GeoDataFrame]:
@@ -150,7 +145,7 @@ def test_grid_counts_each_incident_once_in_its_square() -> None:
     )
     grid = incident_grid(frame, 100.0).sort_values("count", ascending=False)
     assert grid["count"].tolist() == [2, 1, 1] and grid["categories"].iloc[0] == "asb 2"
-    assert sorted(zip(grid.geometry.bounds["minx"], grid.geometry.bounds["miny"])) == [
+    assert sorted(zip(grid.geometry.bounds["minx"], grid.geometry.bounds["miny"], strict=True)) == [
         (0, 0),
         (100, 0),
         (100, 100),
@@ -164,10 +159,8 @@ def test_grid_counts_each_incident_once_in_its_square() -> None:
 def test_the_map_tiers_just_inside_and_just_outside(
     n: int, popups: bool, grid_only: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import closuremap.layers.webmap as webmap
-
-    monkeypatch.setattr(webmap, "POPUPS_UP_TO", 20)
-    monkeypatch.setattr(webmap, "GRID_ONLY_ABOVE", 40)
+    monkeypatch.setattr(incident_map, "POPUPS_UP_TO", 20)
+    monkeypatch.setattr(incident_map, "GRID_ONLY_ABOVE", 40)
     page = build_map({"incidents": _many(n)}, incident_mode="clusters").get_root().render()
     assert ("a secret description" in page) == popups
     assert ("counts per" in page) == grid_only

@@ -77,7 +77,7 @@ def test_the_wheel_ships_code_under_one_name_with_its_data(wheel: Path) -> None:
     assert tops == {"closuremap"}, f"the wheel installs top-level names {tops}"
     for needed in (
         "closuremap/app.py",
-        "closuremap/cli.py",
+        "closuremap/cli/__init__.py",
         "closuremap/geo/scope.py",
         "closuremap/app_pages/map.py",
         "closuremap/data/README.md",

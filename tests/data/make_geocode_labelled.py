@@ -7,7 +7,8 @@ Run from the repository root:  ``.venv/bin/python tests/data/make_geocode_labell
 Deterministic (``random.Random(SEED)``, no clock, no network). Inputs: the sample gazetteer
 ``data/synthetic/addresses.csv`` (synthetic flats with fake UPRNs) and the Code-Point Open extract
 ``data/postcodes/codepoint_open_2025-10_southwark_estate_1km.csv``. If either file changes, rerun
-this script; ``tests/test_geocode.py`` fails (and says so) when the CSV no longer matches a fresh build.
+this script; ``tests/test_geocode.py`` fails (and says so) when the CSV no longer matches a fresh
+build.
 
 Every string is built from a known gazetteer row, building, point or postcode, so its answer is
 known by construction:
@@ -17,8 +18,8 @@ kind                what the location says -> expected answer
 ==================  ==========================================================================
 flat_exact          the gazetteer address, re-cased/trimmed -> that flat's UPRN
 flat_confusable     flats a digit apart (12/21/2/1/112/120) in the same building -> the exact UPRN
-flat_typo           one typo in the building name (and sometimes in its type word, "Hosue", or in the
-                    street) -> the UPRN
+flat_typo           one typo in the building name (and sometimes in its type word, "Hosue", or
+                    in the street) -> the UPRN
 flat_abbrev         Flt/Fl/No./#, Hse/Bldgs, St/Rd, St Georges as saint -> the UPRN
 flat_reorder        "Perronet House Flat 12", "12 Perronet House", "Perronet Hse, 12" -> the UPRN
 flat_noise          "o/s", "landing outside", "nr", trailing postcode, upper case -> the UPRN
@@ -44,16 +45,15 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+# OSTN15: the only WGS84 <-> BNG path in the project
+from closuremap.geo.crs import bng_to_lonlat
 
-from closuremap.geo.crs import bng_to_lonlat  # noqa: E402  (OSTN15: the only WGS84 <-> BNG path in the project)
+ROOT = Path(__file__).resolve().parents[2]
 
 ADDRESSES = ROOT / "data" / "synthetic" / "addresses.csv"
 POSTCODES = ROOT / "data" / "postcodes" / "codepoint_open_2025-10_southwark_estate_1km.csv"
@@ -215,7 +215,8 @@ def grid_letters(easting: float, northing: float) -> str:
 
 
 def grid_ref(easting: float, northing: float, digits: int) -> tuple[str, str, float, float, float]:
-    """(letters, digit-string pair joined by a space, centre easting, centre northing, square size)."""
+    """(letters, digit-string pair joined by a space, centre easting, centre northing, square
+    size)."""
     half = digits // 2
     size = 10.0 ** (5 - half)
     east_in = int((easting % 100_000) // size)
@@ -472,7 +473,8 @@ def build(addresses: pd.DataFrame, postcodes: pd.DataFrame, seed: int = SEED) ->
                 b.upper(),
                 b.lower(),
                 f"{name} {rng.choice(ABBREV_TYPE[kind])}",
-                f"{typo(max(name.split(), key=len), rng) if len(name.split()) == 1 else name} {kind}",
+                f"{typo(max(name.split(), key=len), rng) if len(name.split()) == 1 else name}"
+                f" {kind}",
             ]
         )
         text = rng.choice(BUILDING_NOISE).format(b=shown)

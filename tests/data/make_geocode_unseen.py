@@ -15,13 +15,14 @@ operators write them, each built from a known row, so its answer is known by con
 ======================  ========================================================================
 shape                   what the location says -> expected answer
 ======================  ========================================================================
-street_number           "12, example street, london", "12 Example St", "no. 12 example street e8 1aa",
-                        "O/S 12 EXAMPLE STREET" -> the house's UPRN
+street_number           "12, example street, london", "12 Example St",
+                        "no. 12 example street e8 1aa", "O/S 12 EXAMPLE STREET" -> the house's UPRN
 flat_no_type_word       "flat 7 the example institute some road", "flat 7, arcadia", "7 meridian",
                         "Flt 7 The Foundry, Quarry Lane" -> the flat's UPRN
 flat_type_word          "flat 7 marlow mansions some road", "Flt 7 Cedar Tower, Orchard Way",
                         "7 kestrel lodge" -> the flat's UPRN
-text_coordinates_in     "youths at 540123 185046" inside the gazetteer's area -> that point, for review
+text_coordinates_in     "youths at 540123 185046" inside the gazetteer's area -> that point, for
+                        review
 text_coordinates_out    "CAD 240512 / 181234 youths in stairwell" (a reference, not a place) -> none
 junk                    "see notes", "n/a", "flat 7" alone, a street the gazetteer lacks -> none
 ======================  ========================================================================
@@ -86,7 +87,8 @@ JUNK = (
 
 
 def gazetteer() -> pd.DataFrame:
-    """The imaginary estate: houses on its streets, flats in its buildings, each at its own point."""
+    """The imaginary estate: houses on its streets, flats in its buildings, each at its own
+    point."""
     rows, uprn = [], 880_000_000_001
     postcode = dict(STREETS)
     for s, (street, pc) in enumerate(STREETS):
@@ -201,6 +203,7 @@ def build() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    folder.mkdir(parents=True, exist_ok=True)
     g, lab = build()
     g.to_csv(folder / "unseen_gazetteer.csv", index=False)
     lab.to_csv(folder / "unseen_labelled.csv", index=False)

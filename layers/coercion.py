@@ -1,0 +1,152 @@
+"""A source's columns onto a layer's fields: which column feeds which field, and each cell read as
+the field's type (a whole number in range, a date in the formats UK exports use, one of a field's
+choices) or the reason it cannot be.
+
+One reader for every way a value comes in: a file's import, a typed form on the draw page
+(``editing.typed_attributes``), a review-queue row placed by hand. What it accepts is what the
+filters and documents can read back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from closuremap.geo.dates import DATE_HINT, UTC_OFFSET, formats_for, has_time
+from closuremap.geo.errors import SchemaError
+
+from .model import FEATURE_ID, Field, LayerKind, normalise_column
+
+# -- attribute coercion ---------------------------------------------------------------------------
+_NULL_TEXT = {"", "nan", "none", "null", "nat", "<na>"}
+
+
+def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]]:
+    """A column's cells as the field's type, and per cell the reason it cannot be (or None).
+
+    Vectorised: a 100k-row import must not parse dates one strptime at a time.
+    """
+    n = len(raw)
+    reasons: list[str | None] = [None] * n
+    values = pd.Series([None] * n, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        ok = raw.notna().to_numpy()
+        fmt = "%Y-%m-%d" if f.kind == "date" else "%Y-%m-%dT%H:%M:%S"
+        values[ok] = raw[ok].dt.strftime(fmt).to_numpy()
+        return values.tolist(), reasons
+    # nested GeoJSON properties (lists, objects) are kept as JSON text, not as Python's repr
+    raw = raw.map(
+        lambda v: (
+            json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (list, dict)) else v
+        )
+    )
+    text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip().reset_index(drop=True)
+    null = text.str.lower().isin(_NULL_TEXT).to_numpy()
+    if f.kind in ("int", "float"):
+        with np.errstate(invalid="ignore", over="ignore"):
+            number = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+            finite = np.isfinite(number)
+            whole = finite & (np.mod(number, 1) == 0) if f.kind == "int" else finite
+        low, high = f.bounds
+        inside = whole & (number >= low) & (number <= high)
+        ok = ~null & inside
+        values[ok] = [int(v) for v in number[ok]] if f.kind == "int" else number[ok].tolist()
+        what = "a whole number" if f.kind == "int" else "a number"
+        for i in np.flatnonzero(~null & ~whole):
+            reasons[i] = f"{f.name}: '{text.iloc[i]}' is not {what}"
+        for i in np.flatnonzero(~null & whole & ~inside):
+            reasons[i] = f"{f.name}: {text.iloc[i]} is outside {low:g} to {high:g}"
+        return values.tolist(), reasons
+    if f.kind in ("datetime", "date"):
+        remaining = ~null
+        month = remaining & text.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
+        values[month] = text[month].to_numpy()
+        remaining &= ~month
+        clean = text.str.replace(UTC_OFFSET, r"\1", regex=True)
+        first = clean[remaining]
+        for fmt in formats_for(str(first.iloc[0]) if len(first) else None):
+            if not remaining.any():
+                break
+            parsed = pd.to_datetime(clean[remaining], format=fmt, errors="coerce")
+            hit = parsed.notna()
+            if not hit.any():
+                continue
+            out = "%Y-%m-%dT%H:%M:%S" if f.kind == "datetime" and has_time(fmt) else "%Y-%m-%d"
+            idx = parsed.index[hit.to_numpy()]
+            values[idx] = parsed[hit].dt.strftime(out).to_numpy()
+            remaining[idx] = False
+        for i in np.flatnonzero(remaining):
+            reasons[i] = f"{f.name}: '{text.iloc[i]}' is not a date I can read ({DATE_HINT})"
+        return values.tolist(), reasons
+    if f.choices:
+        folded = text.str.lower().str.replace(r"[^0-9a-z]+", "_", regex=True).str.strip("_")
+        known = folded.isin(f.choices).to_numpy()
+        ok = ~null & known
+        values[ok] = folded[ok].to_numpy()
+        for i in np.flatnonzero(~null & ~known):
+            reasons[i] = f"{f.name}: '{text.iloc[i]}' is not one of {', '.join(f.choices)}"
+        return values.tolist(), reasons
+    values[~null] = text[~null].to_numpy()
+    return values.tolist(), reasons
+
+
+def map_columns(
+    columns: list[str], kind: LayerKind, exclude: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Which source column feeds each field: by name, then alias, then a shapefile's 10-char cut."""
+    folded: dict[str, str] = {}
+    for c in columns:
+        if c in exclude:
+            continue
+        folded.setdefault(normalise_column(c), c)
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for f in kind.fields:
+        # by name, then alias, then a shapefile's 10-letter cut of the name
+        for candidate in (f.name, *f.aliases, normalise_column(f.name[:10])):
+            col = folded.get(candidate)
+            if col is not None and col not in taken:
+                mapping[f.name] = col
+                taken.add(col)
+                break
+    if FEATURE_ID in folded and folded[FEATURE_ID] not in taken:
+        mapping[FEATURE_ID] = folded[FEATURE_ID]
+    return mapping
+
+
+def source_signature(columns: list[str]) -> str:
+    """Files with the same columns (in any order and case) come from the same kind of export."""
+    return hashlib.sha1(
+        "|".join(sorted(normalise_column(c) for c in columns)).encode()
+    ).hexdigest()[:16]
+
+
+def apply_mapping(
+    auto: dict[str, str], chosen: dict[str, str | None] | None, columns: list[str], kind: LayerKind
+) -> dict[str, str]:
+    """The automatic mapping with the user's choices over it (None or "" unmaps a field)."""
+    if not chosen:
+        return auto
+    out = dict(auto)
+    fields = {f.name for f in kind.fields}
+    for field_name, column in chosen.items():
+        if field_name not in fields:
+            raise SchemaError(
+                f"'{kind.name}' has no field '{field_name}'; "
+                f"its fields are {', '.join(sorted(fields))}"
+            )
+        if not column:
+            out.pop(field_name, None)
+        elif column not in columns:
+            raise SchemaError(
+                f"the file has no column '{column}' for '{field_name}'; "
+                f"its columns are {', '.join(columns)}"
+            )
+        else:
+            out = {f: c for f, c in out.items() if c != column}
+            out[field_name] = column
+    return out

@@ -1,0 +1,219 @@
+"""Reading a CSV, TSV or XLSX file as text cells, in chunks, with each record's field-count problem.
+
+Cells stay text here (numbers, dates and coordinates are read by whoever knows what the column
+means); memory is bounded by the chunk, not the file. police.uk API rows get their place unpacked.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import csv
+import itertools
+import sys
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+from openpyxl.utils.exceptions import InvalidFileException
+
+from closuremap.geo.errors import InputFileError
+
+from .limits import Limits
+
+# a WKT cell may be long: the vertex limit judges it
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+#: What openpyxl (and pandas reading through it) raises for a file that is not a sound workbook:
+#: not a zip or a damaged one (BadZipFile, zlib.error, EOFError), missing parts (KeyError,
+#: IndexError), malformed XML (lxml's and ElementTree's parse errors are SyntaxErrors), values of
+#: the wrong type or range (TypeError, ValueError, OverflowError for a cell holding infinity),
+#: features it does not read, the file system.
+WORKBOOK_READ_ERRORS: tuple[type[Exception], ...] = (
+    InvalidFileException,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    KeyError,
+    IndexError,
+    SyntaxError,
+    TypeError,
+    ValueError,
+    OverflowError,
+    NotImplementedError,
+    OSError,
+)
+
+
+def short_message(exc: Exception) -> str:
+    """The first clause of a reader's message, short enough for a sentence to the user."""
+    text = str(exc).split(";")[0].strip()
+    return text[:200]
+
+
+def _encoding(p: Path) -> str:
+    """UTF-8 (with or without BOM) if every byte decodes, else Windows-1252, else Latin-1: found by
+    decoding the file in blocks, so a 2 GB export is never held in memory to be checked."""
+    with p.open("rb") as f:
+        if b"\x00" in f.read(4096):
+            raise InputFileError(
+                f"{p}: this is a binary file, not a text table; save it as CSV (UTF-8)"
+            )
+    for encoding in ("utf-8-sig", "cp1252"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with p.open("rb") as f:
+                while block := f.read(16 * 1024 * 1024):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "latin-1"
+
+
+@dataclass
+class TableChunk:
+    """Consecutive records of a table: text cells, why each has the wrong field count ("" if
+    right), and the record number of the first (1 = the line after the header)."""
+
+    frame: pd.DataFrame
+    ragged: list[str]
+    first_row: int
+
+
+def iter_table(
+    p: Path, limits: Limits | None = None, chunk_rows: int | None = None
+) -> Iterator[TableChunk]:
+    """A table's records in chunks, header checked first: memory stays bounded by the chunk, not
+    the file. Blank lines are records too, so row numbers match the user's lines."""
+    limits = limits or Limits.from_env()
+    limits.check_file(p)
+    size = chunk_rows or limits.chunk_rows
+    if p.suffix.lower() == ".xlsx":
+        yield _read_excel(p, limits)
+        return
+    encoding = _encoding(p)
+    with p.open(encoding=encoding, newline="") as f:
+        head = f.readline()
+        if not head.strip():
+            raise InputFileError(f"{p}: the file is empty or its first line (the header) is blank")
+        f.seek(0)
+        delimiter = (
+            "\t"
+            if head.count("\t") > head.count(",")
+            else (";" if head.count(";") > head.count(",") else ",")
+        )
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            header = [h.strip() for h in next(reader)]
+            limits.check_columns(p, len(header))
+            if len(set(header)) != len(header):
+                dupes = sorted({h for h in header if header.count(h) > 1})
+                raise InputFileError(
+                    f"{p}: the header repeats column name(s) {', '.join(dupes)}; rename them"
+                )
+            width, first, seen = len(header), 1, 0
+            while True:
+                records, ragged = [], []
+                for row in itertools.islice(reader, size):
+                    if len(row) != width:
+                        ragged.append(
+                            f"has {len(row)} fields where the header has {width}"
+                            if any(c.strip() for c in row)
+                            else ""
+                        )
+                        row = (row + [""] * width)[:width]
+                    else:
+                        ragged.append("")
+                    records.append(row)
+                if not records and first > 1:
+                    return
+                seen += len(records)
+                limits.check_rows(p, seen)
+                frame = pd.DataFrame(records, columns=header, dtype=object)
+                if set(frame.columns) >= POLICE_API_COLUMNS:
+                    frame = expand_police_api(frame)
+                yield TableChunk(frame, ragged, first)
+                if len(records) < size:
+                    return
+                first += len(records)
+        except csv.Error as exc:
+            raise InputFileError(
+                f"{p}: not a well-formed CSV at line {reader.line_num} ({exc}); save it again "
+                "as CSV (UTF-8)"
+            ) from None
+
+
+def _read_excel(p: Path, limits: Limits) -> TableChunk:
+    try:
+        book = openpyxl.load_workbook(p, read_only=True)
+        sheet = book.worksheets[0]
+        rows, columns = sheet.max_row or 0, sheet.max_column or 0
+        book.close()
+    except WORKBOOK_READ_ERRORS as exc:
+        raise InputFileError(f"{p}: not a readable Excel workbook ({short_message(exc)})") from None
+    limits.check_columns(p, columns)
+    limits.check_rows(p, max(0, rows - 1))
+    try:
+        frame = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
+    except WORKBOOK_READ_ERRORS as exc:
+        raise InputFileError(f"{p}: not a readable Excel workbook ({short_message(exc)})") from None
+    # an error cell (#REF!) is missing, and pandas 3 keeps missing values missing under astype(str)
+    frame = frame.fillna("").astype(str).replace({"nan": "", "None": ""})
+    return TableChunk(frame, [""] * len(frame), 1)
+
+
+def table_columns(p: Path) -> list[str]:
+    """A table's column names, read from its header alone (the mapping step of a 2 GB file)."""
+    chunk = next(iter_table(p, chunk_rows=1))
+    return [str(c) for c in chunk.frame.columns]
+
+
+def read_table(p: Path, limits: Limits | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """A whole table as text cells, with each record's field-count problem ("" when right)."""
+    chunks = list(iter_table(p, limits))
+    if len(chunks) == 1:
+        return chunks[0].frame, chunks[0].ragged
+    return (
+        pd.concat([c.frame for c in chunks], ignore_index=True),
+        [r for c in chunks for r in c.ragged],
+    )
+
+
+POLICE_API_COLUMNS = {"category", "location", "persistent_id", "month", "location_type"}
+
+
+def expand_police_api(table: pd.DataFrame) -> pd.DataFrame:
+    """police.uk API rows carry their place as a dict in one text column ('location': latitude,
+    longitude, street): give it latitude, longitude and location_text columns of its own."""
+    lat, lon, street = [], [], []
+    for text in table["location"].astype(str):
+        try:
+            value = ast.literal_eval(text) if text.strip().startswith("{") else {}
+        except (ValueError, SyntaxError):
+            value = {}
+        lat.append(str(value.get("latitude", "")))
+        lon.append(str(value.get("longitude", "")))
+        street.append(str((value.get("street") or {}).get("name", "")))
+    out = table.drop(columns=["location"]).copy()
+    out["latitude"], out["longitude"], out["location_text"] = lat, lon, street
+    return out
+
+
+def blank_rows(table: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty or spaces, in time linear in the cells however wide the
+    table."""
+    if table.shape[1] <= 64:
+        return ~table.apply(lambda c: c.astype(str).str.strip().ne("")).any(axis=1).to_numpy(
+            dtype=bool
+        )
+    return np.array(
+        [not "".join(map(str, row)).strip() for row in table.itertuples(index=False, name=None)],
+        dtype=bool,
+    )

@@ -1,0 +1,247 @@
+"""Writes to a workspace: features added, updated and deleted, each change in the audit trail.
+
+Everything done through one :class:`Transaction` is committed together when its ``with`` block
+ends, or rolled back together if it raises: an import's features, review-queue rows, rejected rows
+and log line land whole or not at all. Every change to a feature is an audit row (who, when,
+before and after), and a feature's version is the number of the last one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+import geopandas as gpd
+import shapely
+
+from closuremap.geo.crs import BNG
+from closuremap.geo.errors import StaleEditError, WorkspaceError
+from closuremap.geo.validate import to_multipolygon
+
+from . import gpkg_blob
+from .audit import describe_change
+from .connection import now
+from .extent import bulk_insert, update_extent
+from .model import FEATURE_ID, LayerKind, get_kind
+from .schema import (
+    AUDIT_TABLE,
+    META_TABLE,
+    SRS_ID,
+    feature_json,
+    new_feature_ids,
+    sql_column,
+    sql_value,
+)
+
+#: Kinds whose every added feature gets its own audit row (scopes are court evidence).
+AUDIT_EACH_ADD = {"orders"}
+_AUDIT_INSERT = (
+    f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class Transaction:
+    """A write in progress (:meth:`GeoPackageStore.transaction`): what is done through it is
+    committed together when the ``with`` block ends, or rolled back together if it raises."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def add(
+        self,
+        kind: str,
+        features: gpd.GeoDataFrame,
+        *,
+        user: str,
+        note: str = "",
+        audit_each: bool = False,
+    ) -> list[str]:
+        """Store new features (EPSG:27700); returns their feature ids, given or made. A feature
+        id already in the layer, or twice in ``features``, is refused. ``audit_each`` records each
+        feature (drawn shapes, order scopes) rather than one line for a bulk import."""
+        k = get_kind(kind)
+        if len(features) == 0:
+            return []
+        prepared = _prepared(k, features)
+        cols = [c for c in k.columns if c in prepared.columns]
+        geoms = prepared.geometry.values
+        columns = [sql_column(prepared[c]) for c in cols]
+        rows = list(zip(gpkg_blob.encode(geoms, SRS_ID), *columns, strict=True))
+        ids = prepared[FEATURE_ID].astype(str).tolist()
+        repeated = prepared[FEATURE_ID][prepared[FEATURE_ID].duplicated()].tolist()
+        if repeated:
+            raise WorkspaceError(
+                f"feature id {repeated[0]} appears more than once in what is being added; "
+                "drop the feature_id column to import them as new features"
+            )
+        dup = self.existing_ids(k.name, ids)
+        if dup:
+            raise WorkspaceError(
+                f"{len(dup)} feature id(s) already exist in '{k.name}' (e.g. {dup[0]}); "
+                "drop the feature_id column to import them as new features"
+            )
+        sql = (
+            f'INSERT INTO "{k.name}" (geom, {", ".join(chr(34) + c + chr(34) for c in cols)}) '
+            f"VALUES (?{', ?' * len(cols)})"
+        )
+        bounds = shapely.bounds(np.asarray(geoms, dtype=object))
+        bulk_insert(self.conn, k, sql, rows, bounds)
+        update_extent(self.conn, k, bounds)
+        if k.name in AUDIT_EACH_ADD or audit_each:
+            records = [dict(zip(cols, r, strict=True)) for r in zip(*columns, strict=True)]
+            self.conn.executemany(
+                _AUDIT_INSERT,
+                [
+                    (now(), user, k.name, fid, "add", None, feature_json(rec, g), note)
+                    for fid, rec, g in zip(ids, records, geoms, strict=True)
+                ],
+            )
+        else:
+            count = json.dumps({"count": len(ids)})
+            self.conn.execute(_AUDIT_INSERT, (now(), user, k.name, None, "add", None, count, note))
+        return ids
+
+    def update(
+        self,
+        kind: str,
+        feature_id: str,
+        *,
+        user: str,
+        geometry: shapely.Geometry | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
+        """Change one feature's geometry and/or attributes; its feature id stays the same. With
+        ``expected_version`` (what :meth:`version` said when the editor loaded it), a feature
+        changed since by anyone is not overwritten: :class:`StaleEditError` says who changed
+        what."""
+        k = get_kind(kind)
+        attributes = dict(attributes or {})
+        unknown = set(attributes) - {f.name for f in k.fields}
+        if unknown:
+            raise WorkspaceError(f"'{k.name}' has no field(s) {', '.join(sorted(unknown))}")
+        before_attrs, before_geom = self._one(k, feature_id)
+        if expected_version is not None:
+            self._refuse_stale(k, feature_id, expected_version)
+        sets = [f'"{name}" = ?' for name in attributes]
+        params = [sql_value(v) for v in attributes.values()]
+        after_geom = before_geom
+        if geometry is not None:
+            if k.storage_geometry_type == "MultiPolygon":
+                geometry = to_multipolygon([geometry])[0]
+            sets.append("geom = ?")
+            params.append(gpkg_blob.encode([geometry], SRS_ID)[0])
+            after_geom = geometry
+        if not sets:
+            return
+        self.conn.execute(
+            f'UPDATE "{k.name}" SET {", ".join(sets)} WHERE feature_id = ?', (*params, feature_id)
+        )
+        update_extent(self.conn, k)
+        after_attrs = {**before_attrs, **{n: sql_value(v) for n, v in attributes.items()}}
+        before = feature_json(before_attrs, before_geom)
+        after = feature_json(after_attrs, after_geom)
+        self.conn.execute(
+            _AUDIT_INSERT, (now(), user, k.name, feature_id, "update", before, after, note)
+        )
+
+    def delete(
+        self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None
+    ) -> int:
+        """Remove features; each removal is recorded with what was removed."""
+        k = get_kind(kind)
+        for fid in feature_ids:
+            before = feature_json(*self._one(k, fid))
+            self.conn.execute(f'DELETE FROM "{k.name}" WHERE feature_id = ?', (fid,))
+            self.conn.execute(
+                _AUDIT_INSERT, (now(), user, k.name, fid, "delete", before, None, note)
+            )
+        update_extent(self.conn, k)
+        return len(feature_ids)
+
+    def version(self, kind: str, feature_id: str) -> int:
+        """A feature's version: the number of the last audit entry that changed it (0: as
+        imported)."""
+        row = self.conn.execute(
+            f"SELECT max(id) FROM {AUDIT_TABLE} WHERE kind = ? AND feature_id = ?",
+            (kind, feature_id),
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def existing_ids(self, kind: str, ids: list[str]) -> list[str]:
+        """Which of these feature ids the layer already holds."""
+        k = get_kind(kind)
+        found: list[str] = []
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            q = (
+                f'SELECT feature_id FROM "{k.name}" '
+                f"WHERE feature_id IN ({','.join('?' * len(chunk))})"
+            )
+            found += [r[0] for r in self.conn.execute(q, chunk)]
+        return found
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", (key, value))
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
+
+    def _one(self, k: LayerKind, feature_id: str) -> tuple[dict[str, Any], Any]:
+        """A feature's stored attributes and geometry."""
+        cols = ", ".join(f'"{c}"' for c in k.columns)
+        row = self.conn.execute(
+            f'SELECT geom, {cols} FROM "{k.name}" WHERE feature_id = ?', (feature_id,)
+        ).fetchone()
+        if row is None:
+            raise WorkspaceError(f"no feature with id {feature_id} in '{k.name}'")
+        return dict(zip(k.columns, row[1:], strict=True)), gpkg_blob.decode([row[0]])[0]
+
+    def _refuse_stale(self, k: LayerKind, feature_id: str, expected_version: int) -> None:
+        """A StaleEditError naming who changed the feature, and how, since the editor loaded it."""
+        if self.version(k.name, feature_id) == expected_version:
+            return
+        rows = self.conn.execute(
+            f"SELECT at, user, before, after FROM {AUDIT_TABLE} WHERE kind = ? AND feature_id = ? "
+            "AND id > ? ORDER BY id",
+            (k.name, feature_id, expected_version),
+        ).fetchall()
+        changes = "; ".join(
+            f"{who} at {at[:16].replace('T', ' ')}: {describe_change(b, a)}"
+            for at, who, b, a in rows
+        )
+        raise StaleEditError(
+            f"not saved: this {k.title.lower()} was changed after you opened it ({changes}). "
+            "Your edit is kept on the page: load the new version, check it, and save your change "
+            "again"
+        )
+
+
+def _prepared(k: LayerKind, features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Features ready to store: in BNG (or refused), each with a feature id, polygons as the
+    layer's multipolygons."""
+    if features.crs is None or not features.crs.equals(BNG):
+        raise WorkspaceError(
+            f"features for '{k.name}' must be in EPSG:27700 before they are stored "
+            f"(got {features.crs}); import them with `closuremap import`, which converts"
+        )
+    out = features.copy()
+    if FEATURE_ID not in out.columns:
+        out[FEATURE_ID] = None
+    ids = out[FEATURE_ID].astype(object)
+    missing = ids.isna() | (ids.astype(str).str.len() == 0)
+    out.loc[missing, FEATURE_ID] = new_feature_ids(int(missing.sum()))
+    if k.storage_geometry_type == "MultiPolygon":
+        out = out.set_geometry(
+            gpd.GeoSeries(to_multipolygon(out.geometry.values), index=out.index, crs=BNG)
+        )
+    return out
