@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 WORKSPACE ?= workspace/sample.gpkg
 PORT ?= 8501
 
-.PHONY: run test install install-test sample bench load fuzz clean
+.PHONY: run test lint install install-test sample bench load fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,8 +31,16 @@ run: $(VENV)/.installed $(WORKSPACE)
 	CLOSUREMAP_WORKSPACE=$${CLOSUREMAP_WORKSPACE:-$(WORKSPACE)} \
 	  $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+# The checks before the suite: lint, formatting, strict types on geo/, the layering contract.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# Both cores: each test file runs on one worker, so a file's server or browser is started once.
+test: lint
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
