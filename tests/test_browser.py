@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from closuremap.layers.store import GeoPackageStore
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, free_port, require
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -52,17 +51,11 @@ def server_workspace(url: str) -> Path:
     return SERVED[url]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sample_path: Path) -> Iterator[str]:
     workspace = tmp_path_factory.mktemp("browser") / "sample.gpkg"
     shutil.copy(sample_path, workspace)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CLOSUREMAP_WORKSPACE": str(workspace), "CLOSUREMAP_USER": BROWSER_USER}
     proc = subprocess.Popen(
         [

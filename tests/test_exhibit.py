@@ -176,9 +176,30 @@ def test_exhibit_command_from_a_workspace_and_from_files(sample_path: Path, tmp_
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["scale_statement"] == "Scale 1:1250 at A3" and data["pages"] == 3 and out.exists()
+    files = _exhibit_from_files(sample_path, tmp_path)
+    assert files.returncode == 0, files.stderr
+    assert "Exhibit JS/2" in _text(tmp_path / "files.pdf", 1)
+    bad = run(
+        "exhibit",
+        sample_path,
+        "--order",
+        "NOPE",
+        "--exhibit-ref",
+        "X",
+        "--prepared-by",
+        "Y",
+        "--out",
+        tmp_path / "x.pdf",
+    )
+    assert bad.returncode == 2 and "no order 'NOPE'" in bad.stderr
+
+
+def _exhibit_from_files(sample_path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The exhibit drawn from files (the sample's scope, OSM buildings, police.uk crimes), not a
+    workspace: tmp_path/files.pdf."""
     scope = tmp_path / "scope.geojson"
     run("export", sample_path, "orders", "--out", scope)
-    files = run(
+    return run(
         "exhibit",
         "--scope",
         scope,
@@ -196,21 +217,6 @@ def test_exhibit_command_from_a_workspace_and_from_files(sample_path: Path, tmp_
         tmp_path / "files.pdf",
         "--json",
     )
-    assert files.returncode == 0, files.stderr
-    assert "Exhibit JS/2" in _text(tmp_path / "files.pdf", 1)
-    bad = run(
-        "exhibit",
-        sample_path,
-        "--order",
-        "NOPE",
-        "--exhibit-ref",
-        "X",
-        "--prepared-by",
-        "Y",
-        "--out",
-        tmp_path / "x.pdf",
-    )
-    assert bad.returncode == 2 and "no order 'NOPE'" in bad.stderr
 
 
 def test_every_sheet_carries_all_the_attributions_even_on_narrow_paper(
@@ -234,26 +240,7 @@ def test_every_sheet_carries_all_the_attributions_even_on_narrow_paper(
 def test_exhibit_from_osm_and_police_uk_files_carries_their_attribution(
     sample_path: Path, tmp_path: Path
 ) -> None:
-    scope = tmp_path / "scope.geojson"
-    run("export", sample_path, "orders", "--out", scope)
-    done = run(
-        "exhibit",
-        "--scope",
-        scope,
-        "--premises",
-        DATA / "osm" / "elephant_and_castle_buildings.geojson",
-        "--incidents",
-        DATA / "crime" / "police_uk_southwark_estate_2024-01_to_2024-06.csv",
-        "--title",
-        "Test order",
-        "--exhibit-ref",
-        "JS/2",
-        "--prepared-by",
-        "PC Smith",
-        "--out",
-        tmp_path / "files.pdf",
-        "--json",
-    )
+    done = _exhibit_from_files(sample_path, tmp_path)
     assert done.returncode == 0, done.stderr
     notes = json.loads(done.stdout)["notes"]
     assert any("OpenStreetMap" in n for n in notes) and any(

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, require
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, _free_port
+from tests.conftest import ROOT, free_port, require
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME
 
 
 def _tracked_copy(dest: Path) -> Path:
@@ -123,7 +123,7 @@ def test_the_installed_package_builds_the_sample(
 
 @pytest.fixture
 def served(venv: Path, tmp_path: Path, elsewhere: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(venv / "closuremap"), "serve", "estate.gpkg", "--port", str(port)],
         cwd=tmp_path,
