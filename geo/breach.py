@@ -3,12 +3,17 @@ notice or order was in force at that time (s.86: breach of a notice or order is 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from shapely.geometry.base import BaseGeometry
 
+from .dates import DateError, parse_datetime
 from .timeline import Timeline
+
+#: The forms exact enough to place a breach in or out of a period in force (date alone: midnight).
+EXACT_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 
 SCOPE_TOLERANCE_M = 1.0
 
@@ -62,12 +67,8 @@ def check_breach(
     label = None
     stamp = None
     if when:
-        for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-            try:
-                stamp = datetime.strptime(str(when)[:19], fmt)
-                break
-            except ValueError:
-                continue
+        with contextlib.suppress(DateError):
+            stamp = parse_datetime(str(when)[:19], "breach time", formats=EXACT_FORMATS)
     if stamp is None:
         flags.append(f"time '{when}' is not exact enough to show the notice or order was in force")
     elif not in_force:

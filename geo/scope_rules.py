@@ -107,7 +107,8 @@ def not_tied_to_premises(premises_area: float, tol: float) -> list[Finding]:
 
 
 def outside_premises(outside: BaseGeometry, scope_area: float, tol: float) -> list[Finding]:
-    """The part of the scope on no block, communal area or block route; an error past tolerance."""
+    """s.92: the part of the scope on no block, communal area or block route; an error past
+    tolerance."""
     area = outside.area
     if area <= 0.01:
         return []
@@ -126,7 +127,7 @@ def outside_premises(outside: BaseGeometry, scope_area: float, tol: float) -> li
 def on_open_space(
     on_open: BaseGeometry, open_space: gpd.GeoDataFrame | None, tol: float
 ) -> list[Finding]:
-    """Open land is not premises (Leeds CC v Persons Unknown); the spaces are named."""
+    """s.92 and Leeds CC v Persons Unknown: open land is not premises; the spaces are named."""
     area = on_open.area
     if area <= 0.01 or open_space is None:
         return []
@@ -146,7 +147,7 @@ def on_open_space(
 
 
 def unmapped_or_highway(other: BaseGeometry, tol: float) -> list[Finding]:
-    """Land mapped as neither premises nor open space, past the tolerance."""
+    """s.92: land mapped as neither premises nor open space, past the tolerance."""
     area = other.area
     if area <= 0.01 or area <= tol:
         return []
@@ -163,7 +164,8 @@ def unmapped_or_highway(other: BaseGeometry, tol: float) -> list[Finding]:
 
 
 def crosses_highway(scope: BaseGeometry, highways: gpd.GeoDataFrame | None) -> list[Finding]:
-    """A vehicle highway through the scope for more than half a metre: a road is not premises."""
+    """s.92: a vehicle highway through the scope for more than half a metre (a road is not
+    premises)."""
     if highways is None or not len(highways):
         return []
     lines = highways

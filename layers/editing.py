@@ -8,6 +8,7 @@ report, they do not fix: the page offers the repair.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,6 @@ import shapely
 from closuremap.geo.crs import BNG
 from closuremap.geo.drawing import check_drawing, route_to_polygon
 from closuremap.geo.errors import WorkspaceError
-from closuremap.geo.findings import Finding
 from closuremap.geo.snapping import snap_to_existing
 
 from .coercion import coerce_column  # the import's reader: one rule for files and forms
@@ -80,11 +80,11 @@ def prepare_drawing(
     if kind == "orders":
         result = check_in_workspace(store, snapped, order_id=attrs.get("order_id"))
         problems = [
-            Finding(
-                f.code,
-                f.severity if f.severity != "error" else "warning",
-                f"scope check ({result.verdict}): {f.message}",
-                f.area_m2,
+            replace(
+                f,
+                severity=f.severity if f.severity != "error" else "warning",
+                message=f"scope check ({result.verdict}): {f.message}",
+                geometry=None,  # as before: the page lists the order's findings
             )
             for f in result.findings
         ]
