@@ -352,12 +352,13 @@ if window is not None:
     st.caption(f"Saved window in use: {window[0]:%d %B %Y} to {window[1]:%d %B %Y}")
 
 st.markdown("**Grounds and terms**")
+grounds_shown = [
+    g.strip() for g in str(saved("grounds") or "").split(";") if g.strip() in ORDER_GROUNDS
+]
 grounds = st.multiselect(
     "Grounds relied on (s.80(5))",
     list(ORDER_GROUNDS),
-    default=[
-        g.strip() for g in str(saved("grounds") or "").split(";") if g.strip() in ORDER_GROUNDS
-    ],
+    default=grounds_shown,
     format_func=lambda g: f"({g}) {ORDER_GROUNDS[g]}",
     key=f"order_grounds_{okey}",
 )
@@ -365,11 +366,12 @@ facts = st.text_area(
     "Statement of facts", value=str(saved("facts") or ""), height=120, key=f"order_facts_{okey}"
 )
 existing = from_json(saved("permitted_access"))  # type: ignore[arg-type]
+codes_shown = [c.code for c in existing if c.code in CLASSES] or [c.code for c in default_classes()]
 codes = st.multiselect(
     "Permitted access",
     list(CLASSES),
     format_func=lambda c: CLASSES[c],
-    default=[c.code for c in existing if c.code in CLASSES] or [c.code for c in default_classes()],
+    default=codes_shown,
     key=f"permitted_classes_{okey}",
 )
 kept = {c.code: c for c in existing}
@@ -394,10 +396,14 @@ edited: dict[str, object] = {
     "case_reference": case_ref.strip(),
     "evidence_from": ev_from.isoformat() if ev_from else None,
     "evidence_to": ev_to.isoformat() if ev_to else None,
-    "grounds": ";".join(grounds),
     "facts": facts.strip(),
-    "permitted_access": to_json(classes),
 }
+# A saved value the pickers cannot show (grounds in words, access terms as free text) is kept
+# unless the officer changes the picker: only a changed picker writes its field.
+if current is None or grounds != grounds_shown:
+    edited["grounds"] = ";".join(grounds)
+if current is None or codes != codes_shown:
+    edited["permitted_access"] = to_json(classes)
 if current is None:
     edited["order_id"] = order_ref.strip()
 problems = [p for p in (p1, p2, p3) if p]

@@ -367,3 +367,30 @@ def test_making_every_document_keeps_the_letters_already_made(app: AppTest) -> N
     at.button(key="make_all").click().run()
     files = at.session_state["made_documents"]["ORD-001"]
     assert "letters-ORD-001.pdf" in files and "court-bundle-ORD-001.pdf" in files
+
+
+def test_a_resave_keeps_grounds_and_access_terms_the_pickers_cannot_show(
+    app: AppTest, sample_store: GeoPackageStore
+) -> None:
+    # Saved by hand or an older version: grounds as words, access terms as free text. The page's
+    # pickers cannot show them, so renaming the order must leave them exactly as they were.
+    odd = _add_order(
+        sample_store,
+        "FREE",
+        grounds="(a) nuisance to the public",
+        permitted_access="Residents of Perronet House and their carers",
+    )
+    plain = _add_order(sample_store, "PLAIN", grounds="a;b")
+    before = sample_store.read("orders").set_index("feature_id")
+    at = _orders_page(app)
+    for fid, name in ((odd, "Free order, renamed"), (plain, "Plain order, renamed")):
+        at.selectbox(key="order_pick").set_value(str(before.loc[fid, "order_id"])).run()
+        at.text_input(key=f"order_name_{fid}").set_value(name).run()
+        at.button(key="save_order_button").click().run()
+        assert not at.exception, at.exception
+    after = sample_store.read("orders").set_index("feature_id")
+    for fid in (odd, plain):
+        for field in ("grounds", "permitted_access"):
+            assert str(after.loc[fid, field]) == str(before.loc[fid, field]), (fid, field)
+    assert after.loc[odd, "name"] == "Free order, renamed"
+    assert after.loc[plain, "name"] == "Plain order, renamed"
