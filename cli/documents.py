@@ -116,6 +116,7 @@ def cmd_briefing(args: argparse.Namespace) -> int:
 
 
 def cmd_letters(args: argparse.Namespace) -> int:
+    who, day = acting_user(args), document_date(args)  # refused before any file is written
     store = open_workspace(args.workspace)
     template = (
         Path(args.template).read_text()
@@ -125,7 +126,7 @@ def cmd_letters(args: argparse.Namespace) -> int:
     recipients, fields = letter_fields(
         store,
         args.order,
-        today=document_date(args),
+        today=day,
         contact=args.contact,
         signatory=args.signatory,
     )
@@ -138,9 +139,7 @@ def cmd_letters(args: argparse.Namespace) -> int:
         Path(args.recipients) if args.recipients else Path(args.out).with_suffix(".recipients.csv")
     )
     write_csv(recipients, csv_path)
-    log_letters(
-        store, args.order, count=run.pages, made_on=document_date(args), user=acting_user(args)
-    )
+    log_letters(store, args.order, count=run.pages, made_on=day, user=who)
     emit(
         {
             "file": str(run.path),

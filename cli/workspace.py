@@ -31,12 +31,13 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    who = acting_user(args)  # before the file exists: a refusal leaves nothing behind
     progress = Progress(args.quiet or args.json)
     if args.sample:
         store = build_sample_workspace(args.workspace, overwrite=args.force, progress=progress)
     else:
         store = GeoPackageStore.create(args.workspace, overwrite=args.force)
-    store.set_meta("created_by", acting_user(args))
+    store.set_meta("created_by", who)
     emit(
         {"workspace": store.location, "sample": bool(args.sample)},
         args.json,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from closuremap.cli import COMMANDS, build_parser, main
 from tests.conftest import DATA
 
 EXE = shutil.which("closuremap", path=str(Path(sys.executable).parent))
@@ -141,8 +142,6 @@ def test_kinds_lists_schemas() -> None:
 
 def test_every_command_has_help_and_a_body_that_imports() -> None:
     """Each command's flags build and its body (imported only when the command runs) exists."""
-    from closuremap.cli import COMMANDS, build_parser
-
     sub = argparse.ArgumentParser().add_subparsers()
     for add in COMMANDS:
         add(sub)
@@ -194,3 +193,23 @@ def test_a_bad_flag_value_is_one_line_naming_the_flag(tmp_path: Path) -> None:
     done = run("export", ws, "premises", "--out", tmp_path / "x.geojson", "--crs", "EPSG:1")
     assert done.returncode == 2
     assert done.stderr.startswith("closuremap: error: --crs: 'EPSG:1'"), done.stderr
+
+
+def test_a_command_with_no_one_acting_refuses_before_writing_anything(
+    tmp_path: Path,
+    sample_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    monkeypatch.delenv("CLOSUREMAP_USER", raising=False)
+    monkeypatch.setattr("getpass.getuser", lambda: "")
+    ws = tmp_path / "new.gpkg"
+    assert main(["init", str(ws)]) == 2
+    assert "--user" in capsys.readouterr().err
+    assert not ws.exists()  # so a rerun with --user needs no --force
+    assert main(["init", str(ws), "--user", "PC Ann Smith (4321)"]) == 0
+
+    out = tmp_path / "letters.pdf"
+    args = ["letters", str(sample_path), "--order", "ORD-001", "--out", str(out)]
+    assert main([*args, "--contact", "the ASB team", "--signatory", "Insp B"]) == 2
+    assert not out.exists() and not out.with_suffix(".recipients.csv").exists()
