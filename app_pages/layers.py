@@ -154,7 +154,9 @@ col1, col2 = st.columns(2)
 export_kind = col1.selectbox(
     "Layer", list(KINDS), format_func=lambda k: KINDS[k].title, key="export_kind"
 )
-suffix = col2.selectbox("Format", [s for s in FORMATS if s != ".json"], key="export_format")
+# one file per download: a shapefile comes zipped with its .dbf/.shx/.prj (.zip), never bare .shp
+PAGE_FORMATS = [s for s in FORMATS if s not in (".json", ".shp")]
+suffix = col2.selectbox("Format", PAGE_FORMATS, key="export_format")
 if st.button("Prepare export"):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{export_kind}{suffix}"

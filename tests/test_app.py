@@ -67,6 +67,21 @@ def test_a_bad_workspace_path_is_a_sentence_not_a_traceback(
     assert "does not exist" in at.error[0].value
 
 
+def test_every_export_format_on_the_layers_page_downloads_as_one_usable_file(
+    app: AppTest,
+) -> None:
+    at = app.run()
+    at.switch_page("app_pages/layers.py").run()
+    formats = at.selectbox(key="export_format").options
+    assert ".zip" in formats and ".shp" not in formats  # a bare .shp lacks its .dbf, .shx, .prj
+    at.selectbox(key="export_kind").set_value("basemap").run()  # mixed points, lines, polygons
+    for suffix in formats:
+        at.selectbox(key="export_format").set_value(suffix).run()
+        at.button[[b.label for b in at.button].index("Prepare export")].click().run()
+        assert not at.exception, (suffix, at.exception)
+        assert not at.error, (suffix, [e.value for e in at.error])
+
+
 def test_orders_page_builds_and_checks_a_scope(app: AppTest) -> None:
     at = app.run()
     at.switch_page("app_pages/orders.py").run()
