@@ -102,5 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         filename = exc.filename
     except FileNotFoundError as exc:
         message, filename = f"{exc.filename}: no such file or folder", exc.filename
+    except OSError as exc:  # a folder where a file should be, a full disk, …: the system's words
+        # a rename names its target second: the user's file, not our temporary one
+        filename = exc.filename2 or exc.filename
+        message = f"{filename}: {exc.strerror}" if filename else str(exc)
     print(f"closuremap: error: {naming_the_flag(message, argv, args, filename)}", file=sys.stderr)
     return EXIT_USER_ERROR

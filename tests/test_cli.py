@@ -213,3 +213,15 @@ def test_a_command_with_no_one_acting_refuses_before_writing_anything(
     args = ["letters", str(sample_path), "--order", "ORD-001", "--out", str(out)]
     assert main([*args, "--contact", "the ASB team", "--signatory", "Insp B"]) == 2
     assert not out.exists() and not out.with_suffix(".recipients.csv").exists()
+
+
+def test_a_folder_where_the_output_file_should_be_is_a_sentence(
+    tmp_path: Path, sample_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "letters.pdf"
+    folder.mkdir()
+    argv = ["letters", str(sample_path), "--order", "ORD-001", "--out", str(folder)]
+    code = main([*argv, "--contact", "the ASB team", "--signatory", "Insp B", "--user", "PC A"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("closuremap: error: --out: ") and "directory" in err.lower(), err
