@@ -18,6 +18,7 @@ from closuremap.app_pages.common import (
     workspace_or_stop,
 )
 from closuremap.geo.drawing import repair_drawing
+from closuremap.geo.errors import StaleEditError
 from closuremap.geo.floors import floors_of, on_floor
 from closuremap.geo.georef import fit_to_outline
 from closuremap.layers import floorplans
@@ -72,6 +73,9 @@ editing = st.selectbox(
     format_func=lambda f: label_of.get(f, f),
 )
 editable = [] if editing == options[0] else [editing]
+for fid in editable:  # the version this map shows: a save over someone else's later one is refused
+    if (loaded := f"draw_version_{kind}_{state.draw_round}_{fid}") not in state:
+        state[loaded] = store.version(kind, fid)
 focus = None
 if editable or focus_id in saved.index:  # open on the feature being edited, or the one just saved
     minx, miny, maxx, maxy = saved.geometry[editable[0] if editable else focus_id].bounds
@@ -185,22 +189,32 @@ if changed:
     )
     if st.button("Save the edited outlines", key="save_edits") and (who := require_user()):
         messages = []
-        for r in changed:
-            attrs = saved.loc[r.feature_id].drop(labels=["geometry"]).to_dict()
-            snapped, moved, problems = prepare_drawing(
-                store,
-                kind,
-                r.geometry,
-                attrs,
-                tolerance_m=tolerance,
-                min_width_m=min_width,
-                feature_id=r.feature_id,
-            )
-            if any(p.severity == "error" for p in problems):
-                show(problems)
-                continue
-            store.update(kind, r.feature_id, user=who, geometry=snapped)
-            messages.append(f"{attrs.get('name') or r.feature_id[:8]} ({moved} vertices snapped)")
+        with reporting_errors():  # a busy workspace, a drawing it cannot repair, a stale edit
+            for r in changed:
+                attrs = saved.loc[r.feature_id].drop(labels=["geometry"]).to_dict()
+                snapped, moved, problems = prepare_drawing(
+                    store,
+                    kind,
+                    r.geometry,
+                    attrs,
+                    tolerance_m=tolerance,
+                    min_width_m=min_width,
+                    feature_id=r.feature_id,
+                )
+                if any(p.severity == "error" for p in problems):
+                    show(problems)
+                    continue
+                store.update(
+                    kind,
+                    r.feature_id,
+                    user=who,
+                    geometry=snapped,
+                    expected_version=state.get(
+                        f"draw_version_{kind}_{state.draw_round}_{r.feature_id}"
+                    ),
+                )
+                name = attrs.get("name") or r.feature_id[:8]
+                messages.append(f"{name} ({moved} vertices snapped)")
         if messages:
             done("saved " + ", ".join(messages), focus=str(changed[-1].feature_id))
 
@@ -212,8 +226,9 @@ if out and out.get("all_drawings") is not None:
         if st.button(f"Delete {len(gone)} feature(s)", key="confirm_delete") and (
             who := require_user()
         ):
-            store.delete(kind, gone, user=who)
-            done(f"deleted {len(gone)}")
+            with reporting_errors():
+                store.delete(kind, gone, user=who)
+                done(f"deleted {len(gone)}")
 
 st.subheader("Attributes of a saved feature")
 if len(saved):
@@ -254,7 +269,7 @@ if len(saved):
                     )
                 state.pop(f"attr_version_{pick}", None)
                 done("attributes saved" if changes else "nothing had changed", focus=pick)
-            if outcome.error is not None:
+            if isinstance(outcome.error, StaleEditError):  # offer the other person's version
                 state["attr_stale"] = pick
     if state.get("attr_stale") == pick and st.button(
         "Load the saved values (your unsaved edits are dropped)", key=f"attr_reload_{pick}"
