@@ -1,12 +1,13 @@
-"""The document commands: exhibit, briefing, letters, service-pack, the legal documents of a case
-(notice, application, draft-order, extension, discharge, certificate), bundle, record-service."""
+"""The document commands: exhibit, briefing, service-pack, the legal documents of a case
+(notice, application, draft-order, extension, discharge, certificate), bundle, record-service.
+
+``letters`` has its own module (letters.py), so that making letters does not import these."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -14,8 +15,7 @@ from closuremap.cli.shared import acting_user, document_date, emit, layer_file_p
 from closuremap.geo.clock import LONDON
 from closuremap.geo.dates import parse_date
 from closuremap.geo.errors import SchemaError, WorkspaceError
-from closuremap.layers.csvio import write_csv
-from closuremap.layers.documents import log_letters, order_blocks, record_service
+from closuremap.layers.documents import order_blocks, record_service
 from closuremap.layers.importer import read_rows
 from closuremap.layers.orders import evidence_window, order_row, order_version
 from closuremap.layers.store import WorkspaceStore, open_workspace
@@ -24,14 +24,8 @@ from closuremap.reports.case import CaseFile
 from closuremap.reports.casefile import DOCUMENT_TITLES, case_file, make_bundle, make_documents
 from closuremap.reports.exhibit import render_exhibit
 from closuremap.reports.exhibit_data import ExhibitInput, ExhibitOptions
-from closuremap.reports.inputs import (
-    briefing_input,
-    exhibit_input,
-    exhibit_input_from_files,
-    letter_fields,
-)
+from closuremap.reports.inputs import briefing_input, exhibit_input, exhibit_input_from_files
 from closuremap.reports.legal import DOCUMENTS
-from closuremap.reports.letters import DEFAULT_TEMPLATE, render_letters
 from closuremap.reports.service_pack import render_service_pack
 
 
@@ -112,44 +106,6 @@ def cmd_briefing(args: argparse.Namespace) -> int:
         minimum=args.min_count,
     )
     emit({"file": str(path), "min_count": args.min_count}, args.json, f"wrote {path}")
-    return 0
-
-
-def cmd_letters(args: argparse.Namespace) -> int:
-    who, day = acting_user(args), document_date(args)  # refused before any file is written
-    store = open_workspace(args.workspace)
-    template = (
-        Path(args.template).read_text()
-        if args.template
-        else (store.get_meta("letter_template") or DEFAULT_TEMPLATE)
-    )
-    recipients, fields = letter_fields(
-        store,
-        args.order,
-        today=day,
-        contact=args.contact,
-        signatory=args.signatory,
-    )
-    started = time.perf_counter()
-    run = render_letters(
-        recipients, fields, args.out, template=template, letterhead=args.letterhead or ""
-    )
-    seconds = time.perf_counter() - started
-    csv_path = (
-        Path(args.recipients) if args.recipients else Path(args.out).with_suffix(".recipients.csv")
-    )
-    write_csv(recipients, csv_path)
-    log_letters(store, args.order, count=run.pages, made_on=day, user=who)
-    emit(
-        {
-            "file": str(run.path),
-            "letters": run.pages,
-            "recipients_file": str(csv_path),
-            "seconds": round(seconds, 3),
-        },
-        args.json,
-        f"wrote {run.pages} letters to {run.path} in {seconds:.2f} s; recipients in {csv_path}",
-    )
     return 0
 
 

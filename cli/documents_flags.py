@@ -1,4 +1,4 @@
-"""The flags of the document commands (bodies in documents.py)."""
+"""The flags of the document commands (bodies in documents.py; letters' in letters.py)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def add_letters(sub: Subparsers) -> None:
     )
     user_flag(p)
     output_flags(p)
-    run(p, "documents", "cmd_letters")
+    run(p, "letters", "cmd_letters")  # its own light module: see cli/letters.py
 
 
 def add_service_pack(sub: Subparsers) -> None:

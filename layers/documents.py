@@ -18,7 +18,7 @@ from closuremap.geo.dates import parse_datetime
 from closuremap.geo.errors import ClosuremapError, WorkspaceError
 
 from .model import text_or_none
-from .orders import order_row
+from .order_lookup import order_row
 from .store import WorkspaceStore
 
 #: The workspace settings holding the data attributions (JSON lists of lines): the full lines for
@@ -34,9 +34,12 @@ def workspace_attribution(store: WorkspaceStore, *, short: bool = False) -> list
     return list(json.loads(raw)) if raw else []
 
 
-def order_blocks(store: WorkspaceStore, order_id: str) -> gpd.GeoDataFrame:
-    """The blocks an order covers: its block_ids, else the blocks its scope reaches."""
-    row = order_row(store, order_id)
+def order_blocks(
+    store: WorkspaceStore, order_id: str, *, row: pd.Series | None = None
+) -> gpd.GeoDataFrame:
+    """The blocks an order covers: its block_ids, else the blocks its scope reaches. ``row`` is the
+    order as :func:`order_row` gave it, when the caller has read it already."""
+    row = order_row(store, order_id) if row is None else row
     premises = store.read("premises")
     ids = [b.strip() for b in (text_or_none(row.get("block_ids")) or "").split(";") if b.strip()]
     chosen = premises[premises["block_id"].astype(str).isin(ids)] if ids else premises.iloc[0:0]

@@ -27,20 +27,12 @@ from closuremap.geo.timeline import DEADLINES, Timeline, TimelineError, next_dea
 
 from .audit import describe_change
 from .model import KINDS, text_or_none
+from .order_lookup import order_row
 from .placing import read_features
 from .store import WorkspaceStore
 
 URGENT_DAYS = 14
 _ORDER_KINDS = {f.name: f.kind for f in KINDS["orders"].fields}
-
-
-def order_row(store: WorkspaceStore, order_id: str) -> pd.Series:
-    orders = store.read("orders")
-    match = orders[orders["order_id"].astype(str) == str(order_id)]
-    if match.empty:
-        known = ", ".join(orders["order_id"].astype(str)) or "none yet"
-        raise WorkspaceError(f"no order '{order_id}' in {store.location}; the orders are: {known}")
-    return match.iloc[0]
 
 
 #: The layers a scope is checked against, by the names ``check_scope`` gives them.

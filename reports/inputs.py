@@ -3,22 +3,21 @@
 The one place where ``reports/`` turns stored layers and settings into a document's input: the
 renderers take plain values and never open a store, and ``layers/`` never knows what a document
 looks like. (:mod:`closuremap.reports.casefile` does the same for the legal documents and the
-court bundle, which share one case file.)
+court bundle, which share one case file; :mod:`closuremap.reports.letter_inputs` for the letters,
+apart so that making letters need not import the exhibit and the briefing, which this module does.)
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from closuremap.geo.aggregate import DEFAULT_MINIMUM, counts_by_category, suppress
-from closuremap.geo.errors import ClosuremapError, WorkspaceError
+from closuremap.geo.errors import ClosuremapError
 from closuremap.geo.evaluation import EvaluationResult
 from closuremap.geo.incidents import filter_incidents
-from closuremap.geo.permitted_access import default_classes, from_json
 from closuremap.geo.scope import scope_from_parts
 from closuremap.layers.documents import order_blocks, workspace_attribution
 from closuremap.layers.evaluation import evaluate_order
@@ -29,10 +28,16 @@ from closuremap.layers.store import WorkspaceStore
 from .attribution import infer_attribution
 from .briefing import DEFAULT_PARTNERS, BriefingInput
 from .exhibit_data import ExhibitInput
-from .letters import plain_date
+from .letter_inputs import ISSUES_REACH_M, letter_fields
 
-#: How near an order's scope an incident must be for the letters to name its category.
-ISSUES_REACH_M = 10.0
+__all__ = [  # letter_fields lives in letter_inputs (a light import); still importable from here
+    "EXHIBIT_LAYERS",
+    "ISSUES_REACH_M",
+    "briefing_input",
+    "exhibit_input",
+    "exhibit_input_from_files",
+    "letter_fields",
+]
 
 #: The layers the exhibit draws, by the names :class:`ExhibitInput` gives them.
 EXHIBIT_LAYERS = (
@@ -159,56 +164,3 @@ def _blocks_or_blank(store: WorkspaceStore, order_id: str) -> str:
         return ";".join(order_blocks(store, order_id)["block_id"].astype(str))
     except ClosuremapError:
         return ""  # an order over no block: the briefing says "-"
-
-
-def letter_fields(
-    store: WorkspaceStore,
-    order_id: str,
-    *,
-    today: date,
-    contact: str,
-    signatory: str,
-    respond_days: int = 21,
-    minimum: int = DEFAULT_MINIMUM,
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The recipients (every address in the order's blocks) and the fields every letter shares."""
-    row = order_row(store, order_id)
-    blocks = order_blocks(store, order_id)
-    addresses = store.read("addresses")
-    recipients = addresses[addresses["block_id"].isin(blocks["block_id"])]
-    if recipients.empty:
-        raise WorkspaceError(
-            f"no addresses in the blocks of {order_id} ({', '.join(blocks['block_id'])}); import "
-            "the flats into the addresses layer first"
-        )
-    recipients = recipients.sort_values(["block_id", "uprn"])[
-        ["uprn", "address", "block_id", "postcode", "flat"]
-    ]
-    incidents = store.read("incidents")
-    near = incidents[incidents.distance(row.geometry) <= ISSUES_REACH_M]
-    months = near["occurred_at"].astype(str).str.slice(0, 7)
-    dated = months[months.str.match(r"^\d{4}-\d{2}$")]
-    if len(dated):  # the twelve months up to the latest record, not up to today: exports lag
-        last = pd.Period(dated.max(), freq="M")
-        near = near[(months > str(last - 12)) & (months <= str(last))]
-    counts = counts_by_category(near)
-    shown = suppress(counts, minimum)
-    issues = (
-        "; ".join(f"{cat} ({n})" for cat, n in shown.items()) or "reports of anti-social behaviour"
-    )
-    classes = from_json(row.get("permitted_access")) or default_classes()
-    communal = store.read("communal_areas")
-    in_scope = communal[communal.intersection(row.geometry).area > 0.5 * communal.area]
-    kinds = sorted({str(t).replace("_", " ") for t in in_scope["area_type"]}) or ["shared areas"]
-    fields = {
-        "date": plain_date(today),
-        "order_name": str(row["name"]),
-        "blocks": ", ".join(blocks["name"]),
-        "issues": issues,
-        "scope_words": ", ".join(kinds) + " (not the flats)",
-        "permitted_access": "\n".join(f"  - {c.words()}" for c in classes),
-        "contact": contact,
-        "respond_by": plain_date(today + timedelta(days=respond_days)),
-        "signatory": signatory,
-    }
-    return recipients.reset_index(drop=True), fields

@@ -117,6 +117,31 @@ def render_letters(
     return LetterRun(path, recipients, len(recipients))
 
 
+class _Lines:
+    """``canvas.drawString`` for the lines every letter shares, each line's PDF operators made once.
+
+    The letters differ only in the address and the UPRN, so the same paragraphs fall at the same
+    heights on every page; making a line's operators (a text object, its font encoding, escaping)
+    is most of reportlab's time per page, so they are made by reportlab once for each font, height
+    and text, and the same bytes are added to every later page. The output is what ``drawString``
+    writes: ``tests/test_letters.py`` compares the two byte for byte.
+    """
+
+    def __init__(self, c: canvas.Canvas, x: float) -> None:
+        self.c, self.x = c, x
+        self.made: dict[tuple[str, float, float, str], str] = {}
+
+    def draw(self, font: tuple[str, float], y: float, text: str) -> None:
+        """One line at height ``y`` in ``font`` (name, size), the font the canvas has set."""
+        key = (*font, y, text)
+        code = self.made.get(key)
+        if code is None:  # what drawString does for plain left-to-right text
+            t = self.c.beginText(self.x, y)
+            t.textLine(text)
+            code = self.made[key] = t.getCode()
+        self.c.addLiteral(code)
+
+
 def _draw_letters(
     c: canvas.Canvas,
     recipients: pd.DataFrame,
@@ -128,24 +153,28 @@ def _draw_letters(
     width, height = A4
     left, right, top = 22 * mm, width - 22 * mm, height - 22 * mm
     wrapped: dict[str, list[str]] = {}
-    for row in recipients.itertuples():
-        text = tpl.safe_substitute({**common, "address": str(row.address).replace(", ", "\n")})
+    lines = _Lines(c, left)
+    heading, body = ("Helvetica-Bold", 11), ("Helvetica", 10)
+    for address, uprn in zip(
+        recipients["address"].tolist(), recipients["uprn"].tolist(), strict=True
+    ):
+        text = tpl.safe_substitute({**common, "address": str(address).replace(", ", "\n")})
         y = top
         if letterhead:
-            c.setFont("Helvetica-Bold", 11)
-            c.drawString(left, y, letterhead)
+            c.setFont(*heading)
+            lines.draw(heading, y, letterhead)
             y -= 10 * mm
-        c.setFont("Helvetica", 10)
+        c.setFont(*body)
         for paragraph in text.split("\n"):
             if (
                 paragraph not in wrapped
             ):  # the letters share all but the address: wrap each paragraph once
-                wrapped[paragraph] = simpleSplit(paragraph, "Helvetica", 10, right - left) or [""]
+                wrapped[paragraph] = simpleSplit(paragraph, *body, right - left) or [""]
             for line in wrapped[paragraph]:
-                c.drawString(left, y, line)
+                lines.draw(body, y, line)
                 y -= 4.6 * mm
         c.setFont("Helvetica", 7)
-        c.drawString(left, 12 * mm, f"UPRN {row.uprn}")
+        c.drawString(left, 12 * mm, f"UPRN {uprn}")
         c.showPage()
     c.save()
 
