@@ -1,22 +1,22 @@
-"""The commands that check and count: check-scope, check-breaches, evaluate, summarise."""
+"""The commands that check and count: check-scope, check-breaches, evaluate, summarise.
+
+Each command imports what it uses inside its own function: ``summarise`` on a million calls
+should not wait for matplotlib, which only ``evaluate`` draws with.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from closuremap.cli.shared import Progress, emit, layer_file_paths, optional_path
 from closuremap.geo.errors import SchemaError
-from closuremap.geo.evaluation import DEFAULT_BUFFER_M, EvaluationResult, parse_month_or_date
-from closuremap.geo.summarise import parse_day
-from closuremap.layers.breaches import check_breaches
-from closuremap.layers.evaluation import evaluate_files, evaluate_orders
-from closuremap.layers.orders import FileInputs, check_files, check_order
-from closuremap.layers.store import open_workspace
-from closuremap.layers.summarise import summarise_to_csv
-from closuremap.reports.evaluation import chart_png, results_csv
+
+if TYPE_CHECKING:
+    from closuremap.geo.evaluation import EvaluationResult
+    from closuremap.layers.orders import FileInputs
 
 
 def check_text(result: dict[str, Any], notes: list[str]) -> str:
@@ -47,6 +47,8 @@ def check_text(result: dict[str, Any], notes: list[str]) -> str:
 
 def layer_file_inputs(args: argparse.Namespace) -> FileInputs:
     """The layer files given as flags (files mode of check-scope)."""
+    from closuremap.layers.orders import FileInputs
+
     return FileInputs(
         **layer_file_paths(args),  # type: ignore[arg-type]  # scope and premises are given
         highways=optional_path(args.highways),
@@ -56,6 +58,9 @@ def layer_file_inputs(args: argparse.Namespace) -> FileInputs:
 
 
 def cmd_check_scope(args: argparse.Namespace) -> int:
+    from closuremap.layers.orders import check_files, check_order
+    from closuremap.layers.store import open_workspace
+
     notes: list[str] = []
     if args.workspace:
         if not args.order:
@@ -78,6 +83,9 @@ def cmd_check_scope(args: argparse.Namespace) -> int:
 
 
 def cmd_check_breaches(args: argparse.Namespace) -> int:
+    from closuremap.layers.breaches import check_breaches
+    from closuremap.layers.store import open_workspace
+
     table = check_breaches(open_workspace(args.workspace), args.order)
     records = json.loads(table.to_json(orient="records"))
     flagged = sum(1 for r in records if r["flags"])
@@ -93,6 +101,10 @@ def cmd_check_breaches(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> EvaluationResult:
     """The evaluation of the orders (workspace mode) or of the files given as flags."""
+    from closuremap.geo.evaluation import DEFAULT_BUFFER_M, parse_month_or_date
+    from closuremap.layers.evaluation import evaluate_files, evaluate_orders
+    from closuremap.layers.store import open_workspace
+
     start = parse_month_or_date(args.start, "--start") if args.start else None
     end = parse_month_or_date(args.end, "--end", end=True) if args.end else None
     buffer_m = args.buffer_m if args.buffer_m is not None or args.buffer else DEFAULT_BUFFER_M
@@ -136,6 +148,8 @@ def _evaluate(args: argparse.Namespace) -> EvaluationResult:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from closuremap.reports.evaluation import chart_png, results_csv
+
     result = _evaluate(args)
     data = result.as_dict()
     if args.csv:
@@ -150,6 +164,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_summarise(args: argparse.Namespace) -> int:
+    from closuremap.geo.summarise_window import parse_day
+    from closuremap.layers.store import open_workspace
+    from closuremap.layers.summarise import summarise_to_csv
+
     run = summarise_to_csv(
         args.out,
         areas=args.areas,

@@ -19,8 +19,6 @@ inside closuremap; files are read and converted at the edge (``layers.summarise`
 
 from __future__ import annotations
 
-import calendar
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,7 +32,8 @@ import shapely
 from pyproj import CRS
 
 from .crs import BNG
-from .errors import ClosuremapError, CoordinateError
+from .errors import CoordinateError
+from .summarise_window import SummariseError, day_window, window_mask
 
 BOUNDARY_RULE = (
     "a point inside an area counts there; a point exactly on an edge and inside no area (a shared "
@@ -49,13 +48,6 @@ UNCATEGORISED = "uncategorised"
 #: (point-in-polygon then costs log(vertices)); below it the areas are indexed and each point
 #: tested.
 PREPARED_AREAS_FROM_VERTICES = 64
-
-_MONTH = re.compile(r"\d{4}-\d{2}")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class SummariseError(ClosuremapError):
-    """Areas, ids or a date window that cannot be summarised; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -91,82 +83,6 @@ class Summary:
         return [str(c) for c in self.table.columns]
 
 
-def parse_day(text: str, what: str) -> date:
-    """A day given as ``YYYY-MM-DD`` (``--from``/``--to``).
-
-    >>> parse_day("2024-04-30", "--to")
-    datetime.date(2024, 4, 30)
-    """
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise SummariseError(
-            f"{what} '{text}' is not a date: use YYYY-MM-DD, e.g. 2024-04-30"
-        ) from None
-
-
-def _month_end(month: str) -> str | None:
-    """The last day of a ``YYYY-MM`` month as ISO text, None for a month that does not exist."""
-    year, number = int(month[:4]), int(month[5:7])
-    if not 1 <= number <= 12:
-        return None
-    return date(year, number, calendar.monthrange(year, number)[1]).isoformat()
-
-
-def window_mask(
-    occurred_at: ArrayLike, date_from: date | None, date_to: date | None
-) -> tuple[NDArray[np.bool_], dict[str, int]]:
-    """Which incidents fall in the window ``[date_from, date_to]`` (days inclusive; either open).
-
-    Dates are ISO text as closuremap stores them: a day or date-time (the day written counts, any
-    time-zone offset aside), or a police.uk month ``YYYY-MM``, which counts only when the whole
-    month lies in the window (its day is not known). Returns the mask and how many were out of the
-    window, undated (no readable date, so not known to be in it) and months straddling an edge.
-
-    >>> mask, why = window_mask(["2024-03-31T23:59", "2024-04", "2024-05", None], date(2024, 4, 1),
-    ...                         date(2024, 4, 30))
-    >>> mask.tolist(), why
-    ([False, True, False, False], {'out_of_window': 2, 'undated': 1, 'month_straddling': 0})
-    >>> window_mask(["2024-04"], date(2024, 4, 15), None)[1]["month_straddling"]
-    1
-    """
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise SummariseError(
-            f"--from {date_from} is after --to {date_to}: give the earlier date first"
-        )
-    series = (
-        occurred_at
-        if isinstance(occurred_at, pd.Series)
-        else pd.Series(np.asarray(occurred_at, dtype=object))
-    )
-    series = series.reset_index(drop=True)
-    if pd.api.types.is_datetime64_any_dtype(series):
-        text = series.dt.strftime("%Y-%m-%d").astype("string")
-    else:
-        text = series.astype("string").str.strip()
-    head = text.str.slice(0, 10)
-    day = head.where(head.str.fullmatch(_DAY.pattern).fillna(False).astype(bool))
-    month = text.where(text.str.fullmatch(_MONTH.pattern).fillna(False).astype(bool))
-    ends = {m: _month_end(m) for m in month.dropna().unique()}
-    month_end = month.map(ends).astype("string")
-    month = month.where(month_end.notna())
-    lo = day.fillna(
-        month + "-01"
-    )  # the first day the date may stand for (ISO text sorts as dates do)
-    hi = day.fillna(month_end)  # and the last
-    dated = lo.notna().to_numpy(dtype=bool)
-    start = date_from.isoformat() if date_from else "0000-00-00"
-    end = date_to.isoformat() if date_to else "9999-99-99"
-    inside = ((lo >= start) & (hi <= end)).fillna(False).to_numpy(dtype=bool)
-    meets = ((hi >= start) & (lo <= end)).fillna(False).to_numpy(dtype=bool)
-    straddling = dated & meets & ~inside  # only a month can meet the window without lying inside it
-    return inside, {
-        "out_of_window": int((dated & ~meets).sum()),
-        "undated": int((~dated).sum()),
-        "month_straddling": int(straddling.sum()),
-    }
-
-
 def _check_bng(crs: object, what: str) -> None:
     if crs is not None and not CRS.from_user_input(crs).equals(BNG):
         raise CoordinateError(
@@ -194,18 +110,36 @@ def area_hits(
     >>> p.tolist(), i.tolist(), stats  # (10, 5) is on the shared edge: b is first in the order
     ([0, 1], [1, 0], {'on_shared_boundary': 1, 'in_several': 0})
     """
-    pts = np.asarray(points, dtype=object)
     polys = np.asarray(areas, dtype=object)
+    return _hits(np.asarray(points, dtype=object), polys, _area_index(polys))
+
+
+def _area_index(polys: NDArray[np.object_]) -> shapely.STRtree | None:
+    """The areas' spatial index, built once for every chunk of incidents; None when the areas are
+    detailed enough (:data:`PREPARED_AREAS_FROM_VERTICES`) that indexing each chunk's points and
+    querying with the areas is faster."""
+    if not len(polys) or shapely.get_num_coordinates(polys).mean() > PREPARED_AREAS_FROM_VERTICES:
+        return None
+    shapely.prepare(polys)  # a cache on each shape, not a change to it
+    return shapely.STRtree(polys)
+
+
+def _hits(
+    pts: NDArray[np.object_], polys: NDArray[np.object_], tree: shapely.STRtree | None
+) -> tuple[NDArray[np.intp], NDArray[np.intp], dict[str, int]]:
+    """:func:`area_hits` with the areas' index already built (see :func:`_area_index`)."""
     if not len(pts) or not len(polys):
         return (
             np.array([], dtype=np.intp),
             np.array([], dtype=np.intp),
             {"on_shared_boundary": 0, "in_several": 0},
         )
-    if shapely.get_num_coordinates(polys).mean() > PREPARED_AREAS_FROM_VERTICES:
+    if tree is None:
         area_idx, point_idx = shapely.STRtree(pts).query(polys, predicate="intersects")
-    else:
-        point_idx, area_idx = shapely.STRtree(polys).query(pts, predicate="intersects")
+    else:  # boxes first, then each candidate against its area, prepared once for every chunk
+        point_idx, area_idx = tree.query(pts)
+        meets = shapely.intersects(polys[area_idx], pts[point_idx])
+        point_idx, area_idx = point_idx[meets], area_idx[meets]
     multi = np.bincount(point_idx, minlength=len(pts))[point_idx] > 1
     mp, ma = point_idx[multi], area_idx[multi]
     inside = shapely.contains_properly(polys[ma], pts[mp]) if len(mp) else np.zeros(0, dtype=bool)
@@ -224,72 +158,11 @@ def area_hits(
     )
 
 
-def guess_id_columns(columns: Sequence[object]) -> list[str]:
-    """The columns that name an area, guessed from their names: a code (ONS ``LSOA21CD``,
-    ``WD24CD``, anything ending in code/id/ref) and a name (``LSOA21NM``, ``WardName``, ``name``),
-    the first of each in the file's order; failing both, a column named for the kind of area
-    (``beat``, ``ward``); GIS bookkeeping columns (``fid``, ``OBJECTID``, ``GlobalID``) never.
-
-    >>> guess_id_columns(["FID", "WD24CD", "WD24NM", "WD24NMW", "LAD22CD", "GlobalID"])
-    ['WD24CD', 'WD24NM']
-    >>> guess_id_columns(["ONSWardCode", "WardName"]), guess_id_columns(["area_m2", "Beat"])
-    (['ONSWardCode', 'WardName'], ['Beat'])
-    """
-    skip = {
-        "fid",
-        "ogc_fid",
-        "objectid",
-        "object_id",
-        "globalid",
-        "global_id",
-        "gid",
-        "shape_area",
-        "shape_length",
-        "shape_leng",
-        "source_file",
-        "source_row",
-        "source_attrs",
-    }
-    folded = [
-        (str(c), re.sub(r"[^0-9a-z]+", "_", str(c).strip().lower()).strip("_")) for c in columns
-    ]
-    folded = [(c, f) for c, f in folded if f and f not in skip]
-    code_patterns = (r"[a-z]+\d{2}cd", r".*(code|_cd)", r".*(_id|_ref|ref)|id|ref|reference")
-    name_patterns = (r"[a-z]+\d{2}nm", r".*name|.*_nm")
-    area_words = (
-        r"(police_)?(beat|ward|lsoa|msoa|sector|zone|district|neighbourhood|patch|area)s?",
-    )
-    chosen: list[str] = []
-    for patterns in (code_patterns, name_patterns):
-        for pattern in patterns:
-            hit = next((c for c, f in folded if re.fullmatch(pattern, f) and c not in chosen), None)
-            if hit is not None:
-                chosen.append(hit)
-                break
-    if not chosen:  # no code or name: a column named for the kind of area, e.g. "beat"
-        chosen += [c for c, f in folded if re.fullmatch(area_words[0], f)][:1]
-    return chosen
-
-
-def _placed_points(
-    points: ArrayLike | gpd.GeoSeries, areas: gpd.GeoDataFrame, id_columns: Sequence[str]
-) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
-    """The incidents as an object array and which of them have a location, once the inputs are
-    known to be countable (BNG, some areas, the id columns there, points only)."""
+def _placed(points: ArrayLike | gpd.GeoSeries) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+    """The incidents as an object array and which of them have a location (points only)."""
     pts = np.asarray(points.values if isinstance(points, gpd.GeoSeries) else points, dtype=object)
     if isinstance(points, gpd.GeoSeries):
         _check_bng(points.crs, "incidents")
-    _check_bng(areas.crs, "areas")
-    if not len(areas):
-        raise SummariseError(
-            "there are no areas to count in: give a file of polygons (wards, LSOAs, beats)"
-        )
-    missing = [c for c in id_columns if c not in areas.columns]
-    if missing:
-        raise SummariseError(
-            f"no id column {', '.join(map(repr, missing))} in the areas; the columns are "
-            f"{', '.join(str(c) for c in areas.columns if c != areas.geometry.name)}"
-        )
     types = shapely.get_type_id(pts)
     placed = (types == 0) & ~shapely.is_empty(pts)
     if (~placed & (types > 0)).any():
@@ -299,113 +172,228 @@ def _placed_points(
     return pts, np.asarray(placed, dtype=bool)
 
 
-def _in_window(
-    placed: NDArray[np.bool_],
-    occurred_at: ArrayLike | None,
-    date_from: date | None,
-    date_to: date | None,
-) -> tuple[NDArray[np.bool_], dict[str, int]]:
-    """The placed incidents inside the date window (all of them without one), and how many were
-    left out and why (see :func:`window_mask`)."""
-    keep = placed.copy()
-    why = {"out_of_window": 0, "undated": 0, "month_straddling": 0}
-    if date_from is None and date_to is None:
+class AreaCounter:
+    """Incidents counted per area a chunk at a time, under the same rules as :func:`summarise`.
+
+    The areas' spatial index is built once; each :meth:`add` counts one chunk of incidents
+    against it and adds the counts, so a year of a force's calls is never in memory at once, and
+    :meth:`summary` gives the same table and bookkeeping as counting them all together.
+
+    >>> areas = gpd.GeoDataFrame({"beat": ["B1", "B2"]}, geometry=[shapely.box(0, 0, 10, 10),
+    ...                          shapely.box(10, 0, 20, 10)], crs=27700)
+    >>> counter = AreaCounter(areas, ["beat"])
+    >>> counter.add(shapely.points([[5, 5], [10, 5]]), categories=["drugs", "drugs"])
+    >>> counter.add(shapely.points([[15, 5], [40, 5]]), categories=["violence", "drugs"])
+    >>> counter.summary().table.to_dict("list")
+    {'beat': ['B1', 'B2'], 'total': [2, 1], 'drugs': [2, 0], 'violence': [0, 1]}
+    """
+
+    def __init__(
+        self,
+        areas: gpd.GeoDataFrame,
+        id_columns: Sequence[str],
+        *,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        category_columns: Sequence[str] = (),
+    ) -> None:
+        _check_bng(areas.crs, "areas")
+        if not len(areas):
+            raise SummariseError(
+                "there are no areas to count in: give a file of polygons (wards, LSOAs, beats)"
+            )
+        missing = [c for c in id_columns if c not in areas.columns]
+        if missing:
+            raise SummariseError(
+                f"no id column {', '.join(map(repr, missing))} in the areas; the columns are "
+                f"{', '.join(str(c) for c in areas.columns if c != areas.geometry.name)}"
+            )
+        self.ids = {str(c): areas[c].to_numpy() for c in id_columns}
+        self.category_columns = sorted(set(map(str, category_columns)))
+        self._clash([])  # the category columns are known when the first categories come
+        self.polys = np.asarray(areas.geometry.values, dtype=object)
+        self.tree = _area_index(self.polys)
+        self.window = None if date_from is None and date_to is None else (date_from, date_to)
+        day_window(np.array([], dtype="datetime64[D]"), date_from, date_to)  # --from after --to
+        self.labels: dict[str, int] = {}  # category -> its column in ``cells``
+        self.used: set[int] = set()  # categories met among the incidents considered
+        self.categorised = False
+        self.totals = np.zeros(len(self.polys), dtype=np.int64)
+        self.cells = np.zeros((len(self.polys), 0), dtype=np.int64)
+        self.tally = dict.fromkeys(
+            (
+                "incidents",
+                "unplaced",
+                "in_window",
+                "counted",
+                "on_shared_boundary",
+                "in_several",
+                "out_of_window",
+                "undated",
+                "month_straddling",
+            ),
+            0,
+        )
+
+    def _clash(self, names: Sequence[str]) -> None:
+        clash = [c for c in [TOTAL, *names] if c in self.ids]
+        if clash:
+            raise SummariseError(
+                f"the id column(s) {', '.join(clash)} would clash with the count column(s) of "
+                "that name: choose other id columns (--id-column)"
+            )
+
+    def add(
+        self,
+        points: ArrayLike | gpd.GeoSeries,
+        *,
+        categories: ArrayLike | None = None,
+        occurred_at: ArrayLike | None = None,
+        window: tuple[NDArray[np.bool_], dict[str, int]] | None = None,
+    ) -> None:
+        """Count one chunk: its points (None for no location), categories (None: ``total``
+        only), and either its ISO dates (``occurred_at``, see :func:`window_mask`) or the
+        window's verdict on them already reached (``window``: the mask and its counts)."""
+        pts, placed = _placed(points)
+        keep, why = placed, {}
+        if window is not None:
+            keep = placed & window[0]
+            why = window[1]
+        elif self.window is not None:
+            keep, why = self._in_window(placed, occurred_at)
+        considered = np.flatnonzero(keep)
+        codes = self._codes(categories, len(pts), considered)
+        p_idx, a_idx, stats = _hits(pts[considered], self.polys, self.tree)
+        self.totals += np.bincount(a_idx, minlength=len(self.polys)).astype(np.int64)
+        if codes is not None and len(self.labels):
+            k = len(self.labels)
+            if self.cells.shape[1] < k:
+                self.cells = np.pad(self.cells, ((0, 0), (0, k - self.cells.shape[1])))
+            flat = np.bincount(a_idx * k + codes[considered][p_idx], minlength=len(self.polys) * k)
+            self.cells += flat.reshape(len(self.polys), k)
+        counted = int(np.count_nonzero(np.bincount(p_idx, minlength=len(considered))))
+        for key, value in (
+            ("incidents", len(pts)),
+            ("unplaced", int((~placed).sum())),
+            ("in_window", len(considered)),
+            ("counted", counted),
+            *stats.items(),
+            *why.items(),
+        ):
+            self.tally[key] += value
+
+    def _in_window(
+        self, placed: NDArray[np.bool_], occurred_at: ArrayLike | None
+    ) -> tuple[NDArray[np.bool_], dict[str, int]]:
+        """The placed incidents inside the date window, and how many were left out and why."""
+        if occurred_at is None:
+            raise SummariseError(
+                "a date window needs the incidents' dates, and these have none (e.g. a Month, "
+                "date or occurred_at column)"
+            )
+        dates = pd.Series(
+            occurred_at.reset_index(drop=True)
+            if isinstance(occurred_at, pd.Series)
+            else np.asarray(occurred_at, dtype=object)
+        )
+        if len(dates) != len(placed):
+            raise SummariseError(
+                f"{len(dates)} dates for {len(placed)} incidents: give one per incident"
+            )
+        assert self.window is not None
+        inside, why = window_mask(dates[placed], *self.window)
+        keep = placed.copy()
+        keep[np.flatnonzero(placed)] = inside
         return keep, why
-    if occurred_at is None:
-        raise SummariseError(
-            "a date window needs the incidents' dates, and these have none (e.g. a Month, "
-            "date or occurred_at column)"
+
+    def _codes(
+        self, categories: ArrayLike | None, n: int, considered: NDArray[np.intp]
+    ) -> NDArray[np.intp] | None:
+        """Each incident's category as its column in ``cells`` (a missing one is
+        :data:`UNCATEGORISED`); None without categories."""
+        if categories is None:
+            return None
+        values = (
+            categories
+            if isinstance(categories, (pd.Series, pd.Categorical))
+            else np.asarray(categories, dtype=object)
         )
-    dates = pd.Series(
-        np.asarray(occurred_at, dtype=object)
-        if not isinstance(occurred_at, pd.Series)
-        else occurred_at.reset_index(drop=True)
-    )
-    if len(dates) != len(placed):
-        raise SummariseError(
-            f"{len(dates)} dates for {len(placed)} incidents: give one per incident"
+        if len(values) != n:
+            raise SummariseError(
+                f"{len(values)} categories for {n} incidents: give one per incident"
+            )
+        self.categorised = True
+        local, uniques = pd.factorize(values)  # a missing category is -1
+        local = np.where(np.asarray(local) < 0, len(uniques), local)
+        labels = [str(u) for u in uniques] + [UNCATEGORISED]
+        column = np.array(
+            [self.labels.setdefault(label, len(self.labels)) for label in labels], dtype=np.intp
         )
-    in_window, why = window_mask(dates[placed], date_from, date_to)
-    keep[np.flatnonzero(placed)] = in_window
-    return keep, why
+        codes = column[local]
+        self.used.update(np.unique(codes[considered]).tolist())
+        return codes
 
-
-def _category_columns(
-    categories: ArrayLike | None,
-    considered: NDArray[np.intp],
-    n: int,
-    category_columns: Sequence[str],
-) -> tuple[list[str], NDArray[np.intp] | None]:
-    """The category column names (sorted: the standard set asked for, plus any that occurred) and
-    each incident's category as an index into them (None: ``total`` only)."""
-    names = sorted(set(map(str, category_columns)))
-    if categories is None:
-        return names, None
-    values = (
-        categories if isinstance(categories, pd.Series) else np.asarray(categories, dtype=object)
-    )
-    if len(values) != n:
-        raise SummariseError(f"{len(values)} categories for {n} incidents: give one per incident")
-    codes, uniques = pd.factorize(values)  # a missing category is -1
-    codes = np.asarray(codes)
-    labels = [str(u) for u in uniques] + [UNCATEGORISED]
-    codes = np.where(codes < 0, len(uniques), codes)
-    used = np.flatnonzero(np.bincount(codes[considered], minlength=len(labels)))
-    names = sorted(set(names) | {labels[i] for i in used})
-    position = {name: i for i, name in enumerate(names)}
-    return names, np.array([position.get(label, -1) for label in labels], dtype=np.intp)[codes]
-
-
-def _count_table(
-    areas: gpd.GeoDataFrame,
-    id_columns: Sequence[str],
-    area_idx: NDArray[np.intp],
-    category_idx: NDArray[np.intp] | None,
-    names: Sequence[str],
-) -> pd.DataFrame:
-    """One row per area: its id columns, ``total``, then a count per category (``category_idx``:
-    the category of each counted pair, parallel to ``area_idx``)."""
-    m = len(areas)
-    table = pd.DataFrame({c: areas[c].to_numpy() for c in id_columns})
-    table[TOTAL] = np.bincount(area_idx, minlength=m).astype("int64")
-    if category_idx is not None and names:
-        cells = area_idx * len(names) + category_idx
-        cube = np.bincount(cells, minlength=m * len(names)).reshape(m, len(names))
-        for i, name in enumerate(names):
-            table[name] = cube[:, i].astype("int64")
-    return table
+    def summary(self) -> Summary:
+        """The table (one row per area, in the areas' order) and what became of every
+        incident added."""
+        names: list[str] = []
+        if self.categorised:
+            found = {label for label, i in self.labels.items() if i in self.used}
+            names = sorted(set(self.category_columns) | found)
+            self._clash(names)
+        table = pd.DataFrame(self.ids)
+        table[TOTAL] = self.totals
+        for name in names:
+            i = self.labels.get(name)
+            table[name] = self.cells[:, i] if i is not None and i < self.cells.shape[1] else 0
+            table[name] = table[name].astype("int64")
+        t = self.tally
+        return Summary(
+            table=table,
+            id_columns=tuple(self.ids),
+            categories=tuple(names),
+            incidents=t["incidents"],
+            unplaced=t["unplaced"],
+            in_window=t["in_window"],
+            counted=t["counted"],
+            outside=t["in_window"] - t["counted"],
+            on_shared_boundary=t["on_shared_boundary"],
+            in_several=t["in_several"],
+            out_of_window=t["out_of_window"],
+            undated=t["undated"],
+            month_straddling=t["month_straddling"],
+            window=self.window,
+            notes=_notes(t["unplaced"], t, self.window),
+        )
 
 
 def _notes(
-    unplaced: int,
-    stats: dict[str, int],
-    window: tuple[date | None, date | None] | None,
-    why: dict[str, int],
+    unplaced: int, t: dict[str, int], window: tuple[date | None, date | None] | None
 ) -> list[str]:
     """What became of the incidents not counted plainly once, in words for the analyst."""
     notes: list[str] = []
     if unplaced:
         notes.append(f"{unplaced} incident(s) without a location left out")
-    if stats["in_several"]:
+    if t["in_several"]:
         notes.append(
-            f"{stats['in_several']} incident(s) lay inside more than one area (the areas overlap) "
+            f"{t['in_several']} incident(s) lay inside more than one area (the areas overlap) "
             "and are counted in each, so the area totals add up to more than the incidents counted"
         )
-    if stats["on_shared_boundary"]:
+    if t["on_shared_boundary"]:
         notes.append(
-            f"{stats['on_shared_boundary']} incident(s) lay exactly on an edge several areas "
+            f"{t['on_shared_boundary']} incident(s) lay exactly on an edge several areas "
             "share: each counted once, in the first of those areas in the areas' order"
         )
     if window is not None:
         date_from, date_to = window
         notes.append(
             f"date window {date_from or 'the earliest'} to {date_to or 'the latest'} (days "
-            f"inclusive): {why['out_of_window']} incident(s) outside it and {why['undated']} with "
+            f"inclusive): {t['out_of_window']} incident(s) outside it and {t['undated']} with "
             "no readable date left out"
             + (
-                f"; {why['month_straddling']} dated only by a month that straddles the window's "
+                f"; {t['month_straddling']} dated only by a month that straddles the window's "
                 "edge left out too (a month counts only when it lies wholly in the window)"
-                if why["month_straddling"]
+                if t["month_straddling"]
                 else ""
             )
         )
@@ -444,6 +432,7 @@ def summarise(
         have the same columns; others found are added. Category columns are sorted by name.
 
     The inputs are not changed; a new table is returned (see :class:`Summary` for the bookkeeping).
+    Incidents too many to hold at once are counted chunk by chunk with :class:`AreaCounter`.
 
     >>> areas = gpd.GeoDataFrame({"beat": ["B1", "B2"]}, geometry=[shapely.box(0, 0, 10, 10),
     ...                          shapely.box(10, 0, 20, 10)], crs=27700)
@@ -452,36 +441,8 @@ def summarise(
     >>> s.table.to_dict("list"), s.counted, s.outside
     ({'beat': ['B1', 'B2'], 'total': [2, 1], 'drugs': [2, 0], 'violence': [0, 1]}, 3, 1)
     """
-    pts, placed = _placed_points(points, areas, id_columns)
-    n = len(pts)
-    window = None if date_from is None and date_to is None else (date_from, date_to)
-    keep, why = _in_window(placed, occurred_at, date_from, date_to)
-    considered = np.flatnonzero(keep)
-    names, column_of = _category_columns(categories, considered, n, category_columns)
-    clash = [c for c in [TOTAL, *names] if c in set(map(str, id_columns))]
-    if clash:
-        raise SummariseError(
-            f"the id column(s) {', '.join(clash)} would clash with the count column(s) of that "
-            "name: choose other id columns (--id-column)"
-        )
-    p_idx, a_idx, stats = area_hits(pts[considered], areas.geometry.values)
-    category_idx = None if column_of is None else column_of[considered][p_idx]
-    counted = int(np.count_nonzero(np.bincount(p_idx, minlength=len(considered))))
-    unplaced = int((~placed).sum())
-    return Summary(
-        table=_count_table(areas, id_columns, a_idx, category_idx, names),
-        id_columns=tuple(map(str, id_columns)),
-        categories=tuple(names),
-        incidents=n,
-        unplaced=unplaced,
-        in_window=len(considered),
-        counted=counted,
-        outside=len(considered) - counted,
-        on_shared_boundary=stats["on_shared_boundary"],
-        in_several=stats["in_several"],
-        out_of_window=why["out_of_window"],
-        undated=why["undated"],
-        month_straddling=why["month_straddling"],
-        window=window,
-        notes=_notes(unplaced, stats, window, why),
+    counter = AreaCounter(
+        areas, id_columns, date_from=date_from, date_to=date_to, category_columns=category_columns
     )
+    counter.add(points, categories=categories, occurred_at=occurred_at)
+    return counter.summary()

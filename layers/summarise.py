@@ -5,15 +5,21 @@ BNG and explains what it left out); the areas may instead be a polygon layer of 
 (``blocks``/``premises``, ``communal_areas``, ``open_space``, ``orders``), and the incidents the
 workspace's own. The counting rules, and every number that explains the counts, are
 ``geo.summarise``'s; this module only fetches, names and writes.
+
+An incidents CSV/TSV is streamed (``layers.summarise_read``): only its coordinate, category and
+date columns are read, a chunk of CLOSUREMAP_CHUNK_ROWS rows at a time, each chunk counted against
+the areas' index built once (``geo.summarise.AreaCounter``), so a million calls take about as much
+memory as fifty thousand. Other formats (GeoPackage, GeoJSON, a workbook...), a workspace's
+incidents, and a table with a row of the wrong length are read whole, as the importer reads them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,17 +27,22 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
+from closuremap.geo.area_ids import guess_id_columns
 from closuremap.geo.categories import STANDARD
 from closuremap.geo.errors import InputFileError, SchemaError
 from closuremap.geo.evaluation import standard_categories
-from closuremap.geo.summarise import SummariseError, Summary, guess_id_columns, summarise
+from closuremap.geo.summarise import AreaCounter, Summary
+from closuremap.geo.summarise_window import SummariseError
 from closuremap.geo.validate import POLYGONAL
 
 from .csvio import write_csv
-from .evaluation import iso_dates
+from .limits import Limits
 from .placing import read_features
 from .progress import Progress, no_progress
-from .store import WorkspaceStore
+from .summarise_read import CsvPlan, NotStreamable, count_csv, estimated_rows, plan_csv
+
+if TYPE_CHECKING:
+    from .store import WorkspaceStore
 
 #: Names the areas of a workspace go by on the command line: the page calls premises "blocks".
 KIND_ALIASES = {"blocks": "premises"}
@@ -262,8 +273,108 @@ def read_incidents(
         )
         frame = frame[points].reset_index(drop=True)
     if "occurred_at" in frame:
+        from .evaluation import iso_dates  # the whole-file path only: it imports the documents
+
         frame = frame.assign(occurred_at=iso_dates(frame["occurred_at"]))
     return frame, notes, str(path)
+
+
+@dataclass
+class _Counted:
+    """Incidents counted, whichever way they were read, and what to say about them."""
+
+    counter: AreaCounter
+    source: str
+    notes: list[str]
+    category_map: dict[str, str] = field(default_factory=dict)
+    standard_used: int = 0  # how many standard categories the wordings fall under
+    categorised: bool = False
+
+
+def _no_dates(source: str) -> InputFileError:
+    return InputFileError(
+        f"{source}: no date column (e.g. Month, date, occurred_at) for --from/--to; "
+        "leave the window out to count every incident"
+    )
+
+
+def _count_streamed(
+    path: Path, plan: CsvPlan, new_counter: Callable[[], AreaCounter], progress: Progress
+) -> _Counted:
+    """A CSV's incidents counted a chunk at a time (``layers.summarise_read``): memory is bound
+    by the chunk (CLOSUREMAP_CHUNK_ROWS), not the file."""
+    limits = Limits.from_env()
+    limits.check_file(path)
+    limits.check_columns(path, len(plan.header))
+    expected = estimated_rows(path)
+    counter, tally, read_notes = count_csv(
+        plan,
+        new_counter,
+        limits=limits,
+        progress=lambda rows: progress(
+            0.2 + 0.75 * min(1.0, rows / expected), f"counted {rows:,} rows of {path.name}"
+        ),
+    )
+    if tally.first_left_out is not None:
+        row, reason = tally.first_left_out
+        read_notes.append(
+            f"{tally.left_out} of {tally.rows} rows of {path.name} left out "
+            f"(e.g. row {row}: {reason})"
+        )
+    return _Counted(
+        counter,
+        str(path),
+        [f"incidents {path.name}: {n}" for n in read_notes],
+        dict(sorted(tally.category_map.items())),
+        len(tally.standard_seen),
+        tally.categorised,
+    )
+
+
+def _count_whole(
+    incidents: str | Path | None,
+    store: WorkspaceStore | None,
+    layer: str | None,
+    new_counter: Callable[[], AreaCounter],
+    progress: Progress,
+) -> _Counted:
+    """Incidents read whole and counted at once: a workspace's, a vector file's (GeoPackage,
+    GeoJSON...), a workbook's, or a table the streaming reader hands back."""
+    progress(
+        0.2,
+        f"reading the incidents ({Path(str(incidents)).name if incidents else 'the workspace'})",
+    )
+    frame, notes, source = read_incidents(incidents, store, layer=layer)
+    counter = new_counter()
+    if counter.window is not None and "occurred_at" not in frame:
+        raise _no_dates(source)
+    counted = _Counted(counter, source, notes)
+    categories = None
+    if "category" in frame and frame["category"].notna().any():
+        original = frame["category"].astype(object)
+        categories = standard_categories(original)
+        pairs = pd.DataFrame({"original": original.fillna("").astype(str), "standard": categories})
+        counted.category_map = dict(
+            pairs.drop_duplicates("original").sort_values("original").itertuples(index=False)
+        )
+        counted.standard_used = int(pairs["standard"].nunique())
+        counted.categorised = True
+    progress(0.5, f"counting {len(frame)} incidents")
+    counter.add(frame.geometry, categories=categories, occurred_at=frame.get("occurred_at"))
+    return counted
+
+
+def _category_note(counted: _Counted) -> str:
+    if counted.categorised:
+        return (
+            "categories standardised (geo.categories): the incidents' "
+            f"{len(counted.category_map)} wording(s) fall under {counted.standard_used} of the "
+            f"{len(STANDARD)} standard categories (the CSV has a column for each); the map from "
+            "the wording is category_map in the JSON"
+        )
+    return (
+        f"{counted.source}: no category column (e.g. 'Crime type', category): only totals counted"
+    )
 
 
 def summarise_to_csv(
@@ -281,52 +392,36 @@ def summarise_to_csv(
 ) -> SummaryRun:
     """Count ``incidents`` per area of ``areas`` and write the table to ``out`` (CSV, written whole
     or not at all): id columns, ``total``, then one column per standard category
-    (geo.categories)."""
+    (geo.categories).
+
+    A CSV/TSV of incidents is read a chunk at a time (only its coordinate, category and date
+    columns), so memory does not grow with the file; other formats, a workspace's incidents, and
+    a table with rows of the wrong length are read whole."""
     progress(0.0, f"reading the areas ({Path(str(areas)).name})")
     area_frame, ids, guessed, area_notes, area_source = read_areas(
         areas, store, layer=areas_layer, id_columns=id_columns
     )
-    progress(
-        0.2,
-        f"reading the incidents ({Path(str(incidents)).name if incidents else 'the workspace'})",
-    )
-    frame, notes, incident_source = read_incidents(incidents, store, layer=incidents_layer)
-    if (date_from or date_to) and "occurred_at" not in frame:
-        raise InputFileError(
-            f"{incident_source}: no date column (e.g. Month, date, occurred_at) for --from/--to; "
-            "leave the window out to count every incident"
+
+    def new_counter() -> AreaCounter:
+        return AreaCounter(
+            area_frame, ids, date_from=date_from, date_to=date_to, category_columns=STANDARD
         )
-    category_map: dict[str, str] = {}
-    categories = None
-    if "category" in frame and frame["category"].notna().any():
-        original = frame["category"].astype(object)
-        categories = standard_categories(original)
-        pairs = pd.DataFrame({"original": original.fillna("").astype(str), "standard": categories})
-        category_map = dict(
-            pairs.drop_duplicates("original").sort_values("original").itertuples(index=False)
+
+    plan = plan_csv(incidents) if incidents is not None else None
+    counted = None
+    if plan is not None and incidents is not None:
+        if (date_from or date_to) and plan.date is None:
+            raise _no_dates(str(Path(incidents)))
+        progress(
+            0.2, f"counting the incidents of {Path(incidents).name} in {len(area_frame)} areas"
         )
-        notes.append(
-            "categories standardised (geo.categories): the incidents' "
-            f"{len(category_map)} wording(s) fall under {pairs['standard'].nunique()} of the "
-            f"{len(STANDARD)} standard categories (the CSV has a column for each); the map from "
-            "the wording is category_map in the JSON"
-        )
-    else:
-        notes.append(
-            f"{incident_source}: no category column (e.g. 'Crime type', category): "
-            "only totals counted"
-        )
-    progress(0.5, f"counting {len(frame)} incidents in {len(area_frame)} areas")
-    summary = summarise(
-        frame.geometry,
-        area_frame,
-        ids,
-        categories=categories,
-        occurred_at=frame.get("occurred_at"),
-        date_from=date_from,
-        date_to=date_to,
-        category_columns=STANDARD if categories is not None else (),
-    )
+        try:
+            counted = _count_streamed(Path(incidents), plan, new_counter, progress)
+        except NotStreamable:
+            counted = None  # rows only the importer's reader explains: read it whole
+    if counted is None:
+        counted = _count_whole(incidents, store, incidents_layer, new_counter, progress)
+    summary = counted.counter.summary()
     path = write_csv(summary.table, out)
     progress(1.0, f"wrote {path}")
     if guessed and ids != [AREA_NUMBER]:
@@ -338,8 +433,8 @@ def summarise_to_csv(
         summary=summary,
         out=path,
         areas_source=area_source,
-        incidents_source=incident_source,
+        incidents_source=counted.source,
         id_columns_guessed=guessed,
-        category_map=category_map,
-        notes=area_notes + notes,
+        category_map=counted.category_map,
+        notes=area_notes + counted.notes + [_category_note(counted)],
     )

@@ -22,15 +22,11 @@ from convertbng.cutil import convert_bng
 
 import closuremap.geo.summarise as gs
 from closuremap.cli import main
+from closuremap.geo.area_ids import guess_id_columns
 from closuremap.geo.categories import STANDARD
 from closuremap.geo.crs import BNG, bng_to_lonlat, geometries_to_lonlat
-from closuremap.geo.summarise import (
-    BOUNDARY_RULE,
-    SummariseError,
-    guess_id_columns,
-    summarise,
-    window_mask,
-)
+from closuremap.geo.summarise import BOUNDARY_RULE, summarise
+from closuremap.geo.summarise_window import SummariseError, window_mask
 from closuremap.layers.store import GeoPackageStore
 from closuremap.layers.summarise import summarise_to_csv
 from tests.conftest import DATA, TEST_DATA
@@ -594,3 +590,178 @@ def test_areas_without_ids_are_numbered_and_invalid_ones_reported(tmp_path: Path
     assert "numbered in the 'area' column" in notes and "colour" in notes
     assert "1 area(s) are not valid polygons (e.g. feature 2: Self-intersection" in notes
     assert "no category column" in notes
+
+
+# -- a CSV streamed in chunks ----------------------------------------------------------------------
+def _cad_export(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
+    """A CAD-style export over the grid: points on shared edges and corners, rows without
+    coordinates, a row that is not a number, a blank row, dates in three forms (some outside the
+    window, some unreadable); and the same incidents as WGS84 with some lat/lon pairs swapped."""
+    areas = grid_areas()
+    points, cats = grid_points(1500)
+    n = len(points)
+    rng = np.random.default_rng(5)
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 366, n), unit="D")
+    when = np.array(days.strftime("%d/%m/%Y 10:30"), dtype=object)
+    when[::7] = np.array(days.strftime("%Y-%m-%d"))[::7]
+    when[::23] = "soon"
+    east = shapely.get_x(points).astype(str).astype(object)
+    north = shapely.get_y(points).astype(str).astype(object)
+    east[3::40], north[3::40] = "", ""  # no coordinates
+    east[11::97] = "unknown"  # not a number
+    table = pd.DataFrame(
+        {
+            "Ref": [f"C{i}" for i in range(n)],
+            "Date/Time": when,
+            "Easting": east,
+            "Northing": north,
+            "Incident Type": cats,
+        }
+    )
+    table.loc[5, :] = ""  # a blank row
+    table.to_csv(tmp_path / "cad.csv", index=False)
+    lon, lat = bng_to_lonlat(shapely.get_x(points), shapely.get_y(points))
+    lon_text, lat_text = lon.astype(str).astype(object), lat.astype(str).astype(object)
+    lon_text[::29], lat_text[::29] = lat_text[::29].copy(), lon_text[::29].copy()  # swapped
+    table.assign(Easting=lon_text, Northing=lat_text).rename(
+        columns={"Easting": "Longitude", "Northing": "Latitude"}
+    ).to_csv(tmp_path / "cad_lonlat.csv", index=False)
+    areas.to_file(tmp_path / "grid.gpkg")
+    return tmp_path / "cad.csv", tmp_path / "grid.gpkg", table
+
+
+def _run_both(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, incidents: Path, areas: Path, **window: date
+) -> tuple[dict[str, object], dict[str, object], int]:
+    """The summary streamed in chunks of 50 rows and read whole (the importer's reader, as before
+    streaming), with how many chunks the streamed one counted."""
+    import closuremap.layers.summarise as ls
+
+    monkeypatch.setenv("CLOSUREMAP_CHUNK_ROWS", "50")
+    added: list[int] = []
+    real_add = gs.AreaCounter.add
+
+    def counting_add(self: gs.AreaCounter, points: object, **kw: object) -> None:
+        added.append(len(np.asarray(points)))
+        real_add(self, points, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gs.AreaCounter, "add", counting_add)
+    streamed = ls.summarise_to_csv(tmp_path / "s.csv", areas=areas, incidents=incidents, **window)
+    chunks = len(added)
+    monkeypatch.setattr(ls, "plan_csv", lambda path: None)
+    whole = ls.summarise_to_csv(tmp_path / "w.csv", areas=areas, incidents=incidents, **window)
+    assert (tmp_path / "s.csv").read_bytes() == (tmp_path / "w.csv").read_bytes()
+    drop = {"out"}
+    s, w = streamed.as_dict(), whole.as_dict()
+    return (
+        {k: v for k, v in s.items() if k not in drop},
+        {k: v for k, v in w.items() if k not in drop},
+        chunks,
+    )
+
+
+def test_a_csv_streamed_in_chunks_counts_as_sjoin_groupby(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incidents, areas, table = _cad_export(tmp_path)
+    window = {"date_from": date(2024, 3, 1), "date_to": date(2024, 8, 31)}
+    streamed, whole, chunks = _run_both(monkeypatch, tmp_path, incidents, areas, **window)
+    assert chunks == -(-len(table) // 50) > 10  # every chunk of 50 rows counted on its own
+    assert streamed == whole  # every key, every note, the left-out rows' count and reason
+    # independently: pandas reads the file, drops what cannot be placed or dated, sjoin counts
+    raw = pd.read_csv(incidents, dtype=str, keep_default_na=False)
+    e = pd.to_numeric(raw["Easting"], errors="coerce")
+    n = pd.to_numeric(raw["Northing"], errors="coerce")
+    placed = e.notna() & n.notna()
+    day = pd.to_datetime(raw["Date/Time"], format="%d/%m/%Y %H:%M", errors="coerce").fillna(
+        pd.to_datetime(raw["Date/Time"], format="%Y-%m-%d", errors="coerce")
+    )
+    inside = placed & day.between("2024-03-01", "2024-08-31 23:59")
+    points = shapely.points(e[inside], n[inside])
+    expected, outside = expected_by_sjoin(
+        points, raw["Incident Type"][inside].to_numpy(), gpd.read_file(areas)
+    )
+    result = pd.read_csv(tmp_path / "s.csv")
+    for column in expected.columns:
+        assert result[column].tolist() == expected[column].tolist(), column
+    assert streamed["outside"] == outside and streamed["counted"] == inside.sum() - outside
+    assert streamed["incidents"] == placed.sum() and streamed["in_window"] == inside.sum()
+    assert streamed["undated"] == (placed & day.isna()).sum() > 0
+    assert streamed["on_shared_boundary"] > 100 and streamed["in_several_areas"] > 10
+    notes = " ".join(streamed["notes"])  # type: ignore[arg-type]
+    assert (
+        f"{(~placed).sum()} of {len(raw)} rows of cad.csv left out (e.g. row 4: no coordinates"
+        in notes
+    )
+
+
+def test_swapped_pairs_blank_rows_and_ragged_rows_are_told_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incidents, areas, table = _cad_export(tmp_path)
+    lonlat = tmp_path / "cad_lonlat.csv"
+    streamed, whole, chunks = _run_both(monkeypatch, tmp_path, lonlat, areas)
+    assert streamed == whole and chunks > 10
+    notes = " ".join(streamed["notes"])  # type: ignore[arg-type]
+    assert "(e.g. row 1: latitude and longitude look swapped" in notes
+    swapped = len(range(0, len(table), 29))
+    assert streamed["incidents"] == len(table) - swapped  # exactly the swapped pairs left out
+    # independently: pandas reads it, the swapped pairs dropped, OSTN15 to BNG, sjoin counts
+    raw = pd.read_csv(lonlat, dtype={"Incident Type": str}, keep_default_na=False)
+    kept = raw[raw["Longitude"].abs() < 10]
+    e, n = convert_bng(kept["Longitude"].to_numpy(), kept["Latitude"].to_numpy())
+    expected, outside = expected_by_sjoin(
+        shapely.points(e, n),
+        kept["Incident Type"].map(streamed["category_map"]).to_numpy(),  # "" is "other"
+        gpd.read_file(areas),
+    )
+    result = pd.read_csv(tmp_path / "s.csv")
+    for column in expected.columns:
+        assert result[column].tolist() == expected[column].tolist(), column
+    assert streamed["outside"] == outside
+    # a blank row first, then a row with too few fields: the whole-file reader explains it
+    text = incidents.read_text().splitlines()
+    (tmp_path / "blank.csv").write_text("\n".join([text[0], ",,,,", *text[1:]]) + "\n")
+    streamed, whole, _ = _run_both(monkeypatch, tmp_path, tmp_path / "blank.csv", areas)
+    assert streamed == whole and "(e.g. row 1: blank row)" in " ".join(streamed["notes"])  # type: ignore[arg-type]
+    (tmp_path / "ragged.csv").write_text("\n".join([*text[:3], "C9,1", *text[3:]]) + "\n")
+    streamed, whole, chunks = _run_both(monkeypatch, tmp_path, tmp_path / "ragged.csv", areas)
+    assert streamed == whole and chunks == 1  # read whole, as the importer reads it
+    assert "(e.g. row 3: has 2 fields where the header has 5; no coordinates" in " ".join(
+        streamed["notes"]
+    )  # type: ignore[arg-type]
+
+
+def test_dates_read_in_chunks_as_the_importer_reads_them() -> None:
+    import pyarrow as pa
+
+    from closuremap.layers.evaluation import iso_dates
+    from closuremap.layers.summarise_dates import DateWindow
+
+    cells = [
+        "07/04/2024 10:05",
+        "31/02/2024 10:00",
+        "7/4/2024 9:05",
+        "01/04/24 10:00",
+        " 30/04/2024 23:59 ",
+        "2024-04-15T10:00+01:00",
+        "2024-04",
+        "2024-03",
+        "",
+        "NULL",
+        "soon",
+        "01 Apr 2024",
+        "15/04/2024 10:00Z",
+        "2024-13-45",
+        "01/05/2024 00:00",
+    ]
+    for window in ((date(2024, 4, 1), date(2024, 4, 30)), (date(2024, 4, 10), None)):
+        mask, why = window_mask(iso_dates(pd.Series(cells, dtype=object)), *window)
+        assert mask.any() and why["undated"] and why["out_of_window"]  # the cells test something
+        whole = DateWindow(*window)(pa.array(cells))
+        assert whole[0].tolist() == mask.tolist() and whole[1] == why
+        # in two chunks: the first non-ISO date of the file still decides the forms' order
+        chunked = DateWindow(*window)
+        halves = [chunked(pa.array(cells[:6])), chunked(pa.array(cells[6:]))]
+        assert np.concatenate([h[0] for h in halves]).tolist() == mask.tolist()
+        assert {k: halves[0][1][k] + halves[1][1][k] for k in why} == why
