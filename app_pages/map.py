@@ -1,39 +1,74 @@
 """Map page: every layer of the workspace over no external tiles, with incident filters and
-analysis."""
+analysis. The map, counts and tables are cached by the workspace's content and the filter
+(layers/map_cache.py): a rerun that changes neither is a lookup, another officer's edit or another
+date window builds afresh."""
 
 import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
-from closuremap.app_pages.common import attribution, reporting_errors, workspace_or_stop
+from closuremap.app_pages.common import attribution, open_current, reporting_errors, sentence
 from closuremap.geo.crs import lonlat_to_bng
 from closuremap.geo.gridref import to_gridref
 from closuremap.geo.hotspots import HotspotParams
-from closuremap.geo.incidents import filter_incidents, incident_dates
-from closuremap.layers.analysis import count_overlays, count_tables, hotspot_overlays
-from closuremap.layers.webmap import TileSource, build_map
+from closuremap.layers.map_cache import (
+    IncidentFacts,
+    MapRequest,
+    incident_facts,
+    map_view,
+    workspace_fingerprint,
+)
+from closuremap.layers.webmap import TileSource
 
-store, frames = workspace_or_stop()
 
-st.title(store.get_meta("name") or "Workspace")
-incidents = frames["incidents"]
+def follow_new_incidents(facts: IncidentFacts) -> None:
+    """Keep the officer's filter but take in what others added since: a new category, source or
+    precision is ticked, and a date window that reached the first or last date reaches the new
+    one (keyed widgets keep their old values, which hid newly imported calls)."""
+    basis = (facts.first, facts.last, dict(facts.options))
+    seen = st.session_state.get("incident_filter_basis")
+    st.session_state["incident_filter_basis"] = basis
+    if seen is None or seen == basis:
+        return
+    first, last, options = seen
+    for c, opts in facts.options.items():
+        if f"incident_{c}" in st.session_state:
+            kept, new = set(st.session_state[f"incident_{c}"]), set(opts) - set(options.get(c, ()))
+            st.session_state[f"incident_{c}"] = [o for o in opts if o in kept or o in new]
+    if "incident_dates" in st.session_state and facts.first and facts.last:
+        lo, hi = st.session_state["incident_dates"]
+        lo = facts.first if lo == first else min(max(lo, facts.first), facts.last)
+        hi = facts.last if hi == last else max(min(hi, facts.last), lo)
+        st.session_state["incident_dates"] = (lo, hi)
+
+
+with reporting_errors(stop=True):  # a missing or busy workspace is one sentence, not a trace
+    store = open_current()
+    facts = incident_facts(store, workspace_fingerprint(store.path))
+    name, credits = store.get_meta("name"), attribution(store)
+
+st.title(name or "Workspace")
+follow_new_incidents(facts)
 with st.sidebar:
     st.caption(f"Workspace: `{store.location}` · EPSG:27700")
     st.subheader("Incidents")
-    dates = incident_dates(incidents).dropna()
     window = None
-    if len(dates):
-        lo, hi = dates.min().date(), dates.max().date()
+    if facts.first is not None and facts.last is not None:
         window = st.slider(
-            "Dates", min_value=lo, max_value=hi, value=(lo, hi), key="incident_dates"
+            "Dates",
+            min_value=facts.first,
+            max_value=facts.last,
+            value=(facts.first, facts.last),
+            key="incident_dates",
         )
-    options = {
-        c: sorted(incidents[c].fillna("(none)").unique())
-        for c in ("category", "source", "precision")
-    }
     chosen = {
-        c: st.multiselect(c.capitalize(), opts, default=opts, key=f"incident_{c}")
-        for c, opts in options.items()
+        c: st.multiselect(
+            c.capitalize(),
+            list(opts),
+            default=list(opts),
+            key=f"incident_{c}",
+        )
+        for c, opts in facts.options.items()
     }
     mode = st.radio(
         "Show incidents as",
@@ -59,32 +94,23 @@ with st.sidebar:
         )
         attr = st.text_input("Tile attribution", key="tiles_attr")
 
-shown = filter_incidents(
-    incidents,
+request = MapRequest(
     start=window[0] if window else None,
     end=window[1] if window else None,
-    categories=chosen["category"],
-    sources=chosen["source"],
-    precisions=chosen["precision"],
+    categories=tuple(chosen["category"]),
+    sources=tuple(chosen["source"]),
+    precisions=tuple(chosen["precision"]),
+    mode=mode,
+    show_counts=show_counts,
+    hotspots=HotspotParams(cell_m=cell, bandwidth_m=bandwidth) if show_hot else None,
+    tiles=TileSource(url, attr or url) if use_tiles and url else None,
 )
-frames["incidents"] = shown
-st.caption(f"{len(shown)} of {len(incidents)} incidents shown")
-overlays = (
-    count_overlays(frames["premises"], frames["communal_areas"], shown) if show_counts else []
-)
-hot_note = ""
-if show_hot:
-    with reporting_errors(warn=True):  # the map is still worth showing without the hotspots
-        more, hot_note = hotspot_overlays(shown, HotspotParams(cell_m=cell, bandwidth_m=bandwidth))
-        overlays += more
-tiles = TileSource(url, attr or url) if use_tiles and url else None
-m = build_map(
-    frames,
-    attribution=attribution(store, short=True),
-    tiles=tiles,
-    incident_mode=mode,
-    overlays=overlays,
-)
+with reporting_errors(stop=True):
+    view = map_view(store, request)
+st.caption(f"{view.shown} of {view.total} incidents shown")
+if view.hot_error is not None:  # the map is still worth showing without the hotspots
+    st.warning(sentence(view.hot_error))
+m = view.fresh_map()
 clicked = st_folium(
     m, height=640, use_container_width=True, returned_objects=["last_clicked"], key="workspace_map"
 )
@@ -96,17 +122,20 @@ if where:
         st.caption(
             f"Clicked point: {to_gridref(e[0], n[0])} · E {e[0]:.1f} N {n[0]:.1f} (BNG, OSTN15)"
         )
-if hot_note:
-    st.caption(f"Hot spots: {hot_note}")
+if view.hot_note:
+    st.caption(f"Hot spots: {view.hot_note}")
 
-blocks, areas = count_tables(frames["premises"], frames["communal_areas"], shown)
+blocks, areas = view.blocks, view.areas
 c1, c2 = st.columns(2)
 c1.markdown("**Incidents per block** (in or within 10 m)")
 c1.dataframe(blocks, hide_index=True, width="stretch")
 c2.markdown("**Incidents per communal area**")
 c2.dataframe(areas, hide_index=True, width="stretch")
-counts = {kind: len(frame) for kind, frame in frames.items()}
 st.caption(
-    " · ".join(f"{kind.replace('_', ' ')}: {n}" for kind, n in counts.items() if kind != "basemap")
+    " · ".join(
+        f"{kind.replace('_', ' ')}: {n}"
+        for kind, n in {**facts.counts, "incidents": view.shown}.items()
+        if kind != "basemap"
+    )
 )
-st.caption("Data: " + " · ".join(attribution(store)))
+st.caption("Data: " + " · ".join(credits))

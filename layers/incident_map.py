@@ -1,39 +1,35 @@
 """Incidents on the web map, in tiers by how many there are, so a borough's year still opens.
 
 Up to CLUSTER_ABOVE each incident is drawn with its popup (by :mod:`.webmap`, like any layer);
-above it they are clustered; above POPUPS_UP_TO the clusters carry no popups and a grid of counts
-(with each square's commonest categories) says what is where; above GRID_ONLY_ABOVE only the grid
-is drawn. A heat map is the other choice. Every popup is escaped: incident text is free text
-typed by members of the public.
+above it they are clustered in the browser from one compact array (:mod:`.incident_points`), each
+popup made only when its point is clicked; above POPUPS_UP_TO the points carry no popups and a grid
+of counts (with each square's commonest categories, :mod:`.count_grid`) says what is where; above
+GRID_ONLY_ABOVE only the grid is drawn. A heat map is the other choice. Every popup is escaped:
+incident text is free text typed by members of the public.
 """
 
 from __future__ import annotations
 
-import html
+from collections.abc import Callable
 
 import folium
 import numpy as np
 import pandas as pd
-from folium.plugins import FastMarkerCluster, HeatMap
+from folium.plugins import HeatMap
+from numpy.typing import NDArray
 
 import geopandas as gpd
 import shapely
 
-from closuremap.geo.crs import BNG, geometries_to_lonlat
+from closuremap.geo.crs import BNG, bng_to_lonlat
 
-from .map_parts import filled_geojson, plain_text
+from .count_grid import CountGrid
+from .incident_points import IncidentPoints
+from .map_parts import page_escape, plain_text
 
 #: Above this many incidents the map clusters them instead of drawing each one.
 CLUSTER_ABOVE = 3000
 COUNT_FILL = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
-
-_CLUSTER_CALLBACK = """function (row) {
-    var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
-        {radius: 4, color: '#8a0000', fillColor: '#e34a33', fillOpacity: 0.7, weight: 1});
-    marker.bindPopup(row[2]);
-    return marker;
-}"""
-
 
 #: Above this many incidents the clusters carry no popups (100k popups made a 15 MB page); above
 #: GRID_ONLY_ABOVE only the grid of counts is drawn (a million points would not open at all).
@@ -51,12 +47,6 @@ GRID_CELL_M = (
 GRID_CELLS = 5_000
 
 
-_PLAIN_CLUSTER_CALLBACK = """function (row) {
-    return L.circleMarker(new L.LatLng(row[0], row[1]),
-        {radius: 3, color: '#8a0000', fillColor: '#e34a33', fillOpacity: 0.7, weight: 1});
-}"""
-
-
 def grid_cell_m(frame: gpd.GeoDataFrame) -> float:
     """The grid's square side: GRID_CELL_M, or wider in 50 m steps so the extent has at most
     GRID_CELLS squares (the page's size is then set by the area, never by the rows)."""
@@ -67,65 +57,69 @@ def grid_cell_m(frame: gpd.GeoDataFrame) -> float:
     return max(GRID_CELL_M, float(np.ceil(side / 50.0) * 50.0))
 
 
-def incident_grid(frame: gpd.GeoDataFrame, cell_m: float = GRID_CELL_M) -> gpd.GeoDataFrame:
-    """Incidents counted in square BNG cells (``count`` and the three commonest ``categories``):
-    what a map can draw of a borough's year at any zoom."""
-    x, y = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+def _count_cells(
+    frame: gpd.GeoDataFrame, cell_m: float, label: Callable[[str], str] = str
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], list[str]]:
+    """Each occupied cell's column and row (BNG, in cells), its count, and its three commonest
+    categories as words (each name through ``label``); ties by name."""
+    geoms = frame.geometry.values
+    x, y = shapely.get_x(geoms), shapely.get_y(geoms)
     ok = np.isfinite(x) & np.isfinite(y)
     ix, iy = np.floor(x[ok] / cell_m).astype(np.int64), np.floor(y[ok] / cell_m).astype(np.int64)
-    cells = pd.DataFrame(
-        {
-            "ix": ix,
-            "iy": iy,
-            "category": (
-                frame["category"].astype(str).to_numpy()[ok] if "category" in frame else ""
-            ),
-        }
+    if not ok.any():
+        return ix, iy, ix, []
+    # one integer per cell, so counting is bincount rather than a grouped string join
+    height = int(iy.max() - iy.min()) + 1
+    cell_of, cells = pd.factorize((ix - ix.min()) * height + (iy - iy.min()), sort=True)
+    labels = (
+        frame["category"].astype(str).to_numpy()[ok]
+        if "category" in frame
+        else np.full(len(ix), "", dtype=object)
     )
-    by_category = (
-        cells.groupby(["ix", "iy", "category"], sort=False).size().rename("n").reset_index()
+    category_of, names = pd.factorize(labels, sort=True)
+    shown = [label(str(name)) for name in names]
+    table = np.bincount(
+        cell_of * len(names) + category_of, minlength=len(cells) * len(names)
+    ).reshape(len(cells), len(names))
+    top = np.argsort(-table, axis=1, kind="stable")[:, :3]
+    words = [
+        ", ".join(f"{shown[c]} {row[c]}".strip() for c in order if row[c])
+        for row, order in zip(table.tolist(), top.tolist(), strict=True)
+    ]
+    return cells // height + ix.min(), cells % height + iy.min(), table.sum(axis=1), words
+
+
+def incident_grid(frame: gpd.GeoDataFrame, cell_m: float = GRID_CELL_M) -> gpd.GeoDataFrame:
+    """Incidents counted in square BNG cells (``count`` and the three commonest ``categories``,
+    ties by name): what a map can draw of a borough's year at any zoom."""
+    ix, iy, count, words = _count_cells(frame, cell_m)
+    boxes = shapely.box(ix * cell_m, iy * cell_m, (ix + 1) * cell_m, (iy + 1) * cell_m)
+    return gpd.GeoDataFrame(
+        {"count": pd.Series(count, dtype="int64"), "categories": pd.Series(words, dtype=object)},
+        geometry=gpd.GeoSeries(boxes, crs=BNG),
     )
-    by_category = by_category.sort_values(["ix", "iy", "n"], ascending=[True, True, False])
-    top = by_category.groupby(["ix", "iy"], sort=False).head(3)
-    words = (
-        top.assign(text=top["category"] + " " + top["n"].astype(str))
-        .groupby(["ix", "iy"], sort=False)["text"]
-        .agg(", ".join)
-    )
-    counts = by_category.groupby(["ix", "iy"], sort=False)["n"].sum()
-    out = pd.DataFrame({"count": counts, "categories": words}).reset_index()
-    boxes = shapely.box(
-        out["ix"] * cell_m, out["iy"] * cell_m, (out["ix"] + 1) * cell_m, (out["iy"] + 1) * cell_m
-    )
-    return gpd.GeoDataFrame(out[["count", "categories"]], geometry=boxes, crs=BNG)
 
 
 def _grid_layer(frame: gpd.GeoDataFrame, title: str, show: bool) -> folium.FeatureGroup:
     cell = grid_cell_m(frame)
-    grid = incident_grid(frame, cell)
+    ix, iy, count, words = _count_cells(frame, cell, label=page_escape)
     group = folium.FeatureGroup(name=title.format(cell=cell), show=show)
-    if not len(grid):
+    if not len(count):
         return group
-    edges = np.unique(np.quantile(grid["count"], [0.2, 0.4, 0.6, 0.8]))
-    fills = [
-        COUNT_FILL[min(int(np.searchsorted(edges, c, side="right")), len(COUNT_FILL) - 1)]
-        for c in grid["count"]
-    ]
-    boxes = shapely.set_precision(geometries_to_lonlat(grid.geometry.values), 1e-5)  # a metre
-    features = [
-        {
-            "type": "Feature",
-            "geometry": shapely.geometry.mapping(g),
-            "properties": {
-                "popup": f"<b>{c:,}</b> in this {cell:.0f} m square<br>{html.escape(w)}",
-                "fill": f,
-            },
-        }
-        for g, c, w, f in zip(
-            boxes, grid["count"].tolist(), grid["categories"].tolist(), fills, strict=True
-        )
-    ]
-    filled_geojson(features, title, edge="#7f2704", weight=0.3, opacity=0.65).add_to(group)
+    edges = np.unique(np.quantile(count, [0.2, 0.4, 0.6, 0.8]))
+    bands = np.minimum(np.searchsorted(edges, count, side="right"), len(COUNT_FILL) - 1)
+    # each square's corners (anticlockwise from its south-west) straight to WGS84
+    east = (ix[:, None] + np.array([0, 1, 1, 0])) * cell
+    north = (iy[:, None] + np.array([0, 0, 1, 1])) * cell
+    lon, lat = bng_to_lonlat(east.ravel(), north.ravel())
+    CountGrid(
+        np.stack([lon, lat], axis=-1).reshape(len(count), 4, 2),
+        count.tolist(),
+        words,
+        bands.tolist(),
+        cell_m=cell,
+        fills=COUNT_FILL,
+    ).add_to(group)
     return group
 
 
@@ -146,19 +140,18 @@ def incident_layer(frame: gpd.GeoDataFrame, mode: str, title: str) -> list[foliu
                 show=True,
             )
         ]
-    pts = geometries_to_lonlat(frame.geometry.values)
-    lat, lon = shapely.get_y(pts), shapely.get_x(pts)
+    # points straight from their coordinates: no WGS84 geometry objects to build and throw away
+    geoms = frame.geometry.values
+    lon, lat = bng_to_lonlat(shapely.get_x(geoms), shapely.get_y(geoms))
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    lat, lon = lat[ok], lon[ok]
     if mode == "heat":
         HeatMap(
             np.column_stack([lat, lon]).round(6).tolist(), radius=14, blur=18, min_opacity=0.3
         ).add_to(group)
         return [group]
-    if n > POPUPS_UP_TO:  # 5 decimals is a metre: 100k points stay a few MB
-        FastMarkerCluster(
-            np.column_stack([lat, lon]).round(5).tolist(),
-            callback=_PLAIN_CLUSTER_CALLBACK,
-            options={"maxClusterRadius": 40},
-        ).add_to(group)
+    if n > POPUPS_UP_TO:  # no popups: 100k of them made a 15 MB page
+        IncidentPoints(lat, lon).add_to(group)
         return [
             group,
             _grid_layer(frame, "Incidents per {cell:.0f} m square (click for counts)", show=False),
@@ -166,15 +159,13 @@ def incident_layer(frame: gpd.GeoDataFrame, mode: str, title: str) -> list[foliu
 
     def short(column: str, width: int) -> list[str]:
         if column not in frame:
-            return [""] * n
-        return [html.escape(plain_text(v)[:width]) for v in frame[column].tolist()]
+            return [""] * int(ok.sum())
+        return [page_escape(plain_text(v)[:width]) for v in frame[column][ok].tolist()]
 
-    # compact popups: full tables would make a 40 MB page
-    rows = [
-        [round(float(a), 6), round(float(b), 6), f"<b>{c}</b> {w}<br>{loc}<br>{d}"]
-        for a, b, c, w, loc, d in zip(
-            lat,
-            lon,
+    # compact popups, built in the browser only when clicked: full tables made a 40 MB page
+    popups = [
+        f"<b>{c}</b> {w}<br>{loc}<br>{d}"
+        for c, w, loc, d in zip(
             short("category", 40),
             short("occurred_at", 16),
             short("location_text", 60),
@@ -182,7 +173,5 @@ def incident_layer(frame: gpd.GeoDataFrame, mode: str, title: str) -> list[foliu
             strict=True,
         )
     ]
-    FastMarkerCluster(rows, callback=_CLUSTER_CALLBACK, options={"maxClusterRadius": 40}).add_to(
-        group
-    )
+    IncidentPoints(lat, lon, popups).add_to(group)
     return [group]

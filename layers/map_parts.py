@@ -22,6 +22,13 @@ def plain_text(value: Any) -> str:
     return str(value)
 
 
+def page_escape(text: str) -> str:
+    """Text for the page: HTML-escaped, and braces as character references. branca reads every
+    rendered script back in as a Jinja template, so ``{{ ... }}`` typed by a member of the public
+    would otherwise be run as template code (and ``{#`` would swallow the rest of the map)."""
+    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def filled_geojson(
     features: list[dict[str, Any]], name: str, *, edge: str, weight: float, opacity: float
 ) -> folium.GeoJson:
@@ -53,7 +60,7 @@ class Attribution(MacroElement):  # type: ignore[misc]
     def __init__(self, items: Sequence[str]) -> None:
         super().__init__()
         self._name = "Attribution"
-        self.items = [html.escape(a) for a in items]
+        self.items = [page_escape(a) for a in items]
 
 
 _GRIDREF_JS = """
@@ -173,8 +180,8 @@ class Legend(MacroElement):  # type: ignore[misc]
         super().__init__()
         self._name = "Legend"
         items = "".join(
-            f"<div><i style='background:{html.escape(fill)};border-color:{html.escape(edge)}'></i>"
-            f"{html.escape(what)}</div>"
+            f"<div><i style='background:{page_escape(fill)};border-color:{page_escape(edge)}'></i>"
+            f"{page_escape(what)}</div>"
             for what, fill, edge in rows
         )
         self.html = (

@@ -31,7 +31,14 @@ from .incident_map import (
     CLUSTER_ABOVE,
     incident_layer,
 )
-from .map_parts import Attribution, GridRefReadout, Legend, filled_geojson, plain_text
+from .map_parts import (
+    Attribution,
+    GridRefReadout,
+    Legend,
+    filled_geojson,
+    page_escape,
+    plain_text,
+)
 from .model import KINDS, SYSTEM_FIELDS
 from .styles import STYLES, feature_style
 
@@ -120,11 +127,11 @@ def popup_html(kind: str, row: Mapping[str, Any]) -> str:
     for f in spec.fields:
         value = _field_words(f.name, row.get(f.name))
         if value:
-            cells.append(f"<tr><th>{html.escape(f.name)}</th><td>{html.escape(value)}</td></tr>")
+            cells.append(f"<tr><th>{page_escape(f.name)}</th><td>{page_escape(value)}</td></tr>")
     for extra in ("area_m2", "length_m"):
         if extra in row:
-            cells.append(f"<tr><th>{extra}</th><td>{html.escape(plain_text(row[extra]))}</td></tr>")
-    title = html.escape(spec.title)
+            cells.append(f"<tr><th>{extra}</th><td>{page_escape(plain_text(row[extra]))}</td></tr>")
+    title = page_escape(spec.title)
     return f"<b>{title}</b><table class='cm-popup'>{''.join(cells)}</table>"
 
 
@@ -147,9 +154,9 @@ def layer_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
             row["area_m2"] = area
         props = {
             "popup": popup_html(kind, row),
-            "label": html.escape(plain_text(rec.get(label_field))) if label_field else "",
-            "feature_id": html.escape(plain_text(rec.get("feature_id"))),
-            "style_key": html.escape(
+            "label": page_escape(plain_text(rec.get(label_field))) if label_field else "",
+            "feature_id": page_escape(plain_text(rec.get("feature_id"))),
+            "style_key": page_escape(
                 plain_text(rec.get("area_type") or rec.get("feature_class") or "")
             ),
         }
@@ -192,7 +199,7 @@ def _overlay_layer(overlay: Overlay) -> folium.FeatureGroup:
     records = frame.drop(columns=frame.geometry.name).to_dict("records")
     for rec, g in zip(records, geoms, strict=True):
         cells = "".join(
-            f"<tr><th>{html.escape(f)}</th><td>{html.escape(plain_text(rec.get(f)))}</td></tr>"
+            f"<tr><th>{page_escape(f)}</th><td>{page_escape(plain_text(rec.get(f)))}</td></tr>"
             for f in overlay.fields
         )
         colour = overlay.fill(rec) if callable(overlay.fill) else overlay.fill
@@ -202,7 +209,7 @@ def _overlay_layer(overlay: Overlay) -> folium.FeatureGroup:
                 "geometry": shapely.geometry.mapping(g),
                 "properties": {
                     "popup": (
-                        f"<b>{html.escape(overlay.name)}</b><table class='cm-popup'>{cells}</table>"
+                        f"<b>{page_escape(overlay.name)}</b><table class='cm-popup'>{cells}</table>"
                     ),
                     "fill": colour,
                 },
@@ -226,7 +233,7 @@ def _block_labels(premises: gpd.GeoDataFrame) -> folium.FeatureGroup:
         points,
         strict=True,
     ):
-        text = html.escape(plain_text(name) or plain_text(block_id))
+        text = page_escape(plain_text(name) or plain_text(block_id))
         folium.Marker(
             [p.y, p.x],
             interactive=False,
@@ -321,7 +328,7 @@ def build_map(
     if tiles is not None:
         folium.TileLayer(
             tiles=tiles.url,
-            attr=html.escape(tiles.attribution),
+            attr=page_escape(tiles.attribution),
             name="Online tiles",
             max_zoom=MAX_ZOOM,
             max_native_zoom=19,
@@ -347,8 +354,10 @@ def build_map(
     ).add_to(m)
     GridRefReadout().add_to(m)
     Attribution(list(attribution) + ([] if tiles is None else [tiles.attribution])).add_to(m)
-    if bounds:
-        m.fit_bounds(bounds, padding=(20, 20))
+    if bounds:  # opened at the extent, not zoomed to it (an animation before the map is usable)
+        fit = folium.FitBounds(bounds, padding=(20, 20))
+        fit.options["animate"] = False
+        fit.add_to(m)
     return localise(m, static_url)
 
 

@@ -165,3 +165,31 @@ def test_the_map_tiers_just_inside_and_just_outside(
     assert ("a secret description" in page) == popups
     assert ("counts per" in page) == grid_only
     assert ("square" in page) == (not popups)
+
+
+@pytest.mark.parametrize("n, mode", [(1, "auto"), (30, "clusters"), (15, "clusters")])
+def test_text_typed_as_template_code_is_shown_not_run(
+    n: int, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # branca reads each rendered script back in as a Jinja template: "{{ 7*7 }}" in a call's text
+    # came out as 49, and worse could run
+    monkeypatch.setattr(incident_map, "POPUPS_UP_TO", 20)  # 30: the grid's popups carry the text
+    frame = _many(n).assign(category="AA{{ 7*7 }}BB {# c", description="CC{{ 6*7 }}DD")
+    page = build_map({"incidents": frame}, incident_mode=mode).get_root().render()
+    assert "AA49BB" not in page and "CC42DD" not in page
+    assert "7*7" in page and "{{ 7*7 }}" not in page
+    if n <= 20:
+        assert "6*7" in page  # the description is in the popups
+
+
+def test_many_points_travel_as_one_compact_array_decoded_to_a_metre() -> None:
+    frame = _many(25_000)
+    page = build_map({"incidents": frame}).get_root().render()
+    data, _ = json.JSONDecoder().raw_decode(page, page.index('{"scale":'))
+    lat = (data["lat0"] + np.array(data["lat"])) / data["scale"]
+    lon = (data["lon0"] + np.array(data["lon"])) / data["scale"]
+    from closuremap.geo.crs import bng_to_lonlat
+
+    want_lon, want_lat = bng_to_lonlat(frame.geometry.x, frame.geometry.y)
+    assert np.abs(lat - want_lat).max() <= 0.5e-5 and np.abs(lon - want_lon).max() <= 0.5e-5
+    assert data["popups"] is None and "leaflet.markercluster.js" not in page  # no marker objects
