@@ -7,7 +7,6 @@ store, not a copy. Returned drawings are GeoJSON in WGS84; the page converts the
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ import shapely
 from closuremap.geo.crs import WGS84, geometries_to_bng, geometries_to_lonlat
 
 from .assets import STATIC_URL, localise
+from .map_parts import page_escape
 from .model import KINDS
 from .styles import feature_style
 from .webmap import build_map
@@ -71,7 +71,7 @@ def editable_geojson(kind: str, frame: gpd.GeoDataFrame) -> dict[str, Any]:
             continue
         if g.geom_type == "MultiPolygon" and len(g.geoms) == 1:
             g = g.geoms[0]  # Leaflet.draw edits polygons, not multipolygons
-        label = html.escape(str(name or kind))
+        label = page_escape(str(name or kind))
         features.append(
             {
                 "type": "Feature",
@@ -114,7 +114,7 @@ def build_draw_map(
             image=url,
             bounds=bounds,
             opacity=opacity,
-            name=f"Plan: {html.escape(name)}",
+            name=f"Plan: {page_escape(name)}",
             interactive=False,
             zindex=400,
         ).add_to(m)

@@ -78,6 +78,19 @@ def test_edit_mode_puts_handles_only_on_the_chosen_feature(sample_store: GeoPack
     )  # the rest are drawn as context
 
 
+def test_names_typed_as_template_code_are_shown_not_run_on_the_drawing_map(
+    sample_store: GeoPackageStore,
+) -> None:
+    # branca reads each rendered script back in as a Jinja template: a block named "{{ 7*7 }}"
+    # came out as 49 on the drawing map, and a floor plan's name likewise
+    frames = {k: sample_store.read(k) for k in ("basemap", "premises", "communal_areas")}
+    frames["communal_areas"].loc[0, "name"] = "AA{{ 7*7 }}BB"
+    guide = ("CC{{ 6*7 }}DD", "data:image/png;base64,", [[51.5, -0.2], [51.6, -0.1]], 0.5)
+    html = map_summary(build_draw_map(frames, "communal_areas", guides=[guide]))["html"]
+    assert "AA49BB" not in html and "CC42DD" not in html
+    assert "7*7" in html and "6*7" in html and "{{ 7*7 }}" not in html
+
+
 def test_the_drawing_map_opens_on_the_shape_in_focus(sample_store: GeoPackageStore) -> None:
     frames = {k: sample_store.read(k) for k in ("basemap", "premises", "communal_areas")}
     shape = frames["communal_areas"].geometry.iloc[0]
