@@ -20,7 +20,7 @@ from closuremap.reports.inputs import briefing_input
 
 
 @st.cache_data(show_spinner="Counting incidents and results…", max_entries=4)
-def _briefing(location: str, version: float):  # noqa: ANN202 - a BriefingInput
+def _briefing(location: str, version: str):  # noqa: ANN202 - a BriefingInput
     """The briefing's input, worked out once per version of the workspace (the before/after of every
     order made is the slow part), not on every change of the suppression threshold."""
     return briefing_input(open_workspace(location))

@@ -14,6 +14,7 @@ import geopandas as gpd
 
 from closuremap.geo.errors import ClosuremapError
 from closuremap.layers.documents import workspace_attribution
+from closuremap.layers.map_cache import workspace_fingerprint
 from closuremap.layers.model import KINDS
 from closuremap.layers.sample import build_sample_workspace
 from closuremap.layers.store import GeoPackageStore, open_workspace
@@ -36,13 +37,14 @@ def open_current() -> GeoPackageStore:
     return open_workspace(path)  # type: ignore[return-value]
 
 
-def workspace_version(store: GeoPackageStore) -> float:
-    """Changes whenever the workspace file is written: the key of every cached read."""
-    return store.path.stat().st_mtime_ns
+def workspace_version(store: GeoPackageStore) -> str:
+    """Changes whenever the workspace is written, by anyone: the key of every cached read. SQLite's
+    change counter is in it, so two writes within the file clock's tick still differ."""
+    return workspace_fingerprint(store.path)
 
 
 @st.cache_data(show_spinner="Reading layers…", max_entries=4)
-def _read_all(location: str, version: float) -> dict[str, gpd.GeoDataFrame]:
+def _read_all(location: str, version: str) -> dict[str, gpd.GeoDataFrame]:
     store = open_workspace(location)
     return {kind: store.read(kind) for kind in KINDS}
 

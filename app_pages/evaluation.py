@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from closuremap.app_pages.common import open_current, reporting_errors
+from closuremap.app_pages.common import open_current, reporting_errors, workspace_version
 from closuremap.geo.evaluation import DEFAULT_BUFFER_M, DEFAULT_MONTHS, EvaluationResult
 from closuremap.layers.evaluation import evaluate_orders, order_dates
 from closuremap.layers.store import open_workspace
@@ -26,7 +26,7 @@ _CONTROLS = {
 @st.cache_data(show_spinner="Counting incidents…", max_entries=8)
 def _evaluate(
     location: str,
-    version: float,
+    version: str,
     ids: tuple[str, ...],
     target: str,
     buffer_m: float,
@@ -127,7 +127,7 @@ if _CONTROLS[control_label] == "file" and upload is None:
 with reporting_errors(stop=True):
     result, png, csv_bytes = _evaluate(
         store.location,
-        store.path.stat().st_mtime_ns,
+        workspace_version(store),
         tuple(chosen),
         target,
         float(buffer_m),
