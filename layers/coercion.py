@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from closuremap.geo.dates import DATE_HINT, UTC_OFFSET, formats_for, has_time
+from closuremap.geo.dates import DATE_HINT, UTC_OFFSET, formats_for, has_time, parse_fixed
 from closuremap.geo.errors import SchemaError
 
 from .model import FEATURE_ID, Field, LayerKind, normalise_column
@@ -32,19 +32,13 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
     """
     n = len(raw)
     reasons: list[str | None] = [None] * n
-    values = pd.Series([None] * n, dtype=object)
+    values = np.full(n, None, dtype=object)  # NumPy, not a Series: masked writes cost less
     if pd.api.types.is_datetime64_any_dtype(raw):
         ok = raw.notna().to_numpy()
         fmt = "%Y-%m-%d" if f.kind == "date" else "%Y-%m-%dT%H:%M:%S"
         values[ok] = raw[ok].dt.strftime(fmt).to_numpy()
         return values.tolist(), reasons
-    # nested GeoJSON properties (lists, objects) are kept as JSON text, not as Python's repr
-    raw = raw.map(
-        lambda v: (
-            json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (list, dict)) else v
-        )
-    )
-    text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip().reset_index(drop=True)
+    text = _cell_text(raw)
     null = text.str.lower().isin(_NULL_TEXT).to_numpy()
     if f.kind in ("int", "float"):
         with np.errstate(invalid="ignore", over="ignore"):
@@ -54,7 +48,9 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
         low, high = f.bounds
         inside = whole & (number >= low) & (number <= high)
         ok = ~null & inside
-        values[ok] = [int(v) for v in number[ok]] if f.kind == "int" else number[ok].tolist()
+        if ok.any():
+            whole_or_not = [int(v) for v in number[ok]] if f.kind == "int" else number[ok].tolist()
+            values[np.flatnonzero(ok)] = np.array(whole_or_not + [None], dtype=object)[:-1]
         what = "a whole number" if f.kind == "int" else "a number"
         for i in np.flatnonzero(~null & ~whole):
             reasons[i] = f"{f.name}: '{text.iloc[i]}' is not {what}"
@@ -71,13 +67,13 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
         for fmt in formats_for(str(first.iloc[0]) if len(first) else None):
             if not remaining.any():
                 break
-            parsed = pd.to_datetime(clean[remaining], format=fmt, errors="coerce")
+            parsed = _parse_dates(clean[remaining], fmt)
             hit = parsed.notna()
             if not hit.any():
                 continue
-            out = "%Y-%m-%dT%H:%M:%S" if f.kind == "datetime" and has_time(fmt) else "%Y-%m-%d"
+            unit = "s" if f.kind == "datetime" and has_time(fmt) else "D"
             idx = parsed.index[hit.to_numpy()]
-            values[idx] = parsed[hit].dt.strftime(out).to_numpy()
+            values[idx.to_numpy()] = _iso(parsed[hit], unit)
             remaining[idx] = False
         for i in np.flatnonzero(remaining):
             reasons[i] = f"{f.name}: '{text.iloc[i]}' is not a date I can read ({DATE_HINT})"
@@ -92,6 +88,40 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
         return values.tolist(), reasons
     values[~null] = text[~null].to_numpy()
     return values.tolist(), reasons
+
+
+def _cell_text(raw: pd.Series) -> pd.Series:
+    """A column's cells as stripped text ("" for a missing one), on a 0..n-1 index. Nested
+    GeoJSON properties (lists, objects) become JSON text, not Python's repr; a column of text
+    (every table's) skips that per-cell look."""
+    kind = pd.api.types.infer_dtype(raw, skipna=True)
+    if kind not in ("string", "empty", "integer", "floating", "boolean", "datetime", "date"):
+        raw = raw.map(
+            lambda v: (
+                json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (list, dict)) else v
+            )
+        )
+    text = raw.astype(object).where(raw.notna(), "").astype(str)
+    return text.str.strip().reset_index(drop=True)
+
+
+def _parse_dates(text: pd.Series, fmt: str) -> pd.Series:
+    """Text read as date-times in ``fmt`` (NaT where it is not one): values written in its exact
+    zero-padded form by NumPy, the rest by pandas' strptime, whose answer for those is the same."""
+    stamps, fast = parse_fixed(text.to_numpy(dtype=object), fmt)
+    if fast.all():
+        return pd.Series(stamps, index=text.index)
+    slow = pd.to_datetime(text[~fast], format=fmt, errors="coerce")
+    out = pd.Series(stamps, index=text.index).astype(slow.dtype)
+    out[~fast] = slow
+    return out
+
+
+def _iso(parsed: pd.Series, unit: str) -> np.ndarray:
+    """Parsed dates as ISO text: ``YYYY-MM-DDTHH:MM:SS`` (unit "s") or ``YYYY-MM-DD`` ("D"),
+    written by NumPy in one pass (pandas' strftime is a Python call a cell)."""
+    stamps = parsed.to_numpy().astype(f"datetime64[{unit}]")
+    return np.datetime_as_string(stamps, unit=unit).astype(object)
 
 
 def map_columns(

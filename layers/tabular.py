@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import openpyxl
 import pandas as pd
-from openpyxl.utils.exceptions import InvalidFileException
 
 from closuremap.geo.errors import InputFileError
 
@@ -33,9 +31,9 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 #: not a zip or a damaged one (BadZipFile, zlib.error, EOFError), missing parts (KeyError,
 #: IndexError), malformed XML (lxml's and ElementTree's parse errors are SyntaxErrors), values of
 #: the wrong type or range (TypeError, ValueError, OverflowError for a cell holding infinity),
-#: features it does not read, the file system.
+#: features it does not read, the file system; and openpyxl's own InvalidFileException, added
+#: where a workbook is read (openpyxl is imported only then: it costs a CSV import 0.3 s).
 WORKBOOK_READ_ERRORS: tuple[type[Exception], ...] = (
-    InvalidFileException,
     zipfile.BadZipFile,
     zlib.error,
     EOFError,
@@ -120,18 +118,7 @@ def iter_table(
                 )
             width, first, seen = len(header), 1, 0
             while True:
-                records, ragged = [], []
-                for row in itertools.islice(reader, size):
-                    if len(row) != width:
-                        ragged.append(
-                            f"has {len(row)} fields where the header has {width}"
-                            if any(c.strip() for c in row)
-                            else ""
-                        )
-                        row = (row + [""] * width)[:width]
-                    else:
-                        ragged.append("")
-                    records.append(row)
+                records, ragged = _records(reader, size, width)
                 if not records and first > 1:
                     return
                 seen += len(records)
@@ -150,19 +137,40 @@ def iter_table(
             ) from None
 
 
+def _records(
+    reader: Iterator[list[str]], size: int, width: int
+) -> tuple[list[list[str]], list[str]]:
+    """Up to ``size`` records, each padded or cut to ``width`` fields, and why each had another
+    count ("" if right, or if it was blank): the count is checked for the chunk at once, and only
+    the odd records are looked at one by one."""
+    records = list(itertools.islice(reader, size))
+    ragged = [""] * len(records)
+    lengths = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+    for i in np.flatnonzero(lengths != width).tolist():
+        row = records[i]
+        if any(c.strip() for c in row):
+            ragged[i] = f"has {len(row)} fields where the header has {width}"
+        records[i] = (row + [""] * width)[:width]
+    return records, ragged
+
+
 def _read_excel(p: Path, limits: Limits) -> TableChunk:
+    import openpyxl  # here, not at the top: a CSV import need not load it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    errors = (InvalidFileException, *WORKBOOK_READ_ERRORS)
     try:
         book = openpyxl.load_workbook(p, read_only=True)
         sheet = book.worksheets[0]
         rows, columns = sheet.max_row or 0, sheet.max_column or 0
         book.close()
-    except WORKBOOK_READ_ERRORS as exc:
+    except errors as exc:
         raise InputFileError(f"{p}: not a readable Excel workbook ({short_message(exc)})") from None
     limits.check_columns(p, columns)
     limits.check_rows(p, max(0, rows - 1))
     try:
         frame = pd.read_excel(p, dtype=str, keep_default_na=False, engine="openpyxl")
-    except WORKBOOK_READ_ERRORS as exc:
+    except errors as exc:
         raise InputFileError(f"{p}: not a readable Excel workbook ({short_message(exc)})") from None
     # an error cell (#REF!) is missing, and pandas 3 keeps missing values missing under astype(str)
     frame = frame.fillna("").astype(str).replace({"nan": "", "None": ""})

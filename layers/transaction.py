@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from closuremap.geo.validate import to_multipolygon
 from . import gpkg_blob
 from .audit import describe_change
 from .connection import now
+from .deferred import DeferredIndexes
 from .extent import bulk_insert, update_extent
 from .model import FEATURE_ID, LayerKind, get_kind
 from .schema import (
@@ -51,6 +53,31 @@ class Transaction:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._deferred: dict[str, DeferredIndexes] = {}
+
+    @contextmanager
+    def deferred_index(self, kind: str) -> Iterator[None]:
+        """Within, features added to ``kind`` wait for their index entries until the block ends,
+        when the R-tree is filled in one pass and the unique feature_id index made once
+        (:mod:`.deferred`): a large import's indexes are built once, not grown row by row. An
+        edit, a delete or a look-up of given ids in between settles them first; if the block
+        raises, the transaction's rollback discards it all."""
+        name = get_kind(kind).name
+        if name in self._deferred:  # already deferred by an outer block: that one settles
+            yield
+            return
+        self._deferred[name] = DeferredIndexes(self.conn, name)
+        try:
+            yield
+            self._settle(name)
+        finally:
+            del self._deferred[name]
+
+    def _settle(self, name: str) -> None:
+        """Any index work a large import set aside for this layer, done now."""
+        deferred = self._deferred.get(name)
+        if deferred is not None:
+            deferred.settle()
 
     def add(
         self,
@@ -67,11 +94,16 @@ class Transaction:
         k = get_kind(kind)
         if len(features) == 0:
             return []
-        prepared = _prepared(k, features)
+        prepared, given = _prepared(k, features)
         cols = [c for c in k.columns if c in prepared.columns]
         geoms = prepared.geometry.values
         columns = [sql_column(prepared[c]) for c in cols]
-        rows = list(zip(gpkg_blob.encode(geoms, SRS_ID), *columns, strict=True))
+        # a column no feature has a value for is left out: NULL (schema.py gives no column a
+        # DEFAULT) without binding it a row at a time
+        stored = [i for i, values in enumerate(columns) if any(v is not None for v in values)]
+        rows = list(
+            zip(gpkg_blob.encode(geoms, SRS_ID), *(columns[i] for i in stored), strict=True)
+        )
         ids = prepared[FEATURE_ID].astype(str).tolist()
         repeated = prepared[FEATURE_ID][prepared[FEATURE_ID].duplicated()].tolist()
         if repeated:
@@ -79,18 +111,20 @@ class Transaction:
                 f"feature id {repeated[0]} appears more than once in what is being added; "
                 "drop the feature_id column to import them as new features"
             )
-        dup = self.existing_ids(k.name, ids)
+        deferred = self._deferred.get(k.name)
+        if deferred is not None:
+            deferred.before_add(len(ids), any(given))
+        # ids made here are random 128-bit UUIDs: only those the caller gave are looked up (the
+        # unique index refuses any clash all the same)
+        dup = self.existing_ids(k.name, [i for i, g in zip(ids, given, strict=True) if g])
         if dup:
             raise WorkspaceError(
                 f"{len(dup)} feature id(s) already exist in '{k.name}' (e.g. {dup[0]}); "
                 "drop the feature_id column to import them as new features"
             )
-        sql = (
-            f'INSERT INTO "{k.name}" (geom, {", ".join(chr(34) + c + chr(34) for c in cols)}) '
-            f"VALUES (?{', ?' * len(cols)})"
-        )
         bounds = shapely.bounds(np.asarray(geoms, dtype=object))
-        bulk_insert(self.conn, k, sql, rows, bounds)
+        pending = deferred.entries if deferred else None
+        bulk_insert(self.conn, k, ["geom", *(cols[i] for i in stored)], rows, bounds, pending)
         update_extent(self.conn, k, bounds)
         if k.name in AUDIT_EACH_ADD or audit_each:
             records = [dict(zip(cols, r, strict=True)) for r in zip(*columns, strict=True)]
@@ -126,6 +160,7 @@ class Transaction:
         unknown = set(attributes) - {f.name for f in k.fields}
         if unknown:
             raise WorkspaceError(f"'{k.name}' has no field(s) {', '.join(sorted(unknown))}")
+        self._settle(k.name)
         before_attrs, before_geom = self._one(k, feature_id)
         if expected_version is not None:
             self._refuse_stale(k, feature_id, expected_version)
@@ -156,6 +191,7 @@ class Transaction:
     ) -> int:
         """Remove features; each removal is recorded with what was removed."""
         k = get_kind(kind)
+        self._settle(k.name)
         for fid in feature_ids:
             before = feature_json(*self._one(k, fid))
             self.conn.execute(f'DELETE FROM "{k.name}" WHERE feature_id = ?', (fid,))
@@ -177,6 +213,10 @@ class Transaction:
     def existing_ids(self, kind: str, ids: list[str]) -> list[str]:
         """Which of these feature ids the layer already holds."""
         k = get_kind(kind)
+        if not ids:
+            return []
+        if k.name in self._deferred:  # looked up by the unique index, not a scan
+            self._deferred[k.name].restore_unique()
         found: list[str] = []
         for i in range(0, len(ids), 900):
             chunk = ids[i : i + 900]
@@ -226,9 +266,9 @@ class Transaction:
         )
 
 
-def _prepared(k: LayerKind, features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _prepared(k: LayerKind, features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[bool]]:
     """Features ready to store: in BNG (or refused), each with a feature id, polygons as the
-    layer's multipolygons."""
+    layer's multipolygons; and which ids the caller gave (the rest are made here)."""
     if features.crs is None or not features.crs.equals(BNG):
         raise WorkspaceError(
             f"features for '{k.name}' must be in EPSG:27700 before they are stored "
@@ -239,9 +279,10 @@ def _prepared(k: LayerKind, features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         out[FEATURE_ID] = None
     ids = out[FEATURE_ID].astype(object)
     missing = ids.isna() | (ids.astype(str).str.len() == 0)
-    out.loc[missing, FEATURE_ID] = new_feature_ids(int(missing.sum()))
+    if missing.any():
+        out.loc[missing, FEATURE_ID] = new_feature_ids(int(missing.sum()))
     if k.storage_geometry_type == "MultiPolygon":
         out = out.set_geometry(
             gpd.GeoSeries(to_multipolygon(out.geometry.values), index=out.index, crs=BNG)
         )
-    return out
+    return out, (~missing).tolist()
