@@ -52,7 +52,7 @@ class TextEvidence:
 def scan_text(text: str, parser: Normaliser) -> TextEvidence:
     """Coordinates in the text, else a grid reference, else its postcode and parsed address."""
     ev = TextEvidence()
-    if any(ch.isdigit() for ch in text) and (
+    if any(map(str.isdigit, text)) and (
         _coordinates_in_text(text, ev) or _gridref_in_text(text, ev)
     ):
         return ev

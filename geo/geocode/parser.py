@@ -9,6 +9,7 @@ given. Each step marks the words it used, so no word is read twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -65,6 +66,7 @@ class Normaliser:
     def __init__(self, protected: frozenset[str] = frozenset()) -> None:
         self.protected = protected
         self._fix: dict[str, str] = {}
+        self._word: dict[str, str] = {}  # every raw token seen, as :meth:`tokens` writes it
 
     def _correct(self, token: str) -> str:
         fixed = self._fix.get(token)
@@ -83,18 +85,25 @@ class Normaliser:
             self._fix[token] = fixed
         return fixed
 
+    def _normal(self, tok: str) -> str:
+        """One raw token expanded or corrected, remembered: a location repeats its words."""
+        if tok in KEYWORDS or tok in self.protected:
+            fixed = ABBREVIATIONS.get(tok, tok)
+        else:
+            fixed = self._correct(tok)
+        self._word[tok] = fixed
+        return fixed
+
     def tokens(self, text: str) -> list[str]:
         """Lower case, abbreviations expanded, keyword typos fixed, "St" resolved; commas kept.
 
         >>> Normaliser().tokens("Flt 12, St George's Bldgs, Princess St")
         ['flat', '12', ',', 'saint', 'georges', 'buildings', ',', 'princess', 'street']
         """
-        out: list[str] = []
-        for tok in raw_tokens(text):
-            if tok in KEYWORDS or tok in self.protected:
-                out.append(ABBREVIATIONS.get(tok, tok))
-            else:
-                out.append(self._correct(tok))
+        word = self._word
+        out = [word[tok] if tok in word else self._normal(tok) for tok in raw_tokens(text)]
+        if "st" not in out:
+            return out
         for i, tok in enumerate(out):
             if tok == "st":
                 nxt = out[i + 1] if i + 1 < len(out) else None
@@ -123,6 +132,7 @@ def _saint_or_street(before: str | None, after: str | None) -> str:
     return "saint"
 
 
+@lru_cache(maxsize=1 << 16)
 def _word_class(word: str) -> str:
     """What a word can be in an address: sep, num, btype, stype, soft, hard (noise) or name."""
     if word == ",":
@@ -196,7 +206,7 @@ def _take_flat(w: Words) -> str | None:
             tok in NUMBERED_NOISE and (NUMBER.match(nxt) or (len(nxt) == 1 and nxt.isalpha()))
         ) or (tok == "car" and nxt == "park"):
             used[i] = used[i + 1] = True
-        elif ORDINAL.match(tok):
+        elif tok[:1].isdigit() and ORDINAL.match(tok):
             used[i] = True
     return flat
 
@@ -204,8 +214,8 @@ def _take_flat(w: Words) -> str | None:
 def _take_building(w: Words) -> tuple[str, str, int, int] | None:
     """The first building: a type word and the name words before it (a street type may end the
     name: "Park House"; a location noun alone may be it: "Gate House"). (name, type, start, end)."""
-    for j in range(len(w.words)):
-        if not w.free(j, "btype"):
+    for j, kind in enumerate(w.kinds):
+        if kind != "btype" or w.used[j]:
             continue
         run: list[int] = []
         k = j - 1
@@ -227,8 +237,8 @@ def _take_building(w: Words) -> tuple[str, str, int, int] | None:
 
 def _take_street(w: Words) -> tuple[tuple[str, str] | None, str | None]:
     """The first street (a street type and the name words before it) and its house number."""
-    for j in range(len(w.words)):
-        if not w.free(j, "stype"):
+    for j, kind in enumerate(w.kinds):
+        if kind != "stype" or w.used[j]:
             continue
         run: list[int] = []
         k = j - 1

@@ -37,7 +37,7 @@ def read_texts(
     evidence = [scan_text(str(t), parser) for t in texts]
     doubt_text_coordinates(evidence, index)
     queries, query_id = _distinct_queries(evidence)
-    matches = match_containers(index, queries, workers)
+    matches = match_containers(index, queries, workers, explain_below=min_score)
     wanted = {ev.postcode for ev in evidence if ev.postcode and ev.method == "none"}
     pc_table = postcode_lookup(postcodes, wanted)
     for text, ev in zip(texts, evidence, strict=True):
