@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from . import labels, mapsheet
 from .atomic import atomic_path
 from .exhibit_data import ExhibitInput, ExhibitOptions, block_labels, blocks_touched
-from .exhibit_map import atlas_view, draw_map
+from .exhibit_map import PreparedMap, atlas_view, draw_map, prepare_map
 from .exhibit_tables import (
     incident_page,
     incident_summary,
@@ -77,8 +77,10 @@ def _title_block(
     page: int,
     pages: int,
     subtitle: str,
+    premises: str,
 ) -> None:
-    """The title block along the foot of every sheet; every supplied string printed literally."""
+    """The title block along the foot of every sheet; every supplied string printed literally.
+    ``premises``: the names of the blocks the order touches (:func:`_premises_line`)."""
     ax = fig.add_axes(
         (
             mapsheet.MARGIN_MM / sh.width_mm,
@@ -101,8 +103,6 @@ def _title_block(
     ax.text(0.01, 0.55, f"Sheet {page} of {pages}", fontsize=8, va="center")
     ax.text(0.01, 0.33, plain(statement), fontsize=8, weight="bold", va="center")
     ax.text(0.01, 0.12, f"Version {opts.version}", fontsize=7, va="center")
-    touched = blocks_touched(data)
-    premises = ", ".join(block_labels(data.premises).loc[touched.index].tolist()) or "-"
     ax.text(
         0.23, 0.85, plain(textwrap.shorten(data.title, 90)), fontsize=10, weight="bold", va="center"
     )
@@ -128,23 +128,29 @@ def _title_block(
     ax.text(0.73, 0.18, "Grid: BNG (EPSG:27700)", fontsize=6, va="center")
 
 
+def _premises_line(data: ExhibitInput) -> str:
+    """The blocks the order touches, by name, for every title block (worked out once)."""
+    return ", ".join(block_labels(data.premises).loc[blocks_touched(data).index].tolist()) or "-"
+
+
 def _map_sheet(
     pdf: PdfPages,
     sh: Sheet,
     data: ExhibitInput,
     opts: ExhibitOptions,
-    centre: tuple[float, float],
-    scale: int,
+    view: tuple[tuple[float, float], int, str, str],
     head: tuple[str, int, int, str],
-    kind: str,
+    prepared: PreparedMap,
 ) -> SheetRecord:
-    """Draw, title and save one map sheet; its statement is its own scale."""
-    sha, page, pages, subtitle = head
+    """Draw, title and save one map sheet; its statement is its own scale. ``head``: the scope's
+    hash, the page, the pages and the premises line."""
+    centre, scale, subtitle, kind = view
+    sha, page, pages, premises = head
     statement = f"Scale 1:{scale} at {opts.paper}"
     fig = mapsheet.new_figure(sh)
     try:
-        placement = draw_map(fig, sh, data, centre, scale)
-        _title_block(fig, sh, data, opts, statement, sha, page, pages, subtitle)
+        placement = draw_map(fig, sh, data, centre, scale, prepared=prepared)
+        _title_block(fig, sh, data, opts, statement, sha, page, pages, subtitle, premises)
         pdf.savefig(fig)
     finally:
         mapsheet.close(fig)
@@ -194,10 +200,10 @@ def _table_sheet(
     data: ExhibitInput,
     opts: ExhibitOptions,
     kind: str,
-    head: tuple[str, int, int],
+    head: tuple[str, int, int, str],
 ) -> SheetRecord:
     """Draw, title and save the premises schedule or the incident summary (not to scale)."""
-    sha, page, pages = head
+    sha, page, pages, premises = head
     fig = mapsheet.new_figure(sh)
     try:
         if kind == "schedule":
@@ -214,7 +220,7 @@ def _table_sheet(
             statement = "Not to scale: summary"
             subtitle = "Incident summary for the evidence window"
             incident_page(fig, sh, *incident_summary(data, opts))
-        _title_block(fig, sh, data, opts, statement, sha, page, pages, subtitle)
+        _title_block(fig, sh, data, opts, statement, sha, page, pages, subtitle, premises)
         pdf.savefig(fig)
     finally:
         mapsheet.close(fig)
@@ -238,12 +244,15 @@ def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) ->
         "CreationDate": None,
     }
     sheets: list[SheetRecord] = []
+    prepared = prepare_map(data)  # shared by every map sheet: layers, names, text sizes
+    premises = _premises_line(data)
     with atomic_path(out) as tmp, PdfPages(tmp, metadata=meta) as pdf:
-        for centre, view_scale, subtitle, kind in views:
-            head = (sha, len(sheets) + 1, pages, subtitle)
-            sheets.append(_map_sheet(pdf, sh, data, opts, centre, view_scale, head, kind))
+        for view in views:
+            head = (sha, len(sheets) + 1, pages, premises)
+            sheets.append(_map_sheet(pdf, sh, data, opts, view, head, prepared))
         for kind in ("schedule", "incidents"):
-            sheets.append(_table_sheet(pdf, sh, data, opts, kind, (sha, len(sheets) + 1, pages)))
+            head = (sha, len(sheets) + 1, pages, premises)
+            sheets.append(_table_sheet(pdf, sh, data, opts, kind, head))
     return ExhibitResult(
         Path(out),
         pages,

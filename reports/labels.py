@@ -17,7 +17,9 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.text import Text
 
 import shapely
@@ -84,48 +86,83 @@ class Placement:
 
 
 class _Board:
-    """What is already on the map, in display units: boxes and lines a new label must not touch."""
+    """What is already on the map, in display units: boxes and lines a new label must not touch.
+
+    Each shape's bounding box is kept in an array, so a candidate is tested exactly only against
+    the few shapes whose boxes meet its own (the overview of a large estate holds a thousand)."""
 
     def __init__(self, ax: Axes, edge: BaseGeometry, clear_px: float) -> None:
         bb = ax.get_window_extent()
         inset = 2.0
         self.frame = shapely.box(bb.x0 + inset, bb.y0 + inset, bb.x1 - inset, bb.y1 - inset)
         self.edge = edge.buffer(clear_px) if not edge.is_empty else edge
+        shapely.prepare(self.edge)
         self.taken: list[BaseGeometry] = []
+        self._bounds = np.empty((64, 4))
+        self.sizes = TextSizes()
+
+    def take(self, shapes: Iterable[BaseGeometry]) -> None:
+        """Mark shapes as taken: no later label or leader may touch them."""
+        for shape in shapes:
+            if len(self.taken) == len(self._bounds):
+                self._bounds = np.concatenate([self._bounds, np.empty_like(self._bounds)])
+            self._bounds[len(self.taken)] = shape.bounds
+            self.taken.append(shape)
+
+    def touches_taken(self, shape: BaseGeometry) -> bool:
+        x0, y0, x1, y1 = shape.bounds
+        b = self._bounds[: len(self.taken)]
+        near = np.flatnonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0))
+        return any(shape.intersects(self.taken[i]) for i in near)
 
     def free(self, shape: BaseGeometry) -> bool:
-        if not self.frame.contains(shape):
-            return False
-        if not self.edge.is_empty and shape.intersects(self.edge):
-            return False
-        return not any(shape.intersects(t) for t in self.taken)
+        return bool(self.clear_of_frame_and_edge(np.asarray([shape]))[0]) and (
+            not self.touches_taken(shape)
+        )
+
+    def clear_of_frame_and_edge(self, shapes: np.ndarray) -> np.ndarray:
+        """Which of ``shapes`` lie inside the frame and off the red edge (one test for all the
+        candidates of a label; what is already taken is tested after, one by one)."""
+        ok = shapely.contains(self.frame, shapes)
+        if not self.edge.is_empty:
+            ok &= ~shapely.intersects(self.edge, shapes)
+        return ok
 
     def free_line(self, line: BaseGeometry) -> bool:
         """A leader may pass under the red edge (it is drawn beneath it) but not over a label."""
-        return self.frame.contains(line) and not any(line.intersects(t) for t in self.taken)
+        return self.frame.contains(line) and not self.touches_taken(line)
 
 
-def _edge_px(ax: Axes, scope: BaseGeometry | None) -> BaseGeometry:
-    """The scope boundary in display units (the red line a label must keep clear of)."""
+def _edge_px(ax: Axes, scope: BaseGeometry | None, margin_px: float = 0.0) -> BaseGeometry:
+    """The scope boundary in display units (the red line a label must keep clear of), cut to
+    the frame and ``margin_px`` around it: labels stay inside the frame, so the edge elsewhere
+    (the rest of a large estate's scope, on an atlas sheet) cannot touch one."""
     if scope is None or scope.is_empty:
         return shapely.GeometryCollection()
-    boundary = scope.boundary
-    return shapely.transform(boundary, lambda xy: ax.transData.transform(xy))
+    boundary = shapely.transform(scope.boundary, lambda xy: ax.transData.transform(xy))
+    bb = ax.get_window_extent()
+    m = margin_px
+    return shapely.clip_by_rect(boundary, bb.x0 - m, bb.y0 - m, bb.x1 + m, bb.y1 + m)
 
 
-def _size_px(ax: Axes, text: str, kind: str) -> tuple[float, float]:
-    """Width and height of the text's ink box, measured once with the renderer that draws it."""
-    t = ax.text(0, 0, plain(text), ha="left", va="bottom", **STYLES[kind])
-    bb = t.get_window_extent(ax.figure.canvas.get_renderer())
-    t.remove()
-    return (
-        bb.width * 1.04,
-        bb.height,
-    )  # the PDF backend sets type up to ~2% wider than Agg measures it
+class TextSizes:
+    """Width and height (display units) of each label's ink box, measured once with the renderer
+    that draws it and kept: an atlas names the same blocks, areas and doors on many sheets.
 
+    Keep one for sheets of one dpi and one set of fonts (one document)."""
 
-def _box(cx: float, cy: float, w: float, h: float, pad: float) -> BaseGeometry:
-    return shapely.box(cx - w / 2 - pad, cy - h / 2 - pad, cx + w / 2 + pad, cy + h / 2 + pad)
+    def __init__(self) -> None:
+        self._sizes: dict[tuple[str, str, float], tuple[float, float]] = {}
+
+    def __call__(self, ax: Axes, text: str, kind: str) -> tuple[float, float]:
+        key = (text, kind, float(ax.figure.dpi))
+        if key not in self._sizes:
+            t = ax.text(0, 0, plain(text), ha="left", va="bottom", **STYLES[kind])
+            bb = t.get_window_extent(ax.figure.canvas.get_renderer())
+            t.remove()
+            # the PDF backend sets type up to ~2% wider than Agg measures it
+            self._sizes[key] = (bb.width * 1.04, bb.height)
+        return self._sizes[key]
 
 
 def _interior_points(shape: BaseGeometry, view: BaseGeometry) -> list[tuple[float, float]]:
@@ -190,17 +227,22 @@ def _try_place(
     spec: LabelSpec, ax: Axes, board: _Board, view: BaseGeometry, pt: float, text: str, kind: str
 ) -> tuple[BaseGeometry, tuple[float, float], BaseGeometry | None] | None:
     """The first free candidate: its box, centre and leader line (or None if none is free)."""
-    w, h = _size_px(ax, text, kind)
+    w, h = board.sizes(ax, text, kind)
     pad = HALO_PT * pt
     ax_, ay_ = ax.transData.transform(spec.anchor)
-    for cx, cy, needs_leader in _candidates(spec, ax, view, w, h, pt):
-        box = _box(cx, cy, w, h, pad)
-        if not board.free(box):
+    candidates = list(_candidates(spec, ax, view, w, h, pt))
+    if not candidates:
+        return None
+    cx, cy, leads = (np.asarray(v) for v in zip(*candidates, strict=True))
+    boxes = shapely.box(cx - w / 2 - pad, cy - h / 2 - pad, cx + w / 2 + pad, cy + h / 2 + pad)
+    for i in np.flatnonzero(board.clear_of_frame_and_edge(boxes)):
+        box = boxes[i]
+        if board.touches_taken(box):
             continue
-        leader = _leader(ax_, ay_, box, pt) if needs_leader else None
+        leader = _leader(ax_, ay_, box, pt) if leads[i] else None
         if leader is not None and not board.free_line(leader):
             continue
-        return box, (cx, cy), leader
+        return box, (float(cx[i]), float(cy[i])), leader
     return None
 
 
@@ -210,30 +252,33 @@ def place_labels(
     *,
     scope: BaseGeometry | None,
     obstacles: Sequence[BaseGeometry] = (),
+    sizes: TextSizes | None = None,
 ) -> Placement:
     """Draw ``specs`` on ``ax`` in order without overlap; return where each went.
 
     ``obstacles`` are display-unit shapes already on the map (door symbols, scale bar, north point).
     A required label that fits nowhere is drawn as a number and listed in the placement's key.
+    ``sizes`` keeps text measurements between the sheets of one document.
     """
     fig = ax.figure
     ax.apply_aspect()
     pt = fig.dpi / 72.0
-    board = _Board(ax, _edge_px(ax, scope), clear_px=(SCOPE_WIDTH_PT / 2 + 0.5) * pt)
-    board.taken.extend(obstacles)
+    clear_px = (SCOPE_WIDTH_PT / 2 + 0.5) * pt
+    board = _Board(ax, _edge_px(ax, scope, margin_px=4 * clear_px), clear_px=clear_px)
+    board.sizes = sizes or TextSizes()
+    board.take(obstacles)
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     view = shapely.box(x0, y0, x1, y1)
     out = Placement(dpi=fig.dpi)
     to_data = ax.transData.inverted().transform
+    leaders: list[np.ndarray] = []
     for spec in specs:
         found = _try_place(spec, ax, board, view, pt, spec.text, spec.kind)
         if found is not None:
             box, centre, leader = found
-            _draw(ax, spec.text, spec.kind, to_data(centre), leader, to_data)
-            board.taken.append(box)
-            if leader is not None:
-                board.taken.append(leader.buffer(0.5 * pt))
+            _draw(ax, spec.text, spec.kind, to_data(centre), leader, to_data, leaders)
+            board.take([box] if leader is None else [box, leader.buffer(0.5 * pt)])
             out.placed.append(
                 Placed(
                     spec.text,
@@ -244,15 +289,34 @@ def place_labels(
                 )
             )
         elif spec.required:
-            out.placed.append(_by_number(ax, spec, board, view, pt, len(out.key) + 1, to_data))
+            n = len(out.key) + 1
+            out.placed.append(_by_number(ax, spec, board, view, pt, n, to_data, leaders))
         else:
             out.placed.append(Placed(spec.text, spec.kind, "skipped", anchor=spec.anchor))
+    _draw_leaders(ax, leaders)
     return out
 
 
+def _draw_leaders(ax: Axes, leaders: list[np.ndarray]) -> None:
+    """Every leader of a map as one collection, beneath the scope edge (zorder 8), so a leader
+    never hides the red line."""
+    if leaders:
+        ax.add_collection(
+            LineCollection(leaders, colors="#555555", linewidths=0.4, zorder=7, capstyle="butt"),
+            autolim=False,
+        )
+
+
 def _by_number(
-    ax: Axes, spec: LabelSpec, board: _Board, view: BaseGeometry, pt: float, n: int, to_data
-) -> Placed:  # noqa: ANN001 - a transform's bound method
+    ax: Axes,
+    spec: LabelSpec,
+    board: _Board,
+    view: BaseGeometry,
+    pt: float,
+    n: int,
+    to_data,  # noqa: ANN001 - a transform's bound method
+    leaders: list[np.ndarray],
+) -> Placed:
     """A number beside the feature (if even that has no room, the key's grid reference places
     it)."""
     number_spec = LabelSpec(str(n), spec.anchor, "door")
@@ -260,10 +324,8 @@ def _by_number(
     box = None
     if found is not None:
         box, centre, leader = found
-        _draw(ax, str(n), "number", to_data(centre), leader, to_data)
-        board.taken.append(box)
-        if leader is not None:
-            board.taken.append(leader.buffer(0.5 * pt))
+        _draw(ax, str(n), "number", to_data(centre), leader, to_data, leaders)
+        board.take([box] if leader is None else [box, leader.buffer(0.5 * pt)])
     return Placed(
         spec.text, spec.kind, "key", box.bounds if box is not None else None, n, spec.anchor
     )
@@ -276,12 +338,13 @@ def _draw(
     centre,
     leader: BaseGeometry | None,  # noqa: ANN001
     to_data,
+    leaders: list[np.ndarray],
 ) -> Text:  # noqa: ANN001
+    """The label in its halo; its leader (in map units) goes on ``leaders``, drawn as one
+    collection by :func:`_draw_leaders`."""
     style = STYLES[kind]
     if leader is not None:
-        xy = to_data(list(leader.coords))
-        # beneath the scope edge (zorder 8), so a leader never hides the red line
-        ax.plot(xy[:, 0], xy[:, 1], color="#555555", linewidth=0.4, zorder=7, solid_capstyle="butt")
+        leaders.append(to_data(list(leader.coords)))
     return ax.text(
         centre[0], centre[1], plain(text), ha="center", va="center", zorder=12, bbox=HALO, **style
     )

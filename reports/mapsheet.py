@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import matplotlib
 
 import geopandas as gpd
+import shapely
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -22,7 +23,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrow, Rectangle  # noqa: E402
 
 from closuremap.geo.errors import ClosuremapError  # noqa: E402
-from closuremap.layers.styles import BASEMAP, basemap_style  # noqa: E402
+
+from .maplayers import SheetLayers, basemap_layers  # noqa: E402
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: searchable, selectable text
 matplotlib.rcParams["ps.fonttype"] = 42
@@ -114,25 +116,11 @@ def map_axes(fig: Figure, sh: Sheet, centre: tuple[float, float], scale: int) ->
 def draw_basemap(
     ax: Axes, basemap: gpd.GeoDataFrame | None, open_space: gpd.GeoDataFrame | None
 ) -> None:
-    if open_space is not None and len(open_space):
-        open_space.plot(ax=ax, color="#dcebd3", edgecolor="#8fb98a", linewidth=0.4, zorder=1)
-    if basemap is None or not len(basemap):
-        return
-    for cls, group in basemap.groupby("feature_class"):
-        style = basemap_style(str(cls))
-        if cls == "building":
-            group.plot(ax=ax, color="#ebe8e2", edgecolor="#b9b4aa", linewidth=0.3, zorder=1)
-        elif str(cls).startswith("street:"):
-            width = float(BASEMAP.get(str(cls), style).get("weight", 2)) * 0.45
-            group.plot(
-                ax=ax,
-                color="#cfcac0",
-                linewidth=width,
-                zorder=2,
-                linestyle="--" if style.get("dashArray") else "-",
-            )
-        else:
-            group.plot(ax=ax, color="#8a857a", linewidth=0.4, zorder=2)
+    """Open space and the basemap (buildings, streets, the rest) that lie in the axes' view."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    scale = (x1 - x0) / (ax.get_window_extent().width / ax.figure.dpi * MM_PER_INCH) * 1000
+    SheetLayers(basemap_layers(basemap, open_space)).draw(ax, shapely.box(x0, y0, x1, y1), scale)
 
 
 def grid_ticks(ax: Axes, scale: int) -> None:

@@ -22,9 +22,12 @@ import geopandas as gpd
 import shapely
 
 from closuremap.layers.store import GeoPackageStore
+from closuremap.reports import mapsheet
 from closuremap.reports.exhibit import ExhibitResult, render_exhibit
-from closuremap.reports.exhibit_data import ExhibitOptions, block_labels
+from closuremap.reports.exhibit_data import ExhibitInput, ExhibitOptions, block_labels
+from closuremap.reports.exhibit_map import draw_map, label_specs, prepare_map
 from closuremap.reports.inputs import exhibit_input
+from closuremap.reports.labels import TextSizes, _Board
 from closuremap.reports.mapsheet import MARGIN_MM, MM_PER_INCH, SCOPE_WIDTH_PT
 from tests.conftest import require
 
@@ -257,3 +260,145 @@ def test_an_unnamed_osm_block_prints_its_address_or_number(
         text = _page_text(result.path, page)
         assert "way/24420022" not in text and "24420022" not in text
     assert f"Block {n}" in _page_text(result.path, 1)
+
+
+def _row_of_blocks(n: int = 10, pitch_m: float = 100.0) -> ExhibitInput:
+    """``n`` blocks in a row ``pitch_m`` apart, each with a door and a stairwell; the scope is the
+    first block's stairwell."""
+    blocks = [shapely.box(i * pitch_m, 0, i * pitch_m + 30, 12) for i in range(n)]
+    ids = [f"B{i}" for i in range(n)]
+    stairs = [shapely.box(i * pitch_m + 3, 1, i * pitch_m + 6, 6) for i in range(n)]
+    return ExhibitInput(
+        title="Row",
+        scope=stairs[0],
+        premises=gpd.GeoDataFrame(
+            {"block_id": ids, "name": [f"House {i}" for i in range(n)]}, geometry=blocks, crs=27700
+        ),
+        communal_areas=gpd.GeoDataFrame(
+            {
+                "block_id": ids,
+                "area_type": "stairwell",
+                "name": "Stairwell A",
+                "floor_from": 0,
+                "floor_to": 4,
+            },
+            geometry=stairs,
+            crs=27700,
+        ),
+        entrances=gpd.GeoDataFrame(
+            {"block_id": ids, "name": "Main door"},
+            geometry=[shapely.Point(i * pitch_m + 4.5, 0) for i in range(n)],
+            crs=27700,
+        ),
+    )
+
+
+def _drawn(ax, zorder: float) -> int:  # noqa: ANN001
+    """How many features the collections at ``zorder`` draw (paths, or points of a scatter)."""
+    count = 0
+    for c in ax.collections:
+        if c.get_zorder() == zorder:
+            count += len(c.get_offsets()) if len(c.get_offsets()) > 1 else len(c.get_paths())
+    return count
+
+
+def test_a_sheet_draws_only_the_features_in_its_view() -> None:
+    data = _row_of_blocks()
+    sh = mapsheet.sheet("A4", "landscape")
+    prepared = prepare_map(data)
+    fig = mapsheet.new_figure(sh)
+    try:
+        # 1:500 on A4: the frame shows ~100 m across, centred on the first block
+        draw_map(fig, sh, data, (15.0, 6.0), 500, with_labels=False, prepared=prepared)
+        ax = fig.axes[0]
+        assert ax.get_xlim()[1] < 95  # the view (and its bleed) holds the first block only
+        assert _drawn(ax, 3) == 1, "blocks outside the view were drawn"
+        assert _drawn(ax, 5) == 1, "communal areas outside the view were drawn"
+        assert _drawn(ax, 9) == 1, "doors outside the view were drawn"
+        (premises,) = [c for c in ax.collections if c.get_zorder() == 3]
+        drawn = premises.get_paths()[0].get_extents()
+        assert (drawn.x0, drawn.x1) == (0.0, 30.0)
+    finally:
+        mapsheet.close(fig)
+    fig = mapsheet.new_figure(sh)
+    try:  # the same prepared layers on a sheet that shows the whole row draw every block
+        draw_map(fig, sh, data, (470.0, 6.0), 5000, with_labels=False, prepared=prepared)
+        assert _drawn(fig.axes[0], 3) == 10 and _drawn(fig.axes[0], 9) == 10
+    finally:
+        mapsheet.close(fig)
+
+
+def test_a_sheet_draws_a_feature_just_outside_its_frame_whose_symbol_reaches_in() -> None:
+    data = _row_of_blocks(n=2, pitch_m=100.0)
+    sh = mapsheet.sheet("A4", "landscape")
+    half_w = sh.frame[2] / 2 * 500 / 1000  # metres from the centre to the frame's edge
+    # the second block's door 0.5 m (1 mm on paper at 1:500) beyond the right edge of the frame
+    centre = (104.5 - half_w - 0.5, 6.0)
+    fig = mapsheet.new_figure(sh)
+    try:
+        draw_map(fig, sh, data, centre, 500, with_labels=False)
+        assert _drawn(fig.axes[0], 9) == 2  # its symbol (2.3 pt across) shows at the edge
+    finally:
+        mapsheet.close(fig)
+
+
+def test_the_label_board_finds_the_same_overlaps_as_testing_every_shape() -> None:
+    rng = np.random.default_rng(7)
+    fig = mapsheet.new_figure(mapsheet.sheet("A4", "landscape"))
+    try:
+        ax = fig.add_axes((0, 0, 1, 1))
+        board = _Board(ax, shapely.GeometryCollection(), clear_px=1.0)
+        taken = [
+            shapely.box(x, y, x + w, y + h)
+            for x, y, w, h in rng.uniform((0, 0, 1, 1), (800, 500, 60, 20), size=(300, 4))
+        ]
+        taken += [
+            shapely.LineString([(x, y), (x + dx, y + dy)]).buffer(0.5)
+            for x, y, dx, dy in rng.uniform((0, 0, -40, -40), (800, 500, 40, 40), size=(50, 4))
+        ]
+        board.take(taken)
+        for x, y, w, h in rng.uniform((0, 0, 1, 1), (800, 500, 60, 20), size=(400, 4)):
+            box = shapely.box(x, y, x + w, y + h)
+            assert board.touches_taken(box) == any(box.intersects(t) for t in taken)
+        lone = _Board(ax, shapely.GeometryCollection(), clear_px=1.0)
+        lone.take([shapely.box(10, 10, 20, 20)])
+        assert lone.touches_taken(shapely.box(20, 12, 30, 18))  # touching counts as taken
+        assert lone.touches_taken(shapely.box(0, 20, 10, 30))  # corner to corner too
+        assert not lone.touches_taken(shapely.box(20.01, 12, 30, 18))
+    finally:
+        mapsheet.close(fig)
+
+
+def test_text_sizes_are_measured_once_and_match_a_fresh_measurement() -> None:
+    fig = mapsheet.new_figure(mapsheet.sheet("A4", "landscape"))
+    try:
+        ax = fig.add_axes((0, 0, 1, 1))
+        sizes = TextSizes()
+        first = sizes(ax, "Stairwell A", "communal")
+        assert sizes(ax, "Stairwell A", "communal") == first
+        assert TextSizes()(ax, "Stairwell A", "communal") == first
+        assert sizes(ax, "Stairwell A", "block")[0] > first[0]  # bigger, bold type
+        assert len(ax.texts) == 0  # the measuring text is removed
+    finally:
+        mapsheet.close(fig)
+
+
+def test_an_atlas_exhibit_names_the_same_on_every_sheet_with_shared_preparation(
+    tmp_path: Path,
+) -> None:
+    data = _row_of_blocks(n=3, pitch_m=60.0)
+    data.scope = shapely.union_all(data.communal_areas.geometry.values)
+    result = render_exhibit(
+        data,
+        ExhibitOptions("AB/3", "PC", date(2026, 11, 26), paper="A4", scale=1250, atlas=True),
+        tmp_path / "row.pdf",
+    )
+    assert result.pages == 1 + 3 + 2
+    for rec in _map_sheets(result):
+        shown = {p.text for p in rec.placement.placed}
+        assert "Stairwell A" in shown and "Main door" in shown
+    fresh = label_specs(data, shapely.box(-50, -50, 250, 60))
+    shared = label_specs(data, shapely.box(-50, -50, 250, 60), prepare_map(data))
+    assert [(s.text, s.anchor, s.kind, s.required) for s in fresh] == [
+        (s.text, s.anchor, s.kind, s.required) for s in shared
+    ]
