@@ -121,7 +121,7 @@ def webmap_ours(workspace: str, out: str) -> None:
 
 def webmap_raw(csv_path: str, out: str) -> None:
     """The raw libraries' map: the points as a FastMarkerCluster (no popups) on a tileless folium
-    map, given folium's usual maxZoom (without tiles Leaflet has none and the page does not open)."""
+    map, with folium's usual maxZoom (without tiles Leaflet has none: the page would not open)."""
     import folium  # per operation: see the module docstring
     from folium.plugins import FastMarkerCluster
 
@@ -132,7 +132,9 @@ def webmap_raw(csv_path: str, out: str) -> None:
     lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(
         table["Easting"].to_numpy(), table["Northing"].to_numpy()
     )
-    m = folium.Map(location=[float(np.mean(lat)), float(np.mean(lon))], zoom_start=14, tiles=None, maxZoom=18)
+    m = folium.Map(
+        location=[float(np.mean(lat)), float(np.mean(lon))], zoom_start=14, tiles=None, maxZoom=18
+    )
     FastMarkerCluster(np.column_stack([lat, lon]).tolist()).add_to(m)
     m.save(out)
 

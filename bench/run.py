@@ -9,6 +9,10 @@ goes to ``--out`` (default: a file in the system's temporary folder, never into 
     summarise   closuremap summarise --incidents --areas   vs  geopandas read + sjoin + groupby
     web map     the Map page's HTML for the imported calls  vs  folium FastMarkerCluster, no popups
     letters     closuremap letters for 500 / 5,000 flats    vs  reportlab drawing the same text
+    exhibit     closuremap exhibit, 50-block atlas          vs  matplotlib, clipped to each sheet
+    browser     the map interactive in Chromium             vs  FastMarkerCluster's page, same way;
+                and the Map page's date-filter rerun (bench_map_browser.py)
+    geocode     closuremap geocode, typical and worst case  vs  rapidfuzz cdist + argmax
 """
 
 from __future__ import annotations
@@ -190,6 +194,28 @@ def bench_letters(tmp: Path, n: int) -> Row:
     return Row(f"letters, {letters:,}", ours, raw, ours_mb, raw_mb, "ratio <= 1.3")
 
 
+def bench_geocode(tmp: Path) -> list[Row]:
+    """bench_geocode.py's two scenarios (both sides in its one process, so one peak for both)."""
+    figures = tmp / "geocode.json"
+    _, peak, _ = run_measured(PY, str(ROOT / "bench" / "bench_geocode.py"), "--json", str(figures))
+    rows = []
+    for name, work in (("typical", "100k rows x 10k flats"), ("worst", "10k one-flat buildings")):
+        f = json.loads(figures.read_text())[name]
+        rows.append(
+            Row(
+                f"geocode, {work}",
+                f["ours_s"],
+                f["raw_s"],
+                peak,
+                None,
+                "ratio <= 1.0",
+                f"top-1 right {f['ours_top1']:.2%} (cdist argmax {f['raw_top1']:.2%}); "
+                "index build and normalising not in either time",
+            )
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -197,9 +223,15 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--areas", type=int, default=10_000)
     parser.add_argument("--letters", default="500,5000")
+    parser.add_argument("--no-exhibit", dest="exhibit", action="store_false")
+    parser.add_argument("--no-geocode", dest="geocode", action="store_false")
     parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "closuremap-bench.json"))
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
+    # imported here: each imports Row and run_measured from this module
+    from bench_exhibit import bench_exhibit
+    from bench_map_browser import bench_map_browser
+
     tmp = Path(tempfile.mkdtemp(prefix="closuremap-bench-"))
     rows: list[Row] = []
     try:
@@ -216,9 +248,19 @@ def main(argv: list[str] | None = None) -> list[Row]:
             if n == max(sizes) and (row := bench_summarise(tmp, calls, n, areas, args.areas)):
                 rows.append(row)
                 print(_line(rows[-1]), flush=True)
+        for row in bench_map_browser(tmp, sizes=tuple(n for n in sizes if n >= 100_000)):
+            rows.append(row)
+            print(_line(row), flush=True)
+        if args.exhibit:
+            rows.append(bench_exhibit(tmp))
+            print(_line(rows[-1]), flush=True)
         for n in [int(x) for x in args.letters.split(",") if x]:
             rows.append(bench_letters(tmp, n))
             print(_line(rows[-1]), flush=True)
+        if args.geocode:
+            for row in bench_geocode(tmp):
+                rows.append(row)
+                print(_line(row), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print()
