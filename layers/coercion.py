@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from closuremap.geo.dates import DATE_HINT, UTC_OFFSET, formats_for, has_time, parse_fixed
 from closuremap.geo.errors import SchemaError
@@ -38,6 +40,10 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
         fmt = "%Y-%m-%d" if f.kind == "date" else "%Y-%m-%dT%H:%M:%S"
         values[ok] = raw[ok].dt.strftime(fmt).to_numpy()
         return values.tolist(), reasons
+    if f.kind not in ("int", "float", "datetime", "date") and not f.choices:
+        plain = _plain_text(raw)
+        if plain is not None:
+            return plain, reasons
     text = _cell_text(raw)
     null = text.str.lower().isin(_NULL_TEXT).to_numpy()
     if f.kind in ("int", "float"):
@@ -62,7 +68,7 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
         month = remaining & text.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
         values[month] = text[month].to_numpy()
         remaining &= ~month
-        clean = text.str.replace(UTC_OFFSET, r"\1", regex=True)
+        clean = _without_utc_offset(text)
         first = clean[remaining]
         for fmt in formats_for(str(first.iloc[0]) if len(first) else None):
             if not remaining.any():
@@ -90,11 +96,23 @@ def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]
     return values.tolist(), reasons
 
 
+def _plain_text(raw: pd.Series) -> list[Any] | None:
+    """A free-text field's values from a column of text cells (a table's): each stripped, None
+    for an empty or null-looking one, in one pass of Python over the cells rather than four
+    conversions between pandas' text types; None for a column holding anything but text."""
+    if raw.dtype != object or pd.api.types.infer_dtype(raw, skipna=False) != "string":
+        return None
+    stripped = [v.strip() for v in raw.to_numpy(dtype=object)]
+    return [None if t.lower() in _NULL_TEXT else t for t in stripped]
+
+
 def _cell_text(raw: pd.Series) -> pd.Series:
     """A column's cells as stripped text ("" for a missing one), on a 0..n-1 index. Nested
     GeoJSON properties (lists, objects) become JSON text, not Python's repr; a column of text
     (every table's) skips that per-cell look."""
     kind = pd.api.types.infer_dtype(raw, skipna=True)
+    if kind == "string" and not raw.hasnans:  # a table's cells: stripped in one pass
+        return pd.Series([v.strip() for v in raw.to_numpy(dtype=object)], dtype="str")
     if kind not in ("string", "empty", "integer", "floating", "boolean", "datetime", "date"):
         raw = raw.map(
             lambda v: (
@@ -103,6 +121,20 @@ def _cell_text(raw: pd.Series) -> pd.Series:
         )
     text = raw.astype(object).where(raw.notna(), "").astype(str)
     return text.str.strip().reset_index(drop=True)
+
+
+def _without_utc_offset(text: pd.Series) -> pd.Series:
+    """Date-times with a trailing UTC offset ("Z", "+01:00", "-0500") cut off. The regular
+    expression runs only on the cells that end like one (a "+" or "-" five or six characters from
+    the end, or a "Z", found by pyarrow): on a whole column of plain date-times it cost more than
+    parsing them."""
+    cells = pa.array(text.array, type=pa.string())
+    maybe = pc.match_substring_regex(cells, r"(?:Z|[+-].{4,5})$").to_numpy(zero_copy_only=False)
+    if not maybe.any():
+        return text
+    clean = text.copy()
+    clean[maybe] = text[maybe].str.replace(UTC_OFFSET, r"\1", regex=True)
+    return clean
 
 
 def _parse_dates(text: pd.Series, fmt: str) -> pd.Series:

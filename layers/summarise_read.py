@@ -49,6 +49,7 @@ from closuremap.geo.errors import CoordinateError
 from closuremap.geo.evaluation import standard_categories
 from closuremap.geo.summarise import AreaCounter
 
+from .arrow_csv import block_size, open_text, rechunk
 from .coercion import map_columns
 from .limits import Limits
 from .model import get_kind
@@ -158,38 +159,17 @@ def plan_csv(path: str | Path) -> CsvPlan | None:
 
 
 def _reader(
-    plan: CsvPlan, columns: dict[str, pa.DataType], block_size: int, on_invalid: Callable[..., str]
+    plan: CsvPlan, columns: dict[str, pa.DataType], block_bytes: int, on_invalid: Callable[..., str]
 ) -> pacsv.CSVStreamingReader:
-    return pacsv.open_csv(
+    return open_text(
         plan.path,
-        read_options=pacsv.ReadOptions(
-            column_names=plan.header,
-            skip_rows=1,
-            block_size=block_size,
-            encoding="utf8" if plan.encoding == "utf-8" else plan.encoding,
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=plan.delimiter,
-            newlines_in_values=True,
-            ignore_empty_lines=False,  # a blank line is a row, as the importer counts them
-            invalid_row_handler=on_invalid,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=list(columns),
-            column_types=columns,
-            null_values=[""],
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
+        encoding=plan.encoding,
+        delimiter=plan.delimiter,
+        header=plan.header,
+        columns=columns,
+        block_bytes=block_bytes,
+        on_invalid=on_invalid,
     )
-
-
-def _block_size(path: Path, chunk_rows: int) -> int:
-    """Bytes pyarrow reads at a time: about one chunk of rows, judged by the file's first rows."""
-    with path.open("rb") as f:
-        sample = f.read(1 << 16)
-    per_row = len(sample) / max(1, sample.count(b"\n"))
-    return int(min(256 << 20, max(1 << 20, per_row * chunk_rows * 1.2)))
 
 
 def table_chunks(
@@ -203,24 +183,17 @@ def table_chunks(
         ragged.append(1)
         return "skip"
 
-    pending: list[pa.RecordBatch] = []
-    waiting = 0
-    with _reader(plan, columns, _block_size(plan.path, chunk_rows), on_invalid) as reader:
-        schema = reader.schema
-        for batch in reader:
+    with _reader(plan, columns, block_size(plan.path, chunk_rows), on_invalid) as reader:
+
+        def checked() -> Iterator[pa.RecordBatch]:
+            for batch in reader:
+                if ragged:
+                    raise NotStreamable(f"{plan.path}: a row has the wrong number of fields")
+                yield batch
             if ragged:
                 raise NotStreamable(f"{plan.path}: a row has the wrong number of fields")
-            pending.append(batch)
-            waiting += batch.num_rows
-            while waiting >= chunk_rows:
-                table = pa.Table.from_batches(pending, schema=schema)
-                yield table.slice(0, chunk_rows)
-                rest = table.slice(chunk_rows)
-                pending, waiting = rest.to_batches(), rest.num_rows
-    if ragged:
-        raise NotStreamable(f"{plan.path}: a row has the wrong number of fields")
-    if waiting:
-        yield pa.Table.from_batches(pending, schema=schema)
+
+        yield from rechunk(checked(), reader.schema, chunk_rows, final=False)
 
 
 @dataclass

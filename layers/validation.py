@@ -166,9 +166,14 @@ def _accepted(
     used = set(fields.values()) | set(source.geometry_columns)
     extra_cols = [c for c in attrs.columns if c not in used]
     rows = np.arange(source.first_row, source.first_row + len(source))
+    # object columns, as read: pandas need not guess a type for each (text stored as pyarrow
+    # strings would only be turned back into Python objects to be written)
     accepted = gpd.GeoDataFrame(
-        {name: pd.Series(vals, dtype=object)[ok].tolist() for name, vals in values.items()},
-        geometry=gpd.GeoSeries(list(geoms[ok]), crs=BNG),
+        {
+            name: pd.Series(vals, dtype=object)[ok].reset_index(drop=True)
+            for name, vals in values.items()
+        },
+        geometry=gpd.GeoSeries(geoms[ok], crs=BNG),
     )
     accepted.insert(0, SOURCE_ATTRS, _extra_json(attrs.loc[ok, extra_cols]))
     accepted.insert(0, SOURCE_ROW, rows[ok])

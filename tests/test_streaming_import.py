@@ -7,12 +7,15 @@ queue, the import log) rather than the importer's internals.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sqlite3
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import geopandas as gpd
 import shapely
@@ -469,3 +472,107 @@ def test_the_file_size_limit_just_inside_and_just_outside(
 @pytest.mark.parametrize("vertices, refused", [(500, False), (501, True)])
 def test_the_vertex_limit_just_inside_and_just_outside(vertices: int, refused: bool) -> None:
     assert (Limits(vertices=500).vertex_reason(vertices) is not None) == refused
+
+
+# -- pyarrow reads each cell as the csv module does -----------------------------------------------
+def _csv_module_cells(path: Path, encoding: str) -> list[list[str]]:
+    """The records after the header as Python's csv module reads them, padded to the header."""
+    with path.open(encoding=encoding, newline="") as f:
+        head = f.readline()
+        f.seek(0)
+        delimiter = "\t" if head.count("\t") > head.count(",") else ","
+        rows = list(csv.reader(f, delimiter=delimiter))
+    width = len(rows[0])
+    return [(r + [""] * width)[:width] for r in rows[1:]]
+
+
+_CELLS = st.sampled_from(
+    [
+        "",
+        " ",
+        "a",
+        'x"y',
+        "é",
+        "multi\nline",
+        "cr\r\nlf",
+        "  pad  ",
+        ",",
+        "\t",
+        '""',
+        "\u2028",
+        "1.5",
+    ]
+)
+
+
+@given(
+    rows=st.lists(st.lists(_CELLS, min_size=3, max_size=3), max_size=8),
+    tab=st.booleans(),
+    crlf=st.booleans(),
+    quote_all=st.booleans(),
+    blank_line=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+    chunk_rows=st.sampled_from([1, 3, 1000]),
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_cells_are_the_csv_modules_text(
+    tmp_path: Path,
+    rows: list[list[str]],
+    tab: bool,
+    crlf: bool,
+    quote_all: bool,
+    blank_line: bool,
+    encoding: str,
+    chunk_rows: int,
+) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer,
+        delimiter="\t" if tab else ",",
+        lineterminator="\r\n" if crlf else "\n",
+        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
+    )
+    writer.writerow(["a", "b", "c"])
+    writer.writerows(rows)
+    text = buffer.getvalue() + ("\n" if blank_line else "")
+    path = tmp_path / "cells.csv"
+    path.write_bytes(text.encode(encoding, errors="replace"))
+    chunks = list(iter_table(path, chunk_rows=chunk_rows))
+    got = [list(r) for c in chunks for r in c.frame.itertuples(index=False, name=None)]
+    read_as = "cp1252" if encoding == "cp1252" and "é" in text else "utf-8-sig"
+    assert got == _csv_module_cells(path, read_as)
+    assert [c.first_row for c in chunks] == [
+        1 + i * chunk_rows for i in range(len(chunks))
+    ] or got == []
+
+
+def test_a_late_short_row_is_explained_after_rows_read_by_pyarrow(tmp_path: Path) -> None:
+    # pyarrow reads a block at a time: the records before the chunk holding the short row come
+    # from it, the rest from the csv module, and the row numbers run on unbroken
+    lines = ["ref,easting,northing"] + [
+        f'"R{i},x",{530000 + i % 100},180000' for i in range(60_000)
+    ]
+    lines.insert(50_001, "short,1")  # record 50,001
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    chunks = list(iter_table(path, chunk_rows=1000))
+    assert [c.first_row for c in chunks] == [1 + 1000 * i for i in range(61)]
+    ragged = [r for c in chunks for r in c.ragged]
+    assert ragged[50_000] == "has 2 fields where the header has 3"
+    assert sum(1 for r in ragged if r) == 1
+    cells = pd.concat([c.frame for c in chunks], ignore_index=True)
+    assert cells.iloc[49_999].tolist() == ["R49999,x", "530099", "180000"]
+    assert cells.iloc[50_000].tolist() == ["short", "1", ""]
+    assert cells.iloc[50_001].tolist() == ["R50000,x", "530000", "180000"]
+
+
+def test_a_nul_character_is_kept_as_the_csv_module_keeps_it(tmp_path: Path) -> None:
+    # past the first 4 KB, which are looked at for a binary file
+    lines = ["ref,easting,northing"] + [f"R{i},530000,180000" for i in range(1000)]
+    lines[901] = "R\x00,530000,180000"
+    path = tmp_path / "nul.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (chunk,) = iter_table(path)
+    assert chunk.frame["ref"].tolist()[899:902] == ["R899", "R\x00", "R901"]
