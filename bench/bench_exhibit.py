@@ -8,12 +8,13 @@ around it) is stored in a GeoPackage workspace through the app's own store API, 
 scope covers every block's communal areas and paths. Then, each a whole process:
 
     ours  closuremap exhibit WS --order EST-001 --paper A3 --scale 1250 --atlas   (53 pages)
-    raw   this file's ``raw`` step: pyogrio reads the same layers; matplotlib draws, to a multi-page
-          PDF of the same A3 figure size, the overview and one sheet per block (each at the same
-          centre and scale as ours, every layer's features cut to the sheet's view with an STRtree
-          query and ``clip_by_rect``, the block names as plain text, a title line), then two table
-          pages (the premises list and incidents by month): the same 53 pages, no label placement,
-          legend, key or title block.
+    raw   bench/raw_exhibit.py: pyogrio reads the same layers; matplotlib draws the same 53 pages
+          with the same texts (a label at each named feature's representative point, in our
+          styles and halo; grid coordinates; scale bar; north point; legend; title block), every
+          layer cut to each sheet's view, but no label placement search (ours alone).
+
+A third, untimed step (``count``) renders both in-process and counts the visible text artists
+on each page, so the row shows that the two sides draw like for like.
 
 ``bench_exhibit(tmp)`` returns a :class:`run.Row` for ``make bench``.
 """
@@ -39,9 +40,7 @@ COLS = 10  # blocks in a row; five rows of ten
 STEP_M = (38.0, 48.0)  # block pitch east and north
 ORIGIN = (531000.0, 179000.0)
 BLOCK_M = (30.0, 11.0)
-A3 = (420.0, 297.0)  # landscape, mm
-FRAME_MM = (17.0, 63.0, 327.0, 217.0)  # reports.mapsheet.sheet("A3")'s map frame
-SCALES = (500, 1250, 2500, 5000, 10000)
+RAW = str(Path(__file__).resolve().parent / "raw_exhibit.py")
 USER = "bench"
 
 
@@ -212,175 +211,6 @@ def make_workspace(path: Path, blocks: int = BLOCKS) -> str:
     return ORDER_ID
 
 
-# -- the raw baseline ----------------------------------------------------------------------------
-
-
-def _fit_scale(width_m: float, height_m: float) -> int:
-    need = max(width_m * 1.15 / (FRAME_MM[2] / 1000), height_m * 1.15 / (FRAME_MM[3] / 1000))
-    return next((s for s in SCALES if s >= need), SCALES[-1])
-
-
-def _views(layers: dict) -> list[tuple[float, float, int, str]]:
-    """(centre east, centre north, scale, title): the overview at 1:1250, then one a block fitted
-    to the block, its communal areas and doors (as the exhibit's atlas does)."""
-    import shapely
-
-    x0, y0, x1, y1 = layers["orders"].total_bounds
-    views = [((x0 + x1) / 2, (y0 + y1) / 2, 1250, "Overview")]
-    for _, block in layers["premises"].iterrows():
-        parts = [block.geometry]
-        for kind in ("communal_areas", "entrances"):
-            frame = layers[kind]
-            parts += list(frame.geometry[frame["block_id"] == block["block_id"]])
-        bx0, by0, bx1, by1 = shapely.GeometryCollection(parts).bounds
-        views.append(
-            ((bx0 + bx1) / 2, (by0 + by1) / 2, _fit_scale(bx1 - bx0, by1 - by0), str(block["name"]))
-        )
-    return views
-
-
-STYLE = {  # kind: (face, edge, line width)
-    "open_space": ("#dcebd3", "#8fb98a", 0.4),
-    "basemap": ("#ebe8e2", "#b9b4aa", 0.3),
-    "premises": ("#e3e8f6", "#1f3a93", 0.8),
-    "access_routes": ("#e2d2ee", "#7b3fa0", 0.4),
-    "communal_areas": ("#ffd2a6", "#c25e00", 0.4),
-}
-
-
-def _draw_clipped(ax, geoms, kind: str, z: int) -> None:  # noqa: ANN001
-    """Polygons as one PathCollection, lines as one LineCollection, points as one scatter."""
-    from matplotlib.collections import LineCollection, PathCollection
-    from matplotlib.path import Path
-
-    import shapely
-
-    parts = shapely.get_parts(geoms)
-    parts = parts[~shapely.is_empty(parts)]
-    kinds = shapely.get_type_id(parts)
-    polygons, lines, points = (
-        parts[kinds == 3],
-        parts[(kinds == 1) | (kinds == 2)],
-        parts[kinds == 0],
-    )
-    if kind == "orders":
-        lines = shapely.get_parts(shapely.boundary(polygons))
-        polygons = polygons[:0]
-    face, edge, width = STYLE.get(kind, ("white", "#1f3a93", 0.8))
-    if len(polygons):
-        paths = [
-            Path.make_compound_path(
-                *[Path(np.asarray(r.coords), closed=True) for r in (p.exterior, *p.interiors)]
-            )
-            for p in polygons
-        ]
-        ax.add_collection(
-            PathCollection(paths, facecolor=face, edgecolor=edge, linewidth=width, zorder=z)
-        )
-    if len(lines):
-        red = kind == "orders"
-        ax.add_collection(
-            LineCollection(
-                [shapely.get_coordinates(g) for g in lines],
-                color="#ff0000" if red else "#cfcac0",
-                linewidth=1.5 if red else 2.0,
-                zorder=z,
-            )
-        )
-    if len(points):
-        xy = shapely.get_coordinates(points)
-        ax.scatter(xy[:, 0], xy[:, 1], s=14, color="white", edgecolor=edge, linewidth=0.8, zorder=z)
-
-
-def _raw_page(pdf, layers: dict, trees: dict, view: tuple, names) -> None:  # noqa: ANN001
-    """One map page: each layer's features in view (STRtree), clipped to it, as collections."""
-    import matplotlib.pyplot as plt
-
-    import shapely
-
-    cx, cy, scale, title = view
-    hw, hh = FRAME_MM[2] / 2000 * scale, FRAME_MM[3] / 2000 * scale
-    rect = (cx - hw, cy - hh, cx + hw, cy + hh)
-    fig = plt.figure(figsize=(A3[0] / 25.4, A3[1] / 25.4))
-    ax = fig.add_axes(
-        (FRAME_MM[0] / A3[0], FRAME_MM[1] / A3[1], FRAME_MM[2] / A3[0], FRAME_MM[3] / A3[1])
-    )
-    ax.set_xlim(rect[0], rect[2])
-    ax.set_ylim(rect[1], rect[3])
-    ax.set_aspect("equal")
-    for z, kind in enumerate(
-        (
-            "open_space",
-            "basemap",
-            "premises",
-            "access_routes",
-            "communal_areas",
-            "orders",
-            "entrances",
-        )
-    ):
-        hit = np.sort(trees[kind].query(shapely.box(*rect)))
-        if not len(hit):
-            continue
-        geoms = shapely.clip_by_rect(layers[kind].geometry.values[hit], *rect)
-        _draw_clipped(ax, np.asarray(geoms), kind, z)
-        if kind == "premises":
-            part = layers[kind].iloc[hit]
-            for bid, point in zip(part["block_id"], shapely.point_on_surface(geoms), strict=True):
-                ax.text(
-                    point.x, point.y, names[bid], fontsize=6.5, ha="center", va="center", zorder=12
-                )
-    fig.text(0.04, 0.06, f"{title}: scale 1:{scale} at A3", fontsize=10)
-    pdf.savefig(fig)
-    plt.close(fig)
-
-
-def raw(workspace: str, out: str) -> None:
-    """The raw libraries' atlas: pyogrio reads, matplotlib draws every sheet clipped to its view."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    matplotlib.rcParams["pdf.fonttype"] = 42
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    import pyogrio
-    import shapely
-
-    kinds = (
-        "premises",
-        "communal_areas",
-        "access_routes",
-        "entrances",
-        "open_space",
-        "basemap",
-        "addresses",
-        "incidents",
-        "orders",
-    )
-    layers = {k: pyogrio.read_dataframe(workspace, layer=k) for k in kinds}
-    trees = {k: shapely.STRtree(f.geometry.values) for k, f in layers.items()}
-    names = dict(zip(layers["premises"]["block_id"], layers["premises"]["name"], strict=True))
-    with PdfPages(out) as pdf:
-        for view in _views(layers):
-            _raw_page(pdf, layers, trees, view, names)
-        fig = plt.figure(figsize=(A3[0] / 25.4, A3[1] / 25.4))
-        ax = fig.add_axes((0.05, 0.2, 0.9, 0.75))
-        ax.axis("off")
-        table = layers["premises"][["block_id", "name", "address", "floors"]].astype(str)
-        ax.table(cellText=table.values.tolist(), colLabels=list(table.columns), loc="upper left")
-        pdf.savefig(fig)
-        plt.close(fig)
-        fig = plt.figure(figsize=(A3[0] / 25.4, A3[1] / 25.4))
-        ax = fig.add_axes((0.08, 0.45, 0.8, 0.45))
-        incidents = layers["incidents"]
-        month = pd.to_datetime(incidents["occurred_at"]).dt.to_period("M").astype(str)
-        pd.crosstab(incidents["category"], month).T.plot(kind="bar", stacked=True, ax=ax)
-        pdf.savefig(fig)
-        plt.close(fig)
-
-
 # -- the measurement -----------------------------------------------------------------------------
 
 
@@ -427,6 +257,55 @@ def _measured(*command: str) -> tuple[float, float, str, float]:
     return wall, mb, out, cpu
 
 
+def count_texts(workspace: str, out_dir: str) -> dict[str, list[int]]:
+    """The visible, non-empty text artists on each page of ours and of raw (untimed): every
+    ``savefig`` of a multi-page PDF is counted on the way through."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.text import Text
+
+    import raw_exhibit
+    from closuremap.cli import main as cli_main
+
+    counts: list[int] = []
+    savefig = PdfPages.savefig
+
+    def counting(self, figure=None, **kw):  # noqa: ANN001, ANN202 - PdfPages.savefig's shape
+        fig = figure if figure is not None else matplotlib.pyplot.gcf()
+        texts = fig.findobj(lambda a: isinstance(a, Text) and a.get_visible() and a.get_text())
+        counts.append(len(texts))
+        return savefig(self, figure, **kw)
+
+    PdfPages.savefig = counting  # type: ignore[method-assign]
+    try:
+        cli_main(_ours_command(Path(workspace), Path(out_dir) / "count-ours.pdf")[1:])
+        ours = list(counts)
+        counts.clear()
+        raw_exhibit.raw(workspace, str(Path(out_dir) / "count-raw.pdf"))
+    finally:
+        PdfPages.savefig = savefig  # type: ignore[method-assign]
+    return {"ours": ours, "raw": list(counts)}
+
+
+def _count_note(tmp: Path, ws: Path) -> str:
+    """Texts a page on each side: the overview, the atlas sheets' mean and range, the tables."""
+    done = subprocess.run(
+        [PY, __file__, "count", str(ws), str(tmp)], cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode:
+        return f"text count failed: {done.stderr.strip().splitlines()[-1:]}"
+    notes = []
+    for side, pages in json.loads(done.stdout.strip().splitlines()[-1]).items():
+        atlas = pages[1:-2]
+        notes.append(
+            f"{side} {pages[0]} / {np.mean(atlas):.0f} ({min(atlas)}-{max(atlas)}) / "
+            f"{pages[-2]}, {pages[-1]}"
+        )
+    return "texts a page (overview / atlas mean (range) / tables): " + "; ".join(notes)
+
+
 def bench_exhibit(tmp: Path, repeat: int = 1) -> Row:
     """Time ``closuremap exhibit`` with the atlas against the raw atlas, each a whole process,
     alternating, ``repeat`` times each; the row carries the fastest of each."""
@@ -435,7 +314,7 @@ def bench_exhibit(tmp: Path, repeat: int = 1) -> Row:
     ours_runs, raw_runs = [], []
     for _ in range(repeat):
         ours_runs.append(_measured(*_ours_command(ws, tmp / "ours.pdf")))
-        raw_runs.append(_measured(PY, __file__, "raw", str(ws), str(tmp / "raw.pdf")))
+        raw_runs.append(_measured(PY, RAW, str(ws), str(tmp / "raw.pdf")))
     ours_s, ours_mb, out, _ = min(ours_runs)
     raw_s, raw_mb, _, _ = min(raw_runs)
     pages = json.loads(out)["pages"]
@@ -452,7 +331,7 @@ def bench_exhibit(tmp: Path, repeat: int = 1) -> Row:
         raw_mb,
         "ratio <= 1.5",
         f"{pages} pages (raw {_pages(tmp / 'raw.pdf')}); CPU ratio {cpu_ratio:.2f}; "
-        f"ours {runs(ours_runs)}; raw {runs(raw_runs)}",
+        f"ours {runs(ours_runs)}; raw {runs(raw_runs)}; {_count_note(tmp, ws)}",
     )
 
 
@@ -475,7 +354,7 @@ def main(argv: list[str] | None = None) -> Row:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "setup":
         make_workspace(Path(sys.argv[2]))
-    elif len(sys.argv) > 1 and sys.argv[1] == "raw":
-        raw(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) > 1 and sys.argv[1] == "count":
+        print(json.dumps(count_texts(sys.argv[2], sys.argv[3])))
     else:
         main()

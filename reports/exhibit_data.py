@@ -57,10 +57,9 @@ def blocks_touched(data: ExhibitInput) -> gpd.GeoDataFrame:
     """The blocks the order touches: under its scope, or owning a communal area on it."""
     p = data.premises
     touched = p[p.intersection(data.scope).area > 0.5]
-    if data.communal_areas is not None and len(data.communal_areas) and "block_id" in p.columns:
-        ids = set(
-            data.communal_areas[data.communal_areas.intersection(data.scope).area > 0.1]["block_id"]
-        )
+    comm = data.communal_areas
+    if comm is not None and len(comm) and "block_id" in p.columns and "block_id" in comm.columns:
+        ids = set(comm[comm.intersection(data.scope).area > 0.1]["block_id"])
         touched = p[p.index.isin(touched.index) | p["block_id"].isin(ids)]
     return touched
 

@@ -8,6 +8,10 @@ import textwrap
 import pandas as pd
 from matplotlib.figure import Figure
 
+import geopandas as gpd
+from shapely.geometry.base import BaseGeometry
+
+from closuremap.geo.floors import not_entered
 from closuremap.geo.incidents import EVIDENCE_REACH_M, filter_incidents, incident_dates
 
 from . import mapsheet
@@ -25,29 +29,17 @@ def premises_schedule(data: ExhibitInput) -> pd.DataFrame:
     for block in blocks_touched(data).itertuples():
         idx = block.Index
         bid = getattr(block, "block_id", None)
-        addresses = (
-            data.addresses[data.addresses["block_id"] == bid]
-            if data.addresses is not None
-            else None
-        )
-        uprns = (
-            sorted(addresses["uprn"].astype(str))
-            if addresses is not None and len(addresses)
-            else []
-        )
-        doors = (
-            data.entrances[data.entrances["block_id"] == bid]["name"].fillna("door").tolist()
-            if data.entrances is not None and len(data.entrances)
-            else []
-        )
-        parts = []
-        if data.communal_areas is not None and len(data.communal_areas):
-            mine = data.communal_areas[data.communal_areas["block_id"] == bid]
-            parts = [
-                f"{r.name} (floors {r.floor_from}-{r.floor_to})"
-                for r in mine.itertuples()
-                if r.geometry.intersection(data.scope).area > 0.5 * r.geometry.area
-            ]
+        addresses = _of_block(data.addresses, bid, block.geometry)
+        uprns = sorted(addresses["uprn"].astype(str)) if "uprn" in addresses else []
+        doors = [
+            shown_text(getattr(r, "name", None)) or "door"
+            for r in _of_block(data.entrances, bid, block.geometry).itertuples()
+        ]
+        parts = [
+            _part_text(r)
+            for r in _of_block(data.communal_areas, bid, block.geometry).itertuples()
+            if r.geometry.intersection(data.scope).area > 0.5 * r.geometry.area
+        ]
         whole = block.geometry.intersection(data.scope).area >= 0.99 * block.geometry.area
         rows.append(
             {
@@ -72,6 +64,35 @@ def premises_schedule(data: ExhibitInput) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _of_block(frame: gpd.GeoDataFrame | None, bid: object, footprint: BaseGeometry) -> pd.DataFrame:
+    """The features of one block: by ``block_id`` where the layer has one; else, as a file
+    given to ``closuremap exhibit --communal`` may have none, those on the block's footprint."""
+    if frame is None or not len(frame):
+        return pd.DataFrame(columns=["geometry"])
+    if "block_id" in frame.columns:
+        return frame[frame["block_id"] == bid]
+    return frame[frame.intersects(footprint)]
+
+
+def _part_text(row: object) -> str:
+    """A communal part as the schedule lists it: "Stairwell A (floors 0-4)"; a file without
+    ``floor_from``/``floor_to`` columns (or a blank cell) gives one floor or none."""
+    name = shown_text(getattr(row, "name", None)) or str(
+        shown_text(getattr(row, "area_type", None)) or "communal area"
+    ).replace("_", " ")
+    low, high = getattr(row, "floor_from", None), getattr(row, "floor_to", None)
+    if not_entered(low) and not_entered(high):
+        return name
+    if not_entered(low) or not_entered(high):
+        return f"{name} (floor {_floor(high if not_entered(low) else low)})"
+    return f"{name} (floors {_floor(low)}-{_floor(high)})"
+
+
+def _floor(value: object) -> str:
+    """A floor as entered; a whole number read as a float (a column with blanks) without ".0"."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def incident_summary(data: ExhibitInput, opts: ExhibitOptions) -> tuple[pd.DataFrame, str]:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -23,7 +24,6 @@ from matplotlib.collections import LineCollection
 from matplotlib.text import Text
 
 import shapely
-import shapely.ops
 from shapely.geometry.base import BaseGeometry
 
 from .mapsheet import MM_PER_INCH, SCOPE_WIDTH_PT, plain
@@ -40,6 +40,10 @@ HALO_PT = (
     HALO["pad"] + 0.4
 )  # the halo's pad (points) and a little for font rounding between backends
 DIRECTIONS = ((1, 1), (1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1))
+#: map units to display units (or back), for an (n, 2) array of points
+Transform = Callable[[Any], np.ndarray]
+GRID = np.array([0.5, 0.3, 0.7, 0.15, 0.85])  # fractions of an area's bounds tried for a label
+REACHES_PT = (10.0, 18.0, 28.0)  # leader lengths tried, 16 directions each
 
 
 @dataclass
@@ -97,36 +101,63 @@ class _Board:
         self.frame = shapely.box(bb.x0 + inset, bb.y0 + inset, bb.x1 - inset, bb.y1 - inset)
         self.edge = edge.buffer(clear_px) if not edge.is_empty else edge
         shapely.prepare(self.edge)
+        self._frame_bounds = np.asarray(self.frame.bounds)
         self.taken: list[BaseGeometry] = []
         self._bounds = np.empty((64, 4))
+        self._is_box = np.empty(64, dtype=bool)  # the shape is its own bounding box
+        self._shapes = np.empty(64, dtype=object)
         self.sizes = TextSizes()
 
     def take(self, shapes: Iterable[BaseGeometry]) -> None:
         """Mark shapes as taken: no later label or leader may touch them."""
         for shape in shapes:
-            if len(self.taken) == len(self._bounds):
+            n = len(self.taken)
+            if n == len(self._bounds):
                 self._bounds = np.concatenate([self._bounds, np.empty_like(self._bounds)])
-            self._bounds[len(self.taken)] = shape.bounds
+                self._is_box = np.concatenate([self._is_box, np.empty_like(self._is_box)])
+                self._shapes = np.concatenate([self._shapes, np.empty_like(self._shapes)])
+            x0, y0, x1, y1 = self._bounds[n] = shape.bounds
+            self._is_box[n] = (
+                shape.geom_type == "Polygon"
+                and shapely.get_num_coordinates(shape) == 5
+                and abs(shape.area - (x1 - x0) * (y1 - y0)) <= 1e-9 * max(shape.area, 1.0)
+            )
+            self._shapes[n] = shape
             self.taken.append(shape)
+
+    def free_boxes(self, bounds: np.ndarray) -> np.ndarray:
+        """Which of the label boxes ``bounds`` ((n, 4): x0, y0, x1, y1) are free, as indices in
+        their order: inside the frame, off the red edge, touching nothing taken.
+
+        Every box is tested at once, cheapest test first: the frame and what is taken that is
+        itself a box (labels, door symbols, the scale bar) by their bounds alone, which for two
+        boxes is exact; only the survivors are tested against the red edge, and against a leader
+        whose bounds they meet."""
+        x0, y0, x1, y1 = (bounds[:, k : k + 1] for k in range(4))
+        f = self._frame_bounds
+        ok = (x0 >= f[0]) & (y0 >= f[1]) & (x1 <= f[2]) & (y1 <= f[3])
+        n = len(self.taken)
+        b = self._bounds[:n]
+        meets = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
+        ok = ok[:, 0] & ~(meets & self._is_box[:n]).any(axis=1)
+        idx = np.flatnonzero(ok)
+        if not len(idx):
+            return idx
+        boxes = shapely.box(*bounds[idx].T)
+        if not self.edge.is_empty:
+            keep = ~shapely.intersects(self.edge, boxes)
+            idx, boxes = idx[keep], boxes[keep]
+        rows, cols = np.nonzero(meets[idx] & ~self._is_box[:n])
+        if len(rows):
+            hit = shapely.intersects(boxes[rows], self._shapes[:n][cols])
+            idx = np.delete(idx, np.unique(rows[hit]))
+        return idx
 
     def touches_taken(self, shape: BaseGeometry) -> bool:
         x0, y0, x1, y1 = shape.bounds
         b = self._bounds[: len(self.taken)]
         near = np.flatnonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0))
         return any(shape.intersects(self.taken[i]) for i in near)
-
-    def free(self, shape: BaseGeometry) -> bool:
-        return bool(self.clear_of_frame_and_edge(np.asarray([shape]))[0]) and (
-            not self.touches_taken(shape)
-        )
-
-    def clear_of_frame_and_edge(self, shapes: np.ndarray) -> np.ndarray:
-        """Which of ``shapes`` lie inside the frame and off the red edge (one test for all the
-        candidates of a label; what is already taken is tested after, one by one)."""
-        ok = shapely.contains(self.frame, shapes)
-        if not self.edge.is_empty:
-            ok &= ~shapely.intersects(self.edge, shapes)
-        return ok
 
     def free_line(self, line: BaseGeometry) -> bool:
         """A leader may pass under the red edge (it is drawn beneath it) but not over a label."""
@@ -165,84 +196,98 @@ class TextSizes:
         return self._sizes[key]
 
 
-def _interior_points(shape: BaseGeometry, view: BaseGeometry) -> list[tuple[float, float]]:
+def _interior_points(shape: BaseGeometry, view: BaseGeometry) -> np.ndarray:
     """Points inside an area, best first: the centre of its largest inscribed circle, its
-    representative point, then a grid over it (so a label can dodge the red edge)."""
+    representative point, then a grid over it (so a label can dodge the red edge); (n, 2)."""
     part = shape.intersection(view)
     if part.is_empty:
-        return []
-    points = [
+        return np.empty((0, 2))
+    first = [
         shapely.maximum_inscribed_circle(part).coords[0],
         part.representative_point().coords[0],
     ]
     minx, miny, maxx, maxy = part.bounds
-    for fy in (0.5, 0.3, 0.7, 0.15, 0.85):
-        for fx in (0.5, 0.3, 0.7, 0.15, 0.85):
-            p = shapely.Point(minx + (maxx - minx) * fx, miny + (maxy - miny) * fy)
-            if part.contains(p):
-                points.append((p.x, p.y))
-    return points
-
-
-def _around(cx: float, cy: float, w: float, h: float, gap: float) -> Iterable[tuple[float, float]]:
-    """Centres of a w x h box touching a point at ``gap`` in eight directions, nearest first."""
-    for dx, dy in DIRECTIONS:
-        yield cx + dx * (w / 2 + gap), cy + dy * (h / 2 + gap)
+    xs = minx + (maxx - minx) * np.tile(GRID, len(GRID))  # row by row, as listed
+    ys = miny + (maxy - miny) * np.repeat(GRID, len(GRID))
+    inside = shapely.contains_xy(part, xs, ys)
+    return np.concatenate([np.asarray(first)[:, :2], np.column_stack([xs, ys])[inside]])
 
 
 def _candidates(
-    spec: LabelSpec, ax: Axes, view: BaseGeometry, w: float, h: float, pt: float
-) -> Iterable[tuple[float, float, bool]]:
-    """(centre x, centre y, needs a leader) in display units, in the order they are tried."""
-    to_px = ax.transData.transform
-    ax_, ay_ = to_px(spec.anchor)
+    spec: LabelSpec, to_px: Transform, view: BaseGeometry, w: float, h: float, pt: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre x, centre y and needs-a-leader of each candidate, in display units, in the order
+    they are tried: inside a block; else on a communal area, in eight directions around the
+    feature (nearest first), then further out on a leader in sixteen."""
     if spec.kind == "block" and spec.shape is not None:
-        for p in _interior_points(spec.shape, view):
-            x, y = to_px(p)
-            yield x, y, False
-        return
+        xy = to_px(_interior_points(spec.shape, view)).reshape(-1, 2)
+        return xy[:, 0], xy[:, 1], np.zeros(len(xy), dtype=bool)
+    ax_, ay_ = to_px(np.asarray([spec.anchor]))[0]
     near = 3.5 * pt  # clear of a door symbol (radius about 2.3 pt)
-    if spec.kind == "communal":
-        yield ax_, ay_, False  # on the area itself
-    for cx, cy in _around(ax_, ay_, w, h, near):
-        yield cx, cy, False
-    for reach in (10.0, 18.0, 28.0):
-        for k in range(16):
-            a = math.pi * 2 * k / 16
-            yield (
-                ax_ + math.cos(a) * (w / 2 + reach * pt),
-                ay_ + math.sin(a) * (h / 2 + reach * pt),
-                True,
-            )
+    d = np.asarray(DIRECTIONS, dtype=float)
+    angle = np.tile(np.arange(16) * (np.pi * 2 / 16), len(REACHES_PT))
+    reach = np.repeat(np.asarray(REACHES_PT) * pt, 16)
+    on = [ax_], [ay_]
+    xs = np.concatenate(
+        [
+            on[0] if spec.kind == "communal" else [],
+            ax_ + d[:, 0] * (w / 2 + near),
+            ax_ + np.cos(angle) * (w / 2 + reach),
+        ]
+    )
+    ys = np.concatenate(
+        [
+            on[1] if spec.kind == "communal" else [],
+            ay_ + d[:, 1] * (h / 2 + near),
+            ay_ + np.sin(angle) * (h / 2 + reach),
+        ]
+    )
+    leads = np.arange(len(xs)) >= len(xs) - len(angle)
+    return xs, ys, leads
 
 
-def _leader(ax_: float, ay_: float, box: BaseGeometry, pt: float) -> BaseGeometry:
-    """The leader from just off the feature to the nearest point of the label's box."""
-    end = shapely.ops.nearest_points(box, shapely.Point(ax_, ay_))[0]
-    line = shapely.LineString([(ax_, ay_), (end.x, end.y)])
-    return shapely.ops.substring(line, 3.5 * pt, line.length) if line.length > 5 * pt else line
+def _leader(ax_: float, ay_: float, box: np.ndarray, pt: float) -> shapely.LineString:
+    """The leader from just off the feature to the nearest point of the label's box (bounds)."""
+    ex, ey = min(max(ax_, box[0]), box[2]), min(max(ay_, box[1]), box[3])
+    length = math.hypot(ex - ax_, ey - ay_)
+    if length > 5 * pt:
+        k = 3.5 * pt / length
+        return shapely.LineString([(ax_ + (ex - ax_) * k, ay_ + (ey - ay_) * k), (ex, ey)])
+    return shapely.LineString([(ax_, ay_), (ex, ey)])
+
+
+def _display(ax: Axes) -> Transform:
+    """Map units to display units for ``ax`` as one matrix product (its transform is affine on
+    a map), not a walk of matplotlib's transform tree a point at a time."""
+    if not ax.transData.is_affine:
+        return ax.transData.transform
+    m = ax.transData.get_affine().get_matrix()
+    return lambda xy: np.asarray(xy, dtype=float) @ m[:2, :2].T + m[:2, 2]
 
 
 def _try_place(
-    spec: LabelSpec, ax: Axes, board: _Board, view: BaseGeometry, pt: float, text: str, kind: str
+    spec: LabelSpec,
+    to_px: Transform,
+    board: _Board,
+    view: BaseGeometry,
+    pt: float,
+    size: tuple[float, float],
 ) -> tuple[BaseGeometry, tuple[float, float], BaseGeometry | None] | None:
     """The first free candidate: its box, centre and leader line (or None if none is free)."""
-    w, h = board.sizes(ax, text, kind)
+    w, h = size
     pad = HALO_PT * pt
-    ax_, ay_ = ax.transData.transform(spec.anchor)
-    candidates = list(_candidates(spec, ax, view, w, h, pt))
-    if not candidates:
+    cx, cy, leads = _candidates(spec, to_px, view, w, h, pt)
+    if not len(cx):
         return None
-    cx, cy, leads = (np.asarray(v) for v in zip(*candidates, strict=True))
-    boxes = shapely.box(cx - w / 2 - pad, cy - h / 2 - pad, cx + w / 2 + pad, cy + h / 2 + pad)
-    for i in np.flatnonzero(board.clear_of_frame_and_edge(boxes)):
-        box = boxes[i]
-        if board.touches_taken(box):
-            continue
-        leader = _leader(ax_, ay_, box, pt) if leads[i] else None
+    bounds = np.column_stack(
+        [cx - w / 2 - pad, cy - h / 2 - pad, cx + w / 2 + pad, cy + h / 2 + pad]
+    )
+    ax_, ay_ = to_px(np.asarray([spec.anchor]))[0]
+    for i in board.free_boxes(bounds):
+        leader = _leader(ax_, ay_, bounds[i], pt) if leads[i] else None
         if leader is not None and not board.free_line(leader):
             continue
-        return box, (float(cx[i]), float(cy[i])), leader
+        return shapely.box(*bounds[i]), (float(cx[i]), float(cy[i])), leader
     return None
 
 
@@ -273,8 +318,10 @@ def place_labels(
     out = Placement(dpi=fig.dpi)
     to_data = ax.transData.inverted().transform
     leaders: list[np.ndarray] = []
+    to_px = _display(ax)
     for spec in specs:
-        found = _try_place(spec, ax, board, view, pt, spec.text, spec.kind)
+        size = board.sizes(ax, spec.text, spec.kind)
+        found = _try_place(spec, to_px, board, view, pt, size)
         if found is not None:
             box, centre, leader = found
             _draw(ax, spec.text, spec.kind, to_data(centre), leader, to_data, leaders)
@@ -290,7 +337,7 @@ def place_labels(
             )
         elif spec.required:
             n = len(out.key) + 1
-            out.placed.append(_by_number(ax, spec, board, view, pt, n, to_data, leaders))
+            out.placed.append(_by_number(ax, spec, board, (view, pt, n), to_px, to_data, leaders))
         else:
             out.placed.append(Placed(spec.text, spec.kind, "skipped", anchor=spec.anchor))
     _draw_leaders(ax, leaders)
@@ -311,16 +358,17 @@ def _by_number(
     ax: Axes,
     spec: LabelSpec,
     board: _Board,
-    view: BaseGeometry,
-    pt: float,
-    n: int,
-    to_data,  # noqa: ANN001 - a transform's bound method
+    where: tuple[BaseGeometry, float, int],
+    to_px: Transform,
+    to_data: Transform,
     leaders: list[np.ndarray],
 ) -> Placed:
     """A number beside the feature (if even that has no room, the key's grid reference places
-    it)."""
+    it). ``where``: the view, display units a point and the number."""
+    view, pt, n = where
     number_spec = LabelSpec(str(n), spec.anchor, "door")
-    found = _try_place(number_spec, ax, board, view, pt, str(n), "number")
+    size = board.sizes(ax, str(n), "number")
+    found = _try_place(number_spec, to_px, board, view, pt, size)
     box = None
     if found is not None:
         box, centre, leader = found

@@ -327,3 +327,73 @@ def test_a_failed_exhibit_leaves_no_file_and_keeps_the_previous_one(
     with pytest.raises(RuntimeError):
         render_exhibit(data, opts, out)
     assert out.read_bytes() == before and [p.name for p in out.parent.iterdir()] == ["exhibit.pdf"]
+
+
+# -- communal areas from a file: no floor columns, no block references --------------------------
+
+
+def test_schedule_lists_communal_areas_without_floor_columns_or_block_ids() -> None:
+    import geopandas as gpd
+    import shapely
+
+    from closuremap.reports.exhibit_data import ExhibitInput
+    from closuremap.reports.exhibit_tables import premises_schedule
+
+    premises = gpd.GeoDataFrame(
+        {"block_id": ["P1", "P2"], "name": ["Alder House", "Birch House"]},
+        geometry=[shapely.box(0, 0, 30, 10), shapely.box(50, 0, 80, 10)],
+        crs=27700,
+    )
+    stair, lobby = shapely.box(2, 2, 5, 6), shapely.box(52, 2, 58, 3)
+    scope = shapely.box(-1, -1, 81, 11)
+    bare = gpd.GeoDataFrame({"name": ["Stairwell A", "Lobby"]}, geometry=[stair, lobby], crs=27700)
+    table = premises_schedule(ExhibitInput("T", scope, premises, communal_areas=bare))
+    assert table["Communal parts included"].tolist() == ["Stairwell A", "Lobby"]  # by footprint
+    some = gpd.GeoDataFrame(
+        {"block_id": ["P1", "P2"], "area_type": ["stair_well", None], "floor_to": [None, 2]},
+        geometry=[stair, lobby],
+        crs=27700,
+    )
+    table = premises_schedule(ExhibitInput("T", scope, premises, communal_areas=some))
+    assert table["Communal parts included"].tolist() == ["stair well", "communal area (floor 2)"]
+
+
+def test_exhibit_from_files_with_a_bare_communal_file(sample_path: Path, tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+
+    scope, premises = tmp_path / "scope.geojson", tmp_path / "premises.geojson"
+    run("export", sample_path, "orders", "--out", scope)
+    run("export", sample_path, "premises", "--out", premises)
+    blocks = gpd.read_file(premises).to_crs(27700)
+    inside = shapely.intersection(
+        blocks.geometry.values, gpd.read_file(scope).to_crs(27700).union_all()
+    )
+    deepest = shapely.maximum_inscribed_circle(inside[np.argmax(shapely.area(inside))])
+    point = shapely.get_point(deepest, 0)  # the middle of the touched block's part in scope
+    communal = tmp_path / "communal.geojson"  # a name and a shape: no block_id, no floors
+    gpd.GeoDataFrame({"name": ["Stair core"]}, geometry=[point.buffer(0.5)], crs=27700).to_file(
+        communal
+    )
+    done = run(
+        "exhibit",
+        "--scope",
+        scope,
+        "--premises",
+        premises,
+        "--communal",
+        communal,
+        "--title",
+        "T",
+        "--exhibit-ref",
+        "JS/4",
+        "--prepared-by",
+        "PC Smith",
+        "--out",
+        tmp_path / "bare-communal.pdf",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    pages = json.loads(done.stdout)["pages"]
+    schedule = " ".join(_text(tmp_path / "bare-communal.pdf", pages - 1).split())
+    assert "Stair core" in schedule

@@ -369,6 +369,44 @@ def test_the_label_board_finds_the_same_overlaps_as_testing_every_shape() -> Non
         mapsheet.close(fig)
 
 
+def test_free_boxes_agrees_with_testing_each_box_against_frame_edge_and_every_shape() -> None:
+    rng = np.random.default_rng(11)
+    fig = mapsheet.new_figure(mapsheet.sheet("A4", "landscape"))
+    try:
+        ax = fig.add_axes((0, 0, 1, 1))
+        edge = shapely.LineString(rng.uniform((0, 0), (800, 500), size=(6, 2)))
+        board = _Board(ax, edge, clear_px=1.5)
+        taken = [
+            shapely.box(x, y, x + w, y + h)
+            for x, y, w, h in rng.uniform((0, 0, 1, 1), (800, 500, 60, 20), size=(60, 4))
+        ]
+        taken += [
+            shapely.LineString([(x, y), (x + dx, y + dy)]).buffer(0.5)
+            for x, y, dx, dy in rng.uniform((0, 0, -80, -80), (800, 500, 80, 80), size=(30, 4))
+        ]
+        board.take(taken)
+        x, y = rng.uniform((-20, -20), (820, 520), size=(500, 2)).T
+        w, h = rng.uniform((2, 2), (40, 12), size=(500, 2)).T
+        bounds = np.column_stack([x, y, x + w, y + h])
+        expected = [
+            i
+            for i, b in enumerate(bounds)
+            if board.frame.contains(shapely.box(*b))
+            and not board.edge.intersects(shapely.box(*b))
+            and not board.touches_taken(shapely.box(*b))
+        ]
+        assert 20 < len(expected) < 480  # some of each
+        assert board.free_boxes(bounds).tolist() == expected
+        lone = _Board(ax, shapely.GeometryCollection(), clear_px=1.0)
+        fx0, fy0, fx1, _ = lone.frame.bounds
+        touching = np.array([[fx1 - 30, fy0, fx1, fy0 + 10]])  # on the frame's own edges
+        assert lone.free_boxes(touching).tolist() == [0]
+        lone.take([shapely.box(fx1 - 60, fy0 + 10, fx1 - 20, fy0 + 20)])  # touching is taken
+        assert lone.free_boxes(touching).tolist() == []
+    finally:
+        mapsheet.close(fig)
+
+
 def test_text_sizes_are_measured_once_and_match_a_fresh_measurement() -> None:
     fig = mapsheet.new_figure(mapsheet.sheet("A4", "landscape"))
     try:
