@@ -97,9 +97,10 @@ def crs_kind(crs: CRS) -> str:
     return "other"
 
 
-def _transform_xy(
+def xy_to_bng(
     x: NDArray[np.float64], y: NDArray[np.float64], source: CRS
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Coordinates in ``source`` as eastings and northings (NaN off the OSTN15 grid)."""
     kind = crs_kind(source)
     if kind == "bng":
         return x, y
@@ -136,7 +137,7 @@ def geometries_to_bng(geoms: ArrayLike, source: CRS) -> NDArray[np.object_]:
         return arr
 
     def _fn(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-        e, n = _transform_xy(coords[:, 0].copy(), coords[:, 1].copy(), source)
+        e, n = xy_to_bng(coords[:, 0].copy(), coords[:, 1].copy(), source)
         return np.column_stack([e, n])
 
     try:

@@ -353,23 +353,29 @@ def _point_geometries(p: Path, table: pd.DataFrame, found: dict[str, Hashable]) 
     return _TableGeometries(geoms, problems, used, default_crs, default_why, notes)
 
 
+def crs_beside(path: Path, notes: list[str]) -> CRS | None:
+    """The CRS in a readable ``.prj`` beside a table, with a note saying so; None when there is
+    none, or (noted) when it cannot be read, so the caller falls back to the columns' names."""
+    sidecar = path.with_suffix(".prj")
+    if not sidecar.exists():
+        return None
+    try:
+        from_prj = CRS.from_user_input(sidecar.read_text())
+    except (CRSError, UnicodeDecodeError, OSError) as exc:
+        notes.append(
+            f"{sidecar.name} beside the file is not a CRS I can read "
+            f"({short_message(exc)}); ignored"
+        )
+        return None
+    notes.append(f"coordinates read as {from_prj.to_string()}: from {sidecar.name} beside the file")
+    return from_prj
+
+
 def _table_crs(p: Path, read: _TableGeometries, override: CRS | None, notes: list[str]) -> CRS:
     """The CRS --crs gives; for WKT or x/y, a readable .prj beside the file; else what the
     columns' names say; else one inferred from the coordinate ranges. ``notes`` says which."""
-    sidecar = p.with_suffix(".prj")
-    if override is None and read.default_crs is None and sidecar.exists():
-        try:
-            from_prj = CRS.from_user_input(sidecar.read_text())
-        except (CRSError, UnicodeDecodeError, OSError) as exc:
-            notes.append(
-                f"{sidecar.name} beside the file is not a CRS I can read "
-                f"({short_message(exc)}); ignored"
-            )
-        else:
-            notes.append(
-                f"coordinates read as {from_prj.to_string()}: from {sidecar.name} beside the file"
-            )
-            return from_prj
+    if override is None and read.default_crs is None and (from_prj := crs_beside(p, notes)):
+        return from_prj
     if override is not None:
         notes.append(f"coordinates read as {override.to_string()} (as you said with --crs)")
         return override

@@ -32,18 +32,16 @@ from numpy.typing import NDArray
 
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from closuremap.geo.columns import coordinate_columns
 from closuremap.geo.crs import (
     BNG,
     WGS84,
     crs_kind,
-    geometries_to_bng,
     in_bng_range,
     in_lonlat_range,
     infer_crs,
-    lonlat_to_bng,
+    xy_to_bng,
 )
 from closuremap.geo.errors import CoordinateError
 from closuremap.geo.evaluation import standard_categories
@@ -54,7 +52,7 @@ from .coercion import map_columns
 from .limits import Limits
 from .model import get_kind
 from .placing import place_in_bng
-from .sources import SourceTable
+from .sources import SourceTable, crs_beside
 from .summarise_dates import DateWindow
 from .tabular import POLICE_API_COLUMNS, blank_rows, iter_table, short_message
 
@@ -227,18 +225,6 @@ def _numbers(
     return values, words.to_numpy(dtype=object)
 
 
-def _to_bng(
-    x: NDArray[np.float64], y: NDArray[np.float64], crs: CRS
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    kind = crs_kind(crs)
-    if kind == "bng":
-        return x, y
-    if kind == "lonlat":
-        return lonlat_to_bng(x, y)
-    moved = geometries_to_bng(shapely.points(x, y), crs)
-    return shapely.get_x(moved), shapely.get_y(moved)
-
-
 def place(
     x: NDArray[np.float64], y: NDArray[np.float64], crs: CRS
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64]]:
@@ -251,7 +237,7 @@ def place(
         ok &= in_lonlat_range(x, y)
     elif kind == "bng":
         ok &= in_bng_range(x, y)
-    e, n = _to_bng(x[ok], y[ok], crs)
+    e, n = xy_to_bng(x[ok], y[ok], crs)
     on_grid = np.isfinite(e) & np.isfinite(n) & in_bng_range(e, n)
     ok[np.flatnonzero(ok)[~on_grid]] = False
     return ok, e[on_grid], n[on_grid]
@@ -293,20 +279,8 @@ def plan_crs(plan: CsvPlan, chunk_rows: int) -> tuple[CRS, list[str]]:
     readable ``.prj`` beside the file (x/y columns only), else the columns' names, else the
     ranges of every row's coordinates (the one case that reads the two columns whole first)."""
     notes = list(plan.notes)
-    sidecar = plan.path.with_suffix(".prj")
-    if plan.default_crs is None and sidecar.exists():
-        try:
-            from_prj = CRS.from_user_input(sidecar.read_text())
-        except (CRSError, UnicodeDecodeError, OSError) as exc:
-            notes.append(
-                f"{sidecar.name} beside the file is not a CRS I can read "
-                f"({short_message(exc)}); ignored"
-            )
-        else:
-            notes.append(
-                f"coordinates read as {from_prj.to_string()}: from {sidecar.name} beside the file"
-            )
-            return from_prj, notes
+    if plan.default_crs is None and (from_prj := crs_beside(plan.path, notes)):
+        return from_prj, notes
     if plan.default_crs is not None:
         notes.append(f"coordinates read as {plan.default_crs.to_string()}: {plan.default_why}")
         return plan.default_crs, notes
