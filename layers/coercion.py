@@ -25,6 +25,7 @@ from .model import FEATURE_ID, Field, LayerKind, normalise_column
 
 # -- attribute coercion ---------------------------------------------------------------------------
 _NULL_TEXT = {"", "nan", "none", "null", "nat", "<na>"}
+_NULL_TEXT_LONGEST = max(map(len, _NULL_TEXT))
 
 
 def coerce_column(raw: pd.Series, f: Field) -> tuple[list[Any], list[str | None]]:
@@ -102,8 +103,11 @@ def _plain_text(raw: pd.Series) -> list[Any] | None:
     conversions between pandas' text types; None for a column holding anything but text."""
     if raw.dtype != object or pd.api.types.infer_dtype(raw, skipna=False) != "string":
         return None
-    stripped = [v.strip() for v in raw.to_numpy(dtype=object)]
-    return [None if t.lower() in _NULL_TEXT else t for t in stripped]
+    longest = _NULL_TEXT_LONGEST  # only a cell this short can be a null word: the rest skip lower()
+    return [
+        None if len(t := v.strip()) <= longest and t.lower() in _NULL_TEXT else t
+        for v in raw.to_numpy(dtype=object)
+    ]
 
 
 def _cell_text(raw: pd.Series) -> pd.Series:
