@@ -160,34 +160,19 @@ def _layers(data: ExhibitInput) -> tuple[list[StyledLayer], list]:
     """Open space and basemap, blocks, routes, communal areas, the scope edged red and the doors,
     in drawing order; and the legend's handles."""
     layers = basemap_layers(data.basemap, data.open_space)
-    layers.append(
-        StyledLayer.of(
-            data.premises.geometry, color="#e3e8f6", edgecolor="#1f3a93", linewidth=0.8, zorder=3
-        )
+    handles: list = []
+    filled = (  # frame, fill, edge, line width, zorder, legend label; blocks always have theirs
+        (data.premises, "#e3e8f6", "#1f3a93", 0.8, 3, "Block (premises)"),
+        (data.access_routes, "#e2d2ee", "#7b3fa0", 0.4, 4, "Access route"),
+        (data.communal_areas, "#ffd2a6", "#c25e00", 0.4, 5, "Communal area"),
     )
-    handles = [Patch(facecolor="#e3e8f6", edgecolor="#1f3a93", label="Block (premises)")]
-    if data.access_routes is not None and len(data.access_routes):
+    for frame, fill, edge, width, z, label in filled:
+        if frame is not data.premises and (frame is None or not len(frame)):
+            continue
         layers.append(
-            StyledLayer.of(
-                data.access_routes.geometry,
-                color="#e2d2ee",
-                edgecolor="#7b3fa0",
-                linewidth=0.4,
-                zorder=4,
-            )
+            StyledLayer.of(frame.geometry, color=fill, edgecolor=edge, linewidth=width, zorder=z)
         )
-        handles.append(Patch(facecolor="#e2d2ee", edgecolor="#7b3fa0", label="Access route"))
-    if data.communal_areas is not None and len(data.communal_areas):
-        layers.append(
-            StyledLayer.of(
-                data.communal_areas.geometry,
-                color="#ffd2a6",
-                edgecolor="#c25e00",
-                linewidth=0.4,
-                zorder=5,
-            )
-        )
-        handles.append(Patch(facecolor="#ffd2a6", edgecolor="#c25e00", label="Communal area"))
+        handles.append(Patch(facecolor=fill, edgecolor=edge, label=label))
     layers.append(
         StyledLayer.of(
             [data.scope.boundary], color=SCOPE_COLOUR, linewidth=SCOPE_WIDTH_PT, zorder=8
