@@ -5,9 +5,9 @@ document on stdout; progress goes to stderr so it never mixes with the output.
 
 Laid out by task: ``*_flags.py`` declare each command's flags (one ``add_<command>`` function
 each, registered from :data:`COMMANDS` in the order ``--help`` lists them); ``workspace.py``,
-``listing.py``, ``checks.py``, ``deadlines.py``, ``documents.py`` and ``letters.py`` hold the
-bodies, each imported only when one of its commands runs (options.py says why); :func:`main` below
-is the one place an error becomes a sentence, naming the flag it is about.
+``listing.py``, ``checks.py``, ``deadlines.py``, ``documents.py``, ``letters.py`` and
+``summarise.py`` hold the bodies, each imported only when one of its commands runs (options.py says
+why); :func:`main` below is the one place an error becomes a sentence, naming the flag it is about.
 """
 
 from __future__ import annotations

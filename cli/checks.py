@@ -1,22 +1,23 @@
-"""The commands that check and count: check-scope, check-breaches, evaluate, summarise.
+"""The commands that check and count: check-scope, check-breaches, evaluate.
 
-Each command imports what it uses inside its own function: ``summarise`` on a million calls
-should not wait for matplotlib, which only ``evaluate`` draws with.
-"""
+``summarise`` has its own module (summarise.py): counting a million calls should not wait for
+matplotlib, which only ``evaluate`` draws with."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from closuremap.cli.shared import Progress, emit, layer_file_paths, optional_path
+from closuremap.cli.shared import emit, layer_file_paths, optional_path
 from closuremap.geo.errors import SchemaError
-
-if TYPE_CHECKING:
-    from closuremap.geo.evaluation import EvaluationResult
-    from closuremap.layers.orders import FileInputs
+from closuremap.geo.evaluation import DEFAULT_BUFFER_M, EvaluationResult, parse_month_or_date
+from closuremap.layers.breaches import check_breaches
+from closuremap.layers.evaluation import evaluate_files, evaluate_orders
+from closuremap.layers.orders import FileInputs, check_files, check_order
+from closuremap.layers.store import open_workspace
+from closuremap.reports.evaluation import chart_png, results_csv
 
 
 def check_text(result: dict[str, Any], notes: list[str]) -> str:
@@ -47,7 +48,6 @@ def check_text(result: dict[str, Any], notes: list[str]) -> str:
 
 def layer_file_inputs(args: argparse.Namespace) -> FileInputs:
     """The layer files given as flags (files mode of check-scope)."""
-    from closuremap.layers.orders import FileInputs
 
     return FileInputs(
         **layer_file_paths(args),  # type: ignore[arg-type]  # scope and premises are given
@@ -58,8 +58,6 @@ def layer_file_inputs(args: argparse.Namespace) -> FileInputs:
 
 
 def cmd_check_scope(args: argparse.Namespace) -> int:
-    from closuremap.layers.orders import check_files, check_order
-    from closuremap.layers.store import open_workspace
 
     notes: list[str] = []
     if args.workspace:
@@ -83,8 +81,6 @@ def cmd_check_scope(args: argparse.Namespace) -> int:
 
 
 def cmd_check_breaches(args: argparse.Namespace) -> int:
-    from closuremap.layers.breaches import check_breaches
-    from closuremap.layers.store import open_workspace
 
     table = check_breaches(open_workspace(args.workspace), args.order)
     records = json.loads(table.to_json(orient="records"))
@@ -101,9 +97,6 @@ def cmd_check_breaches(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> EvaluationResult:
     """The evaluation of the orders (workspace mode) or of the files given as flags."""
-    from closuremap.geo.evaluation import DEFAULT_BUFFER_M, parse_month_or_date
-    from closuremap.layers.evaluation import evaluate_files, evaluate_orders
-    from closuremap.layers.store import open_workspace
 
     start = parse_month_or_date(args.start, "--start") if args.start else None
     end = parse_month_or_date(args.end, "--end", end=True) if args.end else None
@@ -148,7 +141,6 @@ def _evaluate(args: argparse.Namespace) -> EvaluationResult:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from closuremap.reports.evaluation import chart_png, results_csv
 
     result = _evaluate(args)
     data = result.as_dict()
@@ -159,36 +151,5 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     text = [data["reading"]["summary"], data["reading"]["significance"]] + [
         f"warning: {w}" for w in data["warnings"]
     ]
-    emit(data, args.json, "\n".join(text))
-    return 0
-
-
-def cmd_summarise(args: argparse.Namespace) -> int:
-    from closuremap.geo.summarise_window import parse_day
-    from closuremap.layers.store import open_workspace
-    from closuremap.layers.summarise import summarise_to_csv
-
-    run = summarise_to_csv(
-        args.out,
-        areas=args.areas,
-        incidents=args.incidents,
-        store=open_workspace(args.workspace) if args.workspace else None,
-        id_columns=args.id_columns,
-        date_from=parse_day(args.date_from, "--from") if args.date_from else None,
-        date_to=parse_day(args.date_to, "--to") if args.date_to else None,
-        areas_layer=args.areas_layer,
-        incidents_layer=args.incidents_layer,
-        progress=Progress(args.quiet or args.json),
-    )
-    data = run.as_dict()
-    window = f" ({data['in_window']} in the date window)" if data["window"] else ""
-    text = [
-        f"wrote {data['out']}: {data['areas']} areas; {data['incidents']} incidents{window}, "
-        f"{data['counted']} counted, {data['outside']} outside every area",
-        f"  columns: {', '.join(data['columns'])}",
-        f"  boundary rule: {data['boundary_rule']}",
-        f"  overlap rule: {data['overlap_rule']}",
-    ]
-    text += [f"  note: {n}" for n in data["notes"]]
     emit(data, args.json, "\n".join(text))
     return 0

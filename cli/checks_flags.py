@@ -206,4 +206,4 @@ def add_summarise(sub: Subparsers) -> None:
         ("--incidents-layer", "the layer to read, for an incidents file with several"),
     )
     output_flags(p)
-    run(p, "checks", "cmd_summarise")
+    run(p, "summarise", "cmd_summarise")

@@ -765,3 +765,12 @@ def test_dates_read_in_chunks_as_the_importer_reads_them() -> None:
         halves = [chunked(pa.array(cells[:6])), chunked(pa.array(cells[6:]))]
         assert np.concatenate([h[0] for h in halves]).tolist() == mask.tolist()
         assert {k: halves[0][1][k] + halves[1][1][k] for k in why} == why
+
+
+def test_the_summarise_command_loads_neither_matplotlib_nor_the_order_checks() -> None:
+    # counting a million calls should not wait for what only `evaluate` and `check-scope` use;
+    # test_letters shows the same check seeing matplotlib when a command does load it
+    from tests.test_letters import _heavy_modules_loaded_by
+
+    argv = ["summarise", "--incidents", "c.csv", "--areas", "a.geojson", "--out", "o.csv"]
+    assert _heavy_modules_loaded_by(argv) == []
