@@ -32,9 +32,9 @@ from closuremap.geo.evaluation import (
     make_windows,
 )
 
-from .coercion import coerce_column
+from .coercion import iso_dates
 from .documents import order_blocks
-from .model import Field, text_or_none
+from .model import text_or_none
 from .orders import extension_list, order_row
 from .placing import read_features
 from .store import WorkspaceStore
@@ -110,23 +110,6 @@ def _polygon(value: AreaInput, what: str) -> BaseGeometry | None:
             "(GeoJSON, GeoPackage, KML, zipped shapefile)"
         )
     return shapely.union_all(polys.geometry.values)
-
-
-def iso_dates(values: pd.Series) -> pd.Series:
-    """Dates as exported (``25/12/2024 14:30``, ISO, police.uk ``2024-03``) as ISO text, None if
-    unreadable; the importer's vectorised parser (a million date-times in seconds, not strptime
-    row by row)."""
-    text = values.astype("string").str.strip()
-    iso = (
-        text.str.match(r"^\d{4}-\d{2}(-\d{2}([T ]\d{2}:\d{2}.*)?)?$")
-        .fillna(False)
-        .to_numpy(dtype=bool)
-    )
-    out = text.astype(object).where(text.notna(), None)
-    if (~iso).any():
-        parsed, _ = coerce_column(text[~iso].astype(object), Field("when", "datetime"))
-        out[~iso] = parsed
-    return out.where(out.notna(), None)
 
 
 def order_dates(row: pd.Series) -> tuple[date | None, date | None, list[tuple[str, date]]]:

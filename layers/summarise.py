@@ -35,6 +35,7 @@ from closuremap.geo.summarise import AreaCounter, Summary
 from closuremap.geo.summarise_window import SummariseError
 from closuremap.geo.validate import POLYGONAL
 
+from .coercion import iso_dates
 from .csvio import write_csv
 from .limits import Limits
 from .placing import read_features
@@ -273,8 +274,6 @@ def read_incidents(
         )
         frame = frame[points].reset_index(drop=True)
     if "occurred_at" in frame:
-        from .evaluation import iso_dates  # the whole-file path only: it imports the documents
-
         frame = frame.assign(occurred_at=iso_dates(frame["occurred_at"]))
     return frame, notes, str(path)
 

@@ -1,5 +1,5 @@
 """The date window of a summary over an incidents CSV read in chunks: each chunk's dates read as
-the importer reads them (``layers.evaluation.iso_dates``), then judged against ``--from``/``--to``.
+the importer reads them (``layers.coercion.iso_dates``), then judged against ``--from``/``--to``.
 
 ISO text (a day, a date-time, a police.uk month) is judged as written (``geo.summarise_window.
 window_mask``); any other form is read with the forms UK exports use (``geo.dates``), the file's

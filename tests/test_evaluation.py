@@ -27,7 +27,8 @@ from closuremap.geo.evaluation import (
     make_windows,
     parse_month_or_date,
 )
-from closuremap.layers.evaluation import boundaries, evaluate_files, evaluate_order, iso_dates
+from closuremap.layers.coercion import iso_dates
+from closuremap.layers.evaluation import boundaries, evaluate_files, evaluate_order
 from closuremap.layers.store import GeoPackageStore
 from closuremap.reports.evaluation import chart_png, results_csv
 from tests.conftest import DATA, ROOT, TEST_DATA

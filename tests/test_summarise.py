@@ -735,7 +735,7 @@ def test_swapped_pairs_blank_rows_and_ragged_rows_are_told_as_before(
 def test_dates_read_in_chunks_as_the_importer_reads_them() -> None:
     import pyarrow as pa
 
-    from closuremap.layers.evaluation import iso_dates
+    from closuremap.layers.coercion import iso_dates
     from closuremap.layers.summarise_dates import DateWindow
 
     cells = [
