@@ -14,7 +14,6 @@ import geopandas as gpd
 
 from closuremap.geo.errors import ClosuremapError
 from closuremap.layers.documents import workspace_attribution
-from closuremap.layers.map_cache import workspace_fingerprint
 from closuremap.layers.model import KINDS
 from closuremap.layers.sample import build_sample_workspace
 from closuremap.layers.store import GeoPackageStore, open_workspace
@@ -40,7 +39,7 @@ def open_current() -> GeoPackageStore:
 def workspace_version(store: GeoPackageStore) -> str:
     """Changes whenever the workspace is written, by anyone: the key of every cached read. SQLite's
     change counter is in it, so two writes within the file clock's tick still differ."""
-    return workspace_fingerprint(store.path)
+    return store.content_version()
 
 
 @st.cache_data(show_spinner="Reading layers…", max_entries=4)

@@ -16,7 +16,6 @@ from closuremap.layers.map_cache import (
     MapRequest,
     incident_facts,
     map_view,
-    workspace_fingerprint,
 )
 from closuremap.layers.webmap import TileSource
 
@@ -44,7 +43,7 @@ def follow_new_incidents(facts: IncidentFacts) -> None:
 
 with reporting_errors(stop=True):  # a missing or busy workspace is one sentence, not a trace
     store = open_current()
-    facts = incident_facts(store, workspace_fingerprint(store.path))
+    facts = incident_facts(store, store.content_version())
     name, credits = store.get_meta("name"), attribution(store)
 
 st.title(name or "Workspace")

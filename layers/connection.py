@@ -80,3 +80,18 @@ def write_transaction(conn: sqlite3.Connection, path: str | Path) -> Iterator[No
         raise
     else:
         conn.execute("COMMIT")
+
+
+def workspace_fingerprint(path: str | Path) -> str:
+    """What the workspace file holds, in a few bytes: SQLite's file change counter (header bytes
+    24-27, incremented by every committed write in rollback-journal mode), the file's size and its
+    modification time, and those of a write-ahead log if there is one. Any write by anyone gives a
+    new fingerprint; reading gives the same one."""
+    p = Path(path)
+    stat = p.stat()
+    with p.open("rb") as f:
+        header = f.read(28)
+    counter = int.from_bytes(header[24:28], "big") if header.startswith(b"SQLite format 3") else -1
+    wal = p.with_name(p.name + "-wal")
+    wal_part = f":{wal.stat().st_size}:{wal.stat().st_mtime_ns}" if wal.exists() else ""
+    return f"{counter}:{stat.st_size}:{stat.st_mtime_ns}{wal_part}"

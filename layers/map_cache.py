@@ -3,7 +3,8 @@
 A borough's year of calls takes seconds to read, filter, convert to WGS84 and render; a page rerun
 (a widget moved, a map clicked) should not pay that again when nothing it shows has changed. Every
 key here is made of values, never of object identity: the workspace's location and its
-:func:`workspace_fingerprint` (which every committed write changes, whoever made it), and the filter
+content version (:meth:`WorkspaceStore.content_version`, which every committed write
+changes, whoever made it), and the filter
 and drawing options as a frozen :class:`MapRequest`. So the same filter on the same content is a
 lookup, and an edit by another officer, or another date window, is a new key and a fresh map.
 
@@ -21,7 +22,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import folium
@@ -43,21 +43,6 @@ T = TypeVar("T")
 
 #: The incident fields the Map page filters on, each with its choices.
 FILTER_FIELDS = ("category", "source", "precision")
-
-
-def workspace_fingerprint(path: str | Path) -> str:
-    """What the workspace file holds, in a few bytes: SQLite's file change counter (header bytes
-    24-27, incremented by every committed write in rollback-journal mode), the file's size and its
-    modification time, and those of a write-ahead log if there is one. Any write by anyone gives a
-    new fingerprint; reading gives the same one."""
-    p = Path(path)
-    stat = p.stat()
-    with p.open("rb") as f:
-        header = f.read(28)
-    counter = int.from_bytes(header[24:28], "big") if header.startswith(b"SQLite format 3") else -1
-    wal = p.with_name(p.name + "-wal")
-    wal_part = f":{wal.stat().st_size}:{wal.stat().st_mtime_ns}" if wal.exists() else ""
-    return f"{counter}:{stat.st_size}:{stat.st_mtime_ns}{wal_part}"
 
 
 class ContentCache(Generic[T]):
@@ -145,13 +130,13 @@ def workspace_frames(
     store: GeoPackageStore, fingerprint: str | None = None
 ) -> dict[str, gpd.GeoDataFrame]:
     """Every layer of the workspace, read once per content (shared: do not modify)."""
-    fp = fingerprint or workspace_fingerprint(store.path)
+    fp = fingerprint or store.content_version()
     return _FRAMES.get((store.location, fp), lambda: {k: store.read(k) for k in KINDS})
 
 
 def incident_facts(store: GeoPackageStore, fingerprint: str | None = None) -> IncidentFacts:
     """The sidebar's dates, choices and counts, worked out once per content."""
-    fp = fingerprint or workspace_fingerprint(store.path)
+    fp = fingerprint or store.content_version()
 
     def build() -> IncidentFacts:
         frames = workspace_frames(store, fp)
@@ -172,7 +157,7 @@ def incident_facts(store: GeoPackageStore, fingerprint: str | None = None) -> In
 def map_view(store: GeoPackageStore, request: MapRequest) -> MapView:
     """The map, counts and tables for ``request`` on the workspace as it is now: built once per
     (content, request), then a lookup."""
-    fp = workspace_fingerprint(store.path)  # before reading: a write after it makes a new key
+    fp = store.content_version()  # before reading: a write after it makes a new key
     key = (store.location, fp, request)
     return _VIEWS.get(key, lambda: _build_view(store, fp, request, key))
 

@@ -26,7 +26,7 @@ from closuremap.geo.crs import BNG
 from closuremap.geo.errors import WorkspaceError
 
 from . import gpkg_blob, importlog
-from .connection import now, workspace_connection, write_transaction
+from .connection import now, workspace_connection, workspace_fingerprint, write_transaction
 from .extent import index_bounds
 from .model import KINDS, get_kind
 from .schema import (
@@ -93,6 +93,11 @@ class WorkspaceStore(Protocol):
     def get_meta(self, key: str, default: str | None = None) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+    def content_version(self) -> str:
+        """Changes whenever anyone commits a write to the workspace; the same while nobody does:
+        the key of every cached read (maps, pages)."""
+        ...
 
     def add_objection(
         self,
@@ -367,6 +372,11 @@ class GeoPackageStore:
         """Remove features; each removal is recorded with what was removed."""
         with self.transaction() as tx:
             return tx.delete(kind, feature_ids, user=user, note=note)
+
+    def content_version(self) -> str:
+        """SQLite's change counter, size and mtime of the file (:func:`.connection.
+        workspace_fingerprint`): any committed write by any process changes it."""
+        return workspace_fingerprint(self.path)
 
     def version(self, kind: str, feature_id: str) -> int:
         """A feature's version: the number of the last audit entry that changed it (0: as

@@ -16,12 +16,12 @@ import shapely
 
 from closuremap.geo.crs import BNG
 from closuremap.layers import map_cache
+from closuremap.layers.connection import workspace_fingerprint
 from closuremap.layers.map_cache import (
     ContentCache,
     MapRequest,
     incident_facts,
     map_view,
-    workspace_fingerprint,
 )
 from closuremap.layers.store import GeoPackageStore
 from closuremap.layers.webmap import map_summary
