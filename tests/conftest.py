@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -16,6 +17,8 @@ import shapely
 
 from closuremap.layers.sample import build_sample_workspace
 from closuremap.layers.store import GeoPackageStore
+
+from .pgserver import PgServer, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -88,6 +91,19 @@ def sample_store(sample_path: Path, tmp_path: Path) -> GeoPackageStore:
 @pytest.fixture
 def store(tmp_path: Path) -> GeoPackageStore:
     return GeoPackageStore.create(tmp_path / "empty.gpkg")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL + PostGIS server per test process (tests/pgserver.py)."""
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_database(pg_server: PgServer) -> str:
+    """A fresh, empty PostGIS database's URL (no password in it: ``.pgpass`` has it)."""
+    return pg_server.new_database()
 
 
 # A zoo of awkward geometries, in BNG around the sample estate.
