@@ -22,18 +22,21 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKSPACE = ROOT / "workspace" / "sample.gpkg"
 
 
-def workspace_path() -> Path:
-    """``CLOSUREMAP_WORKSPACE`` if set, else the sample workspace (built on first use)."""
-    return Path(os.environ.get("CLOSUREMAP_WORKSPACE") or DEFAULT_WORKSPACE)
+def workspace_location() -> str:
+    """``CLOSUREMAP_WORKSPACE`` (a .gpkg path or a postgresql:// URL) if set, else the sample
+    workspace (built on first use)."""
+    return os.environ.get("CLOSUREMAP_WORKSPACE") or str(DEFAULT_WORKSPACE)
 
 
 def open_current() -> GeoPackageStore:
-    path = workspace_path()
-    if not path.exists() and path.resolve() == DEFAULT_WORKSPACE.resolve():
+    location = workspace_location()
+    if Path(location).resolve() == DEFAULT_WORKSPACE.resolve() and not DEFAULT_WORKSPACE.exists():
         bar = st.progress(0.0, text="Building the sample workspace…")
-        build_sample_workspace(path, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+        build_sample_workspace(
+            DEFAULT_WORKSPACE, progress=lambda f, m: bar.progress(min(f, 1.0), text=m)
+        )
         bar.empty()
-    return open_workspace(path)  # type: ignore[return-value]
+    return open_workspace(location)  # type: ignore[return-value]
 
 
 def workspace_version(store: GeoPackageStore) -> str:
