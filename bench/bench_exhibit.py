@@ -189,7 +189,9 @@ def make_workspace(path: Path, blocks: int = BLOCKS) -> str:
     from closuremap.layers.store import GeoPackageStore
 
     store = GeoPackageStore.create(path, name="Synthetic estate (bench)", overwrite=True)
-    store.set_meta("attribution", json.dumps(["Synthetic estate for the exhibit benchmark"]))
+    store.set_meta(
+        "attribution", json.dumps(["Synthetic estate for the exhibit benchmark"]), user=USER
+    )
     layers = estate_layers(blocks)
     for kind, frame in layers.items():
         store.add(kind, frame, user=USER, note="bench: synthetic estate")

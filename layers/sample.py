@@ -172,10 +172,10 @@ def build_sample_workspace(
     store = GeoPackageStore.create(
         path, name="Sample estate: St George's Circus, Southwark", overwrite=overwrite
     )
-    store.set_meta("attribution", json.dumps(ATTRIBUTION))
-    store.set_meta("attribution_short", json.dumps(ATTRIBUTION_SHORT))
-    store.set_meta("applicant", "Metropolitan Police Service")
-    store.set_meta("advice_contacts", json.dumps(SAMPLE_ADVICE))
+    store.set_meta("attribution", json.dumps(ATTRIBUTION), user=SAMPLE_USER)
+    store.set_meta("attribution_short", json.dumps(ATTRIBUTION_SHORT), user=SAMPLE_USER)
+    store.set_meta("applicant", "Metropolitan Police Service", user=SAMPLE_USER)
+    store.set_meta("advice_contacts", json.dumps(SAMPLE_ADVICE), user=SAMPLE_USER)
     say(0.05, "blocks from OpenStreetMap")
     premises = sample_premises()
     store.add("premises", premises, user=SAMPLE_USER, note="sample: OSM building footprints")

@@ -25,7 +25,7 @@ import shapely
 
 from closuremap.geo.crs import BNG
 
-from . import importlog
+from . import audit_chain, importlog
 from .connection import now
 from .model import KINDS, SOURCE_ROW, LayerKind
 
@@ -54,6 +54,14 @@ CREATE_CASE_LOG = (
     "order_id TEXT NOT NULL, what TEXT NOT NULL, record TEXT NOT NULL, recorded_by TEXT NOT NULL, "
     "recorded_at TEXT NOT NULL)"
 )
+#: The audit table: one row a change, each with the hash of the one before (:mod:`.audit_chain`).
+CREATE_AUDIT = (
+    f"CREATE TABLE {AUDIT_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "at TEXT NOT NULL, user TEXT NOT NULL, kind TEXT NOT NULL, feature_id TEXT, "
+    "action TEXT NOT NULL, before TEXT, after TEXT, note TEXT, prev_hash TEXT, hash TEXT)"
+)
+#: What :meth:`GeoPackageStore.history` returns, in this order.
+AUDIT_COLUMNS = audit_chain.HASHED_FIELDS + ("prev_hash", "hash")
 _UNIQUE_ID = 'CREATE UNIQUE INDEX IF NOT EXISTS "idx_{kind}_feature_id" ON "{kind}" (feature_id)'
 
 
@@ -62,11 +70,7 @@ def create_workspace_file(path: Path, name: str) -> None:
     create_layers(path, list(KINDS.values()))
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute(f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
-        conn.execute(
-            f"CREATE TABLE {AUDIT_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "at TEXT NOT NULL, user TEXT NOT NULL, kind TEXT NOT NULL, feature_id TEXT, "
-            "action TEXT NOT NULL, before TEXT, after TEXT, note TEXT)"
-        )
+        conn.execute(CREATE_AUDIT)
         conn.executemany(
             f"INSERT INTO {META_TABLE} VALUES (?, ?)",
             [("schema_version", SCHEMA_VERSION), ("created_at", now()), ("name", name)],
@@ -102,6 +106,38 @@ def add_missing_columns(path: Path, kinds: Iterable[LayerKind]) -> None:
                         f'ALTER TABLE "{kind.name}" ADD COLUMN "{name}" '
                         f"{_SQL_TYPES[column_kind(kind, name)]}"
                     )
+
+
+def audit_is_chained(conn: sqlite3.Connection) -> bool:
+    """Whether the audit table has its hash columns (a workspace made before the chain has not)."""
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({AUDIT_TABLE})")}
+    return {"prev_hash", "hash"} <= have
+
+
+def chain_audit(conn: sqlite3.Connection) -> int:
+    """Give a workspace made before the hash chain its ``prev_hash`` and ``hash`` columns and chain
+    the rows it already holds, oldest first; returns how many rows were chained (0: nothing to do).
+
+    Run inside a write transaction (BEGIN IMMEDIATE), so two processes opening the same old
+    workspace chain it once: the second finds the columns there. What the rows said before the
+    chain existed is taken as it stands; from here on any change to them is found."""
+    if audit_is_chained(conn):
+        return 0
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({AUDIT_TABLE})")}
+    for column in ("prev_hash", "hash"):
+        if column not in have:
+            conn.execute(f"ALTER TABLE {AUDIT_TABLE} ADD COLUMN {column} TEXT")
+    fields = ", ".join(f'"{c}"' for c in audit_chain.HASHED_FIELDS)
+    rows = conn.execute(f"SELECT {fields} FROM {AUDIT_TABLE} ORDER BY id").fetchall()
+    prev, chained = audit_chain.GENESIS, []
+    for row in rows:
+        digest = audit_chain.entry_hash(
+            prev, dict(zip(audit_chain.HASHED_FIELDS, row, strict=True))
+        )
+        chained.append((prev, digest, row[0]))
+        prev = digest
+    conn.executemany(f"UPDATE {AUDIT_TABLE} SET prev_hash = ?, hash = ? WHERE id = ?", chained)
+    return len(chained)
 
 
 def column_kind(kind: LayerKind, name: str) -> str:

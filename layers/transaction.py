@@ -2,8 +2,10 @@
 
 Everything done through one :class:`Transaction` is committed together when its ``with`` block
 ends, or rolled back together if it raises: an import's features, review-queue rows, rejected rows
-and log line land whole or not at all. Every change to a feature is an audit row (who, when,
-before and after), and a feature's version is the number of the last one.
+and log line land whole or not at all. Every change to a feature, a setting or an order's record
+is an audit entry (who, when, before and after) appended through :meth:`Transaction.record`, which
+chains it to the one before (:mod:`.audit_chain`); a feature's version is the number of the last
+entry that changed it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from closuremap.geo.crs import BNG
 from closuremap.geo.errors import StaleEditError, WorkspaceError
 from closuremap.geo.validate import to_multipolygon
 
-from . import gpkg_blob
+from . import audit_chain, gpkg_blob
 from .audit import describe_change
 from .connection import now
 from .deferred import DeferredIndexes
@@ -33,18 +35,23 @@ from .schema import (
     AUDIT_TABLE,
     META_TABLE,
     SRS_ID,
+    chain_audit,
     feature_json,
     new_feature_ids,
     sql_column,
     sql_value,
 )
 
+#: The audit kind of a change to a workspace setting (closuremap_meta); its feature_id is the key.
+SETTINGS_KIND = "settings"
 #: Kinds whose every added feature gets its own audit row (scopes are court evidence).
 AUDIT_EACH_ADD = {"orders"}
 _AUDIT_INSERT = (
-    f"INSERT INTO {AUDIT_TABLE} (at, user, kind, feature_id, action, before, after, note) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO {AUDIT_TABLE} (id, at, user, kind, feature_id, action, before, after, note, "
+    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: What one audit entry says, in the order :meth:`Transaction.record_many` takes it.
+AuditRow = tuple[str, str, str | None, str, str | None, str | None, str | None]
 
 
 class Transaction:
@@ -54,6 +61,7 @@ class Transaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._deferred: dict[str, DeferredIndexes] = {}
+        self._chain_head: tuple[int, str] | None = None  # (last id, its hash) once read
 
     @contextmanager
     def deferred_index(self, kind: str) -> Iterator[None]:
@@ -128,16 +136,21 @@ class Transaction:
         update_extent(self.conn, k, bounds)
         if k.name in AUDIT_EACH_ADD or audit_each:
             records = [dict(zip(cols, r, strict=True)) for r in zip(*columns, strict=True)]
-            self.conn.executemany(
-                _AUDIT_INSERT,
-                [
-                    (now(), user, k.name, fid, "add", None, feature_json(rec, g), note)
-                    for fid, rec, g in zip(ids, records, geoms, strict=True)
-                ],
+            self.record_many(
+                (user, k.name, fid, "add", None, feature_json(rec, g), note)
+                for fid, rec, g in zip(ids, records, geoms, strict=True)
             )
         else:
             count = json.dumps({"count": len(ids)})
-            self.conn.execute(_AUDIT_INSERT, (now(), user, k.name, None, "add", None, count, note))
+            self.record(
+                user=user,
+                kind=k.name,
+                feature_id=None,
+                action="add",
+                before=None,
+                after=count,
+                note=note,
+            )
         return ids
 
     def update(
@@ -182,8 +195,14 @@ class Transaction:
         after_attrs = {**before_attrs, **{n: sql_value(v) for n, v in attributes.items()}}
         before = feature_json(before_attrs, before_geom)
         after = feature_json(after_attrs, after_geom)
-        self.conn.execute(
-            _AUDIT_INSERT, (now(), user, k.name, feature_id, "update", before, after, note)
+        self.record(
+            user=user,
+            kind=k.name,
+            feature_id=feature_id,
+            action="update",
+            before=before,
+            after=after,
+            note=note,
         )
 
     def delete(
@@ -195,8 +214,14 @@ class Transaction:
         for fid in feature_ids:
             before = feature_json(*self._one(k, fid))
             self.conn.execute(f'DELETE FROM "{k.name}" WHERE feature_id = ?', (fid,))
-            self.conn.execute(
-                _AUDIT_INSERT, (now(), user, k.name, fid, "delete", before, None, note)
+            self.record(
+                user=user,
+                kind=k.name,
+                feature_id=fid,
+                action="delete",
+                before=before,
+                after=None,
+                note=note,
             )
         update_extent(self.conn, k)
         return len(feature_ids)
@@ -227,8 +252,87 @@ class Transaction:
             found += [r[0] for r in self.conn.execute(q, chunk)]
         return found
 
-    def set_meta(self, key: str, value: str) -> None:
+    def set_meta(self, key: str, value: str, *, user: str) -> None:
+        """Change a workspace setting; the change is an audit entry (kind ``settings``, the key as
+        its id, the old and new value), so who set the applicant or the letter template, and
+        when, is on the record. Setting the value it already has records nothing."""
+        row = self.conn.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", (key,)).fetchone()
+        if row is not None and row[0] == value:
+            return
         self.conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", (key, value))
+        self.record(
+            user=user,
+            kind=SETTINGS_KIND,
+            feature_id=key,
+            action="add" if row is None else "update",
+            before=None if row is None else json.dumps({"value": row[0]}),
+            after=json.dumps({"value": value}),
+        )
+
+    def record(
+        self,
+        *,
+        user: str,
+        kind: str,
+        feature_id: str | None,
+        action: str,
+        before: str | None,
+        after: str | None,
+        note: str | None = None,
+    ) -> int:
+        """Append one audit entry, chained to the last (:mod:`.audit_chain`); returns its id.
+        ``before`` and ``after`` are the entry's JSON text (a feature's :func:`.schema.
+        feature_json`, a setting's ``{"value": …}``, a record as written)."""
+        return self.record_many([(user, kind, feature_id, action, before, after, note)])[-1]
+
+    def record_many(self, rows: Iterable[AuditRow]) -> list[int]:
+        """Append audit entries in order, each chained to the one before: (user, kind,
+        feature_id, action, before, after, note) each; returns their ids. The ids follow the
+        last entry's, taken while this transaction holds the write lock, so no other writer can
+        put an entry between."""
+        last_id, prev = self._head()
+        at = now()
+        out: list[tuple[Any, ...]] = []
+        for user, kind, feature_id, action, before, after, note in rows:
+            if not user or not str(user).strip():
+                raise WorkspaceError(
+                    f"say who is making this change to '{kind}': every change records a name"
+                )
+            last_id += 1
+            entry = {
+                "id": last_id,
+                "at": at,
+                "user": user,
+                "kind": kind,
+                "feature_id": feature_id,
+                "action": action,
+                "before": before,
+                "after": after,
+                "note": note,
+            }
+            digest = audit_chain.entry_hash(prev, entry)
+            out.append(
+                (last_id, at, user, kind, feature_id, action, before, after, note, prev, digest)
+            )
+            prev = digest
+        if not out:
+            return []
+        self.conn.executemany(_AUDIT_INSERT, out)
+        self._chain_head = (last_id, prev)
+        return [r[0] for r in out]
+
+    def _head(self) -> tuple[int, str]:
+        """The last entry's id and hash (0 and GENESIS for an empty trail), read once a
+        transaction: every append after goes through :meth:`record_many`, which keeps it."""
+        if self._chain_head is None:
+            chain_audit(self.conn)  # a workspace opened while busy or read-only: chained now
+            row = self.conn.execute(
+                f"SELECT id, hash FROM {AUDIT_TABLE} ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            # a hash blanked behind the app's back chains on from "": verify names that entry
+            head = (0, audit_chain.GENESIS) if row is None else (int(row[0]), str(row[1] or ""))
+            self._chain_head = head
+        return self._chain_head
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)

@@ -79,8 +79,9 @@ def advice_contacts(store: WorkspaceStore) -> list[AdviceContact]:
         ) from None
 
 
-def set_advice_contacts(store: WorkspaceStore, contacts: list[AdviceContact]) -> None:
-    store.set_meta(ADVICE_KEY, json.dumps([c.__dict__ for c in contacts]))
+def set_advice_contacts(store: WorkspaceStore, user: str, contacts: list[AdviceContact]) -> None:
+    """Save the advice contacts the notice lists; ``user`` is who, for the audit trail."""
+    store.set_meta(ADVICE_KEY, json.dumps([c.__dict__ for c in contacts]), user=user)
 
 
 def _when(value: object) -> datetime | None:

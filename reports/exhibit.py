@@ -4,7 +4,8 @@ premises schedule and an incident summary, a title block on every sheet.
 Conventions follow HM Land Registry plans (Practice Guide 40): a stated metric scale (1:500, 1:1250,
 1:2500), a north point, the boundary edged red, plus an exhibit reference on each sheet, date,
 version and the data attributions (closure-powers.md §3). The SHA-256 of the scope ties the paper
-to the exact geometry in the workspace.
+to the exact geometry in the workspace; the audit entry that last saved the order, and the chain's
+head when the exhibit was made, tie it to the workspace's audit chain (``closuremap audit``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from shapely.geometry.base import BaseGeometry
 
 from . import labels, mapsheet
 from .atomic import atomic_path
-from .exhibit_data import ExhibitInput, ExhibitOptions, block_labels, blocks_touched
+from .exhibit_data import (
+    AuditPointer,
+    ExhibitInput,
+    ExhibitOptions,
+    block_labels,
+    blocks_touched,
+)
 from .exhibit_map import PreparedMap, atlas_view, draw_map, prepare_map
 from .exhibit_tables import (
     incident_page,
@@ -55,6 +62,7 @@ class ExhibitResult:
     map_pages: list[int] = field(default_factory=list)
     sheets: list[SheetRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # warnings for the user (e.g. no attribution)
+    audit: AuditPointer | None = None  # where the sheets point into the workspace's audit chain
 
     @property
     def scale_statement(self) -> str:
@@ -122,10 +130,25 @@ def _title_block(
     if len(lines) > 4:
         lines = textwrap.wrap(attribution, int(150 * sh.width_mm / 297 * 3.8 / size))
     ax.text(0.23, 0.06, plain("\n".join(lines)), fontsize=size, va="bottom")
-    ax.text(0.73, 0.8, plain(f"Prepared by: {opts.prepared_by}"), fontsize=8, va="center")
-    ax.text(0.73, 0.6, f"Date: {opts.prepared_on:%d %B %Y}", fontsize=8, va="center")
-    ax.text(0.73, 0.4, plain(f"Order: {data.order_id or '-'}"), fontsize=8, va="center")
-    ax.text(0.73, 0.18, "Grid: BNG (EPSG:27700)", fontsize=6, va="center")
+    ax.text(0.73, 0.84, plain(f"Prepared by: {opts.prepared_by}"), fontsize=8, va="center")
+    ax.text(0.73, 0.67, f"Date: {opts.prepared_on:%d %B %Y}", fontsize=8, va="center")
+    ax.text(0.73, 0.5, plain(f"Order: {data.order_id or '-'}"), fontsize=8, va="center")
+    ax.text(0.73, 0.35, "Grid: BNG (EPSG:27700)", fontsize=6, va="center")
+    if data.audit is not None:  # where this sheet points into the workspace's audit chain
+        a = data.audit
+        for y, line in (
+            (0.2, f"Audit entry #{a.entry_id} {a.entry_hash[:12]}"),
+            (0.08, f"Chain head  #{a.head_id} {a.head_hash[:12]}"),
+        ):
+            ax.text(0.73, y, line, fontsize=5.2, va="center", family="DejaVu Sans Mono")
+
+
+def _audit_keywords(data: ExhibitInput) -> str:
+    """The full hashes of the audit pointer, for the PDF's keywords (the sheet prints 12 digits)."""
+    a = data.audit
+    if a is None:
+        return ""
+    return f"; audit-entry:{a.entry_id}:{a.entry_hash}; audit-head:{a.head_id}:{a.head_hash}"
 
 
 def _premises_line(data: ExhibitInput) -> str:
@@ -240,7 +263,7 @@ def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) ->
         "Title": f"Exhibit {opts.exhibit_ref}: {data.title}",
         "Author": opts.prepared_by,
         "Subject": f"Scale 1:{scale} at {opts.paper}",
-        "Keywords": f"scope-sha256:{sha}",
+        "Keywords": f"scope-sha256:{sha}" + _audit_keywords(data),
         "CreationDate": None,
     }
     sheets: list[SheetRecord] = []
@@ -262,4 +285,5 @@ def render_exhibit(data: ExhibitInput, opts: ExhibitOptions, out: str | Path) ->
         [s.page for s in sheets if s.scale is not None],
         sheets=sheets,
         notes=_attribution_notes(data),
+        audit=data.audit,
     )

@@ -19,6 +19,19 @@ import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 
+@dataclass(frozen=True)
+class AuditPointer:
+    """Where the exhibit points into the workspace's audit chain: the last entry that saved the
+    order (its scope and fields) and the chain's last entry when the exhibit was made. A copy of
+    the exhibit kept outside the workspace anchors the chain up to that point (`closuremap audit
+    --verify`)."""
+
+    entry_id: int
+    entry_hash: str
+    head_id: int
+    head_hash: str
+
+
 @dataclass
 class ExhibitInput:
     """What the exhibit shows, all in BNG."""
@@ -35,6 +48,7 @@ class ExhibitInput:
     incidents: gpd.GeoDataFrame | None = None
     attribution: Sequence[str] = ()
     order_id: str | None = None
+    audit: AuditPointer | None = None  # None: made from files, not from a workspace
 
 
 @dataclass

@@ -52,7 +52,7 @@ def test_the_fingerprint_changes_with_every_write_and_not_with_reads(
     before = workspace_fingerprint(sample_store.path)
     sample_store.read("incidents")
     assert workspace_fingerprint(sample_store.path) == before
-    sample_store.set_meta("note", "x")
+    sample_store.set_meta("note", "x", user="PC Ann (1)")
     after_meta = workspace_fingerprint(sample_store.path)
     assert after_meta != before
     # another officer's store object on the same file, writing: seen all the same
