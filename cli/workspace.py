@@ -5,17 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from closuremap.cli.shared import Progress, acting_user, emit
+from closuremap.cli.shared import Progress, emit, open_store, require_role
 from closuremap.geo.errors import SchemaError
 from closuremap.geo.geocode import geocode, load_gazetteer, load_postcodes
 from closuremap.layers.csvio import write_csv
 from closuremap.layers.exporter import FORMATS, export_files, export_layer, shapefile_losses
 from closuremap.layers.importer import import_file, read_rows
+from closuremap.layers.locations import is_url
 from closuremap.layers.model import get_kind
 from closuremap.layers.sample import build_sample_workspace
 from closuremap.layers.store import GeoPackageStore, open_workspace
+
+if TYPE_CHECKING:
+    from closuremap.layers.pg_store import PostGISStore
 
 # The app's settings from .streamlit/config.toml, which Streamlit reads only from the working
 # folder: given as flags, the app behaves the same from a wheel as from the repository.
@@ -31,13 +37,20 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    who = acting_user(args)  # before the file exists: a refusal leaves nothing behind
+    who = require_role(args, "settings")  # before the file exists: a refusal leaves nothing
     progress = Progress(args.quiet or args.json)
-    if args.sample:
+    store: GeoPackageStore | PostGISStore
+    if is_url(args.workspace):  # a PostGIS database: the schema made in it
+        from closuremap.layers.pg_store import PostGISStore  # psycopg only when it is needed
+
+        store = PostGISStore.create(args.workspace, overwrite=args.force)
+        if args.sample:
+            _sample_into(store, progress)
+    elif args.sample:
         store = build_sample_workspace(args.workspace, overwrite=args.force, progress=progress)
     else:
         store = GeoPackageStore.create(args.workspace, overwrite=args.force)
-    store.set_meta("created_by", who)
+    store.set_meta("created_by", who, user=who)
     emit(
         {"workspace": store.location, "sample": bool(args.sample)},
         args.json,
@@ -46,11 +59,26 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_into(store: PostGISStore, progress: Progress) -> None:
+    """The sample estate built as a GeoPackage (through the importer, as users import) and
+    copied table by table into the new PostGIS workspace, ids, audit and all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = build_sample_workspace(Path(tmp) / "sample.gpkg", progress=progress)
+        for name in sample.table_names():
+            progress(0.99, f"copying {name}")
+            store.load_table(name, *sample.dump_table(name))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    workspace = Path(args.workspace)
-    if not workspace.exists():
-        build_sample_workspace(workspace, progress=Progress(False))
-    env = {**os.environ, "CLOSUREMAP_WORKSPACE": str(workspace.resolve())}
+    if is_url(args.workspace):  # checked now, so a bad URL is one line here, not in a page
+        open_workspace(args.workspace)
+        location = args.workspace
+    else:
+        workspace = Path(args.workspace)
+        if not workspace.exists():
+            build_sample_workspace(workspace, progress=Progress(False))
+        location = str(workspace.resolve())
+    env = {**os.environ, "CLOSUREMAP_WORKSPACE": location}
     command = [
         sys.executable,
         "-m",
@@ -82,12 +110,12 @@ def column_mapping(pairs: list[str] | None) -> dict[str, str | None] | None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     get_kind(args.kind)
-    store = open_workspace(args.workspace)
+    store = open_store(args, "import")
     result = import_file(
         store,
         args.kind,
         args.file,
-        user=acting_user(args),
+        user=store.user or "",
         rejects_path=args.rejects,
         layer=args.layer,
         crs=args.crs,
@@ -158,7 +186,7 @@ def cmd_geocode(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     get_kind(args.kind)
-    store = open_workspace(args.workspace)
+    store = open_store(args, "read")
     count = export_layer(store, args.kind, args.out, crs=args.crs)
     driver, default_crs = FORMATS[Path(args.out).suffix.lower()]
     files = [str(f) for f in export_files(store.read(args.kind), args.out)]

@@ -5,20 +5,27 @@ fixed by three control points. For the web map it is warped into a raster aligne
 Mercator, which is what Leaflet's image overlay stretches linearly, so the plan lands where the
 control points say (the BNG grid is turned about 1.5° from Mercator north in London: an image
 aligned to BNG would be metres out at its edges).
+
+Plans are a side table of the workspace, on either backend (a GeoPackage file or a PostGIS
+database: the functions take the store, or its location): the SQL runs through
+:class:`.side_sql.SideSQL`. Saving a plan or moving its control points is an audit entry (kind
+``floor_plans``, the plan's id, the placement before and after with the image's SHA-256, not its
+bytes), written in the same transaction as the change.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -29,9 +36,11 @@ from closuremap.geo.crs import bng_to_lonlat
 from closuremap.geo.errors import InputFileError, WorkspaceError
 from closuremap.geo.georef import Affine, affine_from_points, apply, invert
 
-from .connection import workspace_connection
+from .side_sql import SideSQL, reading
+from .store import WorkspaceStore, open_workspace
 
 TABLE = "closuremap_floorplans"
+AUDIT_KIND = "floor_plans"
 MAX_SIDE_PX = 1600
 _TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 _FROM_MERCATOR = Transformer.from_crs(3857, 4326, always_xy=True)
@@ -100,17 +109,45 @@ def read_image(path: str | Path, page: int = 1) -> bytes:
         ) from None
 
 
-def _ensure(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-        "block_id TEXT NOT NULL, floor INTEGER, name TEXT, png BLOB NOT NULL, width INTEGER, "
-        "height INTEGER, control_points TEXT NOT NULL, opacity REAL, created_by TEXT, "
-        "created_at TEXT)"
+CREATE_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "block_id TEXT NOT NULL, floor INTEGER, name TEXT, png BLOB NOT NULL, width INTEGER, "
+    "height INTEGER, control_points TEXT NOT NULL, opacity REAL, created_by TEXT, "
+    "created_at TEXT)"
+)
+ControlPoints = list[tuple[tuple[float, float], tuple[float, float]]]
+
+
+def _store(workspace: str | Path | WorkspaceStore) -> WorkspaceStore:
+    """The store of a workspace given as a store or as its location."""
+    if isinstance(workspace, (str, Path)):
+        return open_workspace(workspace)
+    return workspace
+
+
+def _placement(
+    block_id: str,
+    floor: int | None,
+    name: str,
+    control_points: Any,
+    opacity: float | None,
+    png: bytes,
+) -> str:
+    """A plan as its audit entry records it: where it is placed, and which image (by hash)."""
+    return json.dumps(
+        {
+            "block_id": block_id,
+            "floor": floor,
+            "name": name,
+            "control_points": control_points,
+            "opacity": opacity,
+            "image_sha256": hashlib.sha256(png).hexdigest(),
+        }
     )
 
 
 def save_plan(
-    workspace: str | Path,
+    workspace: str | Path | WorkspaceStore,
     *,
     block_id: str,
     floor: int | None,
@@ -126,11 +163,12 @@ def save_plan(
     )  # refuse a bad placement
     with Image.open(io.BytesIO(png)) as im:
         width, height = im.size
-    with workspace_connection(workspace) as conn, conn:
-        _ensure(conn)
-        cur = conn.execute(
+    with _store(workspace).transaction() as tx:
+        side = SideSQL(tx.conn)
+        side.ensure(CREATE_TABLE)
+        plan_id = side.insert(
             f"INSERT INTO {TABLE} (block_id, floor, name, png, width, height, control_points, "
-            "opacity, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "opacity, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 block_id,
                 floor,
@@ -144,36 +182,62 @@ def save_plan(
                 datetime.now(UTC).isoformat(timespec="seconds"),
             ),
         )
-        return int(cur.lastrowid or 0)
+        tx.record(
+            user=user,
+            kind=AUDIT_KIND,
+            feature_id=str(plan_id),
+            action="add",
+            before=None,
+            after=_placement(block_id, floor, name, control_points, opacity, png),
+        )
+        return plan_id
 
 
 def update_placement(
-    workspace: str | Path,
+    workspace: str | Path | WorkspaceStore,
     plan_id: int,
-    control_points: list[tuple[tuple[float, float], tuple[float, float]]],
+    control_points: ControlPoints,
+    *,
+    user: str,
 ) -> None:
+    """Move a plan by new control points; the change is an audit entry naming ``user``."""
     affine_from_points([p for p, _ in control_points], [g for _, g in control_points])
-    with workspace_connection(workspace) as conn, conn:
-        _ensure(conn)
-        if (
-            conn.execute(
-                f"UPDATE {TABLE} SET control_points = ? WHERE id = ?",
-                (json.dumps(control_points), plan_id),
-            ).rowcount
-            == 0
-        ):
+    with _store(workspace).transaction() as tx:
+        side = SideSQL(tx.conn)
+        side.ensure(CREATE_TABLE)
+        row = side.execute(
+            f"SELECT block_id, floor, name, control_points, opacity, png FROM {TABLE} WHERE id = ?",
+            (plan_id,),
+        ).fetchone()
+        if row is None:
             raise WorkspaceError(f"no floor plan #{plan_id}")
+        block_id, floor, name, before_points, opacity, png = row
+        side.execute(
+            f"UPDATE {TABLE} SET control_points = ? WHERE id = ?",
+            (json.dumps(control_points), plan_id),
+        )
+        tx.record(
+            user=user,
+            kind=AUDIT_KIND,
+            feature_id=str(plan_id),
+            action="update",
+            before=_placement(block_id, floor, name, json.loads(before_points), opacity, png),
+            after=_placement(
+                block_id, floor, name, json.loads(json.dumps(control_points)), opacity, png
+            ),
+        )
 
 
-def plans(workspace: str | Path, block_id: str | None = None) -> list[FloorPlan]:
-    with workspace_connection(workspace) as conn:
-        _ensure(conn)
-        conn.commit()
+def plans(workspace: str | Path | WorkspaceStore, block_id: str | None = None) -> list[FloorPlan]:
+    """The workspace's floor plans (of one block, if given), oldest first."""
+    with reading(_store(workspace)) as side:
+        side.ensure(CREATE_TABLE)
+        side.commit()
         sql = (
             "SELECT id, block_id, floor, name, png, width, height, control_points, opacity "
             f"FROM {TABLE}"
         )
-        rows = conn.execute(
+        rows = side.execute(
             sql + (" WHERE block_id = ?" if block_id else "") + " ORDER BY id",
             (block_id,) if block_id else (),
         ).fetchall()
@@ -183,7 +247,7 @@ def plans(workspace: str | Path, block_id: str | None = None) -> list[FloorPlan]
             r[1],
             r[2],
             r[3],
-            r[4],
+            bytes(r[4]),
             r[5],
             r[6],
             [tuple(map(tuple, cp)) for cp in json.loads(r[7])],

@@ -100,14 +100,14 @@ def _object_array(geoms: Iterable[shapely.Geometry | None]) -> NDArray[np.object
     return np.asarray(list(geoms), dtype=object)
 
 
-def _wkb_offset(blob: bytes) -> int:
+def wkb_offset(blob: bytes) -> int:
     flags = blob[3]
     return 8 + _ENVELOPE_BYTES[(flags >> 1) & 0x07]
 
 
 def decode(blobs: Iterable[bytes | None]) -> NDArray[np.object_]:
     """Shapely geometries from GeoPackage blobs (None stays None)."""
-    wkbs = [None if b is None else bytes(b[_wkb_offset(b) :]) for b in blobs]
+    wkbs = [None if b is None else bytes(b[wkb_offset(b) :]) for b in blobs]
     return shapely.from_wkb(np.asarray(wkbs, dtype=object))
 
 
@@ -117,7 +117,7 @@ def _envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
     if (blob[3] >> 1) & 0x07:
         minx, maxx, miny, maxy = struct.unpack_from("<4d" if blob[3] & 1 else ">4d", blob, 8)
         return minx, maxx, miny, maxy
-    g = shapely.from_wkb(bytes(blob[_wkb_offset(blob) :]))
+    g = shapely.from_wkb(bytes(blob[wkb_offset(blob) :]))
     minx, miny, maxx, maxy = g.bounds
     return minx, maxx, miny, maxy
 

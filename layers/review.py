@@ -3,14 +3,15 @@ the workspace until someone accepts the match, picks another address, or clicks 
 
 Nothing is dropped: an unplaced row waits here with its original values and the reason; placing it
 creates the incident, with the row's source file and number, and says how it was placed.
+
+The queue is a side table of the workspace, on either backend: its SQL runs through
+:class:`.side_sql.SideSQL` (a GeoPackage's sqlite3 connection, or a PostGIS workspace's), rows are
+queued in the import's own transaction and closed in the transaction that places the incident.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,28 +28,21 @@ from closuremap.geo.errors import WorkspaceError
 from closuremap.geo.geocode import normalise_address, parse_address
 
 from .coercion import coerce_column, map_columns
-from .connection import workspace_connection
 from .import_result import ImportResult
 from .model import get_kind
+from .side_sql import SideSQL, reading
 from .store import WorkspaceStore
 from .transaction import Transaction
 
 TABLE = "closuremap_review"
 
 
-_CREATE = (
+CREATE_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, source_file TEXT, "
     "source_row INTEGER, row_json TEXT NOT NULL, location TEXT, reason TEXT, match_score REAL, "
     "feature_id TEXT, status TEXT NOT NULL DEFAULT 'open', resolution TEXT, resolved_by TEXT, "
     "resolved_at TEXT)"
 )
-
-
-@contextmanager
-def _connect(store: WorkspaceStore) -> Iterator[sqlite3.Connection]:
-    with workspace_connection(store.location) as conn:
-        conn.execute(_CREATE)
-        yield conn
 
 
 def queue_from_import(tx: Transaction, result: ImportResult) -> int:
@@ -109,8 +103,9 @@ def queue_from_import(tx: Transaction, result: ImportResult) -> int:
             )
         )
     if items:
-        tx.execute(_CREATE)
-        tx.executemany(
+        side = SideSQL(tx.conn)
+        side.ensure(CREATE_TABLE)
+        side.executemany(
             f"INSERT INTO {TABLE} (source_file, source_row, row_json, location, reason, "
             "match_score, feature_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
             items,
@@ -120,12 +115,12 @@ def queue_from_import(tx: Transaction, result: ImportResult) -> int:
 
 def open_items(store: WorkspaceStore) -> pd.DataFrame:
     """Open items: low-confidence matches first (lowest score first), then rows not placed."""
-    with _connect(store) as conn:
-        conn.commit()
-        return pd.read_sql_query(
+    with reading(store) as side:
+        side.ensure(CREATE_TABLE)
+        side.commit()
+        return side.frame(
             f"SELECT * FROM {TABLE} WHERE status = 'open' "
-            "ORDER BY feature_id IS NULL, match_score, id",
-            conn,
+            "ORDER BY feature_id IS NULL, match_score, id"
         )
 
 
@@ -170,8 +165,10 @@ def resolve(
 ) -> None:
     """Close a queue item: keep the match (``point`` None), or place the incident at ``point``
     (BNG), creating it if the row had not been placed; the incident's precision says how."""
-    with _connect(store) as conn:
-        row = conn.execute(
+    with reading(store) as side:
+        side.ensure(CREATE_TABLE)
+        side.commit()
+        row = side.execute(
             f"SELECT row_json, feature_id, source_file, source_row, status FROM {TABLE} "
             "WHERE id = ?",
             (item_id,),
@@ -182,42 +179,56 @@ def resolve(
     fid = row[1]
     if point is None and fid is None:
         raise WorkspaceError("this row was never placed: pick an address or click the map")
-    if point is not None:
-        if fid is not None:
-            store.update(
-                "incidents",
-                fid,
-                user=user,
-                geometry=point,
-                attributes={"precision": f"{how} (reviewed)"},
-            )
-        else:
-            kind = get_kind("incidents")
-            mapping = map_columns(list(original), kind)
-            attrs = {}
-            # typed as an import types them: dates the filters can read
-            for name, col in mapping.items():
-                if name == "feature_id":
-                    continue
-                values, problems = coerce_column(pd.Series([original.get(col)]), kind.field(name))
-                if problems[0]:
-                    raise WorkspaceError(
-                        f"row {row[3]} of {row[2]}: {problems[0]}; correct it in the file and "
-                        "import the row again"
-                    )
-                attrs[name] = values[0]
-            attrs.update(
-                {"precision": f"{how} (reviewed)", "source_file": row[2], "source_row": row[3]}
-            )
-            attrs["category_original"] = attrs.get("category")
-            attrs["category"] = standard_category(attrs.get("category"))
-            frame = gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[point], crs=BNG)
-            fid = store.add(
-                "incidents", frame, user=user, note=f"review item #{item_id}", audit_each=True
-            )[0]
-    with _connect(store) as conn, conn:
-        conn.execute(
+    # the incident placed and the item closed together; an item someone closed meanwhile is not
+    # placed twice
+    with store.transaction() as tx:
+        side = SideSQL(tx.conn)
+        still = side.execute(f"SELECT status FROM {TABLE} WHERE id = ?", (item_id,)).fetchone()
+        if still is None or still[0] != "open":
+            raise WorkspaceError(f"review item #{item_id} is not open (someone closed it)")
+        if point is not None:
+            if fid is not None:
+                tx.update(
+                    "incidents",
+                    fid,
+                    user=user,
+                    geometry=point,
+                    attributes={"precision": f"{how} (reviewed)"},
+                )
+            else:
+                fid = tx.add(
+                    "incidents",
+                    _placed_row(original, row, point, how),
+                    user=user,
+                    note=f"review item #{item_id}",
+                    audit_each=True,
+                )[0]
+        side.execute(
             f"UPDATE {TABLE} SET status = 'resolved', resolution = ?, resolved_by = ?, "
             "resolved_at = ?, feature_id = ? WHERE id = ?",
             (how, user, datetime.now(UTC).isoformat(timespec="seconds"), fid, item_id),
         )
+
+
+def _placed_row(
+    original: dict[str, Any], row: tuple[Any, ...], point: shapely.Point, how: str
+) -> gpd.GeoDataFrame:
+    """An unplaced row as the incident it becomes at ``point``, typed as an import types it
+    (dates the filters can read); a value that cannot be read is refused with its row."""
+    kind = get_kind("incidents")
+    mapping = map_columns(list(original), kind)
+    attrs = {}
+    for name, col in mapping.items():
+        if name == "feature_id":
+            continue
+        values, problems = coerce_column(pd.Series([original.get(col)]), kind.field(name))
+        if problems[0]:
+            raise WorkspaceError(
+                f"row {row[3]} of {row[2]}: {problems[0]}; correct it in the file and "
+                "import the row again"
+            )
+        attrs[name] = values[0]
+    attrs.update({"precision": f"{how} (reviewed)", "source_file": row[2], "source_row": row[3]})
+    attrs["category_original"] = attrs.get("category")
+    attrs["category"] = standard_category(attrs.get("category"))
+    return gpd.GeoDataFrame({k: [v] for k, v in attrs.items()}, geometry=[point], crs=BNG)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,11 +25,12 @@ import shapely
 from closuremap.geo.crs import BNG
 from closuremap.geo.errors import WorkspaceError
 
-from . import gpkg_blob, importlog
+from . import gpkg_blob, gpkg_copy, importlog
 from .connection import now, workspace_connection, workspace_fingerprint, write_transaction
 from .extent import index_bounds
 from .model import KINDS, get_kind
 from .schema import (
+    AUDIT_COLUMNS,
     AUDIT_TABLE,
     CASE_LOG_TABLE,
     CREATE_CASE_LOG,
@@ -37,6 +38,8 @@ from .schema import (
     META_TABLE,
     OBJECTIONS_TABLE,
     add_missing_columns,
+    audit_is_chained,
+    chain_audit,
     create_layers,
     create_workspace_file,
     empty_frame,
@@ -92,7 +95,7 @@ class WorkspaceStore(Protocol):
 
     def get_meta(self, key: str, default: str | None = None) -> str | None: ...
 
-    def set_meta(self, key: str, value: str) -> None: ...
+    def set_meta(self, key: str, value: str, *, user: str) -> None: ...
 
     def content_version(self) -> str:
         """Changes whenever anyone commits a write to the workspace; the same while nobody does:
@@ -143,8 +146,23 @@ class GeoPackageStore:
         if missing:  # a workspace made before a kind existed: add its empty table
             create_layers(self.path, missing)
         add_missing_columns(self.path, [k for k in KINDS.values() if k.name in tables])
+        if AUDIT_TABLE in tables:
+            self._chain_audit()
         if importlog.IMPORTS_TABLE in tables:
             self._recover_rejects()
+
+    def _chain_audit(self) -> None:
+        """A workspace made before the audit hash chain: its audit rows chained, once
+        (:func:`.schema.chain_audit`). A read-only or busy workspace still opens; its next write
+        chains them first."""
+        try:
+            with self._connect() as conn:
+                if audit_is_chained(conn):
+                    return
+                with write_transaction(conn, self.path):
+                    chain_audit(conn)
+        except (OSError, sqlite3.Error, WorkspaceError):
+            pass
 
     def _recover_rejects(self) -> None:
         """Write the rejects files of committed imports that a crash kept from being written."""
@@ -197,9 +215,10 @@ class GeoPackageStore:
             row = conn.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", (key,)).fetchone()
         return default if row is None else row[0]
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self._connect() as conn, conn:
-            conn.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", (key, value))
+    def set_meta(self, key: str, value: str, *, user: str) -> None:
+        """Change a setting, as an audit entry naming ``user`` (:meth:`Transaction.set_meta`)."""
+        with self.transaction() as tx:
+            tx.set_meta(key, value, user=user)
 
     # -- objections log (consultation, s.76(7)) ------------------------------------------------
     def add_objection(
@@ -215,22 +234,32 @@ class GeoPackageStore:
         """Log a resident's or partner's objection or view on an order; returns its number."""
         if not who.strip() or not summary.strip():
             raise WorkspaceError("an objection needs who made it and a summary of what they said")
-        with self._connect() as conn, write_transaction(conn, self.path):
-            conn.execute(CREATE_OBJECTIONS)
-            cur = conn.execute(
-                f"INSERT INTO {OBJECTIONS_TABLE} (order_id, received_on, who, summary, response, "
-                "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    order_id,
-                    received_on,
-                    who.strip(),
-                    summary.strip(),
-                    response.strip() or None,
-                    recorded_by,
-                    now(),
-                ),
+        record = {
+            "order_id": order_id,
+            "received_on": received_on,
+            "who": who.strip(),
+            "summary": summary.strip(),
+            "response": response.strip() or None,
+            "recorded_by": recorded_by,
+            "recorded_at": now(),
+        }
+        with self.transaction() as tx:
+            tx.execute(CREATE_OBJECTIONS)
+            cur = tx.execute(
+                f"INSERT INTO {OBJECTIONS_TABLE} ({', '.join(record)}) "
+                f"VALUES ({', '.join('?' * len(record))})",
+                list(record.values()),
             )
-            return int(cur.lastrowid or 0)
+            number = int(cur.lastrowid or 0)
+            tx.record(
+                user=recorded_by,
+                kind="objections",
+                feature_id=order_id,
+                action="add",
+                before=None,
+                after=json.dumps({"id": number, **record}, ensure_ascii=False),
+            )
+            return number
 
     def objections(self, order_id: str | None = None) -> pd.DataFrame:
         with self._connect() as conn:
@@ -252,14 +281,26 @@ class GeoPackageStore:
         cites them."""
         if not recorded_by or not recorded_by.strip():
             raise WorkspaceError("say who is recording this: every record carries a name")
-        with self._connect() as conn, write_transaction(conn, self.path):
-            conn.execute(CREATE_CASE_LOG)
-            cur = conn.execute(
+        text, at = json.dumps(dict(record), default=str), now()
+        with self.transaction() as tx:
+            tx.execute(CREATE_CASE_LOG)
+            cur = tx.execute(
                 f"INSERT INTO {CASE_LOG_TABLE} (order_id, what, record, recorded_by, recorded_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (order_id, what, json.dumps(dict(record), default=str), recorded_by, now()),
+                (order_id, what, text, recorded_by, at),
             )
-            return int(cur.lastrowid or 0)
+            number = int(cur.lastrowid or 0)
+            tx.record(
+                user=recorded_by,
+                kind="case_records",
+                feature_id=order_id,
+                action="add",
+                before=None,
+                after=json.dumps(
+                    {"id": number, "what": what, "record": json.loads(text), "recorded_at": at}
+                ),
+            )
+            return number
 
     def case_records(self, order_id: str, what: str) -> pd.DataFrame:
         """The records of one kind for an order, oldest first: each record's fields as columns,
@@ -319,10 +360,8 @@ class GeoPackageStore:
         return None if box[0] is None else box
 
     def history(self, kind: str | None = None, feature_id: str | None = None) -> pd.DataFrame:
-        """The audit trail, newest first: who changed what, when, with before/after."""
-        sql = (
-            f"SELECT id, at, user, kind, feature_id, action, before, after, note FROM {AUDIT_TABLE}"
-        )
+        """The audit trail, newest first: who changed what, when, with before/after, and each
+        entry's place in the hash chain (``prev_hash``, ``hash``: :mod:`.audit_chain`)."""
         where, params = [], []
         if kind:
             where.append("kind = ?")
@@ -330,11 +369,14 @@ class GeoPackageStore:
         if feature_id:
             where.append("feature_id = ?")
             params.append(feature_id)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC"
         with self._connect() as conn:
-            return pd.read_sql_query(sql, conn, params=params)
+            # a workspace not yet chained (opened read-only or busy) has no hashes to give
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({AUDIT_TABLE})")}
+            cols = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in AUDIT_COLUMNS)
+            sql = f"SELECT {cols} FROM {AUDIT_TABLE}"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            return pd.read_sql_query(sql + " ORDER BY id DESC", conn, params=params)
 
     # -- writing --------------------------------------------------------------------------------
     @contextmanager
@@ -384,12 +426,30 @@ class GeoPackageStore:
         with self._connect() as conn:
             return Transaction(conn).version(kind, feature_id)
 
+    # -- raw copy (`closuremap copy`: :mod:`.gpkg_copy`) ----------------------------------------
+    def table_names(self) -> list[str]:
+        """Every table closuremap keeps here: the kinds, then the side tables that exist."""
+        return gpkg_copy.table_names(self)
+
+    def dump_table(self, name: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        """A table's columns and rows in id order, ``geom`` as ISO WKB, read as iterated."""
+        return gpkg_copy.dump_table(self, name)
+
+    def load_table(self, name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Rows written verbatim into an empty table of a new workspace; returns how many."""
+        return gpkg_copy.load_table(self, name, columns, rows)
+
 
 def open_workspace(location: str | Path) -> WorkspaceStore:
-    """The store for a workspace location: a ``.gpkg`` path (PostGIS URLs follow)."""
+    """The store for a workspace location: a ``.gpkg`` path, or a ``postgresql://`` URL
+    (:class:`.pg_store.PostGISStore`, imported only then: psycopg is not loaded for a file)."""
     text = str(location)
-    if text.startswith(("postgresql://", "postgres://")):
-        raise WorkspaceError("PostGIS workspaces are not available yet; use a .gpkg workspace path")
+    if text.lower().startswith(("postgresql://", "postgres://")):
+        from .pg_store import PostGISStore
+
+        return PostGISStore(text)
     if not text.lower().endswith(".gpkg"):
-        raise WorkspaceError(f"a workspace is a .gpkg file; '{text}' is not")
+        raise WorkspaceError(
+            f"a workspace is a .gpkg file or a postgresql:// URL; '{text}' is neither"
+        )
     return GeoPackageStore(text)

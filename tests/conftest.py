@@ -10,13 +10,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 import shapely
 
 from closuremap.layers.sample import build_sample_workspace
-from closuremap.layers.store import GeoPackageStore
+from closuremap.layers.store import GeoPackageStore, WorkspaceStore
 
 from .pgserver import PgServer, running_server
 
@@ -104,6 +105,48 @@ def pg_server() -> Iterator[PgServer]:
 def pg_database(pg_server: PgServer) -> str:
     """A fresh, empty PostGIS database's URL (no password in it: ``.pgpass`` has it)."""
     return pg_server.new_database()
+
+
+BACKENDS = ["gpkg", "postgis"]
+
+
+@pytest.fixture(params=BACKENDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> WorkspaceStore:
+    """An empty, newly created workspace on each backend: a GeoPackage file, then a PostGIS
+    database on the throwaway server (tests/pgserver.py)."""
+    if request.param == "gpkg":
+        return GeoPackageStore.create(tmp_path / "empty.gpkg")
+    from closuremap.layers.pg_store import PostGISStore
+
+    return PostGISStore.create(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture(params=BACKENDS)
+def any_sample_store(request: pytest.FixtureRequest, sample_path: Path, tmp_path: Path) -> Any:
+    """The sample workspace on each backend, free to change: a copy of the sample GeoPackage, or
+    a PostGIS workspace loaded from it table by table (the raw copy interface), ids and audit
+    and all."""
+    copy = tmp_path / "sample.gpkg"
+    shutil.copy(sample_path, copy)
+    source = GeoPackageStore(copy)
+    if request.param == "gpkg":
+        return source
+    from closuremap.layers.pg_store import PostGISStore
+
+    store = PostGISStore.create(request.getfixturevalue("pg_database"))
+    for name in source.table_names():
+        store.load_table(name, *source.dump_table(name))
+    return store
+
+
+@pytest.fixture(params=BACKENDS)
+def any_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a new workspace can be made, on each backend (for ``closuremap init`` run by a
+    subprocess): a .gpkg path not yet there, or the URL of an empty PostGIS database (its
+    password in ``PGPASSFILE``, never in the URL)."""
+    if request.param == "gpkg":
+        return str(tmp_path / "workspace.gpkg")
+    return str(request.getfixturevalue("pg_database"))
 
 
 # A zoo of awkward geometries, in BNG around the sample estate.

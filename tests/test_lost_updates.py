@@ -1,5 +1,6 @@
 """No lost edits: a save based on a version someone else has changed since is refused, says who
-changed what, and keeps the user's edit on the page to re-apply."""
+changed what, and keeps the user's edit on the page to re-apply. The store-level tests run on
+each backend (``any_sample_store``: a GeoPackage, and PostGIS on the test server)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from closuremap.geo.errors import StaleEditError
-from closuremap.layers.store import GeoPackageStore
+from closuremap.layers.store import WorkspaceStore
 from tests.conftest import ROOT
 
 
-def test_a_stale_save_is_refused_and_names_who_changed_what(sample_store: GeoPackageStore) -> None:
+def test_a_stale_save_is_refused_and_names_who_changed_what(
+    any_sample_store: WorkspaceStore,
+) -> None:
+    sample_store = any_sample_store
     fid = sample_store.read("communal_areas")["feature_id"].iloc[0]
     ann_loaded = sample_store.version("communal_areas", fid)
     bea_loaded = sample_store.version("communal_areas", fid)
@@ -42,7 +46,8 @@ def test_a_stale_save_is_refused_and_names_who_changed_what(sample_store: GeoPac
     )
 
 
-def test_two_editors_over_many_rounds_lose_nothing(sample_store: GeoPackageStore) -> None:
+def test_two_editors_over_many_rounds_lose_nothing(any_sample_store: WorkspaceStore) -> None:
+    sample_store = any_sample_store
     fid = sample_store.read("orders")["feature_id"].iloc[0]
     rng = random.Random(7)
     accepted: list[str] = []
@@ -80,9 +85,11 @@ def test_two_editors_over_many_rounds_lose_nothing(sample_store: GeoPackageStore
 
 
 def test_the_orders_page_refuses_a_save_on_top_of_anothers_change_and_keeps_the_edit(
-    sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch
+    any_sample_store: WorkspaceStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(sample_store.path))
+    """On either backend: the app opened on a .gpkg path or a postgresql:// URL."""
+    sample_store = any_sample_store
+    monkeypatch.setenv("CLOSUREMAP_WORKSPACE", sample_store.location)
     monkeypatch.setenv("CLOSUREMAP_USER", "PC Bea (2)")
     fid = sample_store.read("orders")["feature_id"].iloc[0]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
@@ -108,9 +115,10 @@ def test_the_orders_page_refuses_a_save_on_top_of_anothers_change_and_keeps_the_
 
 
 def test_the_attribute_form_writes_only_what_changed_and_refuses_a_stale_save(
-    sample_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    any_sample_store: WorkspaceStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("CLOSUREMAP_WORKSPACE", str(sample_store.path))
+    sample_store = any_sample_store
+    monkeypatch.setenv("CLOSUREMAP_WORKSPACE", sample_store.location)
     monkeypatch.setenv("CLOSUREMAP_USER", "PC Bea (2)")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
     at.switch_page("app_pages/draw.py").run()

@@ -1,0 +1,475 @@
+"""A workspace in a PostGIS database, for a partnership editing at once: the
+:class:`.store.WorkspaceStore` protocol, behaving as a GeoPackage workspace does.
+
+``closuremap init postgresql://USER@HOST/DB`` makes the tables (:mod:`.pg_schema`) in a database
+that has PostGIS; opening one made by an older closuremap migrates it. Each call opens its own
+connection (from the URL, ``PG*`` variables and ``.pgpass``: :mod:`.pg_connect`) and closes it, so
+one store serves every page and thread of the app; a write is one PostgreSQL transaction holding
+the workspace's write lock (:mod:`.pg_transaction`). A bounding-box read uses the GiST index
+(``&&``); counts and extents are computed by the server.
+
+:meth:`PostGISStore.table_names`, :meth:`~PostGISStore.dump_table` and
+:meth:`~PostGISStore.load_table` are the raw copy interface ``closuremap copy`` is built on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+import geopandas as gpd
+import shapely
+
+from closuremap.geo.crs import BNG
+from closuremap.geo.errors import WorkspaceError
+
+from . import audit_chain, importlog, pg_schema
+from .connection import BUSY_MESSAGE, busy_seconds, now
+from .locations import database_name, masked, remember, scrub, unmasked
+from .model import KINDS, get_kind
+from .pg_connect import connection
+from .pg_schema import SIDE_TABLES, WRITE_LOCK, WRITES_TABLE
+from .pg_transaction import PgTransaction
+from .schema import (
+    AUDIT_TABLE,
+    CASE_LOG_TABLE,
+    META_TABLE,
+    OBJECTIONS_TABLE,
+    SRS_ID,
+    empty_frame,
+    typed_frame,
+)
+
+AUDIT_COLUMNS = (*audit_chain.HASHED_FIELDS, "prev_hash", "hash")
+
+
+class PostGISStore:
+    """A workspace in a PostGIS database (``postgresql://`` URL): shared, server-side."""
+
+    def __init__(self, url: str) -> None:
+        self._url = unmasked(str(url))
+        self.location = remember(self._url)
+        with connection(self._url) as conn:
+            _require_postgis(conn, self.location)
+            if pg_schema.installed_version(conn) == 0:
+                raise WorkspaceError(
+                    f"{self.location} is not a closuremap workspace (no {META_TABLE} table); "
+                    f"create one with `closuremap init {self.location}`"
+                )
+            pg_schema.migrate(conn, self.location)
+            pg_schema.ensure_layers(conn)
+
+    # -- creation -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, url: str, *, name: str = "", overwrite: bool = False) -> PostGISStore:
+        """A new, empty workspace in an existing database: a table for every layer kind."""
+        url = unmasked(str(url))
+        shown = masked(url)
+        with connection(url) as conn:
+            if not pg_schema.has_postgis(conn):
+                try:
+                    with conn.transaction():
+                        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+                except psycopg.Error:
+                    pass
+            _require_postgis(conn, shown)
+            if pg_schema.installed_version(conn):
+                if not overwrite:
+                    raise WorkspaceError(
+                        f"{shown} is already a closuremap workspace; use --force to start it "
+                        "afresh (everything in it is deleted) or choose another database"
+                    )
+                with conn.transaction():
+                    pg_schema.drop_all(conn)
+            pg_schema.migrate(conn, shown)
+            with conn.transaction():
+                conn.execute(
+                    f"INSERT INTO {META_TABLE} (key, value) VALUES (%s, %s), (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    ("created_at", now(), "name", name or database_name(url)),
+                )
+        return cls(url)
+
+    # -- connections ----------------------------------------------------------------------------
+    @contextmanager
+    def side_connection(self) -> Iterator[psycopg.Connection]:
+        """A connection that commits each statement, for reads (and :mod:`.side_sql`)."""
+        with connection(self._url) as conn:
+            yield conn
+
+    def _rows(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> list[tuple]:
+        with connection(self._url) as conn, conn.cursor(binary=True) as cur:
+            cur.execute(query, tuple(params))
+            return cur.fetchall()
+
+    def _frame(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        with connection(self._url) as conn, conn.cursor() as cur:
+            cur.execute(query, tuple(params))
+            columns = [d.name for d in cur.description or []]
+            return pd.DataFrame.from_records(cur.fetchall(), columns=columns, coerce_float=True)
+
+    # -- writing --------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[PgTransaction]:
+        """One write of several parts that lands whole or not at all, holding the workspace's
+        write lock (waiting up to CLOSUREMAP_BUSY_SECONDS for another writer)."""
+        with connection(self._url) as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        "SELECT set_config('lock_timeout', %s, true)",
+                        (f"{int(busy_seconds() * 1000)}ms",),
+                    )
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    tx = PgTransaction(conn)
+                    yield tx
+                    tx.bump()
+            except psycopg.errors.LockNotAvailable as exc:
+                raise WorkspaceError(
+                    BUSY_MESSAGE.format(path=self.location, seconds=busy_seconds())
+                ) from exc
+            except psycopg.errors.InsufficientPrivilege:
+                raise
+            except psycopg.Error as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise WorkspaceError(
+                    f"could not write to {self.location}: {scrub(first, self._url)}; "
+                    "nothing was saved"
+                ) from None
+
+    def add(
+        self,
+        kind: str,
+        features: gpd.GeoDataFrame,
+        *,
+        user: str,
+        note: str = "",
+        audit_each: bool = False,
+    ) -> list[str]:
+        """Store new features in one transaction; returns their feature ids."""
+        with self.transaction() as tx:
+            return tx.add(kind, features, user=user, note=note, audit_each=audit_each)
+
+    def update(self, kind: str, feature_id: str, *, user: str, **change: Any) -> None:
+        """Change one feature (:meth:`.pg_transaction.PgTransaction.update`'s keywords); with
+        ``expected_version``, a save on top of someone else's change is refused."""
+        with self.transaction() as tx:
+            tx.update(kind, feature_id, user=user, **change)
+
+    def delete(
+        self, kind: str, feature_ids: Sequence[str], *, user: str, note: str | None = None
+    ) -> int:
+        with self.transaction() as tx:
+            return tx.delete(kind, feature_ids, user=user, note=note)
+
+    def version(self, kind: str, feature_id: str) -> int:
+        """The number of the last audit entry that changed the feature (0: as imported)."""
+        rows = self._rows(
+            f"SELECT max(id) FROM {AUDIT_TABLE} WHERE kind = %s AND feature_id = %s",
+            (kind, feature_id),
+        )
+        return int(rows[0][0] or 0)
+
+    def content_version(self) -> str:
+        """The write counter every committed write transaction bumps (with the data it wrote,
+        atomically: a reader never sees the new number with the old data)."""
+        return f"pg:{self._rows(f'SELECT n FROM {WRITES_TABLE}')[0][0]}"
+
+    # -- meta -----------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self._rows(f"SELECT value FROM {META_TABLE} WHERE key = %s", (key,))
+        return default if not rows else rows[0][0]
+
+    def set_meta(self, key: str, value: str, *, user: str) -> None:
+        """Change a setting, as an audit entry naming ``user``."""
+        with self.transaction() as tx:
+            tx.set_meta(key, value, user=user)
+
+    # -- reading --------------------------------------------------------------------------------
+    def read(
+        self, kind: str, bbox: tuple[float, float, float, float] | None = None
+    ) -> gpd.GeoDataFrame:
+        """Every feature of a kind (or those whose envelope meets ``bbox``, found by the GiST
+        index), in EPSG:27700."""
+        k = get_kind(kind)
+        query = sql.SQL("SELECT ST_AsBinary(geom), {} FROM {}").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in k.columns), sql.Identifier(k.name)
+        )
+        params: tuple[float, ...] = ()
+        if bbox is not None:
+            query += sql.SQL(" WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, {})").format(
+                sql.Literal(SRS_ID)
+            )
+            params = tuple(float(v) for v in bbox)
+        query += sql.SQL(" ORDER BY fid")
+        rows = self._rows(query, params)
+        if not rows:
+            return empty_frame(k)
+        geoms = shapely.from_wkb([None if r[0] is None else bytes(r[0]) for r in rows])
+        frame = typed_frame(k, list(k.columns), [r[1:] for r in rows])
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=BNG))
+
+    def count(self, kind: str) -> int:
+        k = get_kind(kind)
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(k.name))
+        return int(self._rows(query)[0][0])
+
+    def bounds(self, kind: str) -> tuple[float, float, float, float] | None:
+        """(min easting, min northing, max easting, max northing) of a kind, or None if empty."""
+        k = get_kind(kind)
+        query = sql.SQL(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            "FROM (SELECT ST_Extent(geom) AS e FROM {}) AS extent"
+        ).format(sql.Identifier(k.name))
+        row = self._rows(query)[0]
+        return None if row[0] is None else (row[0], row[1], row[2], row[3])
+
+    def history(self, kind: str | None = None, feature_id: str | None = None) -> pd.DataFrame:
+        """The audit trail, newest first, with each entry's place in the hash chain."""
+        where, params = [], []
+        if kind:
+            where.append(sql.SQL("kind = %s"))
+            params.append(kind)
+        if feature_id:
+            where.append(sql.SQL("feature_id = %s"))
+            params.append(feature_id)
+        query = sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in AUDIT_COLUMNS),
+            sql.Identifier(AUDIT_TABLE),
+        )
+        if where:
+            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
+        return self._frame(query + sql.SQL(" ORDER BY id DESC"), params)
+
+    # -- objections and case records ------------------------------------------------------------
+    def add_objection(
+        self,
+        order_id: str,
+        *,
+        who: str,
+        summary: str,
+        received_on: str,
+        recorded_by: str,
+        response: str = "",
+    ) -> int:
+        """Log a resident's or partner's objection or view on an order; returns its number."""
+        if not who.strip() or not summary.strip():
+            raise WorkspaceError("an objection needs who made it and a summary of what they said")
+        record = {
+            "order_id": order_id,
+            "received_on": received_on,
+            "who": who.strip(),
+            "summary": summary.strip(),
+            "response": response.strip() or None,
+            "recorded_by": recorded_by,
+            "recorded_at": now(),
+        }
+        with self.transaction() as tx:
+            row = tx.conn.execute(
+                sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
+                    sql.Identifier(OBJECTIONS_TABLE),
+                    sql.SQL(", ").join(sql.Identifier(c) for c in record),
+                    sql.SQL(", ").join(sql.Placeholder() for _ in record),
+                ),
+                list(record.values()),
+            ).fetchone()
+            number = int(row[0]) if row else 0
+            tx.record(
+                user=recorded_by,
+                kind="objections",
+                feature_id=order_id,
+                action="add",
+                before=None,
+                after=json.dumps({"id": number, **record}, ensure_ascii=False),
+            )
+            return number
+
+    def objections(self, order_id: str | None = None) -> pd.DataFrame:
+        query = sql.SQL("SELECT * FROM {}").format(sql.Identifier(OBJECTIONS_TABLE))
+        if order_id:
+            query += sql.SQL(" WHERE order_id = %s")
+        return self._frame(query + sql.SQL(" ORDER BY id"), [order_id] if order_id else [])
+
+    def add_case_record(
+        self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str
+    ) -> int:
+        """Append one record of what was done for an order; kept, never edited."""
+        if not recorded_by or not recorded_by.strip():
+            raise WorkspaceError("say who is recording this: every record carries a name")
+        text, at = json.dumps(dict(record), default=str), now()
+        with self.transaction() as tx:
+            row = tx.conn.execute(
+                f"INSERT INTO {CASE_LOG_TABLE} (order_id, what, record, recorded_by, recorded_at) "
+                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                (order_id, what, text, recorded_by, at),
+            ).fetchone()
+            number = int(row[0]) if row else 0
+            tx.record(
+                user=recorded_by,
+                kind="case_records",
+                feature_id=order_id,
+                action="add",
+                before=None,
+                after=json.dumps(
+                    {"id": number, "what": what, "record": json.loads(text), "recorded_at": at}
+                ),
+            )
+            return number
+
+    def case_records(self, order_id: str, what: str) -> pd.DataFrame:
+        """The records of one kind for an order, oldest first: each record's fields as columns,
+        plus ``recorded_by`` and ``recorded_at``."""
+        rows = self._rows(
+            f"SELECT record, recorded_by, recorded_at FROM {CASE_LOG_TABLE} "
+            "WHERE order_id = %s AND what = %s ORDER BY id",
+            (order_id, what),
+        )
+        return pd.DataFrame(
+            [{**json.loads(r), "recorded_by": by, "recorded_at": at} for r, by, at in rows]
+        )
+
+    # -- import log -----------------------------------------------------------------------------
+    def imports(self) -> pd.DataFrame:
+        """The import log, newest first."""
+        with self.side_connection() as conn:
+            return importlog.imports(conn)
+
+    def write_rejects(self, import_id: int, target: Path | None = None) -> Path | None:
+        """An import's rejects CSV, written from its log: to the path recorded at import, or to
+        ``target``."""
+        with self.side_connection() as conn:
+            return importlog.write_rejects(conn, import_id, target)
+
+    # -- raw copy interface (closuremap copy) ---------------------------------------------------
+    def table_names(self) -> list[str]:
+        """Every table closuremap keeps here: each kind's, then the side tables."""
+        with self.side_connection() as conn:
+            return [n for n in [*KINDS, *SIDE_TABLES] if pg_schema.table_exists(conn, n)]
+
+    def _columns(self, conn: psycopg.Connection, name: str) -> list[str]:
+        if name not in KINDS and name not in SIDE_TABLES:
+            raise WorkspaceError(f"'{name}' is not a closuremap table")
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+            (name,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def dump_table(self, name: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        """A table's columns and rows as Python values (``geom`` as 2D ISO WKB), in id order."""
+        with self.side_connection() as conn:
+            columns = self._columns(conn, name)
+        order = {"closuremap_rejects": "import_id, seq", META_TABLE: "key"}.get(
+            name, "fid" if name in KINDS else "id"
+        )
+        selected = sql.SQL(", ").join(
+            sql.SQL("ST_AsBinary(ST_Force2D(geom))") if c == "geom" else sql.Identifier(c)
+            for c in columns
+        )
+        query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+            selected, sql.Identifier(name), sql.SQL(order)
+        )
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            with (
+                connection(self._url) as conn,
+                conn.transaction(),
+                conn.cursor(name=f"dump_{name}", binary=True) as cur,
+            ):
+                cur.itersize = 2000
+                cur.execute(query)
+                for row in cur:
+                    yield tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+
+        return columns, rows()
+
+    def load_table(self, name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Rows written verbatim (ids, audit hashes and all) into an empty table of a freshly
+        created workspace, in one transaction; returns how many."""
+        count = 0
+        with self.transaction() as tx:
+            conn = tx.conn
+            have = self._columns(conn, name)
+            unknown = [c for c in columns if c not in have]
+            if unknown:
+                raise WorkspaceError(
+                    f"{self.location}: table {name} has no column(s) {', '.join(unknown)}"
+                )
+            present = conn.execute(
+                sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(name))
+            ).fetchone()
+            if present and name != META_TABLE:
+                raise WorkspaceError(
+                    f"{self.location}: table {name} is not empty; copy into a new workspace"
+                )
+            if name == META_TABLE:  # a new workspace's own meta gives way to the copied one
+                conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(name)))
+                columns, rows = _own_schema_version(columns, rows)
+            values = sql.SQL(", ").join(
+                sql.SQL("ST_GeomFromWKB(%s, {})").format(sql.Literal(SRS_ID))
+                if c == "geom"
+                else sql.Placeholder()
+                for c in columns
+            )
+            insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in columns), values
+            )
+            batch: list[tuple[Any, ...]] = []
+            with conn.cursor() as cur:
+                for row in rows:
+                    batch.append(tuple(row))
+                    if len(batch) >= 2000:
+                        cur.executemany(insert, batch)
+                        count += len(batch)
+                        batch = []
+                if batch:
+                    cur.executemany(insert, batch)
+                    count += len(batch)
+            key = "fid" if name in KINDS else "id"
+            if key in have and name not in (AUDIT_TABLE, "closuremap_rejects"):
+                conn.execute(
+                    sql.SQL(
+                        "SELECT setval(pg_get_serial_sequence(%s, %s), "
+                        "coalesce((SELECT max({}) FROM {}), 0) + 1, false)"
+                    ).format(sql.Identifier(key), sql.Identifier(name)),
+                    (sql.Identifier(name).as_string(conn), key),
+                )
+        return count
+
+
+def _require_postgis(conn: psycopg.Connection, shown: str) -> None:
+    if not pg_schema.has_postgis(conn):
+        raise WorkspaceError(
+            f"the database of {shown} has no PostGIS: ask its administrator to run "
+            "`CREATE EXTENSION postgis;` in it (the postgresql-15-postgis-3 package provides it)"
+        )
+
+
+def _own_schema_version(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> tuple[Sequence[str], Iterator[tuple[Any, ...]]]:
+    """Copied meta rows with this database's ``schema_version`` in place of the source's: the
+    version says which PostGIS migrations ran here, not which the source had."""
+    key, value = list(columns).index("key"), list(columns).index("value")
+
+    def out() -> Iterator[tuple[Any, ...]]:
+        seen = False
+        for row in rows:
+            row = list(row)
+            if row[key] == "schema_version":
+                row[value], seen = str(pg_schema.SCHEMA_VERSION), True
+            yield tuple(row)
+        if not seen:
+            extra: list[Any] = [None] * len(columns)
+            extra[key], extra[value] = "schema_version", str(pg_schema.SCHEMA_VERSION)
+            yield tuple(extra)
+
+    return columns, out()
