@@ -7,6 +7,9 @@ National Grid. A Shapefile holds one kind of geometry, so a layer with several (
 written as one shapefile per kind, side by side or in the one zip. CSV carries easting/northing and
 latitude/longitude for points, and WKT in BNG for lines and polygons, with its CRS in a ``.prj``
 beside it, so it imports back as it went out.
+
+Every export carries each feature's ``version``: brought back with ``closuremap import --update``,
+a row whose feature someone changed since the export is refused, not written over their change.
 """
 
 from __future__ import annotations
@@ -198,10 +201,38 @@ def export_files(frame: gpd.GeoDataFrame, out: str | Path) -> list[Path]:
     return [p]
 
 
+#: The column an export gives each feature's version in (:func:`feature_versions`).
+VERSION_COLUMN = "version"
+
+
+def feature_versions(store: WorkspaceStore, kind: str) -> dict[str, int]:
+    """Every feature's version (what ``store.version(kind, feature_id)`` says: the number of the
+    last audit entry that changed it), by feature id, in one read; a feature never changed since
+    a bulk import is not listed (version 0)."""
+    log = store.history(kind=kind)
+    log = log[log["feature_id"].notna()]
+    if log.empty:
+        return {}
+    latest = log.groupby(log["feature_id"].astype(str))["id"].max()
+    return {str(fid): int(v) for fid, v in latest.items()}
+
+
+def with_versions(store: WorkspaceStore, kind: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` (a read of ``kind``) with each feature's version in a ``version`` column: the
+    file, brought back with ``closuremap import --update``, then updates only the features nobody
+    has changed since, and refuses the rest into its rejects file, naming who changed what."""
+    versions = feature_versions(store, kind)
+    out = frame.copy()
+    ids = out["feature_id"].astype(str)
+    out[VERSION_COLUMN] = np.array([versions.get(f, 0) for f in ids], dtype=np.int64)
+    return out
+
+
 def export_layer(
     store: WorkspaceStore, kind: str, out: str | Path, *, crs: str | None = None
 ) -> int:
-    """Export every feature of a kind; returns how many were written."""
-    frame = store.read(kind)
+    """Export every feature of a kind, each with its ``version`` (:func:`with_versions`);
+    returns how many were written."""
+    frame = with_versions(store, kind, store.read(kind))
     export_frame(frame, out, layer=kind, crs=crs)
     return len(frame)

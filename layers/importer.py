@@ -23,14 +23,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from closuremap.geo.columns import coordinate_columns
 from closuremap.geo.crs import parse_crs
-from closuremap.geo.errors import InputFileError, SchemaError
+from closuremap.geo.errors import InputFileError, SchemaError, StaleEditError
 
 from . import importlog
 from .coercion import map_columns, source_signature
+from .exporter import VERSION_COLUMN
 from .import_result import ImportResult, ImportTotals
 from .incident_import import (
     IncidentGeocoder,
@@ -39,14 +41,15 @@ from .incident_import import (
     workspace_gazetteer,
 )
 from .limits import Limits
-from .model import FEATURE_ID, get_kind
+from .locations import database_name, is_url
+from .model import FEATURE_ID, SOURCE_ROW, get_kind
 from .progress import Progress, no_progress
 from .review import queue_from_import
 from .sources import COORDINATE_KEYS, TABLE_SUFFIXES, SourceTable, read_source, table_to_source
 from .store import WorkspaceStore
 from .tabular import iter_table, read_table, table_columns
 from .transaction import Transaction
-from .validation import validate_source
+from .validation import rejected_rows, validate_source
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def import_file(
             totals.absorb(part, source, rejects)
             gc.collect(1)  # what this chunk made and left in cycles, not the whole heap
         if reading.mapping and opts.remember:  # the next file with these columns maps the same way
-            tx.set_meta(reading.mapping_key, json.dumps(reading.mapping))
+            tx.set_meta(reading.mapping_key, json.dumps(reading.mapping), user=user)
         written = importlog.count_rejects(tx.conn, import_id)
         importlog.finish(
             tx.conn,
@@ -256,7 +259,7 @@ def _store_chunk(
     if part.kind == "incidents":
         part.accepted = prepare_incidents(part.accepted, source)
     if opts.update_existing:
-        part.updated = _update_in_place(tx, part, user=user, note=note)
+        part.updated = _update_in_place(tx, part, source, user=user, note=note)
     part.feature_ids = tx.add(part.kind, part.accepted, user=user, note=note)
     if geocoding and "geocode_match_method" in source.attributes.columns:
         part.queued = queue_from_import(tx, part)
@@ -267,39 +270,138 @@ def _store_chunk(
     return rejects
 
 
-def _update_in_place(tx: Transaction, result: ImportResult, *, user: str, note: str) -> int:
+def _update_in_place(
+    tx: Transaction, result: ImportResult, source: SourceTable, *, user: str, note: str
+) -> int:
     """Features whose feature_id the workspace already holds are updated (attributes and geometry,
     each change audited) in the import's transaction; the rest stay in ``result.accepted`` to be
-    added. Returns how many."""
+    added. Returns how many.
+
+    A file with a ``version`` column (as ``closuremap export`` writes) updates a feature only if
+    nobody has changed it since that version: a row on top of someone else's change is refused
+    into the rejects file with who changed what (:class:`StaleEditError`), as is a row for a
+    feature deleted since; a row with an empty version, or a file without the column, updates as
+    it is."""
     kind, accepted = result.kind, result.accepted
     if FEATURE_ID not in accepted.columns:
         return 0
     ids = accepted[FEATURE_ID].astype("string")
     existing = set(tx.existing_ids(kind, [str(i) for i in ids.dropna()]))
     hit = ids.isin(existing).fillna(False).to_numpy(dtype=bool)
+    versions, refused = _file_versions(source, accepted)
     # only the fields the file has a column for: a field it leaves out keeps its value, not a blank
     fields = [
         f.name
         for f in get_kind(kind).fields
         if f.name in accepted.columns and f.name in result.mapping
     ]
-    for _, row in accepted[hit].iterrows():
-        tx.update(
-            kind,
-            str(row[FEATURE_ID]),
-            user=user,
-            geometry=row.geometry,
-            note=note,
-            attributes={f: (None if pd.isna(row[f]) else row[f]) for f in fields},
+    updated = 0
+    # the rows to update, and those with a version that may be of a feature deleted since
+    for i in map(int, np.flatnonzero(hit | np.array([v is not None for v in versions], bool))):
+        row = accepted.iloc[i]
+        fid, version = row[FEATURE_ID], versions[i]
+        if i in refused or pd.isna(fid):
+            continue
+        if not hit[i]:  # not in the workspace: added, unless it was deleted since the export
+            now_at = tx.version(kind, str(fid))
+            if now_at and now_at != version:
+                refused[i] = (
+                    f"feature {fid} was deleted from the workspace after this file was exported "
+                    f"(audit entry {now_at}); not added back. To add it back, empty its version "
+                    "and import it again with --update"
+                )
+            continue
+        try:
+            tx.update(
+                kind,
+                str(fid),
+                user=user,
+                geometry=row.geometry,
+                note=note,
+                attributes={f: (None if pd.isna(row[f]) else row[f]) for f in fields},
+                expected_version=version,
+            )
+        except StaleEditError as exc:
+            refused[i] = _stale_reason(str(exc))
+            continue
+        result.updated_ids.append(str(fid))
+        updated += 1
+    keep = np.array([i not in refused and not hit[i] for i in range(len(accepted))], dtype=bool)
+    if refused:
+        result.rejected = _with_refused(result.rejected, source, accepted, refused)
+        result.notes.append(
+            "rows whose feature was changed or deleted after the file was exported were not "
+            "applied: they are in the rejects file with who changed what; make their change in a "
+            "fresh export and import that"
         )
-        result.updated_ids.append(str(row[FEATURE_ID]))
-    result.accepted = accepted[~hit]
-    return int(hit.sum())
+    result.accepted = accepted[keep]
+    return updated
+
+
+def _file_versions(
+    source: SourceTable, accepted: pd.DataFrame
+) -> tuple[list[int | None], dict[int, str]]:
+    """Each accepted row's version from the file's ``version`` column (None: no column, or an
+    empty cell), and the rows whose version cannot be read, with why."""
+    columns = [c for c in source.attributes.columns if str(c).strip().lower() == VERSION_COLUMN]
+    if not columns:
+        return [None] * len(accepted), {}
+    cells = source.attributes[columns[0]]
+    versions: list[int | None] = []
+    refused: dict[int, str] = {}
+    for i, number in enumerate(accepted[SOURCE_ROW]):
+        cell = cells.iloc[int(number) - source.first_row]  # the row's cell as the file has it
+        text = "" if cell is None or (not isinstance(cell, str) and pd.isna(cell)) else str(cell)
+        try:
+            value = float(text) if text.strip() else None
+        except ValueError:
+            value = -1.0
+        if value is not None and (value < 0 or not value.is_integer()):
+            refused[i] = (
+                f"version '{text}' is not a version number; export the layer again to get each "
+                "feature's version, or empty the cell to update regardless"
+            )
+            value = None
+        versions.append(None if value is None else int(value))
+    return versions, refused
+
+
+def _stale_reason(message: str) -> str:
+    """A refused row's reason: who changed what since the export, and how to re-apply the row (in
+    a fresh export: the row's other cells are as they were, and would undo the other change)."""
+    said = message.split(" Your edit is kept")[0].rstrip(" .")
+    return (
+        f"{said}; this row was not applied. Export the layer again, make this row's change in the "
+        "new export and import that with --update"
+    )
+
+
+def _with_refused(
+    rejected: pd.DataFrame, source: SourceTable, accepted: pd.DataFrame, refused: dict[int, str]
+) -> pd.DataFrame:
+    """The chunk's rejected rows with the refused ones added, as validation writes rejects (the
+    original values beside their row, line and reason), in file order."""
+    reasons: list[list[str]] = [[] for _ in range(len(source))]
+    ok = np.ones(len(source), dtype=bool)
+    for i, why in refused.items():
+        at = int(accepted[SOURCE_ROW].iloc[i]) - source.first_row
+        reasons[at].append(why)
+        ok[at] = False
+    more = rejected_rows(source, reasons, ok)
+    if not len(rejected):
+        return more
+    unit = source.unit
+    return pd.concat([rejected, more], ignore_index=True).sort_values(unit, kind="stable")
 
 
 def default_rejects_path(source: Path, workspace: str) -> Path:
-    """Rejects go beside the workspace, named after the input file, so nothing is overwritten."""
-    folder = Path(workspace).with_suffix("").parent / f"{Path(workspace).stem}-rejects"
+    """Rejects go beside the workspace, named after the input file, so nothing is overwritten; a
+    PostGIS workspace is on a server, so beside the input file, in a folder named after the
+    database."""
+    if is_url(workspace):
+        folder = source.parent / f"{database_name(workspace)}-rejects"
+    else:
+        folder = Path(workspace).with_suffix("").parent / f"{Path(workspace).stem}-rejects"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return folder / f"{source.stem}.{stamp}.rejects.csv"
 

@@ -68,7 +68,7 @@ def validate_source(
     values = _field_values(source, kind, fields, reasons)
     ok = np.array([not r for r in reasons], dtype=bool)
     accepted = _accepted(source, kind, fields, values, geoms, ok, keep_feature_ids)
-    rejected = _rejected(source, reasons, ok)
+    rejected = rejected_rows(source, reasons, ok)
     progress(0.9, "checked")
     return ImportResult(kind.name, source.path, len(source), accepted, rejected, notes, fields)
 
@@ -188,7 +188,7 @@ def _accepted(
     return accepted
 
 
-def _rejected(source: SourceTable, reasons: list[list[str]], ok: np.ndarray) -> pd.DataFrame:
+def rejected_rows(source: SourceTable, reasons: list[list[str]], ok: np.ndarray) -> pd.DataFrame:
     """The rejected records' original values after their row (or feature), line and reasons; a
     feature's shape as WKT in its own CRS, so the file can be fixed and imported again."""
     rejected = source.attributes[~ok].astype(object)
