@@ -331,6 +331,12 @@ KINDS: dict[str, LayerKind] = {
             (
                 Field("order_id", required=True, aliases=("order", "order_ref", "id")),
                 Field("name", required=True),
+                Field(
+                    "operation",
+                    aliases=("operation_name",),
+                    help="the closure operation (partnership) it belongs to: a partner sees only "
+                    "its own operations' orders",
+                ),
                 Field("status", choices=ORDER_STATUSES, aliases=("state",)),
                 Field("block_ids", help="the premises covered, block_ids separated by ';'"),
                 Field("notice_issued_at", "datetime"),
