@@ -13,22 +13,24 @@ from closuremap.app_pages.common import (
     workspace_version,
 )
 from closuremap.geo.aggregate import DEFAULT_MINIMUM
-from closuremap.layers.store import open_workspace
+from closuremap.layers.access import open_for
 from closuremap.layers.webmap import build_map
 from closuremap.reports.briefing import LEGAL_BASIS, briefing_tables
 from closuremap.reports.inputs import briefing_input
 
 
 @st.cache_data(show_spinner="Counting incidents and results…", max_entries=4)
-def _briefing(location: str, version: str):  # noqa: ANN202 - a BriefingInput
-    """The briefing's input, worked out once per version of the workspace (the before/after of every
-    order made is the slow part), not on every change of the suppression threshold."""
-    return briefing_input(open_workspace(location))
+def _briefing(location: str, version: str, role: str, operation: str | None):  # noqa: ANN202
+    """The briefing's input (a BriefingInput), worked out once per version of the workspace and
+    role (the before/after of every order made is the slow part), not on every change of the
+    suppression threshold; read through the role's guard, so a ward member's holds no incident
+    text and no exact point."""
+    return briefing_input(open_for(location, role=role, user=None, operation=operation))
 
 
 with reporting_errors(stop=True):
     store = open_current()
-    data = _briefing(store.location, workspace_version(store))
+    data = _briefing(store.location, workspace_version(store), store.role, store.operation)
 
 minimum = st.sidebar.number_input(
     "Suppress counts below",

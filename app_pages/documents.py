@@ -19,6 +19,7 @@ from closuremap.app_pages.common import (
     offer_download,
     reporting_errors,
     require_user,
+    role_may,
     workspace_or_stop,
 )
 from closuremap.geo.clock import LONDON
@@ -78,10 +79,14 @@ atlas = c4.checkbox("One exhibit sheet per block (atlas)", key=f"ex_atlas_{order
 with_docx = st.checkbox(
     "Also Word (DOCX) copies to edit before signing", value=True, key=f"docx_{order_id}"
 )
-if st.button("Make every document", type="primary", key="make_all") and (who := require_user()):
+if (
+    role_may("documents")
+    and st.button("Make every document", type="primary", key="make_all")
+    and (who := require_user())
+):
     bar = st.progress(0.0, text="Reading the order…")
     with reporting_errors(values={"Exhibit reference": ref}):
-        store.set_meta(f"exhibit_ref:{order_id}", ref)
+        store.set_meta(f"exhibit_ref:{order_id}", ref, user=who)
         case = case_file(store, order_id, exhibit_ref=ref, prepared_by=who, today=today)
         fresh: dict[str, tuple[str, bytes, str]] = {}  # kept only if every document is made
 
@@ -210,12 +215,20 @@ contact = c1.text_input(
 )
 signatory = c2.text_input("Signed by", value=who or "", key=f"letter_signatory_{order_id}")
 b1, b2 = st.columns(2)
-if b1.button("Save template", key="save_template") and require_user():
+if (
+    role_may("settings")
+    and b1.button("Save template", key="save_template")
+    and (who := require_user())
+):
     with reporting_errors():  # the template's error names it
         check_template(template)
-        store.set_meta("letter_template", template)
+        store.set_meta("letter_template", template, user=who)
         st.success("template saved in the workspace")
-if b2.button("Make the letters", key="make_letters") and (who := require_user()):
+if (
+    role_may("letters")
+    and b2.button("Make the letters", key="make_letters")
+    and (who := require_user())
+):
     with reporting_errors():
         recipients, fields = letter_fields(
             store, order_id, today=today, contact=contact, signatory=signatory
@@ -257,7 +270,11 @@ filled = st.data_editor(
     key=f"service_sheet_{order_id}",
     disabled=["entrance", "block"],
 )
-if st.button("Record service", key="record_service") and (who := require_user()):
+if (
+    role_may("record_service")
+    and st.button("Record service", key="record_service")
+    and (who := require_user())
+):
     with reporting_errors():
         count, rejected = record_service(store, order_id, filled, user=who)
         (st.warning if len(rejected) else st.success)(
@@ -280,7 +297,9 @@ with st.form(f"objection_{order_id}"):
     received = st.date_input("Received on", key=f"obj_received_{order_id}")
     summary = st.text_area("Summary", key=f"obj_summary_{order_id}")
     response = st.text_area("Our response", key=f"obj_response_{order_id}")
-    if st.form_submit_button("Log it") and (who := require_user()):
+    if st.form_submit_button("Log it", disabled=not role_may("comment")) and (
+        who := require_user()
+    ):
         with reporting_errors():
             store.add_objection(
                 order_id,
@@ -313,15 +332,20 @@ applicant = st.text_input(
     value=store.get_meta("applicant") or "",
     key="settings_applicant",
 )
-if st.button("Save the settings", key="save_settings") and require_user():
+if (
+    role_may("settings")
+    and st.button("Save the settings", key="save_settings")
+    and (who := require_user())
+):
     rows = table.dropna(subset=["name"])
     set_advice_contacts(
         store,
+        who,
         [
             AdviceContact(str(r.name), str(r.detail or ""), str(r.kind or "housing"))
             for r in rows.itertuples()
             if str(r.name).strip()
         ],
     )
-    store.set_meta("applicant", applicant.strip())
+    store.set_meta("applicant", applicant.strip(), user=who)
     st.success("settings saved in the workspace")

@@ -11,8 +11,8 @@ import streamlit as st
 
 from closuremap.app_pages.common import open_current, reporting_errors, workspace_version
 from closuremap.geo.evaluation import DEFAULT_BUFFER_M, DEFAULT_MONTHS, EvaluationResult
+from closuremap.layers.access import open_for
 from closuremap.layers.evaluation import evaluate_orders, order_dates
-from closuremap.layers.store import open_workspace
 from closuremap.reports.evaluation import chart_png, results_csv
 
 _CONTROLS = {
@@ -27,6 +27,8 @@ _CONTROLS = {
 def _evaluate(
     location: str,
     version: str,
+    role: str,
+    operation: str | None,
     ids: tuple[str, ...],
     target: str,
     buffer_m: float,
@@ -46,7 +48,7 @@ def _evaluate(
         control = Path(f.name)
     try:
         result = evaluate_orders(
-            open_workspace(location),
+            open_for(location, role=role, user=None, operation=operation),
             list(ids) or None,
             target=target,
             buffer_m=buffer_m,
@@ -128,6 +130,8 @@ with reporting_errors(stop=True):
     result, png, csv_bytes = _evaluate(
         store.location,
         workspace_version(store),
+        store.role,
+        store.operation,
         tuple(chosen),
         target,
         float(buffer_m),

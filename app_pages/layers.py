@@ -10,6 +10,7 @@ from closuremap.app_pages.common import (
     offer_download,
     reporting_errors,
     require_user,
+    role_may,
     workspace_or_stop,
 )
 from closuremap.layers.csvio import csv_bytes
@@ -50,7 +51,9 @@ kind = st.selectbox(
     index=None,
     placeholder="choose the layer the file's records belong to",
 )
-upload = st.file_uploader("File", key="import_file")
+if not role_may("import"):
+    st.info("Your role does not import files; an analyst or supervisor can.")
+upload = st.file_uploader("File", key="import_file", disabled=not role_may("import"))
 crs = st.text_input("Coordinate system, if the file has none (e.g. EPSG:27700)", key="import_crs")
 mapping: dict[str, str | None] = {}
 if upload is not None and kind is None:
@@ -125,8 +128,10 @@ if (
             bar.empty()
 
 st.header("Import log")
-log = store.imports()
-if log.empty:
+log = store.imports() if role_may("import") else None  # file names and rejected rows
+if log is None:
+    st.caption("The import log is for those who import: an analyst or a supervisor.")
+elif log.empty:
     st.caption("No file has been imported into this workspace yet.")
 else:
     st.dataframe(log.drop(columns=["rejects_path"]), hide_index=True, width="stretch")

@@ -15,6 +15,7 @@ from closuremap.app_pages.common import (
     attribution,
     reporting_errors,
     require_user,
+    role_may,
     workspace_or_stop,
 )
 from closuremap.app_pages.order_views import show_check, show_scope_map, show_timeline
@@ -289,6 +290,8 @@ authorised = c2.selectbox(
     index=None if not saved("authorised_by") else ranks.index(str(saved("authorised_by"))),
     placeholder="choose a rank or authority",
     key=f"order_authority_{okey}",
+    disabled=not role_may("authorise"),
+    help=None if role_may("authorise") else "only a supervisor records who authorised it",
 )
 applicant = c3.text_input(
     "Applicant (force or council)",
@@ -428,7 +431,7 @@ st.caption(
     "Changed since the last save: "
     + (", ".join(changes) + (", scope" if pending else "") if changes or pending else "nothing")
 )
-if st.button("Save order", type="primary", key="save_order_button"):
+if role_may("edit_orders") and st.button("Save order", type="primary", key="save_order_button"):
     who = require_user()
     if problems:
         st.error("Not saved: put right what is marked above first.")

@@ -5,9 +5,10 @@ document on stdout; progress goes to stderr so it never mixes with the output.
 
 Laid out by task: ``*_flags.py`` declare each command's flags (one ``add_<command>`` function
 each, registered from :data:`COMMANDS` in the order ``--help`` lists them); ``workspace.py``,
-``listing.py``, ``checks.py``, ``deadlines.py``, ``documents.py``, ``letters.py`` and
-``summarise.py`` hold the bodies, each imported only when one of its commands runs (options.py says
-why); :func:`main` below is the one place an error becomes a sentence, naming the flag it is about.
+``listing.py``, ``checks.py``, ``deadlines.py``, ``documents.py``, ``letters.py``,
+``summarise.py``, ``audit.py`` and ``copy.py`` hold the bodies, each imported only when one of
+its commands runs (options.py says why); :func:`main` below is the one place an error becomes a
+sentence, naming the flag it is about.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
-from closuremap.cli import checks_flags, documents_flags, workspace_flags
+from closuremap.cli import (
+    checks_flags,
+    documents_flags,
+    grants_flags,
+    users_flags,
+    workspace_flags,
+)
 from closuremap.cli.options import Subparsers
 from closuremap.geo.errors import ClosuremapError
 
@@ -31,6 +38,8 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     workspace_flags.add_export,
     workspace_flags.add_listings,
     workspace_flags.add_rejects,
+    workspace_flags.add_audit,
+    workspace_flags.add_copy,
     checks_flags.add_check_scope,
     checks_flags.add_timeline,
     documents_flags.add_exhibit,
@@ -45,6 +54,9 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     checks_flags.add_check_breaches,
     workspace_flags.add_serve,
     workspace_flags.add_kinds,
+    users_flags.add_users,
+    grants_flags.add_grant,
+    grants_flags.add_revoke,
 )
 
 

@@ -10,13 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from closuremap.cli.shared import emit, layer_file_paths, optional_path
+from closuremap.cli.shared import emit, layer_file_paths, open_store, optional_path
 from closuremap.geo.errors import SchemaError
 from closuremap.geo.evaluation import DEFAULT_BUFFER_M, EvaluationResult, parse_month_or_date
 from closuremap.layers.breaches import check_breaches
 from closuremap.layers.evaluation import evaluate_files, evaluate_orders
 from closuremap.layers.orders import FileInputs, check_files, check_order
-from closuremap.layers.store import open_workspace
 from closuremap.reports.evaluation import chart_png, results_csv
 
 
@@ -65,9 +64,7 @@ def cmd_check_scope(args: argparse.Namespace) -> int:
             raise SchemaError(
                 "with a workspace, name the order: closuremap check-scope WS.gpkg --order ID"
             )
-        check = check_order(
-            open_workspace(args.workspace), args.order, tolerance_m2=args.tolerance_m2
-        )
+        check = check_order(open_store(args, "read"), args.order, tolerance_m2=args.tolerance_m2)
     else:
         if not (args.scope and args.premises):
             raise SchemaError(
@@ -82,7 +79,7 @@ def cmd_check_scope(args: argparse.Namespace) -> int:
 
 def cmd_check_breaches(args: argparse.Namespace) -> int:
 
-    table = check_breaches(open_workspace(args.workspace), args.order)
+    table = check_breaches(open_store(args, "read"), args.order)
     records = json.loads(table.to_json(orient="records"))
     flagged = sum(1 for r in records if r["flags"])
     text = [f"{len(records)} breaches, {flagged} flagged"]
@@ -116,7 +113,7 @@ def _evaluate(args: argparse.Namespace) -> EvaluationResult:
                 "(or --all-orders)"
             )
         return evaluate_orders(
-            open_workspace(args.workspace),
+            open_store(args, "evaluation"),
             None if args.all_orders else args.order,
             target=args.target_area,
             control=optional_path(args.control),

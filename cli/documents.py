@@ -11,14 +11,14 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from closuremap.cli.shared import acting_user, document_date, emit, layer_file_paths
+from closuremap.cli.shared import acting_user, document_date, emit, layer_file_paths, open_store
 from closuremap.geo.clock import LONDON
 from closuremap.geo.dates import parse_date
 from closuremap.geo.errors import SchemaError, WorkspaceError
 from closuremap.layers.documents import order_blocks, record_service
 from closuremap.layers.importer import read_rows
 from closuremap.layers.orders import evidence_window, order_row, order_version
-from closuremap.layers.store import WorkspaceStore, open_workspace
+from closuremap.layers.store import WorkspaceStore
 from closuremap.reports.briefing import render_briefing
 from closuremap.reports.case import CaseFile
 from closuremap.reports.casefile import DOCUMENT_TITLES, case_file, make_bundle, make_documents
@@ -48,7 +48,7 @@ def _exhibit_data(args: argparse.Namespace) -> tuple[ExhibitInput, int | None, l
         raise SchemaError(
             "with a workspace, name the order: closuremap exhibit WS.gpkg --order ID ..."
         )
-    store = open_workspace(args.workspace)
+    store = open_store(args, "documents")
     data = exhibit_input(store, args.order)
     notes = []
     if not (args.evidence_from or args.evidence_to):  # the order's own evidence window
@@ -98,7 +98,7 @@ def cmd_exhibit(args: argparse.Namespace) -> int:
 
 
 def cmd_briefing(args: argparse.Namespace) -> int:
-    store = open_workspace(args.workspace)
+    store = open_store(args, "briefing")
     path = render_briefing(
         briefing_input(store, args.order),
         args.out,
@@ -110,7 +110,7 @@ def cmd_briefing(args: argparse.Namespace) -> int:
 
 
 def cmd_service_pack(args: argparse.Namespace) -> int:
-    store = open_workspace(args.workspace)
+    store = open_store(args, "documents")
     row = order_row(store, args.order)
     blocks = order_blocks(store, args.order)
     entrances = store.read("entrances")
@@ -137,7 +137,7 @@ def cmd_service_pack(args: argparse.Namespace) -> int:
 def _case(args: argparse.Namespace) -> tuple[WorkspaceStore, CaseFile]:
     """The order's case file, prepared by ``--user`` under ``--exhibit-ref`` (or the reference the
     Documents page saved for the order)."""
-    store = open_workspace(args.workspace)
+    store = open_store(args, "documents")
     ref = args.exhibit_ref or store.get_meta(f"exhibit_ref:{args.order}")
     if not ref:
         raise SchemaError(
@@ -145,7 +145,11 @@ def _case(args: argparse.Namespace) -> tuple[WorkspaceStore, CaseFile]:
             f"reference is saved for {args.order} yet)"
         )
     return store, case_file(
-        store, args.order, exhibit_ref=ref, prepared_by=acting_user(args), today=document_date(args)
+        store,
+        args.order,
+        exhibit_ref=ref,
+        prepared_by=store.user or acting_user(args),
+        today=document_date(args),
     )
 
 
@@ -203,8 +207,8 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_record_service(args: argparse.Namespace) -> int:
-    store = open_workspace(args.workspace)
-    count, rejected = record_service(store, args.order, read_rows(args.csv), user=acting_user(args))
+    store = open_store(args, "record_service")
+    count, rejected = record_service(store, args.order, read_rows(args.csv), user=store.user or "")
     data = {
         "recorded": count,
         "rejected": json.loads(rejected.to_json(orient="records")) if len(rejected) else [],

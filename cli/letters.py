@@ -12,17 +12,17 @@ import argparse
 import time
 from pathlib import Path
 
-from closuremap.cli.shared import acting_user, document_date, emit
+from closuremap.cli.shared import document_date, emit, open_store
 from closuremap.layers.csvio import write_csv
 from closuremap.layers.documents import log_letters
-from closuremap.layers.store import open_workspace
 from closuremap.reports.letter_inputs import letter_fields
 from closuremap.reports.letters import DEFAULT_TEMPLATE, render_letters
 
 
 def cmd_letters(args: argparse.Namespace) -> int:
-    who, day = acting_user(args), document_date(args)  # refused before any file is written
-    store = open_workspace(args.workspace)
+    day = document_date(args)  # refused before any file is written
+    store = open_store(args, "letters")
+    who = store.user or ""
     template = (
         Path(args.template).read_text()
         if args.template

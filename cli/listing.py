@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from closuremap.cli.shared import emit
+from closuremap.cli.shared import emit, open_store
 from closuremap.geo.crs import bng_to_lonlat
 from closuremap.layers.model import KINDS, LayerKind
-from closuremap.layers.store import WorkspaceStore, open_workspace
+from closuremap.layers.store import WorkspaceStore
 
 
 def _layer_row(store: WorkspaceStore, kind: LayerKind) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def _layer_row(store: WorkspaceStore, kind: LayerKind) -> dict[str, Any]:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    store = open_workspace(args.workspace)
+    store = open_store(args, "read")
     rows = [_layer_row(store, kind) for kind in KINDS.values()]
     data = {
         "workspace": store.location,
@@ -62,7 +62,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_imports(args: argparse.Namespace) -> int:
-    log = open_workspace(args.workspace).imports()
+    log = open_store(args, "import").imports()
     records = json.loads(log.to_json(orient="records"))  # NULL as null, numbers as numbers
     text = [
         f"#{r['id']} {r['at']} {r['user']}: {r['kind']} from {r['file']}: read {r['read']}, "
@@ -79,7 +79,7 @@ def cmd_imports(args: argparse.Namespace) -> int:
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:
-    store = open_workspace(args.workspace)
+    store = open_store(args, "import")
     path = store.write_rejects(args.import_id, Path(args.out))
     # records, not lines: a cell may hold a line break
     with open(path, encoding="utf-8", newline="") as f:

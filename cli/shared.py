@@ -1,4 +1,20 @@
-"""What the command bodies share: who is acting, progress on stderr, the one output document."""
+"""What the command bodies share: who is acting and as which role, the workspace opened for them,
+progress on stderr, the one output document.
+
+Every command that reads or writes a workspace opens it through :func:`open_store`, which wraps it
+in the role guard (:class:`closuremap.layers.access.RoleStore`). The acting role is:
+
+- with ``CLOSUREMAP_USERS`` set (the app's user file), the role the file gives the acting user
+  (``--user``, else ``CLOSUREMAP_USER``, else the login name), who must be in it;
+- on a PostGIS workspace whose store says its login's role (``login_role()``), that role: the
+  database holds a direct SQL client to the same rules;
+- otherwise single-user mode, with an analyst's and a supervisor's rights, as before sign-in
+  existed.
+
+On a GeoPackage whoever can write the file can change anything in it: the roles on the command
+line keep a partner's or ward member's work within their role; a PostGIS server with database
+roles is what holds a hostile user to them.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +29,12 @@ from typing import Any
 
 from closuremap.geo.dates import parse_date
 from closuremap.geo.errors import SchemaError
+from closuremap.layers.access import AccessDenied, RoleStore, require
+from closuremap.layers.store import WorkspaceStore, open_workspace
+from closuremap.layers.users import find_user, load_users, users_file
+
+#: The role of a command run without a user file or database roles: one officer, every right.
+SINGLE_USER_ROLE = "supervisor"
 
 
 def acting_user(args: argparse.Namespace) -> str:
@@ -30,6 +52,51 @@ def acting_user(args: argparse.Namespace) -> str:
             "and document records a name"
         )
     return name.strip()
+
+
+def acting_role(
+    args: argparse.Namespace, store: WorkspaceStore | None = None
+) -> tuple[str, str, str | None]:
+    """Who is acting, as which role, for which operation (a partner's): see the module's words."""
+    name = acting_user(args)
+    login_role = getattr(store, "login_role", None)
+    role = login_role() if callable(login_role) else None
+    path = users_file()
+    if path is not None:
+        user = find_user(load_users(path), name)
+        if user is None:
+            raise AccessDenied(
+                f"'{name}' is not a user in {path} (CLOSUREMAP_USERS): give your name as the file "
+                "has it with --user or CLOSUREMAP_USER, or ask an administrator to add you with "
+                "`closuremap users add`"
+            )
+        return user.name, role or user.role, user.operation or None
+    if callable(login_role):
+        if role is None:
+            raise AccessDenied(
+                "this database login is in none of the closuremap roles: ask the administrator "
+                "to grant it closuremap_analyst, _supervisor, _partner or _ward_member"
+            )
+        return name, role, None
+    return name, SINGLE_USER_ROLE, None
+
+
+def open_store(args: argparse.Namespace, action: str = "read") -> RoleStore:
+    """``args.workspace`` opened for the acting user in their role, refused at once if the role
+    may not take ``action`` (the command's purpose); the guard refuses anything else beyond it."""
+    store = open_workspace(args.workspace)
+    user, role, operation = acting_role(args, store)
+    guarded = RoleStore(store, role=role, user=user, operation=operation)
+    guarded.require(action)
+    return guarded
+
+
+def require_role(args: argparse.Namespace, action: str) -> str:
+    """Refuse ``action`` unless the acting role may take it, before any file is made; the acting
+    user's name."""
+    user, role, _ = acting_role(args)
+    require(role, action)
+    return user
 
 
 class Progress:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from closuremap.cli.shared import Progress, emit
+from closuremap.cli.shared import Progress, emit, open_store
 from closuremap.geo.summarise_window import parse_day
-from closuremap.layers.store import open_workspace
 from closuremap.layers.summarise import summarise_to_csv
 
 
@@ -16,7 +15,7 @@ def cmd_summarise(args: argparse.Namespace) -> int:
         args.out,
         areas=args.areas,
         incidents=args.incidents,
-        store=open_workspace(args.workspace) if args.workspace else None,
+        store=open_store(args, "read") if args.workspace else None,
         id_columns=args.id_columns,
         date_from=parse_day(args.date_from, "--from") if args.date_from else None,
         date_to=parse_day(args.date_to, "--to") if args.date_to else None,

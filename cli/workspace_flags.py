@@ -41,7 +41,11 @@ def add_import(sub: Subparsers) -> None:
         "--update",
         action="store_true",
         help="records with the feature_id of a feature already in the "
-        "workspace (an export brought back) update it; others are added",
+        "workspace (an export brought back) update it; others are added. A file with a version "
+        "column (every `closuremap export` has one) updates only the features nobody changed "
+        "since: a row on top of someone else's change, or for a feature deleted since, is "
+        "refused into the rejects file with who changed what, the other rows are applied. A "
+        "file without a version column (or a row with an empty version) updates as it is",
     )
     user_flag(p)
     text_flags(
@@ -88,7 +92,14 @@ def add_geocode(sub: Subparsers) -> None:
 
 
 def add_export(sub: Subparsers) -> None:
-    p = sub.add_parser("export", help="export a layer; the format comes from the extension")
+    p = sub.add_parser(
+        "export",
+        help="export a layer; the format comes from the extension",
+        description="Export a layer; the format comes from the extension. Each feature's version "
+        "is in a 'version' column: edit the file and bring it back with `closuremap import "
+        "--update`, and a feature someone changed since the export is refused (its row kept in "
+        "the rejects file, naming who changed what), not overwritten.",
+    )
     p.add_argument("workspace")
     p.add_argument("kind")
     p.add_argument("--out", required=True, help=".geojson .gpkg .shp .zip .kml .fgb or .csv")
@@ -120,6 +131,49 @@ def add_rejects(sub: Subparsers) -> None:
     p.add_argument("--out", required=True)
     output_flags(p)
     run(p, "listing", "cmd_rejects")
+
+
+def add_audit(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "audit",
+        help="list the audit trail (who changed what, when) and verify its hash chain",
+        description="List the workspace's audit trail, oldest first, and with --verify check its "
+        "SHA-256 chain. Exit codes: 0 listed (and intact); 2 a problem with the command; "
+        "3 the chain is broken (the first broken entry is named).",
+    )
+    p.add_argument("workspace")
+    p.add_argument(
+        "--order",
+        help="list only the entries about this order (its saves, objections and records); "
+        "--verify still walks the whole chain",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check every entry follows from the one before; exit 3 naming the first that does not",
+    )
+    user_flag(p)  # who is reading: the role decides what of the trail is shown
+    output_flags(p)
+    run(p, "audit", "cmd_audit")
+
+
+def add_copy(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "copy",
+        help="copy a whole workspace to a new one: GeoPackage or PostGIS, either way",
+        description="Copy every layer, order, setting, record, floor plan, the import log and the "
+        "audit trail (ids and hashes as they are) into a new workspace, then check the copy: the "
+        "same rows per table, and the audit chain verifies. The destination must be new: a .gpkg "
+        "path that does not exist, or a postgresql:// URL of a database with no workspace in it "
+        "(password in ~/.pgpass, never in the URL). Exit codes: 0 copied and checked; 2 refused "
+        "or failed; 3 copied, but the source's audit chain was already broken.",
+    )
+    p.add_argument("source", help="the workspace to copy: a .gpkg path or a postgresql:// URL")
+    p.add_argument(
+        "destination", help="a new .gpkg path, or the postgresql:// URL of an empty database"
+    )
+    output_flags(p)
+    run(p, "copy", "cmd_copy")
 
 
 def add_serve(sub: Subparsers) -> None:

@@ -19,15 +19,15 @@ from closuremap.geo.errors import ClosuremapError
 from closuremap.geo.evaluation import EvaluationResult
 from closuremap.geo.incidents import filter_incidents
 from closuremap.geo.scope import scope_from_parts
+from closuremap.layers.access import briefing_incidents, evaluate_for_briefing
 from closuremap.layers.documents import order_blocks, workspace_attribution
-from closuremap.layers.evaluation import evaluate_order
 from closuremap.layers.model import text_or_none
 from closuremap.layers.orders import FeatureFiles, evidence_window, order_row, read_layers
 from closuremap.layers.store import WorkspaceStore
 
 from .attribution import infer_attribution
 from .briefing import DEFAULT_PARTNERS, BriefingInput
-from .exhibit_data import ExhibitInput
+from .exhibit_data import AuditPointer, ExhibitInput
 from .letter_inputs import ISSUES_REACH_M, letter_fields
 
 __all__ = [  # letter_fields lives in letter_inputs (a light import); still importable from here
@@ -61,6 +61,23 @@ def exhibit_input(store: WorkspaceStore, order_id: str) -> ExhibitInput:
         order_id=str(row["order_id"]),
         **read_layers(store, EXHIBIT_LAYERS),
         attribution=workspace_attribution(store),
+        audit=audit_pointer(store, str(row["feature_id"])),
+    )
+
+
+def audit_pointer(store: WorkspaceStore, feature_id: str) -> AuditPointer | None:
+    """The audit entry that last saved the order (``feature_id``) and the chain's head now; None
+    if the trail holds neither (an order stored before the chain, in a workspace not yet
+    chained)."""
+    trail = store.history()  # newest first
+    own = trail[(trail["kind"] == "orders") & (trail["feature_id"] == feature_id)]
+    if own.empty or not isinstance(own.iloc[0]["hash"], str):
+        return None
+    return AuditPointer(
+        int(own.iloc[0]["id"]),
+        str(own.iloc[0]["hash"]),
+        int(trail.iloc[0]["id"]),
+        str(trail.iloc[0]["hash"]),
     )
 
 
@@ -127,7 +144,7 @@ def briefing_input(
         except ClosuremapError:
             continue  # one order's bad window must not stop the briefing of the others
     window = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
-    incidents = store.read("incidents")[["occurred_at", "geometry"]]
+    incidents = briefing_incidents(store)  # dates and blocks only: no text, no exact points
     if window is not None:
         incidents = filter_incidents(incidents, start=window[0], end=window[1])
     partners = store.get_meta("partners")
@@ -153,7 +170,9 @@ def _made_orders_results(
     for _, row in orders.iterrows():
         if text_or_none(row.get("order_made_on")):
             try:
-                results.append((str(row["name"]), evaluate_order(store, str(row["order_id"]))))
+                results.append(
+                    (str(row["name"]), evaluate_for_briefing(store, str(row["order_id"])))
+                )
             except ClosuremapError:
                 continue  # too early, or no incidents to compare: nothing to report yet
     return results
