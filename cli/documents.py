@@ -84,6 +84,14 @@ def cmd_exhibit(args: argparse.Namespace) -> int:
         "scale_statement": result.scale_statement,
         "scope_sha256": result.scope_sha256,
         "version": opts.version,
+        "audit": None
+        if result.audit is None
+        else {
+            "entry_id": result.audit.entry_id,
+            "entry_hash": result.audit.entry_hash,
+            "head_id": result.audit.head_id,
+            "head_hash": result.audit.head_hash,
+        },
         "notes": notes + result.notes,
     }
     emit(

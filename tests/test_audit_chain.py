@@ -511,6 +511,41 @@ def test_the_exhibit_prints_its_audit_entry_and_the_chain_head(
     assert f"audit-head:{head['id']}:{head['hash']}" in keywords
 
 
+def test_the_exhibit_command_says_where_it_points_into_the_chain(
+    sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
+    """`exhibit --json` gives the pointer; `audit --order` lists that entry with that hash."""
+    order = sample_store.read("orders").set_index("order_id").loc[ORDER]
+    sample_store.update(
+        "orders",
+        order["feature_id"],
+        user="PC Ann (1)",
+        attributes={"notes": "stairs B and C only"},
+        note="scope checked",
+    )
+    out = tmp_path / "ex.pdf"
+    made = run(
+        "exhibit",
+        sample_store.location,
+        "--order",
+        ORDER,
+        "--exhibit-ref",
+        "AB/1",
+        "--out",
+        out,
+        "--json",
+        "--user",
+        "PC Ann (1)",
+    )
+    assert made.returncode == 0, made.stderr
+    pointer = json.loads(made.stdout)["audit"]
+    listed = run("audit", sample_store.location, "--order", ORDER, "--json")
+    entries = {e["id"]: e for e in json.loads(listed.stdout)["entries"]}
+    assert entries[pointer["entry_id"]]["hash"] == pointer["entry_hash"]
+    assert entries[pointer["entry_id"]]["note"] == "scope checked"
+    assert pointer["head_hash"] == sample_store.history().iloc[0]["hash"]
+
+
 def test_an_exhibit_from_files_has_no_audit_pointer(tmp_path: Path) -> None:
     from closuremap.reports.exhibit_data import ExhibitInput
 
