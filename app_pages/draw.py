@@ -25,11 +25,15 @@ from closuremap.layers import floorplans
 from closuremap.layers.audit import describe_change
 from closuremap.layers.drawmap import build_draw_map, drawings_to_bng
 from closuremap.layers.editing import (
+    Outline,
+    load_for_editing,
     prepare_drawing,
     restore_version,
     save_new,
+    save_outlines,
     typed_attributes,
     undo_last,
+    with_saved,
 )
 from closuremap.layers.model import COMMUNAL_AREA_TYPES, KINDS
 
@@ -57,7 +61,7 @@ if floor != "all":
     frames["communal_areas"] = on_floor(frames["communal_areas"], int(floor))
 
 guides = []
-for plan in floorplans.plans(store.location):
+for plan in floorplans.plans(store):
     if floor == "all" or plan.floor is None or plan.floor == int(floor):
         url, bounds = floorplans.warp_for_web(plan)
         guides.append((plan.name, url, bounds, plan.opacity))
@@ -75,7 +79,11 @@ editing = st.selectbox(
 editable = [] if editing == options[0] else [editing]
 for fid in editable:  # the version this map shows: a save over someone else's later one is refused
     if (loaded := f"draw_version_{kind}_{state.draw_round}_{fid}") not in state:
-        state[loaded] = store.version(kind, fid)
+        with reporting_errors(stop=True):  # the outline and its version read together
+            base = load_for_editing(store, kind, fid)
+        state[loaded] = base.version
+        frames[kind] = with_saved(frames[kind], base)  # the map shows what that version is
+        saved = frames[kind].set_index("feature_id")
 focus = None
 if editable or focus_id in saved.index:  # open on the feature being edited, or the one just saved
     minx, miny, maxx, maxy = saved.geometry[editable[0] if editable else focus_id].bounds
@@ -188,8 +196,9 @@ if changed:
         ", ".join(str(saved.loc[r.feature_id].get("name") or r.feature_id[:8]) for r in changed)
     )
     if st.button("Save the edited outlines", key="save_edits") and (who := require_user()):
-        messages = []
-        with reporting_errors():  # a busy workspace, a drawing it cannot repair, a stale edit
+        outlines, moves, blocked = [], [], False
+        # a busy workspace, a drawing it cannot repair, an outline someone changed meanwhile
+        with reporting_errors() as saving:
             for r in changed:
                 attrs = saved.loc[r.feature_id].drop(labels=["geometry"]).to_dict()
                 snapped, moved, problems = prepare_drawing(
@@ -201,22 +210,31 @@ if changed:
                     min_width_m=min_width,
                     feature_id=r.feature_id,
                 )
-                if any(p.severity == "error" for p in problems):
-                    show(problems)
-                    continue
-                store.update(
-                    kind,
-                    r.feature_id,
-                    user=who,
-                    geometry=snapped,
-                    expected_version=state.get(
-                        f"draw_version_{kind}_{state.draw_round}_{r.feature_id}"
-                    ),
+                show(problems)
+                blocked = blocked or any(p.severity == "error" for p in problems)
+                name = str(attrs.get("name") or r.feature_id[:8])
+                outlines.append(
+                    Outline(
+                        r.feature_id,
+                        snapped,
+                        state.get(f"draw_version_{kind}_{state.draw_round}_{r.feature_id}"),
+                        f"{name} ({r.feature_id[:8]})",
+                    )
                 )
-                name = attrs.get("name") or r.feature_id[:8]
-                messages.append(f"{name} ({moved} vertices snapped)")
-        if messages:
-            done("saved " + ", ".join(messages), focus=str(changed[-1].feature_id))
+                moves.append(f"{name} ({moved} vertices snapped)")
+            if blocked:
+                st.info("Nothing was saved: redraw the outlines marked above, then save them all.")
+            else:  # all or nothing: one stale outline saves none of them
+                save_outlines(store, kind, outlines, user=who)
+                done("saved " + ", ".join(moves), focus=str(changed[-1].feature_id))
+        if isinstance(saving.error, StaleEditError):  # the drawn edits stay on the map
+            state["draw_stale"] = state.draw_round
+    if state.get("draw_stale") == state.draw_round and st.button(
+        "Load the saved outlines (your drawn edits are dropped)", key="draw_reload"
+    ):
+        state.pop("draw_stale", None)
+        state.draw_round += 1  # a fresh map, and versions read again
+        st.rerun()
 
 if out and out.get("all_drawings") is not None:
     gone = [fid for fid in editable if fid not in set(drawn["feature_id"].dropna())]
@@ -239,15 +257,20 @@ if len(saved):
         format_func=lambda f: f"{saved.loc[f].get('name') or kind} ({f[:8]})",
     )
     fields = [f for f in KINDS[kind].fields if f.kind in ("str", "int", "float")]
-    saved_text = {
-        f.name: ""
-        if saved.loc[pick].get(f.name) is None or pd.isna(saved.loc[pick].get(f.name))
-        else str(saved.loc[pick].get(f.name))
-        for f in fields
-    }
-    if f"attr_{fields[0].name}_{pick}" not in state or f"attr_version_{pick}" not in state:
-        # the form is built from the saved values, or was just saved: the version they are
-        state[f"attr_version_{pick}"] = store.version(kind, pick)
+    if f"attr_version_{pick}" not in state or f"attr_base_{pick}" not in state:
+        # the form is (re)built: the saved values and the version they are, read together
+        with reporting_errors(stop=True):
+            base = load_for_editing(store, kind, pick)
+        state[f"attr_version_{pick}"] = base.version
+        state[f"attr_base_{pick}"] = {
+            f.name: ""
+            if base.row.get(f.name) is None or pd.isna(base.row.get(f.name))
+            else str(base.row.get(f.name))
+            for f in fields
+        }
+        for f in fields:  # the widgets show those values, not what a previous form held
+            state.pop(f"attr_{f.name}_{pick}", None)
+    saved_text = state[f"attr_base_{pick}"]  # what the form shows: a save writes only the changes
     with st.form("attributes"):
         values = {
             f.name: st.text_input(f.name, value=saved_text[f.name], key=f"attr_{f.name}_{pick}")
@@ -267,7 +290,9 @@ if len(saved):
                         attributes=changes,
                         expected_version=state[f"attr_version_{pick}"],
                     )
-                state.pop(f"attr_version_{pick}", None)
+                for key in [k for k in state if str(k).startswith("attr_")]:
+                    if str(key).endswith(f"_{pick}"):  # rebuilt from the saved values next run
+                        del state[key]
                 done("attributes saved" if changes else "nothing had changed", focus=pick)
             if isinstance(outcome.error, StaleEditError):  # offer the other person's version
                 state["attr_stale"] = pick
@@ -357,7 +382,7 @@ with st.form("floor_plan"):
                         frames["premises"].set_index("block_id").geometry[plan_block],
                     )
                 floorplans.save_plan(
-                    store.location,
+                    store,
                     block_id=plan_block,
                     floor=int(plan_floor),
                     name=upload.name,
@@ -369,7 +394,7 @@ with st.form("floor_plan"):
                     f"placed {upload.name} over {block_names[plan_block]}: correct it with three "
                     "control points"
                 )
-for plan in floorplans.plans(store.location):
+for plan in floorplans.plans(store):
     with st.expander(
         f"Control points of {plan.name} "
         f"({block_names.get(plan.block_id, plan.block_id)}, floor {plan.floor})"
@@ -381,14 +406,17 @@ for plan in floorplans.plans(store.location):
             ]
         )
         edited = st.data_editor(table, num_rows="fixed", key=f"plan_points_{plan.id}")
-        if st.button("Place the plan by these points", key=f"place_plan_{plan.id}"):
+        if st.button("Place the plan by these points", key=f"place_plan_{plan.id}") and (
+            who := require_user()
+        ):
             with reporting_errors():
                 floorplans.update_placement(
-                    store.location,
+                    store,
                     plan.id,
                     [
                         ((r["image x"], r["image y"]), (r["easting"], r["northing"]))
                         for r in edited.to_dict("records")
                     ],
+                    user=who,
                 )
                 done(f"placed {plan.name}")

@@ -33,6 +33,7 @@ from closuremap.geo.permitted_access import (
 )
 from closuremap.geo.timeline import AUTHORITY_CHOICES
 from closuremap.layers.breaches import check_breaches
+from closuremap.layers.editing import load_for_editing
 from closuremap.layers.model import ORDER_STATUSES
 from closuremap.layers.orders import (
     build_scope,
@@ -71,15 +72,21 @@ okey = (
     "new" if current is None else str(current["feature_id"])
 )  # every widget below is keyed by this
 # the version the user's edits start from: a save on top of someone else's later change is refused
-if (
-    f"order_name_{okey}" not in st.session_state
-):  # the order is (re)opened: its saved scope, not an old check
-    checks.pop(okey, None)
 if f"order_name_{okey}" not in st.session_state or f"order_version_{okey}" not in st.session_state:
-    # the form is (re)built from the saved values, or was just saved: the version they are
-    st.session_state[f"order_version_{okey}"] = (
-        None if current is None else store.version("orders", okey)
-    )
+    # the form is (re)built: from the saved values and the version they are, read together (the
+    # layer's frame may be older than the version: its values would be saved over a change unseen)
+    checks.pop(okey, None)  # the order's saved scope, not an old check
+    if current is None:
+        st.session_state[f"order_version_{okey}"] = None
+    else:
+        for key in [k for k in st.session_state if str(k).endswith(f"_{okey}")]:
+            del st.session_state[key]  # the widgets show the values read here
+        if st.session_state.get("order_stale") == okey:
+            del st.session_state["order_stale"]
+        with reporting_errors(stop=True):
+            base = load_for_editing(store, "orders", okey)
+        current = base.row
+        st.session_state[f"order_version_{okey}"] = base.version
 loaded = st.session_state[f"order_version_{okey}"]
 
 
@@ -449,7 +456,9 @@ if role_may("edit_orders") and st.button("Save order", type="primary", key="save
             )
             ref = chosen if current is not None else str(edited["order_id"])
             checks.pop(okey, None)
-            st.session_state.pop(f"order_version_{okey}", None)
+            if current is not None:  # the form is rebuilt from what was saved, with its version
+                for key in [k for k in st.session_state if str(k).endswith(f"_{okey}")]:
+                    del st.session_state[key]
             st.session_state["order_pick_next"] = ref
             st.session_state["order_flash"] = (
                 f"saved {ref} ({', '.join(changes) or 'no field changes'}"

@@ -8,7 +8,8 @@ report, they do not fix: the page offers the repair.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,7 @@ import shapely
 
 from closuremap.geo.crs import BNG
 from closuremap.geo.drawing import check_drawing, route_to_polygon
-from closuremap.geo.errors import WorkspaceError
+from closuremap.geo.errors import StaleEditError, WorkspaceError
 from closuremap.geo.snapping import snap_to_existing
 
 from .coercion import coerce_column  # the import's reader: one rule for files and forms
@@ -28,6 +29,96 @@ from .store import WorkspaceStore
 
 UNDO_NOTE = "undo of #"
 RESTORE_NOTE = "restore of #"
+
+
+@dataclass(frozen=True)
+class EditBase:
+    """A feature as an editor opens it: its saved values (a row with its geometry) and the version
+    those values are. A save hands the version back, so it is refused if anyone saved since."""
+
+    row: pd.Series
+    version: int
+
+
+def load_for_editing(
+    store: WorkspaceStore, kind: str, feature_id: str, *, attempts: int = 5
+) -> EditBase:
+    """A feature's saved values and their version, taken together.
+
+    A form must show the values of the version its save will name: values older than the version
+    (someone saved between the two reads) would be shown, then written back over that change with
+    no refusal. So the version is read before and after the values, and the read repeated when
+    someone saved in between; a feature that is being saved continuously is refused rather than
+    shown out of step."""
+    for _ in range(attempts):
+        before = store.version(kind, feature_id)
+        frame = store.read(kind)
+        match = frame[frame["feature_id"].astype(str) == str(feature_id)]
+        if store.version(kind, feature_id) != before:
+            continue  # a save landed while the values were read: read them again
+        if match.empty:
+            raise WorkspaceError(
+                f"the {get_kind(kind).title.lower()} {feature_id} is no longer in the workspace "
+                "(someone deleted it): choose another, or undo the deletion on the Draw page"
+            )
+        return EditBase(match.iloc[0], before)
+    raise WorkspaceError(
+        f"the {get_kind(kind).title.lower()} {feature_id} is being saved by someone else right "
+        "now: open it again in a moment"
+    )
+
+
+def with_saved(frame: gpd.GeoDataFrame, base: EditBase) -> gpd.GeoDataFrame:
+    """A copy of ``frame`` with the feature of ``base`` as ``base`` holds it: what a map shows of
+    the feature being edited is what its version is (the layer's frame may be older)."""
+    out = frame.copy()
+    hit = out.index[out["feature_id"].astype(str) == str(base.row["feature_id"])]
+    for index in hit:
+        for column in out.columns:
+            if column in base.row.index:
+                out.at[index, column] = base.row[column]
+    return out
+
+
+@dataclass(frozen=True)
+class Outline:
+    """An edited outline to save: the shape (prepared), the version it was drawn on, and how the
+    page names the feature."""
+
+    feature_id: str
+    geometry: shapely.Geometry
+    expected_version: int | None
+    label: str
+
+
+def save_outlines(
+    store: WorkspaceStore, kind: str, outlines: Sequence[Outline], *, user: str
+) -> None:
+    """Save edited outlines all or nothing, in one transaction: if one was changed by someone else
+    since it was opened, none is saved (half an edit of neighbouring shapes would leave them out of
+    step), and the refusal names that outline and who changed what."""
+    with store.transaction() as tx:
+        for outline in outlines:
+            if outline.expected_version is None:
+                raise WorkspaceError(
+                    f"{outline.label}: not saved, it was not opened for editing; choose it in "
+                    "'Feature to edit' and draw the change again. Nothing was saved"
+                )
+            try:
+                tx.update(
+                    kind,
+                    outline.feature_id,
+                    user=user,
+                    geometry=outline.geometry,
+                    expected_version=outline.expected_version,
+                )
+            except StaleEditError as exc:
+                others = (
+                    f" None of the {len(outlines)} edited outlines was saved."
+                    if len(outlines) > 1
+                    else ""
+                )
+                raise StaleEditError(f"{outline.label}: {exc}.{others}") from None
 
 
 def _context(store: WorkspaceStore) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

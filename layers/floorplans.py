@@ -7,7 +7,8 @@ control points say (the BNG grid is turned about 1.5° from Mercator north in Lo
 aligned to BNG would be metres out at its edges).
 
 Plans are a side table of the workspace, on either backend (a GeoPackage file or a PostGIS
-database: the functions take the store, or its location): the SQL runs through
+database: the functions take the store, or its location; a store opened for a role is asked
+whether the role may before anything is read or written): the SQL runs through
 :class:`.side_sql.SideSQL`. Saving a plan or moving its control points is an audit entry (kind
 ``floor_plans``, the plan's id, the placement before and after with the image's SHA-256, not its
 bytes), written in the same transaction as the change.
@@ -36,6 +37,7 @@ from closuremap.geo.crs import bng_to_lonlat
 from closuremap.geo.errors import InputFileError, WorkspaceError
 from closuremap.geo.georef import Affine, affine_from_points, apply, invert
 
+from .access import AccessDenied, RoleStore
 from .side_sql import SideSQL, reading
 from .store import WorkspaceStore, open_workspace
 
@@ -118,11 +120,37 @@ CREATE_TABLE = (
 ControlPoints = list[tuple[tuple[float, float], tuple[float, float]]]
 
 
-def _store(workspace: str | Path | WorkspaceStore) -> WorkspaceStore:
+def _store(workspace: str | Path | WorkspaceStore | RoleStore) -> WorkspaceStore | RoleStore:
     """The store of a workspace given as a store or as its location."""
     if isinstance(workspace, (str, Path)):
         return open_workspace(workspace)
     return workspace
+
+
+def _for_writing(
+    workspace: str | Path | WorkspaceStore | RoleStore, user: str
+) -> WorkspaceStore | RoleStore:
+    """The store to write a plan through. A store opened for a role (:class:`.access.RoleStore`)
+    is asked first: the plan's rows go through a connection of this module's own, which the
+    guard's checks on features and settings never see."""
+    store = _store(workspace)
+    if isinstance(store, RoleStore):
+        store.require("edit", "place floor plans")
+        if store.user and user.strip() != store.user:
+            raise AccessDenied(
+                f"signed in as {store.user}: a change is recorded under your own name, not '{user}'"
+            )
+    return store
+
+
+def _for_reading(workspace: str | Path | WorkspaceStore | RoleStore) -> WorkspaceStore:
+    """The store to read plans from: a role's store checked, then its workspace opened (the side
+    table is read through a connection of its own)."""
+    store = _store(workspace)
+    if isinstance(store, RoleStore):
+        store.require("read", "read the floor plans")
+        return open_workspace(store.location)
+    return store
 
 
 def _placement(
@@ -147,7 +175,7 @@ def _placement(
 
 
 def save_plan(
-    workspace: str | Path | WorkspaceStore,
+    workspace: str | Path | WorkspaceStore | RoleStore,
     *,
     block_id: str,
     floor: int | None,
@@ -163,7 +191,7 @@ def save_plan(
     )  # refuse a bad placement
     with Image.open(io.BytesIO(png)) as im:
         width, height = im.size
-    with _store(workspace).transaction() as tx:
+    with _for_writing(workspace, user).transaction() as tx:
         side = SideSQL(tx.conn)
         side.ensure(CREATE_TABLE)
         plan_id = side.insert(
@@ -194,7 +222,7 @@ def save_plan(
 
 
 def update_placement(
-    workspace: str | Path | WorkspaceStore,
+    workspace: str | Path | WorkspaceStore | RoleStore,
     plan_id: int,
     control_points: ControlPoints,
     *,
@@ -202,7 +230,7 @@ def update_placement(
 ) -> None:
     """Move a plan by new control points; the change is an audit entry naming ``user``."""
     affine_from_points([p for p, _ in control_points], [g for _, g in control_points])
-    with _store(workspace).transaction() as tx:
+    with _for_writing(workspace, user).transaction() as tx:
         side = SideSQL(tx.conn)
         side.ensure(CREATE_TABLE)
         row = side.execute(
@@ -228,9 +256,11 @@ def update_placement(
         )
 
 
-def plans(workspace: str | Path | WorkspaceStore, block_id: str | None = None) -> list[FloorPlan]:
+def plans(
+    workspace: str | Path | WorkspaceStore | RoleStore, block_id: str | None = None
+) -> list[FloorPlan]:
     """The workspace's floor plans (of one block, if given), oldest first."""
-    with reading(_store(workspace)) as side:
+    with reading(_for_reading(workspace)) as side:
         side.ensure(CREATE_TABLE)
         side.commit()
         sql = (

@@ -27,11 +27,12 @@ from closuremap.geo.crs import BNG
 from closuremap.geo.errors import WorkspaceError
 from closuremap.geo.geocode import normalise_address, parse_address
 
+from .access import AccessDenied, RoleStore
 from .coercion import coerce_column, map_columns
 from .import_result import ImportResult
 from .model import get_kind
 from .side_sql import SideSQL, reading
-from .store import WorkspaceStore
+from .store import WorkspaceStore, open_workspace
 from .transaction import Transaction
 
 TABLE = "closuremap_review"
@@ -113,9 +114,19 @@ def queue_from_import(tx: Transaction, result: ImportResult) -> int:
     return len(items)
 
 
-def open_items(store: WorkspaceStore) -> pd.DataFrame:
+def _side(store: WorkspaceStore | RoleStore, what: str) -> WorkspaceStore:
+    """The store whose own connection reads the queue. The queue holds what callers said and
+    where (incident text), so a store opened for a role (:class:`.access.RoleStore`) is asked
+    first whether the role geocodes; its workspace is then opened for the side table."""
+    if isinstance(store, RoleStore):
+        store.require("geocode", what)
+        return open_workspace(store.location)
+    return store
+
+
+def open_items(store: WorkspaceStore | RoleStore) -> pd.DataFrame:
     """Open items: low-confidence matches first (lowest score first), then rows not placed."""
-    with reading(store) as side:
+    with reading(_side(store, "read the geocoding review queue")) as side:
         side.ensure(CREATE_TABLE)
         side.commit()
         return side.frame(
@@ -156,7 +167,7 @@ def candidates(text: str, gazetteer: pd.DataFrame, limit: int = 5) -> pd.DataFra
 
 
 def resolve(
-    store: WorkspaceStore,
+    store: WorkspaceStore | RoleStore,
     item_id: int,
     *,
     user: str,
@@ -164,8 +175,14 @@ def resolve(
     how: str = "accepted",
 ) -> None:
     """Close a queue item: keep the match (``point`` None), or place the incident at ``point``
-    (BNG), creating it if the row had not been placed; the incident's precision says how."""
-    with reading(store) as side:
+    (BNG), creating it if the row had not been placed; the incident's precision says how. A
+    store opened for a role must be one that geocodes, acting under its own signed-in name."""
+    side_store = _side(store, "place incidents from the review queue")
+    if isinstance(store, RoleStore) and store.user and user.strip() != store.user:
+        raise AccessDenied(
+            f"signed in as {store.user}: a change is recorded under your own name, not '{user}'"
+        )
+    with reading(side_store) as side:
         side.ensure(CREATE_TABLE)
         side.commit()
         row = side.execute(

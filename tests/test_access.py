@@ -475,3 +475,103 @@ def test_a_ward_members_app_is_the_briefing_alone(signed_app: object) -> None:
     assert at.title[0].value.startswith("Ward member briefing")
     with pytest.raises(ValueError, match=r"Known pages: \['[^']*app_pages/briefing\.py'\]"):
         at.switch_page("app_pages/map.py")  # the navigation holds the briefing and nothing else
+
+
+# -- side tables written through connections of their own: review queue and floor plans ----------
+
+
+def _queued_item(store: GeoPackageStore, tmp_path: Path) -> int:
+    """A review item: an incident row the geocoder could not place."""
+    from closuremap.layers.importer import import_file
+    from closuremap.layers.review import open_items
+
+    src = tmp_path / "cad.csv"
+    src.write_text('ref,when,what,location\nC4,04/03/2024 02:00,Criminal damage,"see notes"\n')
+    import_file(store, "incidents", src, user="t", rejects_path=tmp_path / "r.csv")
+    return int(open_items(store)["id"].iloc[0])
+
+
+def _plan_png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (30, 15), (200, 200, 255, 255)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+PLAN_POINTS = [
+    ((0, 0), (531760.0, 179110.0)),
+    ((30, 0), (531790.0, 179110.0)),
+    ((0, 15), (531760.0, 179095.0)),
+]
+
+
+def test_a_partner_may_not_read_or_resolve_the_review_queue(
+    any_sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
+    """On either backend: the queue is read and written through connections of its own."""
+    sample_store = any_sample_store
+    from closuremap.layers.review import open_items, resolve
+
+    item = _queued_item(sample_store, tmp_path)
+    partner = guarded(sample_store, "partner")
+    before = sample_store.content_version()
+    with pytest.raises(AccessDenied, match="a partner may not place incidents"):
+        resolve(partner, item, user="Test User", point=shapely.Point(531800, 179100))
+    with pytest.raises(AccessDenied, match="a partner may not read the geocoding review queue"):
+        open_items(partner)
+    assert sample_store.content_version() == before
+    assert item in open_items(sample_store)["id"].tolist()  # still open, nothing placed
+
+
+def test_an_analyst_resolves_the_queue_only_under_their_own_name(
+    any_sample_store: GeoPackageStore, tmp_path: Path
+) -> None:
+    sample_store = any_sample_store
+    from closuremap.layers.review import open_items, resolve
+
+    item = _queued_item(sample_store, tmp_path)
+    analyst = guarded(sample_store, "analyst", user="PC Ann (1)")
+    with pytest.raises(AccessDenied, match="under your own name"):
+        resolve(analyst, item, user="PC Bea (2)", point=shapely.Point(531800, 179100))
+    assert item in open_items(analyst)["id"].tolist()
+    resolve(analyst, item, user="PC Ann (1)", point=shapely.Point(531800, 179100), how="map")
+    assert item not in open_items(analyst)["id"].tolist()
+    assert sample_store.history(kind="incidents")["user"].iloc[0] == "PC Ann (1)"
+
+
+def test_a_partner_may_not_place_or_move_a_floor_plan(any_sample_store: GeoPackageStore) -> None:
+    sample_store = any_sample_store
+    from closuremap.layers import floorplans
+
+    partner = guarded(sample_store, "partner")
+    with pytest.raises(AccessDenied, match="a partner may not place floor plans"):
+        floorplans.save_plan(
+            partner,
+            block_id="LAU",
+            floor=0,
+            name="plan.png",
+            png=_plan_png(),
+            control_points=PLAN_POINTS,
+            user="Test User",
+        )
+    assert floorplans.plans(sample_store) == []
+    plan_id = floorplans.save_plan(
+        guarded(sample_store, "analyst"),
+        block_id="LAU",
+        floor=0,
+        name="plan.png",
+        png=_plan_png(),
+        control_points=PLAN_POINTS,
+        user="Test User",
+    )
+    moved = [(p, (g[0] + 1.0, g[1])) for p, g in PLAN_POINTS]
+    with pytest.raises(AccessDenied, match="a partner may not place floor plans"):
+        floorplans.update_placement(partner, plan_id, moved, user="Test User")
+    with pytest.raises(AccessDenied, match="under your own name"):
+        floorplans.update_placement(
+            guarded(sample_store, "analyst"), plan_id, moved, user="Someone Else"
+        )
+    (plan,) = floorplans.plans(partner)  # a partner may still see where it lies
+    assert plan.control_points == [tuple(map(tuple, cp)) for cp in PLAN_POINTS]
+    assert sample_store.history(kind="floor_plans")["action"].tolist() == ["add"]
