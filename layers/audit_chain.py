@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from closuremap.geo.errors import WorkspaceError
 
 #: The ``prev_hash`` of the first entry: 64 zeros.
 GENESIS = "0" * 64
@@ -53,6 +55,33 @@ def entry_text(entry: Mapping[str, Any]) -> str:
 def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
     """SHA-256 (hex) of the previous entry's hash followed by this entry's canonical text."""
     return hashlib.sha256((prev_hash + "\n" + entry_text(entry)).encode("utf-8")).hexdigest()
+
+
+def chained(
+    last_id: int, prev_hash: str, at: str, rows: Iterable[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """New entries (user, kind, feature_id, action, before, after, note) as rows to insert, each
+    numbered after ``last_id`` and chained to the one before: (id, at, user, kind, feature_id,
+    action, before, after, note, prev_hash, hash). Both stores append through this, holding their
+    write lock, so no other writer can put an entry between."""
+    out: list[tuple[Any, ...]] = []
+    for user, kind, feature_id, action, before, after, note in rows:
+        if not user or not str(user).strip():
+            raise WorkspaceError(
+                f"say who is making this change to '{kind}': every change records a name"
+            )
+        last_id += 1
+        entry = dict(
+            zip(
+                HASHED_FIELDS,
+                (last_id, at, user, kind, feature_id, action, before, after, note),
+                strict=True,
+            )
+        )
+        digest = entry_hash(prev_hash, entry)
+        out.append((*entry.values(), prev_hash, digest))
+        prev_hash = digest
+    return out
 
 
 @dataclass(frozen=True)

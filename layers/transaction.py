@@ -291,34 +291,11 @@ class Transaction:
         last entry's, taken while this transaction holds the write lock, so no other writer can
         put an entry between."""
         last_id, prev = self._head()
-        at = now()
-        out: list[tuple[Any, ...]] = []
-        for user, kind, feature_id, action, before, after, note in rows:
-            if not user or not str(user).strip():
-                raise WorkspaceError(
-                    f"say who is making this change to '{kind}': every change records a name"
-                )
-            last_id += 1
-            entry = {
-                "id": last_id,
-                "at": at,
-                "user": user,
-                "kind": kind,
-                "feature_id": feature_id,
-                "action": action,
-                "before": before,
-                "after": after,
-                "note": note,
-            }
-            digest = audit_chain.entry_hash(prev, entry)
-            out.append(
-                (last_id, at, user, kind, feature_id, action, before, after, note, prev, digest)
-            )
-            prev = digest
+        out = audit_chain.chained(last_id, prev, now(), rows)
         if not out:
             return []
         self.conn.executemany(_AUDIT_INSERT, out)
-        self._chain_head = (last_id, prev)
+        self._chain_head = (out[-1][0], out[-1][-1])
         return [r[0] for r in out]
 
     def _head(self) -> tuple[int, str]:
