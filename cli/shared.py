@@ -6,8 +6,11 @@ in the role guard (:class:`closuremap.layers.access.RoleStore`). The acting role
 
 - with ``CLOSUREMAP_USERS`` set (the app's user file), the role the file gives the acting user
   (``--user``, else ``CLOSUREMAP_USER``, else the login name), who must be in it;
-- on a PostGIS workspace whose store says its login's role (``login_role()``), that role: the
-  database holds a direct SQL client to the same rules;
+- on a PostGIS workspace whose store says its login's role (``login_role()``), that role and
+  (a partner's) the login's operations, overriding the users file: the database holds a direct
+  SQL client to the same rules, so the guard keeps to what the database allows. The workspace's
+  owner (or a superuser) has no closuremap role (``login_role()`` is None): the users file, or
+  single-user mode, says the role. A login in no closuremap role is refused by the store;
 - otherwise single-user mode, with an analyst's and a supervisor's rights, as before sign-in
   existed.
 
@@ -56,11 +59,14 @@ def acting_user(args: argparse.Namespace) -> str:
 
 def acting_role(
     args: argparse.Namespace, store: WorkspaceStore | None = None
-) -> tuple[str, str, str | None]:
+) -> tuple[str, str, str | tuple[str, ...] | None]:
     """Who is acting, as which role, for which operation (a partner's): see the module's words."""
     name = acting_user(args)
     login_role = getattr(store, "login_role", None)
     role = login_role() if callable(login_role) else None
+    if role is not None:
+        operations = getattr(store, "login_operations", None)
+        ops = tuple(operations()) if callable(operations) else ()
     path = users_file()
     if path is not None:
         user = find_user(load_users(path), name)
@@ -70,14 +76,11 @@ def acting_role(
                 "has it with --user or CLOSUREMAP_USER, or ask an administrator to add you with "
                 "`closuremap users add`"
             )
-        return user.name, role or user.role, user.operation or None
-    if callable(login_role):
-        if role is None:
-            raise AccessDenied(
-                "this database login is in none of the closuremap roles: ask the administrator "
-                "to grant it closuremap_analyst, _supervisor, _partner or _ward_member"
-            )
-        return name, role, None
+        if role is not None:
+            return user.name, role, ops or None
+        return user.name, user.role, user.operation or None
+    if role is not None:
+        return name, role, ops or None
     return name, SINGLE_USER_ROLE, None
 
 

@@ -68,7 +68,9 @@ POLICY_PREFIX = "closuremap_"
 #: geo.aggregate.counts_by_block does; at none: block_id NULL) and per calendar month (``YYYY-MM``,
 #: NULL when the date is unknown), so both tables and the total can be made from it and suppressed
 #: by the briefing; the blocks, the orders' outline and status (not their facts or notes) and the
-#: context layers. Nothing else of an incident leaves the database. Every role may read them.
+#: context layers. Nothing else of an incident leaves the database. Every role may read them. The
+#: layers' ``fid`` (a row number) comes along, so a ward member's login lists them in the order
+#: everyone else's does.
 BRIEFING_VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
     "closuremap_briefing_counts": (
         ("incidents", "premises"),
@@ -82,19 +84,38 @@ BRIEFING_VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "closuremap_briefing_blocks": (
         ("premises",),
-        "SELECT block_id, name, geom FROM {schema}.premises",
+        "SELECT fid, block_id, name, geom FROM {schema}.premises",
     ),
     "closuremap_briefing_orders": (
         ("orders",),
-        "SELECT order_id, name, status, block_ids, order_made_on, geom FROM {schema}.orders",
+        "SELECT fid, order_id, name, status, block_ids, order_made_on, evidence_from, evidence_to, "
+        "notice_issued_at, geom FROM {schema}.orders",
+    ),
+    # the day (no time) and block of each incident, counted: what the app's guard gives a ward
+    # member (layers.access.generalise_to_blocks), so a ward member's own login makes the same
+    # briefing, evidence window and all
+    "closuremap_briefing_days": (
+        ("incidents", "premises"),
+        "SELECT b.block_id, left(i.occurred_at::text, 10) AS day, count(*)::integer AS incidents "
+        "FROM {schema}.incidents AS i LEFT JOIN LATERAL "
+        "(SELECT p.block_id FROM {schema}.premises AS p "
+        "WHERE i.geom IS NOT NULL AND ST_DWithin(p.geom, i.geom, {reach}) "
+        "ORDER BY p.geom OPERATOR({postgis}.<->) i.geom, p.block_id LIMIT 1) AS b ON true "
+        "GROUP BY 1, 2",
     ),
     "closuremap_briefing_open_space": (
         ("open_space",),
-        "SELECT name, open_space_type, geom FROM {schema}.open_space",
+        "SELECT fid, name, open_space_type, geom FROM {schema}.open_space",
+    ),
+    # the settings a briefing prints (the workspace's name, the partners, the data attributions)
+    "closuremap_briefing_settings": (
+        (META_TABLE,),
+        "SELECT key, value FROM {schema}." + META_TABLE + " WHERE key = ANY("
+        "ARRAY['name', 'partners', 'attribution', 'attribution_short'])",
     ),
     "closuremap_briefing_basemap": (
         ("basemap",),
-        "SELECT feature_class, name, geom FROM {schema}.basemap",
+        "SELECT fid, feature_class, name, geom FROM {schema}.basemap",
     ),
 }
 #: The audit trail as a partner reads it (the app's guard does the same): every entry, with the
@@ -111,6 +132,22 @@ VIEWS: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     **{name: (sources, text, ROLES) for name, (sources, text) in BRIEFING_VIEWS.items()},
     AUDIT_VIEW: ((AUDIT_TABLE,), _AUDIT_VIEW_SQL, (*STAFF, "partner")),
 }
+
+
+#: A function any closuremap role may call that recomputes each audit entry's hash inside the
+#: database (as :func:`closuremap.layers.audit_chain.entry_hash` does: SHA-256 of the previous
+#: hash, a newline and the entry as compact JSON), running with its owner's rights: a partner,
+#: who may not read incidents' before and after, can still verify the whole chain, and learns
+#: only ids and hashes.
+AUDIT_HASHES = "closuremap_audit_hashes"
+_AUDIT_HASHES_SQL = (
+    "CREATE OR REPLACE FUNCTION {schema}.{function}() "
+    "RETURNS TABLE (id bigint, prev_hash text, hash text, recomputed text) "
+    "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$ "
+    "SELECT a.id, a.prev_hash, a.hash, encode(sha256(convert_to(coalesce(a.prev_hash, '') "
+    "|| E'\\n[' || concat_ws(',', {fields}) || ']', 'UTF8')), 'hex') "
+    "FROM {schema}.{audit} AS a ORDER BY a.id $body$"
+)
 
 
 class GrantError(WorkspaceError):
@@ -182,6 +219,30 @@ def install_roles(conn: psycopg.Connection[Any], schema: str | None = None) -> N
         _revoke_all(conn, schema, tables)
         _grant(conn, schema, tables)
         _policies(conn, schema, tables)
+        if tables.get(AUDIT_TABLE) == "r":
+            _audit_hashes(conn, schema)
+
+
+def _audit_hashes(conn: psycopg.Connection[Any], schema: str) -> None:
+    from .audit_chain import HASHED_FIELDS
+
+    fields = sql.SQL(", ").join(
+        [
+            sql.SQL("coalesce(to_json(a.{})::text, 'null')").format(sql.Identifier(f))
+            for f in HASHED_FIELDS
+        ]
+    )
+    function = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(AUDIT_HASHES))
+    conn.execute(
+        sql.SQL(_AUDIT_HASHES_SQL).format(
+            schema=sql.Identifier(schema),
+            function=sql.Identifier(AUDIT_HASHES),
+            fields=fields,
+            audit=sql.Identifier(AUDIT_TABLE),
+        )
+    )
+    conn.execute(sql.SQL("REVOKE ALL ON FUNCTION {}() FROM PUBLIC").format(function))
+    conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {}() TO {}").format(function, _all_groups()))
 
 
 def _current_schema(conn: psycopg.Connection[Any]) -> str:

@@ -220,20 +220,7 @@ def migrate(conn: psycopg.Connection, location: str, target: int = SCHEMA_VERSIO
 def ensure_layers(conn: psycopg.Connection, kinds: Iterable[LayerKind] | None = None) -> None:
     """A kind or a field added to the model since the workspace was made: its table or column,
     empty. Nothing is dropped."""
-    kinds = list(KINDS.values() if kinds is None else kinds)
-    # the catalogue, not information_schema: that lists only the columns this login may read, so
-    # a partner (no grant on incident text) would look like a workspace missing those columns
-    rows = conn.execute(
-        "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
-        "AND c.relname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped",
-        ([k.name for k in kinds],),
-    ).fetchall()
-    have: dict[str, set[str]] = {}
-    for table, column in rows:
-        have.setdefault(table, set()).add(column)
-    missing = [k for k in kinds if k.name not in have]
-    columns = [(k, c) for k in kinds if k.name in have for c in k.columns if c not in have[k.name]]
+    missing, columns = layer_changes(conn, kinds)
     if not missing and not columns:
         return
     with conn.transaction():
@@ -250,6 +237,29 @@ def ensure_layers(conn: psycopg.Connection, kinds: Iterable[LayerKind] | None = 
                 )
             )
         pg_access.install_roles(conn)  # a new column is granted (or withheld) as the rules say
+
+
+def layer_changes(
+    conn: psycopg.Connection, kinds: Iterable[LayerKind] | None = None
+) -> tuple[list[LayerKind], list[tuple[LayerKind, str]]]:
+    """What :func:`ensure_layers` would add: the kinds without a table, the (kind, column) pairs
+    without a column. Reads only the catalogue, so any login may ask (one that may not alter the
+    tables is told to have the owner open the workspace instead)."""
+    kinds = list(KINDS.values() if kinds is None else kinds)
+    # the catalogue, not information_schema: that lists only the columns this login may read, so
+    # a partner (no grant on incident text) would look like a workspace missing those columns
+    rows = conn.execute(
+        "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+        "AND c.relname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped",
+        ([k.name for k in kinds],),
+    ).fetchall()
+    have: dict[str, set[str]] = {}
+    for table, column in rows:
+        have.setdefault(table, set()).add(column)
+    missing = [k for k in kinds if k.name not in have]
+    columns = [(k, c) for k in kinds if k.name in have for c in k.columns if c not in have[k.name]]
+    return missing, columns
 
 
 def drop_all(conn: psycopg.Connection) -> None:

@@ -8,6 +8,13 @@ one store serves every page and thread of the app; a write is one PostgreSQL tra
 the workspace's write lock (:mod:`.pg_transaction`). A bounding-box read uses the GiST index
 (``&&``); counts and extents are computed by the server.
 
+A person's own login (a member of a ``closuremap_<role>`` group: :mod:`.pg_access`) is told its
+role by :meth:`PostGISStore.login_role` and, a partner, its operations; it reads only the columns
+its grants allow (a partner's incidents come without their text), a ward member's login the
+briefing views in place of the tables, and a refusal by the server is one sentence naming the
+login and its role. Only the owner (or a superuser) migrates; another login opening a workspace
+that needs it is told to have the owner open it first.
+
 :meth:`PostGISStore.table_names`, :meth:`~PostGISStore.dump_table` and
 :meth:`~PostGISStore.load_table` are the raw copy interface ``closuremap copy`` is built on.
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +38,8 @@ import shapely
 from closuremap.geo.crs import BNG
 from closuremap.geo.errors import WorkspaceError
 
-from . import audit_chain, importlog, pg_schema
+from . import audit_chain, importlog, pg_access, pg_schema
+from .access import DB_ROLES, ROLES, AccessDenied
 from .connection import BUSY_MESSAGE, busy_seconds, now
 from .locations import database_name, masked, remember, scrub, unmasked
 from .model import KINDS, get_kind
@@ -48,6 +57,89 @@ from .schema import (
 )
 
 AUDIT_COLUMNS = (*audit_chain.HASHED_FIELDS, "prev_hash", "hash")
+#: Where a ward member's login reads a kind: the briefing view standing for its table.
+BRIEFING_SOURCES = {
+    "premises": "closuremap_briefing_blocks",
+    "orders": "closuremap_briefing_orders",
+    "open_space": "closuremap_briefing_open_space",
+    "basemap": "closuremap_briefing_basemap",
+}
+BRIEFING_DAYS = "closuremap_briefing_days"
+BRIEFING_SETTINGS = "closuremap_briefing_settings"
+
+
+@dataclass(frozen=True)
+class _LoginAccess:
+    """The connected login: its name, whether it owns the workspace (or is a superuser), its
+    closuremap role and (a partner's) operations."""
+
+    login: str
+    owner: bool
+    role: str | None
+    operations: tuple[str, ...]
+
+
+def _login_access(conn: psycopg.Connection) -> _LoginAccess:
+    row = conn.execute(
+        "SELECT current_user::text, r.rolsuper OR pg_has_role(current_user, c.relowner, 'USAGE') "
+        "FROM pg_roles AS r, pg_class AS c WHERE r.rolname = current_user "
+        "AND c.oid = to_regclass(%s)",
+        (sql.Identifier(META_TABLE).as_string(conn),),
+    ).fetchone()
+    if row is None:
+        raise WorkspaceError(f"no {META_TABLE} table: not a closuremap workspace")
+    login, owner = str(row[0]), bool(row[1])
+    if owner:
+        return _LoginAccess(login, True, None, ())
+    member = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT g.rolname FROM pg_roles AS g WHERE g.rolname = ANY(%s) "
+            "AND pg_has_role(current_user, g.oid, 'MEMBER')",
+            (list(DB_ROLES.values()),),
+        )
+    }
+    role = next((r for r in ROLES if DB_ROLES[r] in member), None)
+    operations: tuple[str, ...] = ()
+    if role == "partner" and pg_schema.table_exists(conn, pg_access.OPERATIONS_TABLE):
+        operations = tuple(
+            str(r[0])
+            for r in conn.execute(
+                sql.SQL(
+                    "SELECT operation FROM {} WHERE login IN (current_user, session_user) "
+                    "ORDER BY operation"
+                ).format(sql.Identifier(pg_access.OPERATIONS_TABLE))
+            )
+        )
+    return _LoginAccess(login, False, role, operations)
+
+
+def _verify_recomputed(rows: Sequence[tuple[Any, ...]]) -> audit_chain.ChainReport:
+    """:func:`.audit_chain.verify`'s walk over (id, prev_hash, hash, recomputed) rows, the
+    recomputed hash being the database's (:data:`.pg_access.AUDIT_HASHES`)."""
+    prev, count, last_id = audit_chain.GENESIS, 0, 0
+    for eid, stored_prev, stored, recomputed in rows:
+        count += 1
+        eid = int(eid)
+        if stored_prev != prev:
+            gap = "" if eid == last_id + 1 else f" (entries {last_id + 1}–{eid - 1} are missing)"
+            return audit_chain.ChainReport(
+                count,
+                prev,
+                eid,
+                f"entry {eid} does not follow entry {last_id}: its previous-hash is "
+                f"{str(stored_prev)[:12]}…, entry {last_id} hashes to {prev[:12]}…{gap}",
+            )
+        if stored != recomputed:
+            return audit_chain.ChainReport(
+                count,
+                prev,
+                eid,
+                f"entry {eid} was changed after it was written: its content hashes to "
+                f"{str(recomputed)[:12]}…, the chain recorded {str(stored)[:12]}…",
+            )
+        prev, last_id = recomputed, eid
+    return audit_chain.ChainReport(count, prev)
 
 
 class PostGISStore:
@@ -56,15 +148,103 @@ class PostGISStore:
     def __init__(self, url: str) -> None:
         self._url = unmasked(str(url))
         self.location = remember(self._url)
+        self._readable: dict[str, frozenset[str]] = {}
         with connection(self._url) as conn:
             _require_postgis(conn, self.location)
-            if pg_schema.installed_version(conn) == 0:
+            if not pg_schema.table_exists(conn, META_TABLE):
                 raise WorkspaceError(
                     f"{self.location} is not a closuremap workspace (no {META_TABLE} table); "
                     f"create one with `closuremap init {self.location}`"
                 )
-            pg_schema.migrate(conn, self.location)
-            pg_schema.ensure_layers(conn)
+            self._access = _login_access(conn)
+            if self._access.owner:
+                pg_schema.migrate(conn, self.location)
+                pg_schema.ensure_layers(conn)
+            else:  # a person's own login may not alter the tables: the owner upgrades them
+                self._check_up_to_date(conn)
+
+    def _check_up_to_date(self, conn: psycopg.Connection) -> None:
+        version = None
+        if self._readable_in(conn, META_TABLE):
+            version = pg_schema.installed_version(conn)
+        if version is not None and version > pg_schema.SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"{self.location} was made by a newer closuremap (schema {version}; this one "
+                f"knows {pg_schema.SCHEMA_VERSION}): upgrade closuremap to open it"
+            )
+        missing, columns = pg_schema.layer_changes(conn)
+        if (version is not None and version < pg_schema.SCHEMA_VERSION) or missing or columns:
+            raise WorkspaceError(
+                "the workspace needs upgrading: open it once as its owner (the login that made "
+                "it, or a superuser: e.g. `closuremap layers` with the owner's URL), then again "
+                f"as {self._access.login}"
+            )
+
+    # -- who is connected -----------------------------------------------------------------------
+    def login_role(self) -> str | None:
+        """The closuremap role of the database login this store connects as: None for the
+        workspace's owner or a superuser (full rights: the users file, or single-user mode, says
+        the role), else the closuremap group it is a member of. A login in none is refused."""
+        if self._access.owner:
+            return None
+        if self._access.role is None:
+            raise AccessDenied(
+                f"the database login {self._access.login} is in none of the closuremap roles: ask "
+                "the workspace's owner to grant it one (`closuremap grant URL LOGIN --role ...`)"
+            )
+        return self._access.role
+
+    def login_operations(self) -> tuple[str, ...]:
+        """A partner login's operations (whose orders the database shows it); () otherwise."""
+        return self._access.operations
+
+    def _readable_in(self, conn: psycopg.Connection, relation: str) -> frozenset[str]:
+        """The columns of a table or view this login may select (cached for the store's life)."""
+        if relation not in self._readable:
+            rows = conn.execute(
+                "SELECT a.attname FROM pg_attribute AS a WHERE a.attrelid = to_regclass(%s) "
+                "AND a.attnum > 0 AND NOT a.attisdropped "
+                "AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')",
+                (sql.Identifier(relation).as_string(conn),),
+            ).fetchall()
+            self._readable[relation] = frozenset(str(r[0]) for r in rows)
+        return self._readable[relation]
+
+    def readable(self, relation: str) -> frozenset[str]:
+        """The columns of ``relation`` this store's login may read (none: no access at all)."""
+        if relation not in self._readable:
+            with self._connect() as conn:
+                self._readable_in(conn, relation)
+        return self._readable[relation]
+
+    def _source(self, kind: str) -> tuple[str, frozenset[str]]:
+        """Where this login reads a kind from: its table, or for a ward member the briefing view
+        standing for it; with the columns it may read there."""
+        have = self.readable(kind)
+        if have:
+            return kind, have
+        view = BRIEFING_SOURCES.get(kind)
+        if view is not None and self.readable(view):
+            return view, self.readable(view)
+        raise self._refused(f"read {kind.replace('_', ' ')}")
+
+    def _refused(self, what: str) -> WorkspaceError:
+        role = self._access.role
+        who = f"a {role.replace('_', ' ')}" if role else "in no closuremap role"
+        return AccessDenied(
+            f"your database login {self._access.login} is {who}: its role may not {what} in "
+            f"{self.location}; ask the workspace's owner if it should"
+        )
+
+    @contextmanager
+    def _connect(self) -> Iterator[psycopg.Connection]:
+        """A connection whose permission-denied errors say which login's role may not do what."""
+        with connection(self._url) as conn:
+            try:
+                yield conn
+            except psycopg.errors.InsufficientPrivilege as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else "denied"
+                raise self._refused(f"do that ({scrub(first, self._url)})") from None
 
     # -- creation -------------------------------------------------------------------------------
     @classmethod
@@ -101,16 +281,16 @@ class PostGISStore:
     @contextmanager
     def side_connection(self) -> Iterator[psycopg.Connection]:
         """A connection that commits each statement, for reads (and :mod:`.side_sql`)."""
-        with connection(self._url) as conn:
+        with self._connect() as conn:
             yield conn
 
     def _rows(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> list[tuple]:
-        with connection(self._url) as conn, conn.cursor(binary=True) as cur:
+        with self._connect() as conn, conn.cursor(binary=True) as cur:
             cur.execute(query, tuple(params))
             return cur.fetchall()
 
     def _frame(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        with connection(self._url) as conn, conn.cursor() as cur:
+        with self._connect() as conn, conn.cursor() as cur:
             cur.execute(query, tuple(params))
             columns = [d.name for d in cur.description or []]
             return pd.DataFrame.from_records(cur.fetchall(), columns=columns, coerce_float=True)
@@ -120,7 +300,7 @@ class PostGISStore:
     def transaction(self) -> Iterator[PgTransaction]:
         """One write of several parts that lands whole or not at all, holding the workspace's
         write lock (waiting up to CLOSUREMAP_BUSY_SECONDS for another writer)."""
-        with connection(self._url) as conn:
+        with self._connect() as conn:
             try:
                 with conn.transaction():
                     conn.execute(
@@ -184,7 +364,16 @@ class PostGISStore:
 
     # -- meta -----------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        rows = self._rows(f"SELECT value FROM {META_TABLE} WHERE key = %s", (key,))
+        """A setting; a ward member's login reads only those its briefing prints (the rest are
+        ``default``)."""
+        source = META_TABLE
+        if not self.readable(META_TABLE):
+            if not self.readable(BRIEFING_SETTINGS):
+                raise self._refused("read the workspace's settings")
+            source = BRIEFING_SETTINGS
+        rows = self._rows(
+            sql.SQL("SELECT value FROM {} WHERE key = %s").format(sql.Identifier(source)), (key,)
+        )
         return default if not rows else rows[0][0]
 
     def set_meta(self, key: str, value: str, *, user: str) -> None:
@@ -197,37 +386,81 @@ class PostGISStore:
         self, kind: str, bbox: tuple[float, float, float, float] | None = None
     ) -> gpd.GeoDataFrame:
         """Every feature of a kind (or those whose envelope meets ``bbox``, found by the GiST
-        index), in EPSG:27700."""
+        index), in EPSG:27700.
+
+        A login that may not read some columns (a partner: incidents' and breaches' text) gets the
+        frame without them; a ward member's login reads the premises, orders, open space and
+        basemap from the briefing views (their few columns), and nothing else."""
         k = get_kind(kind)
-        query = sql.SQL("SELECT ST_AsBinary(geom), {} FROM {}").format(
-            sql.SQL(", ").join(sql.Identifier(c) for c in k.columns), sql.Identifier(k.name)
+        source, have = self._source(kind)
+        columns = [c for c in k.columns if c in have]
+        geom = sql.SQL("ST_AsBinary(geom)") if "geom" in have else sql.SQL("NULL::bytea")
+        query = sql.SQL("SELECT {}, {} FROM {}").format(
+            geom,
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns) or sql.SQL("NULL"),
+            sql.Identifier(source),
         )
         params: tuple[float, ...] = ()
-        if bbox is not None:
+        if bbox is not None and "geom" in have:
             query += sql.SQL(" WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, {})").format(
                 sql.Literal(SRS_ID)
             )
             params = tuple(float(v) for v in bbox)
-        query += sql.SQL(" ORDER BY fid")
+        order = next((c for c in ("fid", "feature_id", *columns) if c in have), None)
+        if order is not None:
+            query += sql.SQL(" ORDER BY {}").format(sql.Identifier(order))
         rows = self._rows(query, params)
         if not rows:
-            return empty_frame(k)
+            return empty_frame(k)[[*columns, "geometry"]]
         geoms = shapely.from_wkb([None if r[0] is None else bytes(r[0]) for r in rows])
-        frame = typed_frame(k, list(k.columns), [r[1:] for r in rows])
+        frame = typed_frame(k, columns, [r[1:] for r in rows])
         return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=BNG))
 
+    def briefing_incidents(self) -> gpd.GeoDataFrame:
+        """The incidents the ward briefing counts (:func:`.access.generalise_to_blocks`): from the
+        exact points for a login that reads them, else from ``closuremap_briefing_days`` (a ward
+        member's login), each incident at a point inside its block with its day: the same
+        counts."""
+        from .access import generalise_to_blocks
+
+        if {"geom", "occurred_at"} <= self.readable("incidents"):
+            return generalise_to_blocks(self.read("incidents"), self.read("premises"))
+        if not self.readable(BRIEFING_DAYS):
+            raise self._refused("read the briefing's counts")
+        rows = self._rows(
+            sql.SQL("SELECT block_id, day, incidents FROM {} ORDER BY 1, 2").format(
+                sql.Identifier(BRIEFING_DAYS)
+            )
+        )
+        premises = self.read("premises")
+        points = premises.set_index("block_id").geometry.representative_point()
+        points = points[~points.index.duplicated(keep="first")]
+        days: list[Any] = []
+        geoms: list[Any] = []
+        for block, day, n in rows:
+            point = points.get(block) if block is not None else None
+            days.extend([day] * int(n))
+            geoms.extend([point] * int(n))
+        return gpd.GeoDataFrame(
+            {"occurred_at": pd.Series(days, dtype=object)},
+            geometry=gpd.GeoSeries(geoms, crs=BNG),
+            crs=BNG,
+        )
+
     def count(self, kind: str) -> int:
-        k = get_kind(kind)
-        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(k.name))
+        source, _ = self._source(get_kind(kind).name)
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(source))
         return int(self._rows(query)[0][0])
 
     def bounds(self, kind: str) -> tuple[float, float, float, float] | None:
         """(min easting, min northing, max easting, max northing) of a kind, or None if empty."""
-        k = get_kind(kind)
+        source, have = self._source(get_kind(kind).name)
+        if "geom" not in have:
+            raise self._refused(f"read where {kind.replace('_', ' ')} lie")
         query = sql.SQL(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
             "FROM (SELECT ST_Extent(geom) AS e FROM {}) AS extent"
-        ).format(sql.Identifier(k.name))
+        ).format(sql.Identifier(source))
         row = self._rows(query)[0]
         return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
@@ -240,13 +473,34 @@ class PostGISStore:
         if feature_id:
             where.append(sql.SQL("feature_id = %s"))
             params.append(feature_id)
+        source = AUDIT_TABLE
+        if not set(AUDIT_COLUMNS) <= self.readable(AUDIT_TABLE):
+            # a partner: the trail with incidents' and breaches' before and after left out
+            if not set(AUDIT_COLUMNS) <= self.readable(pg_access.AUDIT_VIEW):
+                raise self._refused("read the audit trail")
+            source = pg_access.AUDIT_VIEW
         query = sql.SQL("SELECT {} FROM {}").format(
             sql.SQL(", ").join(sql.Identifier(c) for c in AUDIT_COLUMNS),
-            sql.Identifier(AUDIT_TABLE),
+            sql.Identifier(source),
         )
         if where:
             query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
         return self._frame(query + sql.SQL(" ORDER BY id DESC"), params)
+
+    def verify_chain(self) -> audit_chain.ChainReport:
+        """The audit chain verified whole. The owner (who reads every entry) verifies it here, as
+        a GeoPackage is; any other login through :data:`.pg_access.AUDIT_HASHES`, which recomputes
+        each entry's hash inside the database with the owner's rights, so a partner, who may not
+        read incidents' before and after, still checks every entry and learns only hashes."""
+        if set(AUDIT_COLUMNS) <= self.readable(AUDIT_TABLE):
+            trail = self.history().iloc[::-1].to_dict("records")
+            return audit_chain.verify([{str(k): v for k, v in e.items()} for e in trail])
+        rows = self._rows(
+            sql.SQL("SELECT id, prev_hash, hash, recomputed FROM {}()").format(
+                sql.Identifier(pg_access.AUDIT_HASHES)
+            )
+        )
+        return _verify_recomputed(rows)
 
     # -- objections and case records ------------------------------------------------------------
     def add_objection(
@@ -380,7 +634,7 @@ class PostGISStore:
 
         def rows() -> Iterator[tuple[Any, ...]]:
             with (
-                connection(self._url) as conn,
+                self._connect() as conn,
                 conn.transaction(),
                 conn.cursor(name=f"dump_{name}", binary=True) as cur,
             ):
