@@ -43,6 +43,7 @@ from .access import DB_ROLES, ROLES, AccessDenied
 from .connection import BUSY_MESSAGE, busy_seconds, now
 from .locations import database_name, masked, remember, scrub, unmasked
 from .model import KINDS, get_kind
+from .order_records import audit_case_record, audit_objection, case_row, objection_row
 from .pg_connect import connection
 from .pg_schema import SIDE_TABLES, WRITE_LOCK, WRITES_TABLE
 from .pg_transaction import PgTransaction
@@ -514,35 +515,17 @@ class PostGISStore:
         response: str = "",
     ) -> int:
         """Log a resident's or partner's objection or view on an order; returns its number."""
-        if not who.strip() or not summary.strip():
-            raise WorkspaceError("an objection needs who made it and a summary of what they said")
-        record = {
-            "order_id": order_id,
-            "received_on": received_on,
-            "who": who.strip(),
-            "summary": summary.strip(),
-            "response": response.strip() or None,
-            "recorded_by": recorded_by,
-            "recorded_at": now(),
-        }
+        row = objection_row(
+            order_id,
+            who=who,
+            summary=summary,
+            received_on=received_on,
+            recorded_by=recorded_by,
+            response=response,
+        )
         with self.transaction() as tx:
-            row = tx.conn.execute(
-                sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
-                    sql.Identifier(OBJECTIONS_TABLE),
-                    sql.SQL(", ").join(sql.Identifier(c) for c in record),
-                    sql.SQL(", ").join(sql.Placeholder() for _ in record),
-                ),
-                list(record.values()),
-            ).fetchone()
-            number = int(row[0]) if row else 0
-            tx.record(
-                user=recorded_by,
-                kind="objections",
-                feature_id=order_id,
-                action="add",
-                before=None,
-                after=json.dumps({"id": number, **record}, ensure_ascii=False),
-            )
+            number = self._insert(tx, OBJECTIONS_TABLE, row)
+            audit_objection(tx, row, number)
             return number
 
     def objections(self, order_id: str | None = None) -> pd.DataFrame:
@@ -555,27 +538,24 @@ class PostGISStore:
         self, order_id: str, what: str, record: Mapping[str, Any], *, recorded_by: str
     ) -> int:
         """Append one record of what was done for an order; kept, never edited."""
-        if not recorded_by or not recorded_by.strip():
-            raise WorkspaceError("say who is recording this: every record carries a name")
-        text, at = json.dumps(dict(record), default=str), now()
+        row = case_row(order_id, what, record, recorded_by=recorded_by)
         with self.transaction() as tx:
-            row = tx.conn.execute(
-                f"INSERT INTO {CASE_LOG_TABLE} (order_id, what, record, recorded_by, recorded_at) "
-                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                (order_id, what, text, recorded_by, at),
-            ).fetchone()
-            number = int(row[0]) if row else 0
-            tx.record(
-                user=recorded_by,
-                kind="case_records",
-                feature_id=order_id,
-                action="add",
-                before=None,
-                after=json.dumps(
-                    {"id": number, "what": what, "record": json.loads(text), "recorded_at": at}
-                ),
-            )
+            number = self._insert(tx, CASE_LOG_TABLE, row)
+            audit_case_record(tx, row, number)
             return number
+
+    @staticmethod
+    def _insert(tx: PgTransaction, table: str, row: Mapping[str, Any]) -> int:
+        """One row into a side table; the id the database gave it."""
+        got = tx.conn.execute(
+            sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
+                sql.Identifier(table),
+                sql.SQL(", ").join(sql.Identifier(c) for c in row),
+                sql.SQL(", ").join(sql.Placeholder() for _ in row),
+            ),
+            list(row.values()),
+        ).fetchone()
+        return int(got[0]) if got else 0
 
     def case_records(self, order_id: str, what: str) -> pd.DataFrame:
         """The records of one kind for an order, oldest first: each record's fields as columns,

@@ -26,9 +26,10 @@ from closuremap.geo.crs import BNG
 from closuremap.geo.errors import WorkspaceError
 
 from . import gpkg_blob, gpkg_copy, importlog
-from .connection import now, workspace_connection, workspace_fingerprint, write_transaction
+from .connection import workspace_connection, workspace_fingerprint, write_transaction
 from .extent import index_bounds
 from .model import KINDS, get_kind
+from .order_records import audit_case_record, audit_objection, case_row, objection_row
 from .schema import (
     AUDIT_COLUMNS,
     AUDIT_TABLE,
@@ -232,33 +233,23 @@ class GeoPackageStore:
         response: str = "",
     ) -> int:
         """Log a resident's or partner's objection or view on an order; returns its number."""
-        if not who.strip() or not summary.strip():
-            raise WorkspaceError("an objection needs who made it and a summary of what they said")
-        record = {
-            "order_id": order_id,
-            "received_on": received_on,
-            "who": who.strip(),
-            "summary": summary.strip(),
-            "response": response.strip() or None,
-            "recorded_by": recorded_by,
-            "recorded_at": now(),
-        }
+        row = objection_row(
+            order_id,
+            who=who,
+            summary=summary,
+            received_on=received_on,
+            recorded_by=recorded_by,
+            response=response,
+        )
         with self.transaction() as tx:
             tx.execute(CREATE_OBJECTIONS)
             cur = tx.execute(
-                f"INSERT INTO {OBJECTIONS_TABLE} ({', '.join(record)}) "
-                f"VALUES ({', '.join('?' * len(record))})",
-                list(record.values()),
+                f"INSERT INTO {OBJECTIONS_TABLE} ({', '.join(row)}) "
+                f"VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
             )
             number = int(cur.lastrowid or 0)
-            tx.record(
-                user=recorded_by,
-                kind="objections",
-                feature_id=order_id,
-                action="add",
-                before=None,
-                after=json.dumps({"id": number, **record}, ensure_ascii=False),
-            )
+            audit_objection(tx, row, number)
             return number
 
     def objections(self, order_id: str | None = None) -> pd.DataFrame:
@@ -279,27 +270,15 @@ class GeoPackageStore:
         """Append one record of what was done for an order ('service': a notice fixed at an
         entrance; 'letters': a consultation mailing). Records are kept, never edited: the bundle
         cites them."""
-        if not recorded_by or not recorded_by.strip():
-            raise WorkspaceError("say who is recording this: every record carries a name")
-        text, at = json.dumps(dict(record), default=str), now()
+        row = case_row(order_id, what, record, recorded_by=recorded_by)
         with self.transaction() as tx:
             tx.execute(CREATE_CASE_LOG)
             cur = tx.execute(
-                f"INSERT INTO {CASE_LOG_TABLE} (order_id, what, record, recorded_by, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (order_id, what, text, recorded_by, at),
+                f"INSERT INTO {CASE_LOG_TABLE} ({', '.join(row)}) VALUES (?, ?, ?, ?, ?)",
+                list(row.values()),
             )
             number = int(cur.lastrowid or 0)
-            tx.record(
-                user=recorded_by,
-                kind="case_records",
-                feature_id=order_id,
-                action="add",
-                before=None,
-                after=json.dumps(
-                    {"id": number, "what": what, "record": json.loads(text), "recorded_at": at}
-                ),
-            )
+            audit_case_record(tx, row, number)
             return number
 
     def case_records(self, order_id: str, what: str) -> pd.DataFrame:
