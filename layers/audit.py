@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import shapely
+
+from closuremap.geo.errors import StaleEditError
 
 from .model import text_or_none
 
@@ -108,3 +110,18 @@ def describe_entry(entry: Mapping[str, Any]) -> str:
         if _words(before.get(key)) != _words(value)
     ]
     return "; ".join(changed) or "saved without changes"
+
+
+def stale_edit(title: str, changes: Iterable[Sequence[Any]]) -> StaleEditError:
+    """The refusal of a save based on an old version, in the same words on both stores: who
+    changed the feature, when and how since the editor loaded it (``changes``: at, user, before,
+    after of each audit entry since), and that the user's edit is kept."""
+    said = "; ".join(
+        f"{who} at {str(at)[:16].replace('T', ' ')}: {describe_change(b, a)}"
+        for at, who, b, a in changes
+    )
+    return StaleEditError(
+        f"not saved: this {title.lower()} was changed after you opened it ({said}). "
+        "Your edit is kept on the page: load the new version, check it, and save your change "
+        "again"
+    )

@@ -25,11 +25,11 @@ from psycopg import sql
 import geopandas as gpd
 import shapely
 
-from closuremap.geo.errors import StaleEditError, WorkspaceError
+from closuremap.geo.errors import WorkspaceError
 from closuremap.geo.validate import to_multipolygon
 
 from . import audit_chain
-from .audit import describe_change
+from .audit import stale_edit
 from .connection import now
 from .model import FEATURE_ID, LayerKind, get_kind
 from .pg_schema import WRITES_TABLE
@@ -356,12 +356,4 @@ class PgTransaction:
             "AND feature_id = %s AND id > %s ORDER BY id",
             (k.name, feature_id, expected_version),
         ).fetchall()
-        changes = "; ".join(
-            f"{who} at {at[:16].replace('T', ' ')}: {describe_change(b, a)}"
-            for at, who, b, a in rows
-        )
-        raise StaleEditError(
-            f"not saved: this {k.title.lower()} was changed after you opened it ({changes}). "
-            "Your edit is kept on the page: load the new version, check it, and save your change "
-            "again"
-        )
+        raise stale_edit(k.title, rows)

@@ -22,11 +22,11 @@ import geopandas as gpd
 import shapely
 
 from closuremap.geo.crs import BNG
-from closuremap.geo.errors import StaleEditError, WorkspaceError
+from closuremap.geo.errors import WorkspaceError
 from closuremap.geo.validate import to_multipolygon
 
 from . import audit_chain, gpkg_blob
-from .audit import describe_change
+from .audit import stale_edit
 from .connection import now
 from .deferred import DeferredIndexes
 from .extent import bulk_insert, update_extent
@@ -336,15 +336,7 @@ class Transaction:
             "AND id > ? ORDER BY id",
             (k.name, feature_id, expected_version),
         ).fetchall()
-        changes = "; ".join(
-            f"{who} at {at[:16].replace('T', ' ')}: {describe_change(b, a)}"
-            for at, who, b, a in rows
-        )
-        raise StaleEditError(
-            f"not saved: this {k.title.lower()} was changed after you opened it ({changes}). "
-            "Your edit is kept on the page: load the new version, check it, and save your change "
-            "again"
-        )
+        raise stale_edit(k.title, rows)
 
 
 def _prepared(k: LayerKind, features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[bool]]:
