@@ -97,7 +97,8 @@ def _oidc_identity() -> Identity | None:
     email = str(st.user.get("email") or "")
     entry = None
     path = users_file()
-    if path is not None and email:
+    # an address the provider says is unverified never takes on a user-file entry's role
+    if path is not None and email and st.user.get("email_verified") is not False:
         entry = user_by_email(load_users(path), email)
     role = entry.role if entry else role_from_claims(st.user, os.environ.get(ROLE_CLAIM_ENV))
     if role is None:
@@ -143,7 +144,11 @@ def sign_out(reason: str | None = None) -> None:
     if reason:
         st.session_state[EXPIRED_KEY] = reason
     if auth_mode() == "oidc" and st.user.is_logged_in:
+        # st.logout() only queues the browser's trip to /auth/logout (which drops the identity
+        # cookie); a rerun started before that message is sent clears the queue and loses it, and
+        # the next page load signs the user straight back in. So the run stops here instead.
         st.logout()
+        st.stop()
 
 
 def sign_in_page() -> None:

@@ -88,6 +88,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"--server.port={args.port}",
         *STREAMLIT_FLAGS,
     ]
+    # the operator's secrets (the [auth] section for st.login) where they run `closuremap serve`
+    # or in their home: Streamlit would otherwise look only beside app.py after the chdir below
+    command += [
+        f"--secrets.files={p}"
+        for p in (
+            Path.home() / ".streamlit" / "secrets.toml",
+            Path.cwd() / ".streamlit" / "secrets.toml",
+        )
+        if p.exists()
+    ]
     # Streamlit takes this process's place, so stopping `closuremap serve` stops the server.
     os.chdir(APP.parent)
     os.execve(sys.executable, command, env)
